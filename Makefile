@@ -1,0 +1,33 @@
+# StepFlow Gateway. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench package install clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/run_local.py
+
+test: $(STAMP)
+	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \
+	$(PY) -m bench $(BENCH)
+
+package: $(STAMP)
+	bash infra/package.sh $(STAGE)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build

@@ -1,0 +1,43 @@
+"""Shell commands: `python -m chalicelib.cli create-key --role admin`,
+`python -m chalicelib.cli migrate`, `python -m chalicelib.cli gen-secret-key`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ck = sub.add_parser("create-key", help="create an API key and print it once")
+    ck.add_argument("--role", required=True, choices=["admin", "operator", "viewer"])
+    ck.add_argument("--name", default=None)
+    ck.add_argument("--permission", action="append", default=[], help="repeatable")
+    ck.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    sub.add_parser("migrate", help="apply pending migrations")
+    sub.add_parser("gen-secret-key", help="print a new Fernet key for SECRET_KEYS")
+    args = parser.parse_args(argv)
+
+    if args.command == "gen-secret-key":
+        from chalicelib.secrets import generate_key
+        print(generate_key())
+        return 0
+    from chalicelib.db import get_db
+    from chalicelib.db.migrate import migrate
+    result = migrate(get_db())
+    if args.command == "migrate":
+        print(json.dumps(result))
+        return 0
+    from chalicelib.keys.service import create_key
+    row = create_key(args.role, args.permission, args.name)
+    if args.json:
+        from chalicelib.web.envelope import dumps
+        print(dumps(row))
+    else:
+        print(row["key"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

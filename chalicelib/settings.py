@@ -1,0 +1,149 @@
+"""Every environment variable the service reads, in one place.
+
+Read once per container through `get_settings()`; tests build their own
+`Settings(...)` or call `reset_settings()` after changing the environment.
+Defaults are documented in README.md ("Settings").
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+# Environment variable names (one constant each, used nowhere else).
+DATABASE_URL = "DATABASE_URL"
+REDIS_URL = "REDIS_URL"
+SECRET_KEYS = "SECRET_KEYS"
+SECRET_KEYS_SECRET_ARN = "SECRET_KEYS_SECRET_ARN"
+OUTBOUND_ALLOWLIST = "OUTBOUND_ALLOWLIST"
+DB_STATEMENT_TIMEOUT_MS = "DB_STATEMENT_TIMEOUT_MS"
+DB_CONNECT_TIMEOUT_S = "DB_CONNECT_TIMEOUT_S"
+MAX_SYNC_BODY_BYTES = "MAX_SYNC_BODY_BYTES"
+MAX_ASYNC_SPEC_BYTES = "MAX_ASYNC_SPEC_BYTES"
+YAML_MAX_ALIASES = "YAML_MAX_ALIASES"
+YAML_MAX_DEPTH = "YAML_MAX_DEPTH"
+LOG_BODY_LIMIT_BYTES = "LOG_BODY_LIMIT_BYTES"
+HEALTH_TIMEOUT_S = "HEALTH_TIMEOUT_S"
+QUEUE_URL_CRITICAL = "QUEUE_URL_CRITICAL"
+QUEUE_URL_DEFAULT = "QUEUE_URL_DEFAULT"
+QUEUE_URL_LOW = "QUEUE_URL_LOW"
+QUEUE_NAME_PREFIX = "QUEUE_NAME_PREFIX"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+STUCK_JOB_AFTER_S = "STUCK_JOB_AFTER_S"
+PARTITION_MONTHS_AHEAD = "PARTITION_MONTHS_AHEAD"
+PARTITION_RETENTION_MONTHS = "PARTITION_RETENTION_MONTHS"
+PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
+HEALTH_CHECK_FAILURES_UNHEALTHY = "HEALTH_CHECK_FAILURES_UNHEALTHY"
+HEALTH_CHECK_SUCCESSES_HEALTHY = "HEALTH_CHECK_SUCCESSES_HEALTHY"
+APP_VERSION = "APP_VERSION"
+STAGE = "STAGE"
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name} must be a number, got {raw!r}") from exc
+
+
+def _list(env: dict, name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(name, "").split(",") if p.strip())
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/stepflow"
+    redis_url: str | None = None
+    secret_keys: tuple[str, ...] = ()
+    secret_keys_secret_arn: str | None = None
+    outbound_allowlist: tuple[str, ...] = ()
+    db_statement_timeout_ms: int = 25_000
+    db_connect_timeout_s: float = 5.0
+    max_sync_body_bytes: int = 6 * 1024 * 1024
+    max_async_spec_bytes: int = 50 * 1024 * 1024
+    yaml_max_aliases: int = 10_000
+    yaml_max_depth: int = 500
+    log_body_limit_bytes: int = 64 * 1024
+    health_timeout_s: float = 0.8
+    queue_urls: dict = field(default_factory=dict)
+    queue_name_prefix: str = "stepflow-dev-jobs"
+    aws_endpoint_url: str | None = None
+    stuck_job_after_s: int = 900
+    partition_months_ahead: int = 3
+    partition_retention_months: int = 6
+    partition_detach_only: bool = False
+    health_failures_unhealthy: int = 2
+    health_successes_healthy: int = 1
+    app_version: str = "0.1.0"
+    stage: str = "local"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        queue_urls = {
+            prio: env[var]
+            for prio, var in (("critical", QUEUE_URL_CRITICAL), ("default", QUEUE_URL_DEFAULT), ("low", QUEUE_URL_LOW))
+            if env.get(var)
+        }
+        return cls(
+            database_url=env.get(DATABASE_URL) or cls.database_url,
+            redis_url=env.get(REDIS_URL) or None,
+            secret_keys=_list(env, SECRET_KEYS),
+            secret_keys_secret_arn=env.get(SECRET_KEYS_SECRET_ARN) or None,
+            outbound_allowlist=_list(env, OUTBOUND_ALLOWLIST),
+            db_statement_timeout_ms=_int(env, DB_STATEMENT_TIMEOUT_MS, cls.db_statement_timeout_ms),
+            db_connect_timeout_s=_float(env, DB_CONNECT_TIMEOUT_S, cls.db_connect_timeout_s),
+            max_sync_body_bytes=_int(env, MAX_SYNC_BODY_BYTES, cls.max_sync_body_bytes),
+            max_async_spec_bytes=_int(env, MAX_ASYNC_SPEC_BYTES, cls.max_async_spec_bytes),
+            yaml_max_aliases=_int(env, YAML_MAX_ALIASES, cls.yaml_max_aliases),
+            yaml_max_depth=_int(env, YAML_MAX_DEPTH, cls.yaml_max_depth),
+            log_body_limit_bytes=_int(env, LOG_BODY_LIMIT_BYTES, cls.log_body_limit_bytes),
+            health_timeout_s=_float(env, HEALTH_TIMEOUT_S, cls.health_timeout_s),
+            queue_urls=queue_urls,
+            queue_name_prefix=env.get(QUEUE_NAME_PREFIX) or cls.queue_name_prefix,
+            aws_endpoint_url=env.get(AWS_ENDPOINT_URL) or None,
+            stuck_job_after_s=_int(env, STUCK_JOB_AFTER_S, cls.stuck_job_after_s),
+            partition_months_ahead=_int(env, PARTITION_MONTHS_AHEAD, cls.partition_months_ahead),
+            partition_retention_months=_int(env, PARTITION_RETENTION_MONTHS, cls.partition_retention_months),
+            partition_detach_only=_bool(env, PARTITION_DETACH_ONLY, cls.partition_detach_only),
+            health_failures_unhealthy=_int(env, HEALTH_CHECK_FAILURES_UNHEALTHY, cls.health_failures_unhealthy),
+            health_successes_healthy=_int(env, HEALTH_CHECK_SUCCESSES_HEALTHY, cls.health_successes_healthy),
+            app_version=env.get(APP_VERSION) or cls.app_version,
+            stage=env.get(STAGE) or cls.stage,
+        )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings(settings: Settings | None = None) -> Settings:
+    """Drop the cached settings (tests), optionally installing given ones."""
+    global _settings
+    _settings = settings
+    return get_settings()

@@ -1,0 +1,37 @@
+"""Health, init-db and the service's own OpenAPI description."""
+from __future__ import annotations
+
+from chalicelib.db import get_db
+from chalicelib.db.migrate import migrate
+from chalicelib.settings import get_settings
+from chalicelib.system import health
+from chalicelib.web import envelope
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply
+
+bp = ApiBlueprint(__name__, tag="system")
+
+
+@bp.api("/api/health", "GET", role=None, summary="Service health (PostgreSQL, Redis), public")
+def get_health(ctx: Ctx):
+    report, healthy = health.check(get_settings())
+    report["last_check"] = envelope.utc_now_iso()
+    if healthy:
+        return Reply(report, "healthy")
+    return envelope.json_response(
+        {"success": False, "data": report,
+         "error": {"code": "SERVICE_UNAVAILABLE", "message": "a configured dependency is down",
+                   "details": {k: v for k, v in report["dependencies"].items() if v["status"] == "down"}},
+         "timestamp": envelope.utc_now_iso(), "request_id": envelope.request_id()}, 503)
+
+
+@bp.api("/api/init-db", "POST", role="admin", summary="Apply pending database migrations")
+def init_db(ctx: Ctx):
+    result = migrate(get_db())
+    msg = f"database initialised: {len(result['applied'])} migration(s) applied"
+    return Reply({"tables_created": result["tables_created"], "migrations_applied": result["applied"]}, msg)
+
+
+@bp.api("/api/openapi.json", "GET", role=None, summary="This API's OpenAPI 3.1 description", raw_response=True)
+def openapi_json(ctx: Ctx):
+    from chalicelib.web.openapi import build_openapi
+    return envelope.json_response(build_openapi(get_settings().app_version))

@@ -1,0 +1,233 @@
+"""`ApiBlueprint`: a Chalice Blueprint whose routes declare their role, body
+and query models, so that auth, parsing and the envelope happen in one way
+everywhere, and the OpenAPI description is generated from the same facts.
+
+    bp = ApiBlueprint(__name__, tag="keys")
+
+    @bp.api("/api/keys", "POST", role="admin", body=CreateKey, status=201)
+    def create_key(ctx: Ctx):
+        ...
+        return data                       # -> success envelope
+        # or Reply(data, message=..., status=...) / a chalice Response (raw)
+
+`role=None` makes a route public. Views raise typed errors
+(chalicelib.web.errors); anything else becomes a 500 SYSTEM_ERROR.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from chalicelib.web import envelope
+from chalicelib.web.auth import Principal, authenticate
+from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+
+log = logging.getLogger("stepflow")
+
+JSON_TYPES = ["application/json"]
+
+
+@dataclass
+class RouteMeta:
+    path: str
+    method: str
+    role: str | None
+    tag: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    status: int
+    content_types: list[str]
+    raw_response: bool = False
+
+
+ROUTES: list[RouteMeta] = []
+
+
+@dataclass
+class Reply:
+    data: Any = None
+    message: str = "ok"
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    request: Any
+    principal: Principal | None
+    body: Any
+    query: Any
+    path_params: dict
+
+    @property
+    def headers(self) -> Any:
+        return self.request.headers
+
+    @property
+    def client_ip(self) -> str | None:
+        ident = (self.request.context or {}).get("identity") or {}
+        return ident.get("sourceIp")
+
+
+def validation_details(exc: PydanticValidationError, prefix: tuple = ()) -> list[dict]:
+    """pydantic errors as `loc`/`type`/`msg`, never Python internals."""
+    return [
+        {"loc": list(prefix) + [p for p in e["loc"]], "type": e["type"], "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def validate_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        details = validation_details(exc, (where,))
+        first = details[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", details) from None
+
+
+def raw_body(request: Any) -> bytes:
+    from chalicelib.settings import get_settings
+    body = request.raw_body or b""
+    limit = get_settings().max_sync_body_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"request body is {len(body)} bytes; the limit is {limit} bytes",
+            {"size_bytes": len(body), "limit_bytes": limit})
+    return body
+
+
+def media_type(request: Any) -> str:
+    return (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+
+
+def parse_json_body(request: Any) -> Any:
+    body = raw_body(request)
+    if not body.strip():
+        return None
+    ctype = media_type(request)
+    if ctype == "application/x-www-form-urlencoded":
+        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise ValidationError("request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            {"line": exc.lineno, "column": exc.colno}) from None
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set):
+        return True
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_is_list(a) for a in typing.get_args(annotation))
+    return False
+
+
+def parse_query(request: Any, model: type[BaseModel]) -> BaseModel:
+    params = request.query_params or {}
+    data: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        key = f.alias or name
+        if key not in params:
+            continue
+        if _is_list(f.annotation):
+            values: list[str] = []
+            for v in params.getlist(key):
+                values.extend(p for p in v.split(",") if p != "")
+            data[key] = values
+        else:
+            data[key] = params.get(key)
+    extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
+    if extra and model.model_config.get("extra") == "forbid":
+        raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",
+                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"} for e in extra])
+    return validate_model(model, data, "query")
+
+
+class ApiBlueprint(Blueprint):
+    def __init__(self, import_name: str, tag: str):
+        super().__init__(import_name)
+        self.tag = tag
+
+    def api(self, path: str, method: str = "GET", *, role: str | None, body: type[BaseModel] | None = None,
+            query: type[BaseModel] | None = None, status: int = 200, summary: str = "",
+            content_types: list[str] | None = None, raw_response: bool = False) -> Callable:
+        """Declare a route. `role` None means public."""
+        method = method.upper()
+        ctypes = content_types or JSON_TYPES + ["application/x-www-form-urlencoded"] if body else (content_types or JSON_TYPES)
+
+        def decorator(fn: Callable) -> Callable:
+            meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
+                             body, query, status, ctypes, raw_response)
+            ROUTES.append(meta)
+            bp = self
+
+            def view(**path_params: Any) -> Response:
+                request = bp.current_request
+                try:
+                    principal = authenticate(request, role) if role else None
+                    parsed_query = parse_query(request, query) if query else None
+                    parsed_body = None
+                    if body is not None:
+                        data = parse_json_body(request)
+                        if data is None:
+                            data = {}
+                        parsed_body = validate_model(body, data, "body")
+                    result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
+                except AppError:
+                    raise
+                except Exception as exc:
+                    log.exception("unhandled error in %s %s request_id=%s", method, path, envelope.request_id())
+                    raise SystemError_("internal error; quote the request_id when reporting it") from exc
+                if isinstance(result, Response):
+                    return result
+                if isinstance(result, Reply):
+                    return envelope.success(result.data, result.message, result.status, result.headers)
+                return envelope.success(result, "ok", status)
+
+            view.__name__ = fn.__name__
+            view.__doc__ = fn.__doc__
+            self.route(path, methods=[method], content_types=ctypes)(view)
+            return fn
+
+        return decorator
+
+
+def page_of(items: list, total: int, limit: int, offset: int) -> dict:
+    """DESIGN decision 11 list shape."""
+    return {"items": items, "total": total, "has_more": offset + len(items) < total}
+
+
+from pydantic import Field  # noqa: E402
+
+from chalicelib.web.models import Model  # noqa: E402
+
+
+class PageQuery(Model):
+    """`limit`/`offset` paging (DESIGN decision 11); subclass to add filters."""
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+def uuid_param(value: str, name: str = "id") -> str:
+    """A path parameter that must be a UUID: 400 naming it otherwise."""
+    import uuid as _uuid
+    try:
+        return str(_uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise ValidationError(f"{name} must be a UUID, got {value!r}",
+                              [{"loc": ["path", name], "type": "uuid_parsing", "msg": "Input should be a valid UUID"}]) from None

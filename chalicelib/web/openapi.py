@@ -1,0 +1,109 @@
+"""The project's own OpenAPI 3.1 description, generated from the registered
+routes (`chalicelib.web.api.ROUTES`) and their pydantic models, so it cannot
+drift from the code."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.web.api import ROUTES, RouteMeta
+
+_PATH_PARAM = re.compile(r"{([^}]+)}")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["success", "error", "timestamp", "request_id"],
+    "properties": {
+        "success": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        },
+        "timestamp": {"type": "string", "format": "date-time"},
+        "request_id": {"type": "string"},
+    },
+}
+SUCCESS_SCHEMA = {
+    "type": "object",
+    "required": ["success", "data", "timestamp", "request_id"],
+    "properties": {
+        "success": {"const": True},
+        "data": {},
+        "message": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "request_id": {"type": "string"},
+    },
+}
+
+
+def _model_schema(model: type[BaseModel], components: dict) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _query_params(model: type[BaseModel], components: dict) -> list[dict]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if prop.get("description"):
+            param["description"] = prop["description"]
+        out.append(param)
+    return out
+
+
+def _operation(meta: RouteMeta, components: dict) -> dict:
+    op: dict[str, Any] = {
+        "operationId": f"{meta.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', meta.path).strip('_')}",
+        "summary": meta.summary or f"{meta.method} {meta.path}",
+        "tags": [meta.tag],
+        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                       for p in _PATH_PARAM.findall(meta.path)],
+    }
+    if meta.query is not None:
+        op["parameters"].extend(_query_params(meta.query, components))
+    if meta.body is not None:
+        ref = _model_schema(meta.body, components)
+        op["requestBody"] = {"required": True,
+                             "content": {ct: {"schema": ref} for ct in meta.content_types if "json" in ct or "form" in ct}}
+    ok = {"description": "success", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
+    err = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    op["responses"] = {str(meta.status): ok, "400": err, "default": err}
+    if meta.role is None:
+        op["security"] = []
+    else:
+        op["responses"]["401"] = err
+        op["responses"]["403"] = err
+        op["x-required-role"] = meta.role
+    return op
+
+
+def build_openapi(version: str, routes: list[RouteMeta] | None = None) -> dict:
+    components: dict[str, Any] = {"SuccessEnvelope": SUCCESS_SCHEMA, "ErrorEnvelope": ERROR_SCHEMA}
+    paths: dict[str, dict] = {}
+    for meta in sorted(routes if routes is not None else ROUTES, key=lambda m: (m.path, m.method)):
+        paths.setdefault(meta.path, {})[meta.method.lower()] = _operation(meta, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "StepFlow Gateway management API", "version": version,
+                 "description": "Errors use the envelope in ErrorEnvelope. Roles: viewer < operator < admin."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerKey": {"type": "http", "scheme": "bearer"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+        "security": [{"bearerKey": []}, {"apiKeyHeader": []}],
+    }

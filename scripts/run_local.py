@@ -1,0 +1,87 @@
+"""`make run`: database, migrations, an admin key, example calls, and the API
+on http://127.0.0.1:8000 (chalice local). Ctrl-C stops everything it started.
+
+PostgreSQL: DATABASE_URL when set, else an embedded server (pgserver) whose
+data lives in .local/pgdata and survives restarts. The admin key is created
+once and kept in .local/admin_key; the secret key in .local/secret_key.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+sys.path.insert(0, str(ROOT))
+
+
+def _read_or_create(path: Path, make) -> str:
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def main() -> int:
+    LOCAL.mkdir(exist_ok=True)
+    os.chmod(LOCAL, 0o755)
+    server = None
+    if not os.environ.get("DATABASE_URL"):
+        import pgserver
+        print("starting embedded PostgreSQL (data in .local/pgdata)...", flush=True)
+        server = pgserver.get_server(str(LOCAL / "pgdata"), cleanup_mode="stop")
+        os.environ["DATABASE_URL"] = server.get_uri()
+    from chalicelib.secrets import generate_key
+    if not os.environ.get("SECRET_KEYS"):
+        os.environ["SECRET_KEYS"] = _read_or_create(LOCAL / "secret_key", generate_key)
+    os.environ.setdefault("STAGE", "local")
+
+    from chalicelib.db import get_db
+    from chalicelib.db.migrate import migrate
+    from chalicelib.keys.service import create_key, lookup_key
+    result = migrate(get_db())
+    print(f"migrations applied: {result['applied'] or 'none (up to date)'}")
+
+    key_file = LOCAL / "admin_key"
+    key = key_file.read_text().strip() if key_file.exists() else ""
+    if not key or lookup_key(key) is None:
+        key = create_key("admin", name="make run")["key"]
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+
+    host, port = "127.0.0.1", int(os.environ.get("PORT", "8000"))
+    base = f"http://{host}:{port}"
+    print(f"""
+StepFlow Gateway is serving on {base}
+Admin API key (kept in .local/admin_key): {key}
+
+Try:
+  curl -s {base}/api/health
+  curl -s -H 'Authorization: Bearer {key}' {base}/api/keys
+  curl -s -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
+       -d '{{"role": "viewer", "name": "read-only"}}' {base}/api/keys
+
+Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
+""", flush=True)
+
+    from chalice.cli import factory
+    from chalicelib.web.local import make_server
+    import app as app_module
+    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    httpd = make_server(app_module.app, config, host, port)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping...")
+    finally:
+        httpd.shutdown()
+        if server is not None:
+            server.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

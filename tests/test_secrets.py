@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.secrets import MASK, SecretBox, generate_key, mask_config, merge_secrets
+from chalicelib.web.errors import SystemError_
+
+
+def test_seal_round_trip_hides_clear_text():
+    box = SecretBox([generate_key()])
+    sealed = box.seal({"type": "http", "scheme": "bearer", "token": "s3cr3t-token"})
+    assert "s3cr3t" not in str(sealed)
+    assert box.unseal(sealed)["token"] == "s3cr3t-token"
+
+
+def test_key_rotation_newest_first_reads_old_and_writes_new():
+    old, new = generate_key(), generate_key()
+    token = SecretBox([old]).encrypt("pw")
+    rotated_box = SecretBox([new, old])
+    assert rotated_box.decrypt(token) == "pw"
+    rotated = rotated_box.rotate(token)
+    assert SecretBox([new]).decrypt(rotated) == "pw"
+    with pytest.raises(SystemError_):
+        SecretBox([new]).decrypt(token)
+
+
+def test_mask_config_masks_secret_fields_at_any_depth():
+    cfg = {"type": "oauth2", "client_id": "abc", "client_secret": "xyz",
+           "headers": {"X-Env": "prod"}, "nodes": [{"host": "h", "password": "p"}]}
+    masked = mask_config(cfg)
+    assert masked["client_secret"] == MASK and masked["nodes"][0]["password"] == MASK
+    assert masked["client_id"] == "abc" and masked["headers"] == {"X-Env": "prod"}
+    assert cfg["client_secret"] == "xyz"
+
+
+def test_merge_keeps_stored_secret_when_mask_is_sent_back():
+    old = {"username": "u", "password": "real"}
+    assert merge_secrets({"username": "v", "password": MASK}, old) == {"username": "v", "password": "real"}
+    assert merge_secrets({"username": "v", "password": "new"}, old)["password"] == "new"
+
+
+def test_missing_keys_is_a_clear_error():
+    with pytest.raises(SystemError_, match="SECRET_KEYS"):
+        SecretBox([])
