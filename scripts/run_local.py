@@ -8,6 +8,7 @@ once and kept in .local/admin_key; the secret key in .local/secret_key.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +26,19 @@ def _read_or_create(path: Path, make) -> str:
     return value
 
 
+def _repair_pgserver_handles(pgdata: Path) -> None:
+    """pgserver tracks its users in .handle_pids.json; a process killed while
+    writing it leaves it empty, and pgserver then fails to start. An empty or
+    unreadable file is reset (PostgreSQL's own data is not touched)."""
+    import json
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        try:
+            json.loads(handles.read_text() or "x")
+        except ValueError:
+            handles.write_text("[]")
+
+
 def main() -> int:
     LOCAL.mkdir(exist_ok=True)
     os.chmod(LOCAL, 0o755)
@@ -32,6 +46,7 @@ def main() -> int:
     if not os.environ.get("DATABASE_URL"):
         import pgserver
         print("starting embedded PostgreSQL (data in .local/pgdata)...", flush=True)
+        _repair_pgserver_handles(LOCAL / "pgdata")
         server = pgserver.get_server(str(LOCAL / "pgdata"), cleanup_mode="stop")
         os.environ["DATABASE_URL"] = server.get_uri()
     from chalicelib.secrets import generate_key
@@ -77,9 +92,9 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
     except KeyboardInterrupt:
         print("\nstopping...")
     finally:
-        httpd.shutdown()
-        if server is not None:
-            server.cleanup()
+        # A second Ctrl-C must not interrupt the shutdown half-way: pgserver
+        # stops the embedded PostgreSQL in its own exit handler.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return 0
 
 
