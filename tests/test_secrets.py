@@ -42,3 +42,25 @@ def test_merge_keeps_stored_secret_when_mask_is_sent_back():
 def test_missing_keys_is_a_clear_error():
     with pytest.raises(SystemError_, match="SECRET_KEYS"):
         SecretBox([])
+
+
+def test_keys_can_come_from_secrets_manager(monkeypatch):
+    from moto import mock_aws
+
+    from chalicelib import aws, secrets
+    from chalicelib.settings import reset_settings
+    from tests.conftest import base_settings
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    new, old = generate_key(), generate_key()
+    with mock_aws():
+        aws.reset_clients()
+        arn = aws.client("secretsmanager").create_secret(Name="stepflow/keys", SecretString=f"{new},{old}")["ARN"]
+        reset_settings(base_settings(secret_keys=(), secret_keys_secret_arn=arn))
+        secrets.set_box(None)
+        token = SecretBox([old]).encrypt("from-old-key")
+        assert secrets.get_box().decrypt(token) == "from-old-key"
+        assert SecretBox([new]).decrypt(secrets.get_box().encrypt("x")) == "x"
+    aws.reset_clients()
