@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 # Environment variable names (one constant each, used nowhere else).
 DATABASE_URL = "DATABASE_URL"
+DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"
 REDIS_URL = "REDIS_URL"
 SECRET_KEYS = "SECRET_KEYS"
 SECRET_KEYS_SECRET_ARN = "SECRET_KEYS_SECRET_ARN"
@@ -29,6 +30,7 @@ QUEUE_URL_LOW = "QUEUE_URL_LOW"
 QUEUE_NAME_PREFIX = "QUEUE_NAME_PREFIX"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 STUCK_JOB_AFTER_S = "STUCK_JOB_AFTER_S"
+JOB_RETRY_DELAY_S = "JOB_RETRY_DELAY_S"
 PARTITION_MONTHS_AHEAD = "PARTITION_MONTHS_AHEAD"
 PARTITION_RETENTION_MONTHS = "PARTITION_RETENTION_MONTHS"
 PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
@@ -72,6 +74,8 @@ def _bool(env: dict, name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/stepflow"
+    # AWS: the RDS-managed secret {"username", "password"} for DATABASE_URL (infra/), which carries no password.
+    database_secret_arn: str | None = None
     redis_url: str | None = None
     secret_keys: tuple[str, ...] = ()
     secret_keys_secret_arn: str | None = None
@@ -88,6 +92,7 @@ class Settings:
     queue_name_prefix: str = "stepflow-dev-jobs"
     aws_endpoint_url: str | None = None
     stuck_job_after_s: int = 900
+    job_retry_delay_s: int = 30
     partition_months_ahead: int = 3
     partition_retention_months: int = 6
     partition_detach_only: bool = False
@@ -106,6 +111,7 @@ class Settings:
         }
         return cls(
             database_url=env.get(DATABASE_URL) or cls.database_url,
+            database_secret_arn=env.get(DATABASE_SECRET_ARN) or None,
             redis_url=env.get(REDIS_URL) or None,
             secret_keys=_list(env, SECRET_KEYS),
             secret_keys_secret_arn=env.get(SECRET_KEYS_SECRET_ARN) or None,
@@ -122,6 +128,7 @@ class Settings:
             queue_name_prefix=env.get(QUEUE_NAME_PREFIX) or cls.queue_name_prefix,
             aws_endpoint_url=env.get(AWS_ENDPOINT_URL) or None,
             stuck_job_after_s=_int(env, STUCK_JOB_AFTER_S, cls.stuck_job_after_s),
+            job_retry_delay_s=_int(env, JOB_RETRY_DELAY_S, cls.job_retry_delay_s),
             partition_months_ahead=_int(env, PARTITION_MONTHS_AHEAD, cls.partition_months_ahead),
             partition_retention_months=_int(env, PARTITION_RETENTION_MONTHS, cls.partition_retention_months),
             partition_detach_only=_bool(env, PARTITION_DETACH_ONLY, cls.partition_detach_only),

@@ -87,6 +87,12 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
     import app as app_module
     config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
     httpd = make_server(app_module.app, config, host, port)
+    # With QUEUE_URL_* set (real SQS or moto_server), a local worker long-polls
+    # the queues in priority order; without them jobs run in-process.
+    from chalicelib.jobs.worker import start_local_worker
+    worker = start_local_worker()
+    if worker is not None:
+        print("local job worker polling the SQS queues", flush=True)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
@@ -95,6 +101,8 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
         # A second Ctrl-C must not interrupt the shutdown half-way: pgserver
         # stops the embedded PostgreSQL in its own exit handler.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if worker is not None:
+            worker.stop()
     return 0
 
 

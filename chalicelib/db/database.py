@@ -7,9 +7,10 @@ it. A broken connection is discarded and re-opened on the next call.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
 from chalicelib.web.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
@@ -66,11 +67,21 @@ def translate(exc: Exception) -> Exception:
     return QueryError(f"database error: {message}", detail)
 
 
+@functools.lru_cache(maxsize=2048)
+def _statement(sql: str):
+    from pg8000.native import to_statement
+    return to_statement(sql)
+
+
 class Database:
     def __init__(self, url: str, statement_timeout_ms: int = 25_000, connect_timeout_s: float = 5.0,
-                 application_name: str = "stepflow"):
+                 application_name: str = "stepflow", credentials: "Callable[[bool], dict] | None" = None):
+        """`credentials(refresh)` (optional) returns {"username", "password"}
+        to use instead of the URL's; it is called again with refresh=True
+        after an authentication failure (rotated RDS password)."""
         self.url = url
         self.params = parse_database_url(url)
+        self.credentials = credentials
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_s = connect_timeout_s
         self.application_name = application_name
@@ -81,15 +92,25 @@ class Database:
         # pg8000 (with scramp/asn1crypto) costs ~40 ms to import: on first use only.
         import pg8000.native
         from pg8000.exceptions import DatabaseError, InterfaceError
-        try:
-            conn = pg8000.native.Connection(
-                **self.params, timeout=timeout or self.connect_timeout_s,
-                application_name=self.application_name)
-        except (InterfaceError, OSError) as exc:
-            raise StorageUnavailable("cannot connect to the database", {"error_detail": str(exc)}) from exc
-        except DatabaseError as exc:
-            raise StorageUnavailable("the database refused the connection",
-                                     {"error_detail": exc.args[0].get("M") if exc.args and isinstance(exc.args[0], dict) else str(exc)}) from exc
+        params = dict(self.params)
+        for attempt in (0, 1):
+            if self.credentials is not None:
+                creds = self.credentials(attempt == 1)
+                params["user"], params["password"] = creds["username"], creds["password"]
+            try:
+                conn = pg8000.native.Connection(
+                    **params, timeout=timeout or self.connect_timeout_s,
+                    application_name=self.application_name)
+                break
+            except DatabaseError as exc:
+                info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                # 28P01 invalid_password: the secret may have rotated; read it again once.
+                if info.get("C") == "28P01" and self.credentials is not None and attempt == 0:
+                    continue
+                raise StorageUnavailable("the database refused the connection",
+                                         {"error_detail": info.get("M", str(exc))}) from exc
+            except (InterfaceError, OSError) as exc:
+                raise StorageUnavailable("cannot connect to the database", {"error_detail": str(exc)}) from exc
         # The socket timeout above bounds connect; queries are bounded by
         # statement_timeout on the server (plus a generous socket timeout).
         conn._usock.settimeout(max(self.statement_timeout_ms / 1000 + 5, self.connect_timeout_s))
@@ -123,13 +144,20 @@ class Database:
         return getattr(self._local, "depth", 0) > 0
 
     # -- statements ----------------------------------------------------------
-    def _run(self, sql: str, params: dict) -> tuple[list, object]:
+    def _run(self, sql: str, params: dict) -> tuple[list, Any]:
+        """Returns (rows, context); context has .columns and .row_count."""
         from pg8000.exceptions import DatabaseError, InterfaceError
         for attempt in (0, 1):
             conn = self._conn()
             try:
-                rows = conn.run(sql, **params)
-                return rows, conn
+                if params:
+                    # pg8000.native re-parses `:name` SQL on every run; the
+                    # parse is cached per SQL text (~0.5 ms a call saved).
+                    statement, make_vals = _statement(sql)
+                    ctx = conn.execute_unnamed(statement, make_vals(params), oids=())
+                else:
+                    ctx = conn.execute_simple(sql)
+                return ctx.rows or [], ctx
             except DatabaseError as exc:
                 raise translate(exc) from exc
             except (InterfaceError, OSError) as exc:
@@ -142,10 +170,10 @@ class Database:
         raise AssertionError("unreachable")
 
     def query(self, sql: str, **params: Any) -> list[dict]:
-        rows, conn = self._run(sql, params)
-        if not conn.columns:
+        rows, ctx = self._run(sql, params)
+        if not ctx.columns:
             return []
-        names = [c["name"] for c in conn.columns]
+        names = [c["name"] for c in ctx.columns]
         return [dict(zip(names, row)) for row in rows]
 
     def one(self, sql: str, **params: Any) -> dict | None:
@@ -157,8 +185,8 @@ class Database:
         return rows[0][0] if rows else None
 
     def execute(self, sql: str, **params: Any) -> int:
-        _, conn = self._run(sql, params)
-        return conn.row_count
+        _, ctx = self._run(sql, params)
+        return ctx.row_count
 
     @contextmanager
     def transaction(self) -> Iterator["Database"]:
@@ -200,8 +228,26 @@ def get_db() -> Database:
             if _db is None:
                 from chalicelib.settings import get_settings
                 s = get_settings()
-                _db = Database(s.database_url, s.db_statement_timeout_ms, s.db_connect_timeout_s)
+                creds = _secret_credentials(s.database_secret_arn) if s.database_secret_arn else None
+                _db = Database(s.database_url, s.db_statement_timeout_ms, s.db_connect_timeout_s,
+                               credentials=creds)
     return _db
+
+
+def _secret_credentials(arn: str) -> Callable[[bool], dict]:
+    """In AWS the password lives in an RDS-managed Secrets Manager secret."""
+    cache: dict = {}
+
+    def credentials(refresh: bool) -> dict:
+        if refresh or not cache:
+            import json
+
+            from chalicelib.aws import client
+            value = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+            cache.update(username=value["username"], password=value["password"])
+        return dict(cache)
+
+    return credentials
 
 
 def set_db(db: Database | None) -> None:

@@ -54,3 +54,24 @@ def test_unreachable_database_is_storage_unavailable():
     d = Database("postgresql://postgres@127.0.0.1:1/nothing", connect_timeout_s=0.5)
     with pytest.raises(StorageUnavailable):
         d.scalar("SELECT 1")
+
+
+def test_credentials_are_read_again_after_an_auth_failure(db):
+    """RDS rotates the password in Secrets Manager: a refused login re-reads it."""
+    role = "stepflow_rotating"
+    db.execute(f"DROP ROLE IF EXISTS {role}")
+    db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'new-password'")
+    try:
+        calls = []
+
+        def credentials(refresh: bool) -> dict:
+            calls.append(refresh)
+            return {"username": role, "password": "new-password" if refresh else "old-password"}
+
+        # pg_hba on 127.0.0.1 may be trust; then the first try already works.
+        d = Database(TEST_DATABASE_URL, credentials=credentials)
+        assert d.scalar("SELECT current_user") == role
+        assert calls[0] is False
+        d.close()
+    finally:
+        db.execute(f"DROP ROLE IF EXISTS {role}")

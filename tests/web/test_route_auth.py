@@ -10,7 +10,11 @@ import pytest
 from chalicelib.web.api import ROUTES
 from chalicelib.web.auth import ROLE_RANK, ROLES
 
-PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET")}
+# The only routes open without a key: health, the two OpenAPI descriptions
+# (published dynamic APIs are meant to be discovered), and the console's
+# static files (the console asks for a key before calling anything).
+PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET"), ("/api/dynamic-api/openapi.json", "GET"),
+          ("/", "GET"), ("/console/{name}", "GET")}
 
 
 def _routes(app):

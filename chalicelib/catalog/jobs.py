@@ -1,0 +1,47 @@
+"""Catalog job types (run by chalicelib.jobs on SQS or in-process).
+
+- `catalog.import_url` {url, meta, created_by}: fetch through the outbound
+  guard and store a template, with the asynchronous size limit.
+- `catalog.import_document` {template_id | content, name?, version?,
+  base_url?, ...}: parse and create a document (large specs).
+"""
+from __future__ import annotations
+
+from chalicelib.jobs.registry import JobContext, PermanentJobError, register_job
+from chalicelib.web.errors import AppError
+
+
+def _permanent(exc: AppError) -> PermanentJobError:
+    err = PermanentJobError(f"{exc.code}: {exc.message}")
+    err.details = exc.details  # type: ignore[attr-defined]
+    return err
+
+
+@register_job("catalog.import_url", max_attempts=3)
+def import_url_job(ctx: JobContext) -> dict:
+    from chalicelib.catalog.routes import import_template_from_url
+    p = ctx.payload
+    ctx.progress(10, "fetching and parsing")
+    try:
+        row = import_template_from_url(p["url"], p.get("meta") or {}, p.get("created_by"), asynchronous=True)
+    except AppError as exc:
+        if exc.status < 500 or getattr(exc, "error_type", None) == "refused":
+            raise _permanent(exc) from exc
+        raise
+    return {"template_id": str(row["id"]), "name": row["name"], "version": row["version"],
+            "operation_count": row["operation_count"], "warning_count": row["warning_count"]}
+
+
+@register_job("catalog.import_document", max_attempts=3)
+def import_document_job(ctx: JobContext) -> dict:
+    from chalicelib.catalog import service
+    p = dict(ctx.payload)
+    ctx.progress(10, "parsing")
+    try:
+        out = service.import_document(None, asynchronous=True, **p)
+    except AppError as exc:
+        if exc.status < 500:
+            raise _permanent(exc) from exc
+        raise
+    return {"document_id": str(out["document"]["id"]), "endpoints": len(out["endpoints"]),
+            "warning_count": out["warning_count"]}

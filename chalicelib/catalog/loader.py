@@ -1,0 +1,279 @@
+"""Spec text -> dict, with limits enforced before and while parsing.
+
+- size: checked on the raw bytes before anything else (PayloadTooLarge,
+  pointing at the asynchronous import-url route);
+- YAML: a streaming pass over libyaml's events (no nodes are built) checks
+  nesting depth, alias count and how many nodes the aliases would expand
+  to, so a billion-laughs document or a 100,000-deep one is refused in
+  milliseconds with bounded memory *before* the composer (which recurses in
+  C) sees it. Only then is the document loaded with the C-accelerated safe
+  loader (pure-Python SafeLoader when libyaml is missing);
+- JSON: the standard parser; its C decoder refuses nesting deeper than the
+  interpreter's recursion limit (~1000) by itself, which we turn into a 400.
+  The catalog's reference walk applies `max_depth` exactly to every part of
+  the spec it uses.
+
+YAML values are made JSON-compatible: mapping keys keep their source text
+(`200:` stays "200", `on:` stays "on"), timestamps and binary stay strings,
+non-finite floats stay strings, recursive aliases are refused.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+                         SequenceStartEvent)
+from yaml.nodes import MappingNode, ScalarNode
+
+from chalicelib.web.errors import PayloadTooLarge, ValidationError
+
+DEFAULT_MAX_BYTES = 6 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 500
+DEFAULT_MAX_ALIASES = 10_000
+# Nodes that alias references may add on top of the document's own nodes.
+DEFAULT_MAX_ALIAS_NODES = 1_000_000
+
+IMPORT_URL_HINT = "POST /api/templates/import-url"
+
+_BASE_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+LIBYAML = _BASE_LOADER is not yaml.SafeLoader
+
+
+class _SpecLoader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """Safe loader whose output is JSON-compatible (see module doc)."""
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(None, None, f"expected a mapping node, but found {node.id}", node.start_mark)
+        self.flatten_mapping(node)
+        mapping = {}
+        construct = self.construct_object
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not ScalarNode:
+                raise ConstructorError("while constructing a mapping", node.start_mark,
+                                       "found a mapping key that is not a scalar", key_node.start_mark)
+            mapping[key_node.value] = construct(value_node, deep=deep)
+        return mapping
+
+
+def _construct_text(loader, node):
+    return loader.construct_scalar(node)
+
+
+def _construct_float(loader, node):
+    value = yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+    return value if math.isfinite(value) else loader.construct_scalar(node)
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+_SpecLoader.add_constructor("tag:yaml.org,2002:binary", _construct_text)
+_SpecLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+@dataclass
+class LoadedDocument:
+    data: dict
+    text: str
+    content_type: str  # "json" | "yaml"
+    size_bytes: int
+
+
+def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the spec is {size} bytes, above the {max_bytes}-byte limit of a synchronous import; "
+        f"import large specs with {IMPORT_URL_HINT} (runs as a job)",
+        details={"size_bytes": size, "max_bytes": max_bytes, "use": IMPORT_URL_HINT},
+    )
+
+
+def _parse_error(kind: str, message: str, line: int | None = None, column: int | None = None) -> ValidationError:
+    where = f" (line {line}, column {column})" if line is not None else ""
+    problem = {"pointer": "", "message": f"not valid {kind}: {message}{where}"}
+    if line is not None:
+        problem.update(line=line, column=column)
+    return ValidationError(f"the spec is not valid {kind}: {message}{where}",
+                           details={"problems": [problem], "problem_count": 1})
+
+
+def _limit_error(message: str) -> ValidationError:
+    return ValidationError(f"the spec was refused: {message}",
+                           details={"problems": [{"pointer": "", "message": message}], "problem_count": 1})
+
+
+def decode(content: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, int]:
+    """Raw body -> (text, size in bytes); the size limit comes first."""
+    if isinstance(content, str):
+        size = len(content) if len(content) * 4 <= max_bytes else len(content.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise _too_large(size, max_bytes)
+        text = content
+    else:
+        size = len(content)
+        if size > max_bytes:
+            raise _too_large(size, max_bytes)
+        try:
+            if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                text = content.decode("utf-16")
+            else:
+                text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _parse_error("UTF-8 text", f"undecodable byte at offset {exc.start}") from None
+    if text[:1] == "\ufeff":
+        text = text[1:]
+    if "\x00" in text:
+        raise _parse_error("text", "it contains NUL characters")
+    return text, size
+
+
+_FIRST_CHAR = re.compile(r"\s*(\S)")
+
+
+def detect_content_type(text: str) -> str:
+    """'json' when the first significant character opens a JSON value, else 'yaml'."""
+    m = _FIRST_CHAR.match(text)
+    return "json" if m and m.group(1) in "{[" else "yaml"
+
+
+def normalize_content_type(value: str | None) -> str | None:
+    """Accepts 'json'/'yaml' or a media type (application/json, text/yaml, ...)."""
+    if not value:
+        return None
+    v = value.split(";")[0].strip().lower()
+    if v in ("json", "yaml", "yml"):
+        return "yaml" if v == "yml" else v
+    if v.endswith("json"):
+        return "json"
+    if v.endswith("yaml") or v.endswith("yml"):
+        return "yaml"
+    return None
+
+
+def scan_yaml(text: str, max_depth: int = DEFAULT_MAX_DEPTH, max_aliases: int = DEFAULT_MAX_ALIASES,
+              max_alias_nodes: int = DEFAULT_MAX_ALIAS_NODES) -> None:
+    """Stream libyaml's events; refuse deep nesting and alias expansion.
+
+    Holds only one counter per open collection and one size per anchor, so
+    memory stays bounded whatever the document does."""
+    loader = _BASE_LOADER(text)
+    try:
+        depth = 0
+        counts = [0]        # nodes seen inside each open collection
+        open_anchors = [None]
+        anchor_sizes: dict[str, int] = {}
+        open_set: set[str] = set()
+        aliases = 0
+        alias_nodes = 0
+        get_event = loader.get_event
+        while True:
+            ev = get_event()
+            if ev is None:
+                break
+            cls = ev.__class__
+            if cls is ScalarEvent:
+                counts[-1] += 1
+                if ev.anchor is not None:
+                    anchor_sizes[ev.anchor] = 1
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                depth += 1
+                if depth > max_depth:
+                    mark = ev.start_mark
+                    raise _limit_error(f"nesting deeper than {max_depth} levels (line {mark.line + 1})")
+                counts.append(1)
+                open_anchors.append(ev.anchor)
+                if ev.anchor is not None:
+                    open_set.add(ev.anchor)
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                depth -= 1
+                size = counts.pop()
+                counts[-1] += size
+                anchor = open_anchors.pop()
+                if anchor is not None:
+                    anchor_sizes[anchor] = size
+                    open_set.discard(anchor)
+            elif cls is AliasEvent:
+                aliases += 1
+                if ev.anchor in open_set:
+                    raise _limit_error(f"recursive alias *{ev.anchor} (line {ev.start_mark.line + 1})")
+                size = anchor_sizes.get(ev.anchor, 1)
+                alias_nodes += size
+                counts[-1] += size
+                if aliases > max_aliases:
+                    raise _limit_error(f"more than {max_aliases} YAML aliases")
+                if alias_nodes > max_alias_nodes:
+                    raise _limit_error(
+                        f"YAML aliases would expand to more than {max_alias_nodes} nodes (alias bomb)")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise _parse_error("YAML", str(exc.problem or exc.context),
+                           mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise _parse_error("YAML", str(exc)) from None
+    finally:
+        loader.dispose()
+
+
+def _load_yaml(text: str):
+    loader = _SpecLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise _parse_error("YAML", str(exc.problem or exc.context),
+                           mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise _parse_error("YAML", str(exc)) from None
+    finally:
+        loader.dispose()
+
+
+def _load_json(text: str):
+    try:
+        return json.loads(text, parse_constant=str)
+    except RecursionError:
+        raise _limit_error("nesting too deep") from None
+    except json.JSONDecodeError as exc:
+        raise _parse_error("JSON", exc.msg, exc.lineno, exc.colno) from None
+
+
+def load(content: bytes | str, content_type: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES,
+         max_depth: int = DEFAULT_MAX_DEPTH, max_aliases: int = DEFAULT_MAX_ALIASES,
+         max_alias_nodes: int = DEFAULT_MAX_ALIAS_NODES) -> LoadedDocument:
+    """Parse a spec body. `content_type` ('json', 'yaml' or a media type) is
+    a hint: a body that looks like JSON but is not, is retried as YAML when
+    no type was given."""
+    text, size = decode(content, max_bytes)
+    if not text.strip():
+        raise _parse_error("YAML or JSON", "the body is empty")
+    declared = normalize_content_type(content_type)
+    kind = declared or detect_content_type(text)
+    if kind == "json":
+        try:
+            data = _load_json(text)
+        except ValidationError as json_error:
+            if declared == "json":
+                raise
+            try:  # `{a: 1}` is YAML flow style, not JSON
+                scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+                data = _load_yaml(text)
+            except ValidationError:
+                raise json_error from None
+            kind = "yaml"
+    else:
+        scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+        data = _load_yaml(text)
+    return _checked(data, text, kind, size)
+
+
+def _checked(data, text: str, kind: str, size: int) -> LoadedDocument:
+    if not isinstance(data, dict):
+        found = "nothing" if data is None else type(data).__name__
+        raise ValidationError(
+            f"the spec must be a {kind.upper()} mapping (an OpenAPI or Swagger object), found {found}",
+            details={"problems": [{"pointer": "", "message": f"expected a mapping, found {found}"}],
+                     "problem_count": 1})
+    return LoadedDocument(data=data, text=text, content_type=kind, size_bytes=size)

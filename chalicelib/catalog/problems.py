@@ -1,0 +1,66 @@
+"""JSON pointers and the problem / warning lists of an import."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from chalicelib.web.errors import ValidationError
+
+MAX_PROBLEMS = 20
+MAX_WARNINGS = 200
+
+
+def escape_token(token) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens) -> str:
+    """`pointer("paths", "/pets", "get")` -> "/paths/~1pets/get"."""
+    return "".join("/" + escape_token(t) for t in tokens)
+
+
+def join(base: str, *tokens) -> str:
+    return base + pointer(*tokens)
+
+
+class Problems:
+    """Collects what makes an import impossible (problems) and what does not
+    (warnings). Both keep their first entries and a total count."""
+
+    def __init__(self, max_problems: int = MAX_PROBLEMS, max_warnings: int = MAX_WARNINGS):
+        self.max_problems = max_problems
+        self.max_warnings = max_warnings
+        self.problems: list[dict] = []
+        self.problem_count = 0
+        self.warnings: list[dict] = []
+        self.warning_count = 0
+
+    def problem(self, ptr: str, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < self.max_problems:
+            self.problems.append({"pointer": ptr, "message": message})
+
+    def warn(self, ptr: str, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < self.max_warnings:
+            self.warnings.append({"pointer": ptr, "message": message})
+
+    def extend_warnings(self, items: Iterable[dict]) -> None:
+        for item in items:
+            self.warn(item["pointer"], item["message"])
+
+    def raise_if_any(self, what: str = "the spec cannot be imported") -> None:
+        if self.problem_count:
+            first = self.problems[0]
+            more = f" (and {self.problem_count - 1} more)" if self.problem_count > 1 else ""
+            raise ValidationError(
+                f"{what}: {first['message']} at {first['pointer'] or '/'}{more}",
+                details={"problems": list(self.problems), "problem_count": self.problem_count},
+            )
+
+
+def invalid(ptr: str, message: str) -> ValidationError:
+    """A single-problem ValidationError in the same shape as `Problems`."""
+    return ValidationError(
+        f"the spec cannot be imported: {message}" + (f" at {ptr}" if ptr else ""),
+        details={"problems": [{"pointer": ptr, "message": message}], "problem_count": 1},
+    )

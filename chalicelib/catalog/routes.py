@@ -1,0 +1,414 @@
+"""Catalog routes: templates, documents, endpoints, audit logs (issue 3)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.catalog import service
+from chalicelib.catalog.loader import IMPORT_URL_HINT, normalize_content_type
+from chalicelib.web.api import (ApiBlueprint, Ctx, PageQuery, Reply, media_type, page_of, uuid_param,
+                                validate_model)
+from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.web.models import Model, StrictModel
+
+bp = ApiBlueprint(__name__, tag="catalog")
+
+from chalicelib.catalog import jobs as _jobs  # noqa: E402,F401  (registers the catalog job types)
+
+SPEC_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
+              "application/vnd.oai.openapi", "application/vnd.oai.openapi+json", "text/plain"]
+ContentType = Literal["yaml", "json"]
+
+
+def _by(ctx: Ctx) -> str | None:
+    return ctx.principal.key_id if ctx.principal else None
+
+
+def _spec_body(ctx: Ctx) -> bytes:
+    """The raw body, with the size limit pointing large specs to import-url."""
+    from chalicelib.settings import get_settings
+    body = ctx.request.raw_body or b""
+    limit = get_settings().max_sync_body_bytes
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"the request body is {len(body)} bytes, above the {limit}-byte limit of a synchronous import; "
+            f"import large specs with {IMPORT_URL_HINT} (runs as a job)",
+            {"size_bytes": len(body), "max_bytes": limit, "use": IMPORT_URL_HINT})
+    return body
+
+
+# ---- templates ---------------------------------------------------------------------------------------
+
+class TemplateMeta(Model):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] = Field(default_factory=list)
+    is_public: bool = False
+    content_type: ContentType | None = None
+
+
+class CreateTemplate(TemplateMeta):
+    content: str = Field(..., min_length=1, description="the OpenAPI / Swagger text (YAML or JSON)")
+
+
+class ImportUrl(TemplateMeta):
+    url: str = Field(..., min_length=1, max_length=2000)
+    asynchronous: bool = Field(False, description="run as a job (large specs); answers 202 with the job")
+
+
+class TemplateQuery(PageQuery):
+    category: str | None = None
+    tag: str | None = None
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    is_public: bool | None = None
+    text: str | None = None
+
+
+class TemplateGetQuery(Model):
+    include_content: bool = False
+
+
+class UpdateTemplate(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] | None = None
+    is_public: bool | None = None
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+
+
+@bp.api("/api/templates", "POST", role="operator", status=201, query=TemplateMeta, content_types=SPEC_TYPES,
+        summary="Store an OpenAPI template: a JSON body {name?, content, ...} or the raw spec as the body")
+def create_template(ctx: Ctx):
+    body = _spec_body(ctx)
+    mtype = media_type(ctx.request)
+    meta: TemplateMeta = ctx.query
+    content: Any = body
+    ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
+    if mtype == "application/json":
+        try:
+            data = json.loads(body) if body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            data = None  # not JSON: let the spec loader explain (or read it as YAML)
+        if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
+            req: CreateTemplate = validate_model(CreateTemplate, data, "body")  # type: ignore[assignment]
+            meta, content, ctype = req, req.content, req.content_type
+        elif data is not None:
+            ctype = "json"
+        else:
+            ctype = None
+    row = service.create_template(
+        None, content=content, name=meta.name, version=meta.version, description=meta.description,
+        category=meta.category, tags=meta.tags, is_public=meta.is_public,
+        content_type=meta.content_type or ctype, created_by=_by(ctx))
+    return Reply(row, "template created", 201)
+
+
+def _fetch_spec(url: str) -> tuple[bytes, str | None, str]:
+    from chalicelib.net import outbound
+    from chalicelib.settings import get_settings
+    resp = outbound.fetch(url, policy=outbound.policy_from_settings(),
+                          headers={"Accept": "application/yaml, application/json;q=0.9, */*;q=0.5"},
+                          max_bytes=get_settings().max_async_spec_bytes)
+    if resp.status_code >= 400:
+        from chalicelib.web.errors import UpstreamError
+        raise UpstreamError(f"fetching {url} answered HTTP {resp.status_code}",
+                            {"url": url, "status_code": resp.status_code})
+    ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
+    return resp.content, normalize_content_type(ctype), resp.url
+
+
+def import_template_from_url(url: str, meta: dict, created_by: str | None = None,
+                             asynchronous: bool = True) -> dict:
+    """Fetch a spec through the outbound guard and store it as a template
+    (used by the route and by the `catalog.import_url` job)."""
+    content, ctype, final_url = _fetch_spec(url)
+    return service.create_template(
+        None, content=content, name=meta.get("name"), version=meta.get("version"),
+        description=meta.get("description"), category=meta.get("category"), tags=meta.get("tags") or [],
+        is_public=bool(meta.get("is_public")), content_type=meta.get("content_type") or ctype,
+        source_url=final_url, created_by=created_by, asynchronous=asynchronous)
+
+
+@bp.api("/api/templates/import-url", "POST", role="operator", body=ImportUrl, status=201,
+        summary="Fetch a spec over HTTP(S) through the outbound guard and store it as a template")
+def import_url(ctx: Ctx):
+    b: ImportUrl = ctx.body
+    meta = b.model_dump(exclude={"url", "asynchronous"})
+    if b.asynchronous:
+        from chalicelib.jobs import submit_job
+        job = submit_job("catalog.import_url", {"url": b.url, "meta": meta, "created_by": _by(ctx)},
+                         created_by=_by(ctx))
+        return Reply(job, "import queued as a job", 202)
+    return Reply(import_template_from_url(b.url, meta, _by(ctx)), "template imported", 201)
+
+
+@bp.api("/api/templates", "GET", role="viewer", query=TemplateQuery, summary="List templates")
+def list_templates(ctx: Ctx):
+    q: TemplateQuery = ctx.query
+    items, total = service.list_templates(None, category=q.category, tag=q.tag, status=q.status,
+                                          is_public=q.is_public, text=q.text, limit=q.limit, offset=q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/templates/{template_id}", "GET", role="viewer", query=TemplateGetQuery, summary="Get a template")
+def get_template(ctx: Ctx, template_id: str):
+    return service.get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
+
+
+@bp.api("/api/templates/{template_id}", "PUT", role="operator", body=UpdateTemplate, summary="Update a template")
+def update_template(ctx: Ctx, template_id: str):
+    tid = uuid_param(template_id, "template_id")
+    return Reply(service.update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
+                 "template updated")
+
+
+@bp.api("/api/templates/{template_id}", "DELETE", role="operator", summary="Delete a template")
+def delete_template(ctx: Ctx, template_id: str):
+    return Reply(service.delete_template(None, uuid_param(template_id, "template_id"), _by(ctx)),
+                 "template deleted")
+
+
+# ---- documents ---------------------------------------------------------------------------------------
+
+def _check_auth_config(cfg: dict | None) -> dict | None:
+    if cfg is None:
+        return None
+    kind = cfg.get("type")
+    need = {"apiKey": ("in", "name", "value"), "oauth2": ("token_url", "client_id", "client_secret")}.get(kind, ())
+    if kind == "http":
+        scheme = str(cfg.get("scheme", "")).lower()
+        need = {"bearer": ("token",), "basic": ("username", "password")}.get(scheme)
+        if need is None:
+            raise ValidationError("auth_config.scheme must be 'bearer' or 'basic' for type http",
+                                  [{"loc": ["body", "auth_config", "scheme"], "type": "enum", "msg": "bearer or basic"}])
+    if kind == "apiKey" and cfg.get("in") not in ("header", "query", "cookie"):
+        raise ValidationError("auth_config.in must be header, query or cookie",
+                              [{"loc": ["body", "auth_config", "in"], "type": "enum", "msg": "header, query or cookie"}])
+    missing = [f for f in need if cfg.get(f) in (None, "")]
+    if missing:
+        raise ValidationError(f"auth_config of type {kind} needs {', '.join(missing)}",
+                              [{"loc": ["body", "auth_config", f], "type": "missing", "msg": "Field required"}
+                               for f in missing])
+    if "headers" in cfg and not isinstance(cfg["headers"], dict):
+        raise ValidationError("auth_config.headers must be an object")
+    return cfg
+
+
+class CreateDocument(StrictModel):
+    template_id: str | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    auth_config: dict | None = None
+    rate_limit_config: dict | None = None
+    timeout_config: dict | None = None
+
+
+class DocumentQuery(PageQuery):
+    status: Literal["active", "inactive", "error"] | None = None
+    health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
+    template_id: str | None = None
+    text: str | None = None
+
+
+class DocumentGetQuery(Model):
+    include_spec: bool = False
+
+
+class UpdateDocument(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    status: Literal["active", "inactive", "error"] | None = None
+    auth_config: dict | None = None
+    rate_limit_config: dict | None = None
+    timeout_config: dict | None = None
+
+
+class Reimport(StrictModel):
+    template_id: str | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+    version: str | None = Field(None, min_length=1, max_length=50)
+    base_url: str | None = Field(None, max_length=500)
+
+
+class DocumentMeta(Model):
+    """Query-string metadata when the raw spec is the request body."""
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    template_id: str | None = None
+    content_type: ContentType | None = None
+
+
+@bp.api("/api/documents", "POST", role="operator", status=201, query=DocumentMeta, content_types=SPEC_TYPES,
+        summary="Import a spec as a document with all its endpoints: a JSON body {template_id | content, ...} "
+                "or the raw spec as the body (metadata in the query string)")
+def create_document(ctx: Ctx):
+    body = _spec_body(ctx)
+    mtype = media_type(ctx.request)
+    meta: DocumentMeta = ctx.query
+    req: CreateDocument | None = None
+    content: Any = body
+    ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
+    if mtype == "application/json":
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            data = None  # not JSON: the spec loader explains (or reads it as YAML)
+        if isinstance(data, dict) and not ({"openapi", "swagger", "swaggerVersion"} & set(data)):
+            req = validate_model(CreateDocument, data, "body")  # type: ignore[assignment]
+        elif data is not None:
+            ctype = "json"
+        else:
+            ctype = None
+    if req is None:
+        req = CreateDocument(content=None, name=meta.name, version=meta.version, description=meta.description,
+                             base_url=meta.base_url, template_id=meta.template_id,
+                             content_type=meta.content_type or ctype)
+        if not meta.template_id or body.strip():
+            req.template_id = None
+        else:
+            content = None
+    else:
+        content = req.content
+    b = req
+    out = service.import_document(
+        None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
+        content_type=b.content_type, name=b.name, version=b.version, description=b.description,
+        base_url=b.base_url, auth_config=_check_auth_config(b.auth_config),
+        rate_limit_config=b.rate_limit_config, timeout_config=b.timeout_config, created_by=_by(ctx))
+    n = len(out["endpoints"])
+    return Reply(out, f"document imported with {n} endpoints"
+                      + (f" and {out['warning_count']} warnings" if out["warning_count"] else ""), 201)
+
+
+@bp.api("/api/documents", "GET", role="viewer", query=DocumentQuery, summary="List documents")
+def list_documents(ctx: Ctx):
+    q: DocumentQuery = ctx.query
+    items, total = service.list_documents(
+        None, status=q.status, health_status=q.health_status, text=q.text,
+        template_id=uuid_param(q.template_id, "template_id") if q.template_id else None,
+        limit=q.limit, offset=q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/documents/{document_id}", "GET", role="viewer", query=DocumentGetQuery,
+        summary="Get a document (auth_config masked; include_spec=true adds the parsed spec)")
+def get_document(ctx: Ctx, document_id: str):
+    return service.get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
+
+
+@bp.api("/api/documents/{document_id}/content", "GET", role="viewer", raw_response=True,
+        summary="The document's original spec text, as imported")
+def get_document_content(ctx: Ctx, document_id: str):
+    from chalice import Response
+    text, ctype = service.get_document_content(None, uuid_param(document_id, "document_id"))
+    return Response(text, status_code=200,
+                    headers={"Content-Type": "application/json" if ctype == "json" else "application/yaml"})
+
+
+@bp.api("/api/documents/{document_id}", "PUT", role="operator", body=UpdateDocument, summary="Update a document")
+def update_document(ctx: Ctx, document_id: str):
+    changes = ctx.body.model_dump(exclude_unset=True)
+    if changes.get("auth_config") is not None:
+        _check_auth_config(changes["auth_config"])
+    return Reply(service.update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx)),
+                 "document updated")
+
+
+@bp.api("/api/documents/{document_id}", "DELETE", role="operator",
+        summary="Delete a document with its endpoints and their references")
+def delete_document(ctx: Ctx, document_id: str):
+    return Reply(service.delete_document(None, uuid_param(document_id, "document_id"), _by(ctx)),
+                 "document deleted")
+
+
+@bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body=Reimport,
+        summary="Update a document to a new version of its spec; answers the endpoint diff")
+def reimport_document(ctx: Ctx, document_id: str):
+    b: Reimport = ctx.body
+    out = service.reimport_document(
+        None, uuid_param(document_id, "document_id"), content=b.content,
+        template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
+        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx))
+    c = out["counts"]
+    return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
+                      f"{c['unchanged']} unchanged")
+
+
+# ---- endpoints ---------------------------------------------------------------------------------------
+
+class EndpointQuery(PageQuery):
+    document_id: str | None = None
+    tag: str | None = None
+    method: list[Literal["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS",
+                         "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
+    status: list[Literal["active", "inactive", "deprecated"]] | None = None
+    text: str | None = None
+    sort: str | None = Field(None, description="e.g. 'path', '-call_count', 'api_name,path desc'")
+
+
+class EndpointGetQuery(Model):
+    resolve: bool = True
+
+
+class PatchEndpoint(StrictModel):
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    timeout_ms: int | None = Field(None, ge=1, le=900_000)
+    rate_limit_enabled: bool | None = None
+
+
+@bp.api("/api/endpoints", "GET", role="viewer", query=EndpointQuery,
+        summary="Browse endpoints (api_endpoint_resources view) with filters and sorting")
+def list_endpoints(ctx: Ctx):
+    q: EndpointQuery = ctx.query
+    items, total = service.list_endpoints(
+        None, document_id=uuid_param(q.document_id, "document_id") if q.document_id else None,
+        tag=q.tag, method=q.method, status=q.status, text=q.text, sort=q.sort, limit=q.limit, offset=q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query=EndpointGetQuery,
+        summary="Get an endpoint with its schemas fully resolved (cycles marked x-circular)")
+def get_endpoint(ctx: Ctx, endpoint_id: str):
+    return service.get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
+
+
+@bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body=PatchEndpoint,
+        summary="Change an endpoint's status, timeout or rate-limit flag")
+def patch_endpoint(ctx: Ctx, endpoint_id: str):
+    return Reply(service.patch_endpoint(None, uuid_param(endpoint_id, "endpoint_id"),
+                                        ctx.body.model_dump(exclude_unset=True), _by(ctx)), "endpoint updated")
+
+
+# ---- audit -------------------------------------------------------------------------------------------
+
+class AuditQuery(PageQuery):
+    table_name: Literal["openapi_templates", "api_documents", "api_endpoints"] | None = None
+    record_id: str | None = None
+    operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None
+
+
+@bp.api("/api/audit-logs", "GET", role="operator", query=AuditQuery,
+        summary="Catalog change history (old and new data, secrets masked)")
+def list_audit_logs(ctx: Ctx):
+    q: AuditQuery = ctx.query
+    items, total = service.list_audit_logs(
+        None, table_name=q.table_name, record_id=uuid_param(q.record_id, "record_id") if q.record_id else None,
+        operation=q.operation, limit=q.limit, offset=q.offset)
+    return page_of(items, total, q.limit, q.offset)

@@ -1,0 +1,13 @@
+"""Cassandra comparison (issue 8, seed 003 sections 2.1.1, 2.1.2, 3.3).
+
+- config: request models (CassandraConfig, QueryRequest, ShardingQueryRequest, ShardingConfig)
+- values: key strings -> CQL-typed values; driver values -> normalised comparable form
+- sharding: timestamp extraction and `<table>_<n>` routing
+- sessions: cached driver sessions per configuration (closed when idle), error translation
+- engine: ComparePlan + compare_cassandra (fetch both sides at once, compare, answer)
+- (query logs, history and config groups come from the comparison core: compare.runs, compare.config_groups)
+- service: run_request (sync) / submit_request (async job) / run_job
+- routes: POST /api/query, POST /api/sharding-query
+
+Nothing here imports cassandra-driver at module level.
+"""

@@ -1,0 +1,48 @@
+"""POST /api/query (one table) and POST /api/sharding-query (sharded tables), seed 003 2.1.
+
+`async: true` answers 202 with a job (GET /api/jobs/{id} shows progress and
+the result). The job type "compare.cassandra" is registered here, so any
+process that imports app.py can run it. cassandra-driver is imported only
+when a comparison runs.
+"""
+from __future__ import annotations
+
+from chalicelib.jobs import JobContext, register_job
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply
+
+from chalicelib.compare.config_groups import register_config_validator
+
+from .config import QueryRequest, ShardingQueryRequest, validate_group_config
+
+bp = ApiBlueprint(__name__, tag="compare")
+register_config_validator("cassandra", validate_group_config)
+
+
+def _run(ctx: Ctx, query_type: str):
+    from . import service
+    req = ctx.body
+    created_by = ctx.principal.key_id if ctx.principal else None
+    if req.async_:
+        job = service.submit_request(req, query_type, created_by=created_by)
+        return Reply(job, "comparison queued as a job", 202)
+    answer = service.run_request(req, query_type, created_by=created_by)
+    message = "sharded query comparison finished" if query_type == "sharding" else "query comparison finished"
+    return Reply(answer, message)
+
+
+@bp.api("/api/query", "POST", role="operator", body=QueryRequest,
+        summary="Compare one Cassandra table between production and test")
+def cassandra_query(ctx: Ctx):
+    return _run(ctx, "single")
+
+
+@bp.api("/api/sharding-query", "POST", role="operator", body=ShardingQueryRequest,
+        summary="Compare sharded Cassandra tables (<table>_<n>, shard from the key's timestamp)")
+def cassandra_sharding_query(ctx: Ctx):
+    return _run(ctx, "sharding")
+
+
+@register_job("compare.cassandra", max_attempts=2)
+def cassandra_compare_job(ctx: JobContext) -> dict:
+    from . import service
+    return service.run_job(ctx)

@@ -1,0 +1,250 @@
+"""Comparison routes (seed 003 paths): Redis compare, config groups, default
+config, query history, query logs. The Cassandra routes live in
+chalicelib/compare/cassandra (their own blueprint).
+
+Roles (seed 003 RBAC): viewer reads, operator runs comparisons and writes,
+admin deletes (config groups, history, logs).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import Field
+
+from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, parse_json_body
+from chalicelib.web.errors import ValidationError
+from chalicelib.web.models import Model
+
+from . import config_groups, history, query_logs
+from .redis import service as redis_service  # registers the compare.redis job type
+from .redis.config import RedisCompareRequest
+
+bp = ApiBlueprint(__name__, tag="compare")
+
+
+def int_param(value: str, name: str = "id") -> int:
+    try:
+        n = int(value)
+        if n < 1:
+            raise ValueError
+        return n
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}",
+                              [{"loc": ["path", name], "type": "int_parsing",
+                                "msg": "Input should be a positive integer"}]) from None
+
+
+# ---------------------------------------------------------------- Redis
+
+
+@bp.api("/api/redis/compare", "POST", role="operator", body=RedisCompareRequest,
+        summary="Compare keys between two Redis environments (standalone or cluster)")
+def redis_compare(ctx: Ctx):
+    raw = parse_json_body(ctx.request) or {}
+    req = redis_service.resolve_request(raw)
+    by = ctx.principal.key_id if ctx.principal else None
+    if req.async_:
+        job = redis_service.submit(req, raw, created_by=by)
+        return Reply({"job_id": str(job["id"]), "status": job["status"], "job": job},
+                     "Redis comparison queued", 202)
+    answer = redis_service.execute(req, created_by=by)
+    return Reply(answer, "Redis comparison completed")
+
+
+# ---------------------------------------------------------------- config
+
+
+DEFAULT_CONFIG = {
+    "pro_config": {"cluster_name": "production-cluster", "datacenter": "datacenter1", "hosts": ["127.0.0.1"],
+                   "port": 9042, "username": "", "password": "", "keyspace": "production_ks",
+                   "table": "table_name"},
+    "test_config": {"cluster_name": "test-cluster", "datacenter": "datacenter1", "hosts": ["127.0.0.1"],
+                    "port": 9042, "username": "", "password": "", "keyspace": "test_ks", "table": "table_name"},
+    "redis": {
+        "cluster1_config": {"name": "production", "nodes": [{"host": "127.0.0.1", "port": 6379}],
+                            "password": None, "username": None, "db": 0, "ssl": False, "socket_timeout": 3,
+                            "socket_connect_timeout": 3, "max_connections_per_node": 16},
+        "cluster2_config": {"name": "test", "nodes": [{"host": "127.0.0.1", "port": 6380}],
+                            "password": None, "username": None, "db": 0, "ssl": False, "socket_timeout": 3,
+                            "socket_connect_timeout": 3, "max_connections_per_node": 16},
+        "query_mode": "specified",
+        "sample_config": {"count": 100, "pattern": "*", "source_cluster": "cluster1"},
+        "compare_ttl": False, "ttl_tolerance_seconds": 2.0, "recheck_rounds": 1, "batch_size": 500,
+    },
+}
+
+
+@bp.api("/api/default-config", "GET", role="viewer", summary="Default comparison configuration")
+def default_config(ctx: Ctx):
+    import copy
+    return Reply(copy.deepcopy(DEFAULT_CONFIG), "default configuration")
+
+
+class ConfigGroupBody(Model):
+    name: str = Field(min_length=1, max_length=200)
+    description: Optional[str] = Field(None, max_length=2000)
+    group_type: Optional[Literal["cassandra", "redis"]] = None
+    pro_config: Optional[dict] = None
+    test_config: Optional[dict] = None
+    cluster1_config: Optional[dict] = None
+    cluster2_config: Optional[dict] = None
+    query_config: Optional[dict] = None
+    sharding_config: Optional[dict] = None
+
+
+class ConfigGroupUpdate(ConfigGroupBody):
+    name: Optional[str] = Field(None, min_length=1, max_length=200)
+
+
+class ConfigGroupQuery(PageQuery):
+    group_type: Optional[Literal["cassandra", "redis"]] = None
+
+
+@bp.api("/api/config-groups", "POST", role="operator", body=ConfigGroupBody, status=201,
+        summary="Create a config group (secrets stored encrypted)")
+def create_config_group(ctx: Ctx):
+    row = config_groups.create(ctx.body.model_dump(exclude_unset=True),
+                               created_by=ctx.principal.key_id if ctx.principal else None)
+    return Reply({"id": row["id"], "name": row["name"], "group_type": row["group_type"],
+                  "created_at": row["created_at"]}, "config group created", 201)
+
+
+@bp.api("/api/config-groups", "GET", role="viewer", query=ConfigGroupQuery, summary="List config groups")
+def list_config_groups(ctx: Ctx):
+    q = ctx.query
+    items, total = config_groups.list_groups(q.limit, q.offset, q.group_type)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/config-groups/{group_id}", "GET", role="viewer", summary="A config group (secrets masked)")
+def get_config_group(ctx: Ctx, group_id: str):
+    return config_groups.public(config_groups.get_row(int_param(group_id, "group_id")))
+
+
+@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body=ConfigGroupUpdate,
+        summary="Update a config group (a masked secret keeps its stored value)")
+def update_config_group(ctx: Ctx, group_id: str):
+    gid = int_param(group_id, "group_id")
+    row = config_groups.update(gid, ctx.body.model_dump(exclude_unset=True))
+    return Reply(config_groups.public(row), "config group updated")
+
+
+@bp.api("/api/config-groups/{group_id}", "DELETE", role="admin", summary="Delete a config group")
+def delete_config_group(ctx: Ctx, group_id: str):
+    config_groups.delete(int_param(group_id, "group_id"))
+    return Reply(None, "config group deleted")
+
+
+# ---------------------------------------------------------------- history
+
+
+class HistoryQuery(PageQuery):
+    query_type: Optional[Literal["single", "sharding", "redis"]] = None
+
+
+class HistoryBody(Model):
+    name: str = Field(min_length=1, max_length=255)
+    description: Optional[str] = Field(None, max_length=2000)
+    query_type: Literal["single", "sharding", "redis"] = "single"
+    pro_config: Optional[dict] = None
+    test_config: Optional[dict] = None
+    query_config: Optional[dict] = None
+    query_keys: list[Any] = Field(default_factory=list)
+    results_summary: dict = Field(default_factory=dict)
+    execution_time: float = Field(0.0, ge=0)
+    sharding_config: Optional[dict] = None
+    raw_results: Optional[dict] = None
+    config_group_id: Optional[int] = None
+
+
+@bp.api("/api/query-history", "GET", role="viewer", query=HistoryQuery, summary="List query history")
+def list_history(ctx: Ctx):
+    q = ctx.query
+    items, total = history.list_history(q.limit, q.offset, q.query_type)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/query-history", "POST", role="operator", body=HistoryBody, status=201,
+        summary="Save a query history record (configs stored masked)")
+def save_history(ctx: Ctx):
+    b: HistoryBody = ctx.body
+    rs = dict(b.results_summary)
+    for k in ("total_keys", "differences_count", "identical_count"):
+        v = rs.get(k, (b.raw_results or {}).get(k))
+        try:
+            rs[k] = max(0, int(v or 0))
+        except (TypeError, ValueError):
+            raise ValidationError(f"results_summary.{k} must be an integer",
+                                  {"field": f"results_summary.{k}", "issue": "not an integer"}) from None
+    row = history.save(name=b.name, description=b.description, query_type=b.query_type,
+                       pro_config=b.pro_config, test_config=b.test_config, query_config=b.query_config,
+                       query_keys=b.query_keys, results_summary=rs, execution_time=b.execution_time,
+                       sharding_config=b.sharding_config, raw_results=b.raw_results,
+                       config_group_id=b.config_group_id,
+                       created_by=ctx.principal.key_id if ctx.principal else None)
+    return Reply({"id": row["id"], "name": row["name"], "created_at": row["created_at"]},
+                 "query history saved", 201)
+
+
+@bp.api("/api/query-history/{history_id}", "GET", role="viewer", summary="A query history record")
+def get_history(ctx: Ctx, history_id: str):
+    return history.get(int_param(history_id, "history_id"))
+
+
+@bp.api("/api/query-history/{history_id}/results", "GET", role="viewer",
+        summary="The full results of a query history record")
+def get_history_results(ctx: Ctx, history_id: str):
+    return history.results(int_param(history_id, "history_id"))
+
+
+@bp.api("/api/query-history/{history_id}", "DELETE", role="admin",
+        summary="Delete a query history record and its logs")
+def delete_history(ctx: Ctx, history_id: str):
+    return Reply(history.delete(int_param(history_id, "history_id")), "query history deleted")
+
+
+# ---------------------------------------------------------------- logs
+
+
+class LogsQuery(Model):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    level: Optional[Literal["INFO", "WARNING", "ERROR"]] = None
+    history_id: Optional[int] = Field(None, ge=1)
+    batch_id: Optional[str] = Field(None, max_length=64)
+
+
+class LogsDeleteQuery(Model):
+    history_id: Optional[int] = Field(None, ge=1)
+    before: Optional[str] = Field(None, max_length=40, description="ISO timestamp: delete older logs only")
+
+
+@bp.api("/api/query-logs", "GET", role="viewer", query=LogsQuery, summary="Query logs, newest first")
+def list_logs(ctx: Ctx):
+    q = ctx.query
+    logs, total = query_logs.list_logs(q.limit, q.offset, q.level, q.history_id, q.batch_id)
+    return {"logs": logs, "total": total, "has_more": q.offset + len(logs) < total}
+
+
+@bp.api("/api/query-logs/history/{history_id}", "GET", role="viewer",
+        summary="The logs of one history record with a summary")
+def history_logs(ctx: Ctx, history_id: str):
+    hid = int_param(history_id, "history_id")
+    history.get(hid)
+    return query_logs.for_history(hid)
+
+
+@bp.api("/api/query-logs", "DELETE", role="admin", query=LogsDeleteQuery, summary="Delete query logs")
+def delete_logs(ctx: Ctx):
+    q = ctx.query
+    before = None
+    if q.before:
+        import datetime as dt
+        try:
+            before = dt.datetime.fromisoformat(q.before.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("before must be an ISO timestamp",
+                                  [{"loc": ["query", "before"], "type": "datetime_parsing",
+                                    "msg": "Input should be an ISO timestamp"}]) from None
+    n = query_logs.delete_logs(q.history_id, before)
+    return Reply({"deleted_count": n}, "query logs deleted")

@@ -1,0 +1,236 @@
+// Catalog: import specs, documents with health, endpoints with filters.
+import { session, get, post, put, del, call, itemsOf, jobOf, waitForJob } from "./api.js";
+import { h, replace, clear, table, badge, method, field, input, select, textarea, busy, toast, fmtTime, fmtNum,
+         errorBox, jsonView, kv } from "./dom.js";
+import { timeline } from "./charts.js";
+
+const PAGE = 50;
+
+function parseJsonField(text, name) {
+  if (!text || !text.trim()) return undefined;
+  try { return JSON.parse(text); } catch (e) { throw Object.assign(new Error(`${name} is not valid JSON: ${e.message}`), { code: "VALIDATION_ERROR" }); }
+}
+
+function importPanel(onDone) {
+  let mode = "paste";
+  const tabs = h("div", { class: "tabs", role: "tablist" });
+  const body = h("div");
+  const paste = textarea("content", { code: true, id: "import-content", placeholder: "openapi: 3.0.3\ninfo: …", label: "spec text" });
+  const file = h("input", { type: "file", id: "import-file", accept: ".yaml,.yml,.json,application/json,application/yaml", "aria-label": "spec file" });
+  const url = input("url", { type: "url", id: "import-url", placeholder: "https://example.com/openapi.yaml", label: "spec URL" });
+  const name = input("name", { id: "import-name", placeholder: "from info.title", label: "name" });
+  const baseUrl = input("base_url", { id: "import-base-url", placeholder: "from servers[0]", label: "base URL" });
+  const auth = textarea("auth_config", { code: true, id: "import-auth", rows: 4, label: "auth config",
+    placeholder: '{"type": "apiKey", "in": "header", "name": "token", "value": "…"}' });
+  const asyncBox = h("input", { type: "checkbox", id: "import-async", name: "async" });
+  const out = h("div", { id: "import-result" });
+  const views = {
+    paste: field("Spec (YAML or JSON)", paste, { wide: true }),
+    file: field("Spec file", file, { wide: true }),
+    url: field("Spec URL", url, { wide: true }),
+  };
+  const drawTabs = () => {
+    replace(tabs, ...Object.keys(views).map(k => h("button", { type: "button", class: k === mode ? "active" : "", "data-tab": k, role: "tab",
+      onclick: () => { mode = k; drawTabs(); } }, { paste: "Paste", file: "File", url: "URL" }[k])));
+    replace(body, views[mode]);
+  };
+  drawTabs();
+  const submit = h("button", { type: "submit", id: "import-submit" }, "Import");
+  const form = h("form", { class: "panel", id: "import-form" },
+    h("h2", {}, "Import a spec"), tabs, body,
+    h("div", { class: "fields" }, field("Name", name), field("Base URL", baseUrl)),
+    h("details", {}, h("summary", {}, "Upstream auth (optional)"),
+      field("auth_config (JSON, stored encrypted)", auth, { wide: true })),
+    h("div", { class: "row" }, submit, h("label", { class: "check", title: "URL imports only" }, asyncBox, "fetch the URL as a job")), out);
+  form.addEventListener("submit", ev => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      const extra = {};
+      if (name.value.trim()) extra.name = name.value.trim();
+      if (baseUrl.value.trim()) extra.base_url = baseUrl.value.trim();
+      const ac = parseJsonField(auth.value, "auth_config");
+      if (ac) extra.auth_config = ac;
+      let docBody;
+      if (mode === "url") {
+        if (!url.value.trim()) throw new Error("enter a URL");
+        const r = await call("POST", "/api/templates/import-url", { body: { url: url.value.trim(), ...(asyncBox.checked ? { asynchronous: true } : {}) }, withStatus: true });
+        let tpl = r.data;
+        const job = jobOf(r.data, r.status);
+        if (job) tpl = await runJob(job, out, "Fetching the spec");
+        docBody = { template_id: tpl.template_id || tpl.id, ...extra };
+      } else {
+        let content = paste.value;
+        if (mode === "file") {
+          if (!file.files.length) throw new Error("choose a file");
+          content = await file.files[0].text();
+        }
+        if (!content.trim()) throw new Error("the spec is empty");
+        docBody = { content, ...extra };
+      }
+      const doc = await post("/api/documents", docBody);
+      const d = doc.document || doc;
+      const warnings = doc.warnings || d.warnings || [];
+      replace(out, h("div", { class: "notice", "data-testid": "import-done" },
+        h("strong", {}, `Imported ${d.name || "document"} ${d.version || ""}`), " — ",
+        `${fmtNum(d.total_endpoints ?? (doc.endpoints || []).length)} endpoints. `,
+        h("a", { href: `#/endpoints?document_id=${d.id}` }, "Browse endpoints"), " · ",
+        h("a", { href: `#/document/${d.id}` }, "Document"),
+        warnings.length ? h("details", {}, h("summary", {}, `${warnings.length} warning(s)`),
+          h("ul", {}, warnings.slice(0, 50).map(w => h("li", {}, typeof w === "string" ? w : `${w.pointer || w.path || ""} ${w.message || w.msg || JSON.stringify(w)}`)))) : ""));
+      toast("Spec imported");
+      onDone && onDone(d);
+    }, out);
+  });
+  return form;
+}
+
+async function runJob(job, out, label) {
+  const bar = h("div", { style: { width: "0%" } });
+  const msg = h("span", { class: "small muted" }, "queued");
+  replace(out, h("div", { class: "stack" }, h("div", {}, label, " — job ", h("code", {}, job.id)), h("div", { class: "progress" }, bar), msg));
+  const done = await waitForJob(job, j => { bar.style.width = `${j.progress || 0}%`; msg.textContent = `${j.status} ${j.progress_message || ""}`; });
+  if (done.status !== "succeeded") throw Object.assign(new Error(done.last_error || `job ${done.status}`), { code: "JOB_" + done.status.toUpperCase() });
+  return done.result || {};
+}
+export { runJob };
+
+export async function renderDocuments(ctx) {
+  const { main } = ctx;
+  const listBox = h("div", { id: "documents" });
+  const filters = h("form", { class: "row", id: "doc-filters" },
+    select("status", [["", "any status"], "active", "inactive", "error"], ctx.query.status, { label: "status" }),
+    select("health_status", [["", "any health"], "healthy", "unhealthy", "unknown"], ctx.query.health_status, { label: "health" }),
+    input("text", { placeholder: "search name", value: ctx.query.text || "", label: "search" }),
+    h("button", { type: "submit", class: "secondary" }, "Filter"));
+  const load = async () => {
+    const q = Object.fromEntries(new FormData(filters));
+    const data = await get("/api/documents", { ...q, limit: 200 });
+    if (!ctx.alive) return;
+    const docs = itemsOf(data);
+    replace(listBox, table([
+      { label: "Name", render: d => h("a", { href: `#/document/${d.id}` }, d.name) },
+      { label: "Version", key: "version", narrow: true },
+      { label: "Base URL", render: d => h("code", { class: "small" }, d.base_url), narrow: true, wrap: true },
+      { label: "Status", render: d => badge(d.status) },
+      { label: "Health", render: d => badge(d.health_status || "unknown") },
+      { label: "Last check", render: d => fmtTime(d.last_health_check), narrow: true },
+      { label: "Endpoints", num: true, render: d => `${fmtNum(d.active_endpoints)}/${fmtNum(d.total_endpoints)}` },
+      { label: "", render: d => h("div", { class: "row" },
+          h("a", { href: `#/endpoints?document_id=${d.id}` }, "endpoints"),
+          session.can("operator") ? h("button", { type: "button", class: "link", onclick: ev => busy(ev.target, async () => {
+            const r = await post(`/api/documents/${d.id}/health-check`, {});
+            toast(`Health check: ${(r && (r.status || (r.check && r.check.status))) || "done"}`);
+            await load();
+          }) }, "check") : "") },
+    ], docs, { empty: "No documents yet: import a spec above.", rowAttrs: d => ({ "data-document-id": d.id }) }),
+    h("p", { class: "small muted" }, `${fmtNum(data.total ?? docs.length)} document(s)`));
+  };
+  filters.addEventListener("submit", ev => { ev.preventDefault(); busy(null, load, listBox); });
+  replace(main, h("h1", {}, "Catalog"),
+    session.can("operator") ? importPanel(() => load()) : h("p", { class: "notice" }, "Your key is read-only (viewer): importing is hidden."),
+    h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Documents"), filters), listBox));
+  await busy(null, load, listBox);
+}
+
+export async function renderDocument(ctx, id) {
+  const { main } = ctx;
+  const doc = await get(`/api/documents/${id}`);
+  if (!ctx.alive) return;
+  const out = h("div");
+  const healthBox = h("div", { id: "health-timeline" });
+  const loadHealth = async () => {
+    const data = await get(`/api/documents/${id}/health-checks`, { limit: 200 });
+    const checks = itemsOf(data).slice().sort((a, b) => new Date(a.checked_at || a.created_at) - new Date(b.checked_at || b.created_at));
+    replace(healthBox, timeline(checks));
+  };
+  const edit = h("form", { class: "panel", id: "doc-edit" }, h("h2", {}, "Settings"),
+    h("div", { class: "fields" },
+      field("Base URL", input("base_url", { value: doc.base_url, label: "base URL" }), { wide: true }),
+      field("Status", select("status", ["active", "inactive", "error"], doc.status, { label: "status" })),
+      field("auth_config (JSON; ******** keeps a stored secret)", textarea("auth_config", { code: true, rows: 4, value: doc.auth_config ? JSON.stringify(doc.auth_config, null, 2) : "" }), { wide: true }),
+      field("rate_limit_config (JSON)", textarea("rate_limit_config", { code: true, rows: 3, value: doc.rate_limit_config ? JSON.stringify(doc.rate_limit_config, null, 2) : "", placeholder: '{"requests": 10, "per_seconds": 1}' })),
+      field("timeout_config (JSON)", textarea("timeout_config", { code: true, rows: 3, value: doc.timeout_config ? JSON.stringify(doc.timeout_config, null, 2) : "", placeholder: '{"connect_ms": 3000, "read_ms": 10000}' }))),
+    h("div", { class: "row" }, session.can("operator") ? h("button", { type: "submit" }, "Save") : h("span", { class: "muted small" }, "read-only")), out);
+  edit.addEventListener("submit", ev => {
+    ev.preventDefault();
+    busy(ev.submitter, async () => {
+      const f = edit.elements;
+      const body = { base_url: f.base_url.value.trim(), status: f.status.value };
+      for (const k of ["auth_config", "rate_limit_config", "timeout_config"]) {
+        const v = parseJsonField(f[k].value, k);
+        if (v !== undefined) body[k] = v;
+      }
+      await put(`/api/documents/${id}`, body);
+      toast("Document saved");
+    }, out);
+  });
+  const reimport = h("form", { class: "panel", id: "doc-reimport" }, h("h2", {}, "Re-import a new version"),
+    textarea("content", { code: true, placeholder: "new spec text", label: "new spec" }), h("div", { class: "row" }, h("button", { type: "submit" }, "Re-import")), h("div", { class: "diff" }));
+  reimport.addEventListener("submit", ev => {
+    ev.preventDefault();
+    const box = reimport.querySelector(".diff");
+    busy(ev.submitter, async () => {
+      const diff = await post(`/api/documents/${id}/reimport`, { content: reimport.elements.content.value });
+      replace(box, h("div", { class: "cards" }, ["added", "changed", "removed", "unchanged"].map(k => {
+        const v = diff[k]; const n = Array.isArray(v) ? v.length : (diff[`${k}_count`] ?? (v && v.count) ?? v);
+        return h("div", { class: "card" }, h("div", { class: "v" }, fmtNum(n)), h("div", { class: "k" }, k));
+      })), h("details", {}, h("summary", {}, "full diff"), jsonView(diff)));
+    }, box);
+  });
+  replace(main,
+    h("div", { class: "spread" }, h("h1", {}, `${doc.name} `, h("span", { class: "muted" }, doc.version || "")),
+      h("div", { class: "row" }, h("a", { class: "btn secondary", href: `#/endpoints?document_id=${id}` }, "Endpoints"),
+        h("a", { class: "btn secondary", href: `#/stats?document_id=${id}` }, "Statistics"),
+        session.can("operator") ? h("button", { type: "button", class: "secondary", onclick: ev => busy(ev.target, async () => {
+          await post(`/api/documents/${id}/health-check`, {}); toast("Health check done"); await loadHealth();
+        }) }, "Check health now") : "",
+        session.can("operator") ? h("button", { type: "button", class: "danger", onclick: ev => {
+          if (!confirm(`Delete ${doc.name} and its endpoints?`)) return;
+          busy(ev.target, async () => { await del(`/api/documents/${id}`); toast("Document deleted"); location.hash = "#/catalog"; });
+        } }, "Delete") : "")),
+    h("div", { class: "panel" }, kv([
+      ["Status", badge(doc.status)], ["Health", badge(doc.health_status || "unknown")], ["Last check", fmtTime(doc.last_health_check)],
+      ["Base URL", h("code", {}, doc.base_url)], ["Endpoints", `${fmtNum(doc.active_endpoints)} active / ${fmtNum(doc.total_endpoints)}`],
+      ["Created", fmtTime(doc.created_at)], ["Updated", fmtTime(doc.updated_at)],
+      doc.warnings && doc.warnings.length ? ["Warnings", `${doc.warnings.length}`] : null])),
+    healthBox, edit, session.can("operator") ? reimport : "");
+  await busy(null, loadHealth, healthBox);
+}
+
+export async function renderEndpoints(ctx) {
+  const { main, query } = ctx;
+  const docs = itemsOf(await get("/api/documents", { limit: 500 }));
+  if (!ctx.alive) return;
+  let offset = Number(query.offset || 0);
+  const f = h("form", { class: "fields", id: "endpoint-filters" },
+    field("Document", select("document_id", [["", "all documents"], ...docs.map(d => [d.id, `${d.name} ${d.version || ""}`])], query.document_id || "", { label: "document" })),
+    field("Tag", input("tag", { value: query.tag || "", label: "tag" })),
+    field("Method", select("method", [["", "any"], "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], query.method || "", { label: "method" })),
+    field("Status", select("status", [["", "any"], "active", "inactive", "deprecated"], query.status || "", { label: "status" })),
+    field("Text", input("text", { value: query.text || "", placeholder: "path, summary, operationId", label: "text" })),
+    h("div", { class: "row" }, h("button", { type: "submit" }, "Apply")));
+  const listBox = h("div", { id: "endpoints" });
+  const load = async () => {
+    const q = Object.fromEntries(new FormData(f));
+    const data = await get("/api/endpoints", { ...q, limit: PAGE, offset });
+    if (!ctx.alive) return;
+    const items = itemsOf(data);
+    const total = data.total ?? items.length;
+    replace(listBox, table([
+      { label: "Method", render: e => method(e.method) },
+      { label: "Path", render: e => h("a", { href: `#/endpoint/${e.id || e.endpoint_id}`, "data-path": e.path }, e.path), wrap: true },
+      { label: "Summary", key: "summary", narrow: true, wrap: true },
+      { label: "API", render: e => e.api_name || "", narrow: true },
+      { label: "Tags", render: e => (e.tags || []).join(", "), narrow: true },
+      { label: "Status", render: e => badge(e.endpoint_status || e.status) },
+      { label: "Calls", num: true, render: e => fmtNum(e.call_count), narrow: true },
+    ], items, { onRow: e => { location.hash = `#/endpoint/${e.id || e.endpoint_id}`; }, empty: "No endpoint matches." }),
+    h("div", { class: "pager" }, h("span", { class: "small muted" }, `${offset + 1}–${offset + items.length} of ${fmtNum(total)}`),
+      h("button", { type: "button", class: "secondary", disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - PAGE); busy(null, load, listBox); } }, "Previous"),
+      h("button", { type: "button", class: "secondary", disabled: !data.has_more, onclick: () => { offset += PAGE; busy(null, load, listBox); } }, "Next")));
+  };
+  f.addEventListener("submit", ev => { ev.preventDefault(); offset = 0; busy(null, load, listBox); });
+  f.addEventListener("change", ev => { if (ev.target.tagName === "SELECT") { offset = 0; busy(null, load, listBox); } });
+  replace(main, h("h1", {}, "Endpoints"), h("div", { class: "panel" }, f), h("div", { class: "panel" }, listBox));
+  await busy(null, load, listBox);
+}

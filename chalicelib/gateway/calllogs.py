@@ -1,0 +1,286 @@
+"""api_call_logs rows, endpoint statistics, and reading them back.
+
+`record()` writes the log row, updates the endpoint's counters (call,
+success = 2xx, error = 4xx/5xx/network failure, exact mean response time
+from a running sum) and, for a resource reference, its usage - in ONE
+statement, hence one transaction.
+
+Listing always bounds `created_at` (default: the last 24 hours) so PostgreSQL
+prunes the monthly partitions to the ones the range touches.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.web.errors import NotFound, ValidationError
+
+
+@dataclass
+class LogEntry:
+    endpoint_id: str
+    method: str
+    url: str
+    request_headers: dict | None = None
+    request_params: dict | None = None
+    request_body: str | None = None
+    request_size: int | None = None
+    status_code: int | None = None
+    response_headers: dict | None = None
+    response_body: str | None = None
+    response_size: int | None = None
+    response_time_ms: int | None = None
+    error_message: str | None = None
+    error_type: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    reference_id: str | None = None
+
+
+# The row travels as one JSON parameter (pg8000 re-parses the SQL text on
+# every call, so the statement is kept short); the id is made by the caller.
+_INSERT = """
+WITH log AS (
+    INSERT INTO api_call_logs
+    SELECT (jsonb_populate_record(NULL::api_call_logs,
+            CAST(:row AS jsonb) || jsonb_build_object('created_at', clock_timestamp()))).*
+    RETURNING id
+), s AS (
+    UPDATE api_endpoints SET call_count = call_count + 1, success_count = success_count + :ok,
+        error_count = error_count + :err, total_response_time_ms = total_response_time_ms + :ms,
+        timed_call_count = timed_call_count + :t,
+        avg_response_time_ms = CASE WHEN timed_call_count + :t > 0
+            THEN round((total_response_time_ms + :ms)::numeric / (timed_call_count + :t))::int
+            ELSE avg_response_time_ms END
+    WHERE id = CAST(:e AS uuid) RETURNING id
+), r AS (
+    UPDATE resource_references SET usage_count = usage_count + 1, last_used_at = clock_timestamp()
+    WHERE id = CAST(:r AS uuid) RETURNING id
+)
+SELECT log.id, set_config('synchronous_commit', :sc, true) AS _commit_mode FROM log
+"""
+# pg8000 parses the statement text on every call: keep it short.
+_INSERT = re.sub(r"\s+", " ", _INSERT).strip()
+
+# Log rows and their statistics commit together in one statement; by default
+# without waiting for the WAL flush (a PostgreSQL crash may lose the last
+# fraction of a second of logs and their counts - together, never one
+# without the other). Set to "on" for synchronous durability.
+LOG_SYNCHRONOUS_COMMIT = "off"
+
+
+def _ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.split("%", 1)[0]))
+    except ValueError:
+        return None
+
+
+def record(entry: LogEntry, db=None) -> str:
+    """Write the row and the statistics atomically; returns the log id."""
+    if db is None:
+        from chalicelib.db import get_db
+
+        db = get_db()
+    status = entry.status_code
+    is_success = 1 if status is not None and 200 <= status < 300 else 0
+    is_error = 1 if (status is not None and status >= 400) or (status is None and entry.error_type) else 0
+    timed = 1 if status is not None and entry.response_time_ms is not None else 0
+    log_id = str(uuid.uuid4())
+    row = {
+        "id": log_id, "api_endpoint_id": entry.endpoint_id, "resource_reference_id": entry.reference_id,
+        "request_method": entry.method, "request_url": entry.url, "request_headers": entry.request_headers,
+        "request_body": entry.request_body, "request_params": entry.request_params,
+        "response_status_code": status, "response_headers": entry.response_headers,
+        "response_body": entry.response_body, "response_time_ms": entry.response_time_ms,
+        "request_size_bytes": entry.request_size, "response_size_bytes": entry.response_size,
+        "error_message": entry.error_message, "error_type": entry.error_type, "client_ip": _ip(entry.client_ip),
+        "user_agent": entry.user_agent[:1000] if entry.user_agent else None,
+    }
+    db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
+           ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
+           e=entry.endpoint_id, r=entry.reference_id, sc=LOG_SYNCHRONOUS_COMMIT)
+    return log_id
+
+
+# ------------------------------------------------------------------ reading
+
+_WINDOW = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_WINDOW_S = 366 * 86400
+
+
+def parse_window(text: str | None, default_s: int = 86400) -> int:
+    """`90s`, `15m`, `24h`, `7d`, `2w` or plain seconds."""
+    if text is None or text == "":
+        return default_s
+    text = str(text).strip().lower()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        m = _WINDOW.match(text)
+        if not m:
+            raise ValidationError(f"window must look like 15m, 24h or 7d, got {text!r}",
+                                  [{"loc": ["query", "window"], "type": "format", "msg": "e.g. 15m, 24h, 7d"}])
+        seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if not 0 < seconds <= MAX_WINDOW_S:
+        raise ValidationError("window must be between 1 second and 366 days")
+    return seconds
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+LIST_COLUMNS = (
+    "l.id, l.api_endpoint_id, l.resource_reference_id, l.request_method, l.request_url, l.request_headers, "
+    "l.request_params, l.request_body, l.response_status_code, l.response_headers, l.response_body, "
+    "l.response_time_ms, l.request_size_bytes, l.response_size_bytes, l.error_message, l.error_type, "
+    "host(l.client_ip) AS client_ip, l.user_agent, l.created_at"
+)
+
+
+def list_sql(filters: dict) -> tuple[str, dict]:
+    """The list statement for the given filters (also used by the EXPLAIN test)."""
+    where = ["l.created_at >= :since", "l.created_at < :until"]
+    params: dict[str, Any] = {"since": filters["since"], "until": filters["until"]}
+    if filters.get("endpoint_id"):
+        where.append("l.api_endpoint_id = CAST(:endpoint_id AS uuid)")
+        params["endpoint_id"] = filters["endpoint_id"]
+    if filters.get("document_id"):
+        where.append("l.api_endpoint_id IN (SELECT id FROM api_endpoints WHERE api_document_id = CAST(:document_id AS uuid))")
+        params["document_id"] = filters["document_id"]
+    if filters.get("reference_id"):
+        where.append("l.resource_reference_id = CAST(:reference_id AS uuid)")
+        params["reference_id"] = filters["reference_id"]
+    if filters.get("status_code") is not None:
+        where.append("l.response_status_code = :status_code")
+        params["status_code"] = filters["status_code"]
+    if filters.get("status_class"):
+        where.append("l.response_status_code >= :sc_lo AND l.response_status_code < :sc_hi")
+        params["sc_lo"] = int(filters["status_class"][0]) * 100
+        params["sc_hi"] = params["sc_lo"] + 100
+    if filters.get("error_type"):
+        if filters["error_type"] == "none":
+            where.append("l.error_type IS NULL")
+        else:
+            where.append("l.error_type = :error_type")
+            params["error_type"] = filters["error_type"]
+    sql = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS _total FROM api_call_logs l WHERE "
+           + " AND ".join(where) + " ORDER BY l.created_at DESC, l.id LIMIT :limit OFFSET :offset")
+    params["limit"] = filters.get("limit", 50)
+    params["offset"] = filters.get("offset", 0)
+    return sql, params
+
+
+def time_range(since: dt.datetime | None, until: dt.datetime | None, default_s: int = 86400) -> tuple:
+    until = _aware(until) if until else utcnow()
+    since = _aware(since) if since else until - dt.timedelta(seconds=default_s)
+    if since >= until:
+        raise ValidationError("`since` must be before `until`",
+                              [{"loc": ["query", "since"], "type": "range", "msg": "must be before until"}])
+    return since, until
+
+
+def list_logs(filters: dict, db=None) -> tuple[list[dict], int]:
+    if db is None:
+        from chalicelib.db import get_db
+
+        db = get_db()
+    sql, params = list_sql(filters)
+    rows = db.query(sql, **params)
+    total = rows[0]["_total"] if rows else 0
+    if not rows and params["offset"]:
+        total = db.scalar(
+            "SELECT count(*) FROM (" + sql.replace(", count(*) OVER () AS _total", "").rsplit(" ORDER BY", 1)[0] + ") q",
+            **{k: v for k, v in params.items() if k not in ("limit", "offset")})
+    for r in rows:
+        r.pop("_total", None)
+    return rows, int(total or 0)
+
+
+def get_log(log_id: str, db=None) -> dict:
+    if db is None:
+        from chalicelib.db import get_db
+
+        db = get_db()
+    row = db.one(f"SELECT {LIST_COLUMNS} FROM api_call_logs l WHERE l.id = CAST(:id AS uuid)", id=log_id)
+    if row is None:
+        raise NotFound(f"call log {log_id} not found")
+    return row
+
+
+def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
+    """Counts, success rate, mean and p50/p95/p99 over the window, plus the
+    endpoint's lifetime counters."""
+    if db is None:
+        from chalicelib.db import get_db
+
+        db = get_db()
+    ep = db.one(
+        "SELECT id, api_document_id, path, method, call_count, success_count, error_count, avg_response_time_ms, "
+        "total_response_time_ms, timed_call_count FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id)
+    if ep is None:
+        raise NotFound(f"endpoint {endpoint_id} not found")
+    until = utcnow()
+    since = until - dt.timedelta(seconds=window_s)
+    row = db.one(
+        "SELECT count(*) AS calls, "
+        " count(*) FILTER (WHERE response_status_code >= 200 AND response_status_code < 300) AS successes, "
+        " count(*) FILTER (WHERE response_status_code >= 400 OR (response_status_code IS NULL AND error_type IS NOT NULL)) AS errors, "
+        " count(*) FILTER (WHERE response_status_code IS NULL AND error_type IS NOT NULL) AS network_errors, "
+        " avg(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS avg_ms, "
+        " percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY response_time_ms) "
+        "   FILTER (WHERE response_status_code IS NOT NULL) AS pct, "
+        " min(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS min_ms, "
+        " max(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS max_ms "
+        "FROM api_call_logs WHERE api_endpoint_id = CAST(:id AS uuid) AND created_at >= :since AND created_at < :until",
+        id=endpoint_id, since=since, until=until)
+    by_status = db.query(
+        "SELECT response_status_code AS status_code, error_type, count(*) AS calls FROM api_call_logs "
+        "WHERE api_endpoint_id = CAST(:id AS uuid) AND created_at >= :since AND created_at < :until "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1", id=endpoint_id, since=since, until=until)
+    calls = int(row["calls"])
+    pct = row["pct"] or [None, None, None]
+
+    def num(v):
+        return None if v is None else round(float(v), 2)
+
+    return {
+        "endpoint_id": str(ep["id"]),
+        "window_seconds": window_s,
+        "since": since,
+        "until": until,
+        "calls": calls,
+        "successes": int(row["successes"]),
+        "errors": int(row["errors"]),
+        "network_errors": int(row["network_errors"]),
+        "success_rate": round(int(row["successes"]) / calls, 4) if calls else None,
+        "avg_response_time_ms": num(row["avg_ms"]),
+        "p50_ms": num(pct[0]),
+        "p95_ms": num(pct[1]),
+        "p99_ms": num(pct[2]),
+        "min_ms": row["min_ms"],
+        "max_ms": row["max_ms"],
+        "by_status": [{"status_code": r["status_code"], "error_type": r["error_type"], "calls": int(r["calls"])}
+                      for r in by_status],
+        "lifetime": {
+            "call_count": int(ep["call_count"]),
+            "success_count": int(ep["success_count"]),
+            "error_count": int(ep["error_count"]),
+            "avg_response_time_ms": ep["avg_response_time_ms"],
+            "exact_avg_response_time_ms": (round(int(ep["total_response_time_ms"]) / int(ep["timed_call_count"]), 3)
+                                           if ep["timed_call_count"] else None),
+        },
+    }

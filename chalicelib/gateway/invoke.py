@@ -1,0 +1,411 @@
+"""POST /api/endpoints/{id}/invoke: the gateway's call path.
+
+    result = invoke_endpoint(endpoint_id, InvokeInput(...), timeout_ms=None,
+                             client_ip=..., user_agent=..., reference_id=None)
+    -> {"status_code", "headers", "body", "body_encoding", "response_time_ms", "log_id"}
+
+Order: load endpoint + document (one query) -> 409 when inactive -> validate
+and build the request (400, nothing sent) -> rate limit (429) -> upstream auth
+-> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
+on 401 -> one log row + statistics (one statement) -> answer. An upstream
+4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
+
+`timeout_config` (document): {"connect_ms", "read_ms", "retries",
+"retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}
+(`connect_timeout_ms` / `read_timeout_ms` / `max_retries` are accepted too).
+Retries are opt-in (retries > 0) and only for idempotent methods.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
+from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
+from chalicelib.web.errors import AppError, Conflict, NotFound, UpstreamError, ValidationError
+
+log = logging.getLogger("stepflow")
+
+MAX_INVOKE_TIMEOUT_MS = 28_000  # under API Gateway's 29 s integration limit
+DEFAULT_RESPONSE_LIMIT = 4 * 1024 * 1024  # base64 of this still fits Lambda's 6 MB
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+DEFAULT_RETRY_ON = (502, 503, 504)
+MAX_RETRIES = 5
+RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
+                                  "content-length", "proxy-authenticate", "trailer", "upgrade"})
+
+_LOAD_SQL = """
+SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
+       e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated,
+       d.status AS document_status, d.base_url, d.auth_config, d.rate_limit_config, d.timeout_config,
+       d.updated_at::text AS d_updated
+FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id
+WHERE e.id = CAST(:id AS uuid)
+"""
+_LOAD_SQL = " ".join(_LOAD_SQL.split())
+
+
+@dataclass
+class Target:
+    row: dict
+
+    def __getattr__(self, name):
+        try:
+            return self.row[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _db(db=None):
+    if db is not None:
+        return db
+    from chalicelib.db import get_db
+
+    return get_db()
+
+
+def load_target(endpoint_id: str, db=None) -> Target:
+    row = _db(db).one(_LOAD_SQL, id=endpoint_id)
+    if row is None:
+        raise NotFound(f"endpoint {endpoint_id} not found")
+    return Target(row)
+
+
+def ensure_callable(t: Target) -> None:
+    if t.status == "inactive":
+        raise Conflict(f"endpoint {t.id} is inactive and refuses calls",
+                       {"endpoint_id": str(t.id), "endpoint_status": t.status})
+    if t.document_status != "active":
+        raise Conflict(f"the endpoint's document is {t.document_status} and refuses calls",
+                       {"endpoint_id": str(t.id), "document_id": str(t.api_document_id),
+                        "document_status": t.document_status})
+
+
+# ------------------------------------------------------------ per-container caches
+
+_LRU_MAX = 256
+_auth_cache: dict[str, dict] = {}
+_components_cache: dict[tuple, dict] = {}
+_needs_components: dict[tuple, bool] = {}
+_cache_lock = threading.Lock()
+
+
+def _remember(cache: dict, key, value):
+    with _cache_lock:
+        if len(cache) >= _LRU_MAX:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
+    return value
+
+
+def auth_config_of(t: Target) -> dict | None:
+    """The document's decrypted auth_config (cached by ciphertext)."""
+    stored = t.auth_config
+    if not stored:
+        return None
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    if isinstance(stored, dict) and "_enc" in stored:
+        token = stored["_enc"]
+        cfg = _auth_cache.get(token)
+        if cfg is None:
+            from chalicelib.secrets import get_box
+
+            cfg = get_box().unseal(stored)
+            _checked(cfg)
+            cfg = _remember(_auth_cache, token, cfg)
+        return cfg
+    return _checked(stored)  # unsealed (written before encryption was configured)
+
+
+def _checked(cfg):
+    try:
+        return upstream_auth.validate_auth_config(cfg)
+    except ValidationError as exc:
+        raise ValidationError(f"the document's auth_config is unusable: {exc.message}", exc.details) from None
+
+
+def _has_ref(node) -> bool:
+    if isinstance(node, dict):
+        return "$ref" in node or any(_has_ref(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_ref(v) for v in node)
+    return False
+
+
+def components_of(t: Target, db=None) -> dict | None:
+    """The document's converted components, loaded only when the endpoint's
+    schemas use `$ref` (cached per document version)."""
+    ekey = (str(t.id), t.e_updated)
+    needs = _needs_components.get(ekey)
+    if needs is None:
+        needs = _remember(_needs_components, ekey, _has_ref(t.parameters) or _has_ref(t.request_body_schema))
+    if not needs:
+        return None
+    dkey = (str(t.api_document_id), t.d_updated)
+    comps = _components_cache.get(dkey)
+    if comps is None:
+        raw = _db(db).scalar("SELECT parsed_spec -> 'components' FROM api_documents WHERE id = CAST(:id AS uuid)",
+                             id=str(t.api_document_id))
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        comps = _remember(_components_cache, dkey, schemas.convert_components(raw or {}))
+    return comps
+
+
+def _resolver(components: dict | None):
+    def resolve(schema):
+        seen = 0
+        while isinstance(schema, dict) and "$ref" in schema and components and seen < 16:
+            ref = schema["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/components/"):
+                return schema
+            node: Any = components
+            for token in ref[len("#/components/"):].split("/"):
+                token = token.replace("~1", "/").replace("~0", "~")
+                node = node.get(token) if isinstance(node, dict) else None
+            if node is None:
+                return schema
+            schema, seen = node, seen + 1
+        return schema
+
+    return resolve
+
+
+def _checker(t: Target, components: dict | None):
+    version = (str(t.id), t.e_updated, t.d_updated)
+
+    def check(key: tuple, schema, value, loc):
+        return schemas.problems(schema, value, loc, components, key=version + key)
+
+    return check
+
+
+# ----------------------------------------------------------------- settings
+
+
+def _ms(cfg: dict, *names: str) -> float | None:
+    for n in names:
+        v = cfg.get(n)
+        if v is not None:
+            try:
+                return float(v)
+            except (TypeError, ValueError):
+                raise ValidationError(f"timeout_config.{n} must be a number of milliseconds") from None
+    return None
+
+
+@dataclass
+class CallPlan:
+    total_s: float
+    connect_s: float
+    read_s: float
+    retries: int
+    backoff_s: float
+    max_backoff_s: float
+    retry_on: tuple
+
+
+def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
+    cfg = t.timeout_config or {}
+    if isinstance(cfg, str):
+        cfg = json.loads(cfg)
+    total_ms = min(float(timeout_ms or t.timeout_ms or 30_000), MAX_INVOKE_TIMEOUT_MS)
+    connect_ms = _ms(cfg, "connect_ms", "connect_timeout_ms") or min(5_000.0, total_ms)
+    read_ms = _ms(cfg, "read_ms", "read_timeout_ms") or total_ms
+    retries = cfg.get("retries", cfg.get("max_retries", 0)) or 0
+    try:
+        retries = max(0, min(int(retries), MAX_RETRIES))
+    except (TypeError, ValueError):
+        raise ValidationError("timeout_config.retries must be an integer") from None
+    return CallPlan(
+        total_s=total_ms / 1000,
+        connect_s=min(connect_ms, total_ms) / 1000,
+        read_s=min(read_ms, total_ms) / 1000,
+        retries=retries,
+        backoff_s=(_ms(cfg, "retry_backoff_ms") or 100.0) / 1000,
+        max_backoff_s=(_ms(cfg, "retry_max_backoff_ms") or 2_000.0) / 1000,
+        retry_on=tuple(cfg.get("retry_on") or DEFAULT_RETRY_ON),
+    )
+
+
+def response_limit() -> int:
+    from chalicelib.settings import get_settings
+
+    return int(getattr(get_settings(), "gateway_max_response_bytes", 0) or DEFAULT_RESPONSE_LIMIT)
+
+
+# ---------------------------------------------------------------- response
+
+
+def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str | None]:
+    """(body, encoding, warning): JSON parsed, text as text, binary as base64."""
+    if not content:
+        return None, "none", None
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    charset = None
+    for part in (content_type or "").split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v:
+            charset = v.strip('"')
+    if ctype == "application/json" or ctype.endswith("+json"):
+        try:
+            return json.loads(content), "json", None
+        except ValueError as exc:
+            text = content.decode(charset or "utf-8", errors="replace")
+            return text, "text", f"the upstream declared JSON but sent a malformed body ({exc}); returned as text"
+    texty = (ctype.startswith("text/") or ctype.endswith(("xml", "javascript", "yaml")) or
+             ctype in ("application/x-www-form-urlencoded", "application/graphql") or charset is not None)
+    if texty or not ctype:
+        try:
+            return content.decode(charset or "utf-8"), "text", None
+        except (UnicodeDecodeError, LookupError):
+            if texty and charset is None:
+                return content.decode("latin-1"), "text", None
+    return base64.b64encode(content).decode("ascii"), "base64", None
+
+
+# ------------------------------------------------------------------ invoke
+
+
+def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | None = None,
+                    client_ip: str | None = None, user_agent: str | None = None,
+                    reference_id: str | None = None, db=None, target: Target | None = None) -> dict:
+    from chalicelib.net import outbound
+
+    t = target or load_target(endpoint_id, db)
+    ensure_callable(t)
+    components = components_of(t, db)
+    built = build_request(t.method, t.path, t.parameters, t.request_body_schema, t.base_url, inp,
+                          check=_checker(t, components), resolve=_resolver(components))
+
+    if t.rate_limit_enabled:
+        limit = ratelimit.parse_limit(t.rate_limit_config)
+        if limit is not None:
+            bucket = f"doc:{t.api_document_id}" if limit.scope == "document" else f"ep:{t.id}"
+            ratelimit.check(bucket, limit)
+
+    cfg = auth_config_of(t)
+    sensitive = upstream_auth.sensitive_for(cfg)
+    plan = call_plan(t, timeout_ms)
+    policy = outbound.policy_from_settings(max_bytes=response_limit())
+
+    started = time.perf_counter()
+    deadline = started + plan.total_s
+    attempts = 0
+    refreshed = False
+    stale = None
+    resp = None
+    failure: outbound.OutboundFailure | AppError | None = None
+    token = None
+    while True:
+        attempts += 1
+        remaining = deadline - time.perf_counter()
+        try:
+            if remaining <= 0:
+                raise outbound.OutboundTimeout(f"the call did not complete within {plan.total_s:g} s",
+                                               {"phase": "total"})
+            token = upstream_auth.apply(cfg, built, policy, stale_token=stale, sensitive=sensitive)
+            stale = None
+            headers = dict(built.headers)
+            if built.cookies:
+                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
+            resp = outbound.fetch(
+                built.url, method=built.method, headers=headers, body=built.body, policy=policy,
+                connect_timeout=min(plan.connect_s, remaining), read_timeout=min(plan.read_s, remaining),
+                total_timeout=remaining, sensitive_headers=sensitive.headers)
+            failure = None
+        except outbound.OutboundFailure as exc:
+            resp, failure = None, exc
+        except UpstreamError as exc:  # OAuth2 token endpoint failure
+            resp, failure = None, exc
+        if resp is not None and resp.status_code == 401 and cfg and cfg.get("type") == "oauth2" and not refreshed:
+            refreshed = True  # the cached token was refused: fetch a new one once
+            stale = token
+            attempts -= 1
+            continue
+        retryable = built.method in IDEMPOTENT and attempts <= plan.retries and (
+            (failure is not None and getattr(failure, "error_type", None) == "connection")
+            or (resp is not None and resp.status_code in plan.retry_on))
+        if not retryable:
+            break
+        pause = random.uniform(0, min(plan.max_backoff_s, plan.backoff_s * (2 ** (attempts - 1))))
+        if time.perf_counter() + pause >= deadline:
+            break
+        time.sleep(pause)
+    elapsed_ms = int(round((time.perf_counter() - started) * 1000))
+
+    return _finish(t, built, inp, resp, failure, elapsed_ms, attempts, sensitive, client_ip, user_agent,
+                   reference_id, db)
+
+
+def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms, attempts, sensitive,
+            client_ip, user_agent, reference_id, db) -> dict:
+    from chalicelib.settings import get_settings
+
+    limit = get_settings().log_body_limit_bytes
+    shown_url = masking.mask_url(built.url, sensitive)
+    req_headers = dict(built.headers)
+    if built.cookies:
+        req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
+    params = {
+        "path": inp.path_params or {},
+        "query": masking.mask_mapping(inp.query, sensitive.query),
+        "cookies": masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
+    }
+    if attempts > 1:
+        params["attempts"] = attempts
+    entry = calllogs.LogEntry(
+        endpoint_id=str(t.id), reference_id=reference_id, method=built.method, url=shown_url,
+        request_headers=masking.mask_headers(req_headers, sensitive),
+        request_params=params,
+        request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
+        request_size=len(built.body) if built.body else 0,
+        response_time_ms=elapsed_ms, client_ip=client_ip, user_agent=user_agent)
+    result = None
+    if resp is not None:
+        ctype = resp.headers.get("Content-Type")
+        body, encoding, warning = shape_body(resp.content, ctype)
+        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_HOP_HEADERS}
+        entry.status_code = resp.status_code
+        entry.response_headers = masking.mask_headers(out_headers, sensitive)
+        entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive)
+        entry.response_size = len(resp.content)
+        if resp.status_code >= 400:
+            entry.error_type = "upstream_status"
+            entry.error_message = f"upstream answered {resp.status_code} {resp.reason}".strip()
+        result = {"status_code": resp.status_code, "headers": out_headers, "body": body,
+                  "body_encoding": encoding, "response_time_ms": elapsed_ms}
+        if warning:
+            result["warning"] = warning
+        if resp.redirects:
+            result["redirects"] = [masking.mask_url(u, sensitive) for u in resp.redirects]
+        if attempts > 1:
+            result["attempts"] = attempts
+    else:
+        entry.error_type = getattr(failure, "error_type", None) or "auth"
+        entry.error_message = masking.scrub(failure.message, sensitive.values)
+    try:
+        log_id = calllogs.record(entry, _db(db))
+    except AppError:
+        log.exception("could not write the call log for endpoint %s", t.id)
+        log_id = None
+    if result is not None:
+        result["log_id"] = log_id
+        return result
+    # a failure: the typed error, with secrets scrubbed from what it shows
+    details = failure.details if isinstance(failure.details, dict) else {}
+    details = {k: (masking.mask_url(v, sensitive) if isinstance(v, str) and k in ("url", "redirect_from") else v)
+               for k, v in details.items()}
+    details.update({"log_id": log_id, "url": shown_url, "error_type": entry.error_type, "attempts": attempts,
+                    "response_time_ms": elapsed_ms})
+    failure.message = masking.scrub(failure.message, sensitive.values)
+    failure.message = failure.message.replace(built.url, shown_url) if built.url != shown_url else failure.message
+    failure.details = details
+    raise failure

@@ -1,0 +1,202 @@
+"""Resource references: workflow nodes, scheduled tasks, forms and dashboards
+that point at an endpoint (seed 000), with a parameter mapping to invoke it.
+
+A reference whose endpoint is gone, inactive, or whose document is not active
+reads with status `error` (and is stored as `error` when invoked: 409).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.gateway import invoke as gateway_invoke
+from chalicelib.gateway import mapping
+from chalicelib.web.errors import Conflict, NotFound
+
+RESOURCE_TYPES = ("workflow_node", "scheduled_task", "form", "dashboard")
+STATUSES = ("active", "inactive", "error")
+
+_EFFECTIVE_STATUS = (
+    "CASE WHEN r.status = 'active' AND (e.id IS NULL OR e.status = 'inactive' OR d.id IS NULL "
+    "OR d.status <> 'active') THEN 'error' ELSE r.status END"
+)
+_SELECT = (
+    f"SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.display_name, "
+    f"r.description, {_EFFECTIVE_STATUS} AS status, r.status AS stored_status, r.last_used_at, r.usage_count, "
+    f"r.created_by, r.created_at, r.updated_at, e.path AS endpoint_path, e.method AS endpoint_method, "
+    f"e.status AS endpoint_status, d.id AS api_document_id, d.name AS api_name "
+    f"FROM resource_references r "
+    f"LEFT JOIN api_endpoints e ON e.id = r.api_endpoint_id "
+    f"LEFT JOIN api_documents d ON d.id = e.api_document_id "
+)
+
+
+def _db(db=None):
+    if db is not None:
+        return db
+    from chalicelib.db import get_db
+
+    return get_db()
+
+
+def _out(row: dict) -> dict:
+    row = dict(row)
+    row.pop("stored_status", None)
+    return row
+
+
+def _endpoint_exists(endpoint_id: str, db) -> None:
+    if db.scalar("SELECT 1 FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id) is None:
+        raise NotFound(f"endpoint {endpoint_id} not found",
+                       [{"loc": ["body", "api_endpoint_id"], "type": "not_found", "msg": "no such endpoint"}])
+
+
+def create(data: dict, created_by: str | None = None, db=None) -> dict:
+    db = _db(db)
+    mapping.validate_config(data.get("reference_config"))
+    with db.transaction():
+        _endpoint_exists(data["api_endpoint_id"], db)
+        rid = db.scalar(
+            "INSERT INTO resource_references (resource_type, resource_id, api_endpoint_id, reference_config, "
+            " display_name, description, status, created_by, created_at, updated_at) "
+            "VALUES (:rt, CAST(:rid AS uuid), CAST(:eid AS uuid), CAST(:cfg AS jsonb), :dn, :desc, :status, "
+            " CAST(:by AS uuid), now(), now()) RETURNING id",
+            rt=data["resource_type"], rid=data["resource_id"], eid=data["api_endpoint_id"],
+            cfg=json.dumps(data.get("reference_config")) if data.get("reference_config") is not None else None,
+            dn=data.get("display_name"), desc=data.get("description"), status=data.get("status") or "active",
+            by=created_by)
+    return get(str(rid), db)
+
+
+def get(ref_id: str, db=None) -> dict:
+    row = _db(db).one(_SELECT + "WHERE r.id = CAST(:id AS uuid)", id=ref_id)
+    if row is None:
+        raise NotFound(f"reference {ref_id} not found")
+    return _out(row)
+
+
+def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
+    where, params = [], {}
+    if filters.get("resource_type"):
+        where.append("r.resource_type = :rt")
+        params["rt"] = filters["resource_type"]
+    if filters.get("resource_id"):
+        where.append("r.resource_id = CAST(:rid AS uuid)")
+        params["rid"] = filters["resource_id"]
+    if filters.get("endpoint_id"):
+        where.append("r.api_endpoint_id = CAST(:eid AS uuid)")
+        params["eid"] = filters["endpoint_id"]
+    if filters.get("document_id"):
+        where.append("e.api_document_id = CAST(:did AS uuid)")
+        params["did"] = filters["document_id"]
+    if filters.get("status"):
+        where.append(f"({_EFFECTIVE_STATUS}) = :status")
+        params["status"] = filters["status"]
+    clause = ("WHERE " + " AND ".join(where) + " ") if where else ""
+    rows = _db(db).query(
+        _SELECT.replace("SELECT ", "SELECT count(*) OVER () AS _total, ", 1) + clause
+        + "ORDER BY r.created_at DESC, r.id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
+    total = rows[0]["_total"] if rows else (
+        _db(db).scalar("SELECT count(*) FROM (" + _SELECT + clause + ") q", **params) if offset else 0)
+    return [_out({k: v for k, v in r.items() if k != "_total"}) for r in rows], int(total or 0)
+
+
+def update(ref_id: str, changes: dict, db=None) -> dict:
+    db = _db(db)
+    if "reference_config" in changes:
+        mapping.validate_config(changes["reference_config"])
+    with db.transaction():
+        current = db.one("SELECT id FROM resource_references WHERE id = CAST(:id AS uuid) FOR UPDATE", id=ref_id)
+        if current is None:
+            raise NotFound(f"reference {ref_id} not found")
+        if changes.get("api_endpoint_id"):
+            _endpoint_exists(changes["api_endpoint_id"], db)
+        sets, params = [], {"id": ref_id}
+        for field, cast in (("resource_type", None), ("resource_id", "uuid"), ("api_endpoint_id", "uuid"),
+                            ("reference_config", "jsonb"), ("display_name", None), ("description", None),
+                            ("status", None)):
+            if field in changes:
+                value = changes[field]
+                if cast == "jsonb":
+                    value = json.dumps(value) if value is not None else None
+                sets.append(f"{field} = " + (f"CAST(:{field} AS {cast})" if cast else f":{field}"))
+                params[field] = value
+        sets.append("updated_at = now()")
+        db.execute(f"UPDATE resource_references SET {', '.join(sets)} WHERE id = CAST(:id AS uuid)", **params)
+    return get(ref_id, db)
+
+
+def delete(ref_id: str, db=None) -> dict:
+    db = _db(db)
+    with db.transaction():
+        row = get(ref_id, db)
+        db.execute("DELETE FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref_id)
+    return row
+
+
+def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
+    """Rows of the `resource_reference_stats` view."""
+    where, params = [], {}
+    if filters.get("resource_type"):
+        where.append("resource_type = :rt")
+        params["rt"] = filters["resource_type"]
+    if filters.get("resource_id"):
+        where.append("resource_id = CAST(:rid AS uuid)")
+        params["rid"] = filters["resource_id"]
+    clause = ("WHERE " + " AND ".join(where) + " ") if where else ""
+    rows = _db(db).query(
+        "SELECT resource_type, resource_id, total_references, active_references, error_references, "
+        "COALESCE(total_usage, 0) AS total_usage, last_used, count(*) OVER () AS _total "
+        f"FROM resource_reference_stats {clause}ORDER BY total_usage DESC NULLS LAST, resource_type, resource_id "
+        "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
+    total = rows[0]["_total"] if rows else 0
+    out = []
+    for r in rows:
+        r.pop("_total")
+        for k in ("total_references", "active_references", "error_references", "total_usage"):
+            r[k] = int(r[k] or 0)
+        out.append(r)
+    return out, int(total)
+
+
+def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_agent: str | None = None,
+           db=None) -> dict:
+    db = _db(db)
+    ref = db.one(
+        "SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.status "
+        "FROM resource_references r WHERE r.id = CAST(:id AS uuid)", id=ref_id)
+    if ref is None:
+        raise NotFound(f"reference {ref_id} not found")
+    if ref["status"] == "inactive":
+        raise Conflict(f"reference {ref_id} is inactive", {"reference_id": ref_id, "status": "inactive"})
+    endpoint_id = str(ref["api_endpoint_id"])
+    try:
+        target = gateway_invoke.load_target(endpoint_id, db)
+        gateway_invoke.ensure_callable(target)
+    except (NotFound, Conflict) as exc:
+        db.execute("UPDATE resource_references SET status = 'error', updated_at = now() "
+                   "WHERE id = CAST(:id AS uuid) AND status <> 'error'", id=ref_id)
+        reason = "was removed" if isinstance(exc, NotFound) else "is not callable: " + exc.message
+        raise Conflict(f"reference {ref_id} points at endpoint {endpoint_id}, which {reason}",
+                       {"reference_id": ref_id, "endpoint_id": endpoint_id, "status": "error"}) from None
+    if ref["status"] == "error":  # its endpoint is callable again
+        db.execute("UPDATE resource_references SET status = 'active', updated_at = now() "
+                   "WHERE id = CAST(:id AS uuid)", id=ref_id)
+    built_input, timeout_ms = mapping.render(
+        ref["reference_config"], inp,
+        {"id": ref_id, "resource_type": ref["resource_type"], "resource_id": str(ref["resource_id"])})
+    result = gateway_invoke.invoke_endpoint(
+        endpoint_id, built_input, timeout_ms=timeout_ms, client_ip=client_ip, user_agent=user_agent,
+        reference_id=ref_id, db=db, target=target)
+    result["reference_id"] = ref_id
+    return result
+
+
+def input_for_preview(ref_id: str, inp: dict | None, db=None) -> Any:
+    """The rendered invoke input (for debugging a mapping), nothing sent."""
+    ref = get(ref_id, db)
+    built, timeout_ms = mapping.render(ref["reference_config"], inp, {
+        "id": ref_id, "resource_type": ref["resource_type"], "resource_id": str(ref["resource_id"])})
+    return {"path_params": built.path_params, "query": built.query, "headers": built.headers,
+            "cookies": built.cookies, "body": built.body, "content_type": built.content_type,
+            "timeout_ms": timeout_ms}

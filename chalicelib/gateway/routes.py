@@ -1,0 +1,196 @@
+"""Gateway routes: invoke, call logs, endpoint statistics, resource references."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.gateway import calllogs, references
+from chalicelib.gateway.invoke import MAX_INVOKE_TIMEOUT_MS, invoke_endpoint
+from chalicelib.gateway.request_builder import InvokeInput
+from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
+from chalicelib.web.models import Model, StrictModel
+
+bp = ApiBlueprint(__name__, tag="gateway")
+
+ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
+RefStatus = Literal["active", "inactive", "error"]
+
+
+class InvokeBody(StrictModel):
+    path_params: dict[str, Any] = Field(default_factory=dict)
+    query: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, Any] = Field(default_factory=dict)
+    cookies: dict[str, Any] = Field(default_factory=dict)
+    body: Any = None
+    content_type: str | None = Field(None, max_length=200)
+    timeout_ms: int | None = Field(None, ge=1, le=MAX_INVOKE_TIMEOUT_MS)
+
+
+def _caller(ctx: Ctx) -> tuple[str | None, str | None]:
+    return ctx.client_ip, ctx.headers.get("user-agent")
+
+
+@bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body=InvokeBody,
+        summary="Call an endpoint through the gateway")
+def invoke(ctx: Ctx, endpoint_id: str):
+    b: InvokeBody = ctx.body
+    ip, ua = _caller(ctx)
+    result = invoke_endpoint(
+        uuid_param(endpoint_id, "endpoint_id"),
+        InvokeInput(b.path_params, b.query, b.headers, b.cookies, b.body, b.content_type),
+        timeout_ms=b.timeout_ms, client_ip=ip, user_agent=ua)
+    return Reply(result, f"upstream answered {result['status_code']}")
+
+
+class StatsQuery(Model):
+    window: str = Field("24h", description="15m, 24h, 7d ... (at most 366d)")
+
+
+@bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=StatsQuery,
+        summary="Call statistics of an endpoint over a window")
+def endpoint_stats(ctx: Ctx, endpoint_id: str):
+    return calllogs.endpoint_stats(uuid_param(endpoint_id, "endpoint_id"), calllogs.parse_window(ctx.query.window))
+
+
+class CallLogQuery(PageQuery):
+    endpoint_id: str | None = None
+    document_id: str | None = None
+    reference_id: str | None = None
+    status_code: int | None = Field(None, ge=100, le=599)
+    status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = None
+    error_type: str | None = Field(None, max_length=50, description="timeout, connection, ssl, upstream_status, "
+                                                                      "refused, too_large, redirects, auth, none")
+    since: dt.datetime | None = Field(None, description="default: until - 24h")
+    until: dt.datetime | None = Field(None, description="default: now")
+
+
+@bp.api("/api/call-logs", "GET", role="viewer", query=CallLogQuery, summary="List call logs (default: last 24 h)")
+def list_call_logs(ctx: Ctx):
+    q: CallLogQuery = ctx.query
+    since, until = calllogs.time_range(q.since, q.until)
+    filters = {
+        "since": since, "until": until,
+        "endpoint_id": uuid_param(q.endpoint_id, "endpoint_id") if q.endpoint_id else None,
+        "document_id": uuid_param(q.document_id, "document_id") if q.document_id else None,
+        "reference_id": uuid_param(q.reference_id, "reference_id") if q.reference_id else None,
+        "status_code": q.status_code, "status_class": q.status_class, "error_type": q.error_type,
+        "limit": q.limit, "offset": q.offset,
+    }
+    items, total = calllogs.list_logs(filters)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/call-logs/{log_id}", "GET", role="viewer", summary="One call log")
+def get_call_log(ctx: Ctx, log_id: str):
+    return calllogs.get_log(uuid_param(log_id, "log_id"))
+
+
+# ------------------------------------------------------------------ references
+
+
+class CreateReference(StrictModel):
+    resource_type: ResourceType
+    resource_id: str
+    api_endpoint_id: str
+    reference_config: dict[str, Any] | None = None
+    display_name: str | None = Field(None, max_length=255)
+    description: str | None = None
+    status: Literal["active", "inactive"] = "active"
+
+
+class UpdateReference(StrictModel):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+    api_endpoint_id: str | None = None
+    reference_config: dict[str, Any] | None = None
+    display_name: str | None = Field(None, max_length=255)
+    description: str | None = None
+    status: RefStatus | None = None
+
+
+class ReferenceQuery(PageQuery):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+    endpoint_id: str | None = None
+    document_id: str | None = None
+    status: RefStatus | None = None
+
+
+class ReferenceStatsQuery(PageQuery):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+
+
+class InvokeReference(StrictModel):
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+@bp.api("/api/references", "POST", role="operator", body=CreateReference, status=201,
+        summary="Create a resource reference to an endpoint")
+def create_reference(ctx: Ctx):
+    data = ctx.body.model_dump()
+    data["resource_id"] = uuid_param(data["resource_id"], "resource_id")
+    data["api_endpoint_id"] = uuid_param(data["api_endpoint_id"], "api_endpoint_id")
+    return Reply(references.create(data, created_by=ctx.principal.key_id), "reference created", 201)
+
+
+@bp.api("/api/references", "GET", role="viewer", query=ReferenceQuery, summary="List resource references")
+def list_references(ctx: Ctx):
+    q: ReferenceQuery = ctx.query
+    filters = {
+        "resource_type": q.resource_type, "status": q.status,
+        "resource_id": uuid_param(q.resource_id, "resource_id") if q.resource_id else None,
+        "endpoint_id": uuid_param(q.endpoint_id, "endpoint_id") if q.endpoint_id else None,
+        "document_id": uuid_param(q.document_id, "document_id") if q.document_id else None,
+    }
+    items, total = references.list_refs(filters, q.limit, q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/references/stats", "GET", role="viewer", query=ReferenceStatsQuery,
+        summary="Reference statistics per resource (resource_reference_stats view)")
+def reference_stats(ctx: Ctx):
+    q: ReferenceStatsQuery = ctx.query
+    filters = {"resource_type": q.resource_type,
+               "resource_id": uuid_param(q.resource_id, "resource_id") if q.resource_id else None}
+    items, total = references.stats(filters, q.limit, q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/references/{ref_id}", "GET", role="viewer", summary="One resource reference")
+def get_reference(ctx: Ctx, ref_id: str):
+    return references.get(uuid_param(ref_id, "ref_id"))
+
+
+def _update(ctx: Ctx, ref_id: str):
+    changes = ctx.body.model_dump(exclude_unset=True)
+    for name in ("resource_id", "api_endpoint_id"):
+        if changes.get(name):
+            changes[name] = uuid_param(changes[name], name)
+    return Reply(references.update(uuid_param(ref_id, "ref_id"), changes), "reference updated")
+
+
+@bp.api("/api/references/{ref_id}", "PUT", role="operator", body=UpdateReference, summary="Update a reference")
+def put_reference(ctx: Ctx, ref_id: str):
+    return _update(ctx, ref_id)
+
+
+@bp.api("/api/references/{ref_id}", "PATCH", role="operator", body=UpdateReference,
+        summary="Update some fields of a reference")
+def patch_reference(ctx: Ctx, ref_id: str):
+    return _update(ctx, ref_id)
+
+
+@bp.api("/api/references/{ref_id}", "DELETE", role="operator", summary="Delete a reference")
+def delete_reference(ctx: Ctx, ref_id: str):
+    return Reply(references.delete(uuid_param(ref_id, "ref_id")), "reference deleted")
+
+
+@bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body=InvokeReference,
+        summary="Invoke a reference's endpoint with its parameter mapping")
+def invoke_reference(ctx: Ctx, ref_id: str):
+    ip, ua = _caller(ctx)
+    result = references.invoke(uuid_param(ref_id, "ref_id"), ctx.body.input, client_ip=ip, user_agent=ua)
+    return Reply(result, f"upstream answered {result['status_code']}")

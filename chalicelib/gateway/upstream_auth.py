@@ -1,0 +1,225 @@
+"""Upstream authentication from a document's `auth_config` (DESIGN 13).
+
+    {"type": "apiKey", "in": "header"|"query"|"cookie", "name", "value"}
+    {"type": "http", "scheme": "bearer", "token"}
+    {"type": "http", "scheme": "basic", "username", "password"}
+    {"type": "oauth2", "flow": "client_credentials", "token_url", "client_id",
+     "client_secret", "scopes", "client_auth"?: "basic"|"body", "audience"?}
+    any of them (or {"type": "none"}) may add "headers": {...}, and
+    "forward_authorization": true to pass the caller's own Authorization on.
+
+OAuth2 tokens are fetched through the outbound guard, cached per container
+until shortly before they expire (one fetch at a time per client), and
+refreshed once when the upstream answers 401 (see `invoke`).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.web.errors import UpstreamError, ValidationError
+
+TOKEN_EXPIRY_SKEW_S = 30
+DEFAULT_TOKEN_TTL_S = 3600
+
+
+@dataclass
+class Sensitive:
+    """Names and clear values that must never reach a log or a response."""
+
+    headers: set[str] = field(default_factory=lambda: {"authorization", "cookie", "set-cookie", "x-api-key",
+                                                         "proxy-authorization"})
+    query: set[str] = field(default_factory=set)
+    cookies: set[str] = field(default_factory=set)
+    values: set[str] = field(default_factory=set)
+
+
+def validate_auth_config(cfg: Any) -> dict | None:
+    """Shape check used when a document's auth_config is saved or used."""
+    if cfg is None or cfg == {}:
+        return None
+    if not isinstance(cfg, dict):
+        raise ValidationError("auth_config must be an object")
+    kind = cfg.get("type", "none")
+    need: list[str] = []
+    if kind == "apiKey":
+        if cfg.get("in") not in ("header", "query", "cookie"):
+            raise ValidationError("auth_config.in must be header, query or cookie",
+                                  [{"loc": ["auth_config", "in"], "type": "enum", "msg": "header, query or cookie"}])
+        need = ["name", "value"]
+    elif kind == "http":
+        scheme = str(cfg.get("scheme", "")).lower()
+        if scheme == "bearer":
+            need = ["token"]
+        elif scheme == "basic":
+            need = ["username", "password"]
+        else:
+            raise ValidationError("auth_config.scheme must be bearer or basic",
+                                  [{"loc": ["auth_config", "scheme"], "type": "enum", "msg": "bearer or basic"}])
+    elif kind == "oauth2":
+        if cfg.get("flow", "client_credentials") != "client_credentials":
+            raise ValidationError("only the OAuth2 client_credentials flow is supported",
+                                  [{"loc": ["auth_config", "flow"], "type": "enum", "msg": "client_credentials"}])
+        need = ["token_url", "client_id", "client_secret"]
+    elif kind != "none":
+        raise ValidationError(f"auth_config.type {kind!r} is not supported (apiKey, http, oauth2, none)",
+                              [{"loc": ["auth_config", "type"], "type": "enum", "msg": "apiKey, http, oauth2 or none"}])
+    missing = [n for n in need if not cfg.get(n)]
+    if missing:
+        raise ValidationError(f"auth_config ({kind}) needs {', '.join(missing)}",
+                              [{"loc": ["auth_config", n], "type": "required", "msg": "required"} for n in missing])
+    extra = cfg.get("headers")
+    if extra is not None and (not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values())):
+        raise ValidationError("auth_config.headers must map header names to strings")
+    return cfg
+
+
+def sensitive_for(cfg: dict | None) -> Sensitive:
+    s = Sensitive()
+    if not cfg:
+        return s
+    kind = cfg.get("type")
+    if kind == "apiKey" and cfg.get("name"):
+        {"header": s.headers, "query": s.query, "cookie": s.cookies}[cfg.get("in", "header")].add(
+            cfg["name"].lower() if cfg.get("in", "header") == "header" else cfg["name"])
+    for name in (cfg.get("headers") or {}):
+        s.headers.add(name.lower())
+    for key in ("value", "token", "password", "client_secret"):
+        v = cfg.get(key)
+        if isinstance(v, str) and v:
+            s.values.add(v)
+    if kind == "http" and str(cfg.get("scheme", "")).lower() == "basic" and cfg.get("password"):
+        s.values.add(base64.b64encode(f"{cfg.get('username', '')}:{cfg['password']}".encode()).decode())
+    for v in (cfg.get("headers") or {}).values():
+        if isinstance(v, str) and len(v) >= 4:
+            s.values.add(v)
+    return s
+
+
+# ---------------------------------------------------------------- OAuth2 tokens
+
+_tokens: dict[str, tuple[str, float]] = {}
+_token_locks: dict[str, threading.Lock] = {}
+_tokens_guard = threading.Lock()
+
+
+def _token_key(cfg: dict) -> str:
+    scopes = cfg.get("scopes") or []
+    scopes = scopes.split() if isinstance(scopes, str) else list(scopes)
+    raw = "\x00".join([cfg["token_url"], cfg["client_id"], " ".join(sorted(scopes)), str(cfg.get("audience") or ""),
+                       hashlib.sha256(cfg["client_secret"].encode()).hexdigest()])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def clear_token_cache() -> None:
+    with _tokens_guard:
+        _tokens.clear()
+
+
+def oauth2_token(cfg: dict, policy, *, stale: str | None = None) -> str:
+    """A cached client-credentials access token, fetched when missing or
+    expired, or when the cached one is `stale` (the upstream refused it).
+    One fetch at a time per client; waiting callers reuse its result."""
+    key = _token_key(cfg)
+    cached = _tokens.get(key)
+    if cached and cached[1] > time.time() and cached[0] != stale:
+        return cached[0]
+    with _tokens_guard:
+        lock = _token_locks.setdefault(key, threading.Lock())
+    with lock:
+        cached = _tokens.get(key)
+        if cached and cached[1] > time.time() and cached[0] != stale:
+            return cached[0]
+        token, ttl = _fetch_token(cfg, policy)
+        _tokens[key] = (token, time.time() + max(ttl - TOKEN_EXPIRY_SKEW_S, min(ttl, 5.0)))
+        return token
+
+
+def _fetch_token(cfg: dict, policy) -> tuple[str, float]:
+    from chalicelib.net import outbound
+
+    scopes = cfg.get("scopes") or []
+    scope_text = scopes if isinstance(scopes, str) else " ".join(scopes)
+    form = {"grant_type": "client_credentials"}
+    if scope_text:
+        form["scope"] = scope_text
+    if cfg.get("audience"):
+        form["audience"] = cfg["audience"]
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    if cfg.get("client_auth", "basic") == "body":
+        form["client_id"] = cfg["client_id"]
+        form["client_secret"] = cfg["client_secret"]
+    else:
+        cred = f"{quote(cfg['client_id'], safe='')}:{quote(cfg['client_secret'], safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
+    body = "&".join(f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in form.items())
+    try:
+        resp = outbound.fetch(cfg["token_url"], method="POST", headers=headers, body=body.encode(),
+                              policy=policy, max_redirects=0)
+    except outbound.OutboundFailure as exc:
+        raise UpstreamError(f"could not obtain an OAuth2 token from {cfg['token_url']}: {exc.message}",
+                            {"token_url": cfg["token_url"], "error_type": exc.error_type}) from None
+    detail = {"token_url": cfg["token_url"], "status_code": resp.status_code}
+    try:
+        data = resp.json()
+    except ValueError:
+        data = None
+    if resp.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            detail["error"] = data["error"][:100]
+        raise UpstreamError(f"the OAuth2 token endpoint answered {resp.status_code} without an access token", detail)
+    try:
+        ttl = float(data.get("expires_in") or DEFAULT_TOKEN_TTL_S)
+    except (TypeError, ValueError):
+        ttl = DEFAULT_TOKEN_TTL_S
+    return str(data["access_token"]), ttl
+
+
+# --------------------------------------------------------------------- apply
+
+
+def apply(cfg: dict | None, built, policy, *, stale_token: str | None = None,
+          sensitive: Sensitive | None = None) -> str | None:
+    """Add the upstream credentials to `built` (a BuiltRequest) in place and
+    return the OAuth2 token used, if any. The caller's own Authorization is
+    dropped unless the config has `forward_authorization: true`."""
+    cfg = cfg or {}
+    token = None
+    if not cfg.get("forward_authorization"):
+        for name in [h for h in built.headers if h.lower() == "authorization"]:
+            del built.headers[name]
+    kind = cfg.get("type")
+    if kind == "apiKey":
+        where, name, value = cfg.get("in", "header"), cfg["name"], cfg["value"]
+        if where == "header":
+            _set_header(built.headers, name, value)
+        elif where == "query":
+            built.query = [q for q in built.query if q.split("=", 1)[0] != quote(name, safe="-._~")]
+            built.query.append(f"{quote(name, safe='-._~')}={quote(value, safe='-._~')}")
+        else:
+            built.cookies[name] = value
+    elif kind == "http":
+        if str(cfg.get("scheme")).lower() == "bearer":
+            _set_header(built.headers, "Authorization", f"Bearer {cfg['token']}")
+        else:
+            cred = base64.b64encode(f"{cfg['username']}:{cfg['password']}".encode()).decode()
+            _set_header(built.headers, "Authorization", f"Basic {cred}")
+    elif kind == "oauth2":
+        token = oauth2_token(cfg, policy, stale=stale_token)
+        if sensitive is not None:
+            sensitive.values.add(token)
+        _set_header(built.headers, "Authorization", f"Bearer {token}")
+    for name, value in (cfg.get("headers") or {}).items():
+        _set_header(built.headers, name, value)
+    return token
+
+
+def _set_header(headers: dict, name: str, value: str) -> None:
+    for existing in [h for h in headers if h.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value

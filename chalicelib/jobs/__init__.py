@@ -1,0 +1,23 @@
+"""Long jobs: a `jobs` table, a registry of job types, SQS queues per priority
+(or an in-process runner when no queue URLs are set), one dispatcher.
+
+Public API for the other domains:
+
+    from chalicelib.jobs import register_job, submit_job, JobContext
+
+    @register_job("catalog.import")           # in a module app.py imports
+    def import_spec(ctx: JobContext) -> dict:
+        ctx.progress(10, "parsing")            # 0-100 + message; heartbeat; raises
+        ...                                    # JobCancelled when the job was cancelled
+        return {"document_id": ...}            # stored as the job's result (JSON)
+
+    job = submit_job("catalog.import", {"url": ...}, priority="default",
+                     idempotency_key=None)      # -> the job row (dict), status "queued"
+
+Routes (chalicelib.jobs.routes): GET /api/jobs, GET /api/jobs/{id},
+POST /api/jobs/{id}/cancel. Nothing here imports boto3 at module level.
+"""
+from chalicelib.jobs.registry import (  # noqa: F401
+    JobCancelled, JobContext, PermanentJobError, register_job,
+)
+from chalicelib.jobs.service import cancel_job, get_job, list_jobs, submit_job  # noqa: F401

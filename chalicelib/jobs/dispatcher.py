@@ -1,0 +1,165 @@
+"""One dispatcher for every way a job message arrives: the Lambda SQS handlers,
+the local worker (`make run` with queue URLs) and the in-process runner.
+
+`run_job(job_id, receive_count)` claims the job row and runs its handler once:
+
+* Idempotent. The claim is one conditional UPDATE (queued, or running with a
+  stale heartbeat -> running). A redelivered message for a job that already
+  succeeded/failed/was cancelled, or that is running elsewhere with a fresh
+  heartbeat, claims nothing and is acknowledged without running anything.
+* A handler that raises puts the job back to `queued` with the error and asks
+  for a retry (the message is not deleted; its visibility is shortened to the
+  backoff). On the delivery that reaches MAX_RECEIVE_COUNT (= the queue's
+  maxReceiveCount), or when the job's attempts are used up, the job becomes
+  `failed` with the error, and SQS moves the message to the dead-letter queue
+  on its next receive. `PermanentJobError` fails the job at once.
+
+Batches (`handle_sqs_event`): Chalice's `on_sqs_message` has no
+ReportBatchItemFailures option, and when a Lambda SQS handler raises, every
+record of the batch becomes visible again. So on a partial failure this
+handler deletes the records that succeeded itself, then raises: only the
+failed records are redelivered. With success it just returns and Lambda
+deletes the batch. We chose this over relying on batch size 1 because it is
+correct for any batch size the app declares; app.py still uses batch_size=1
+for the job queues since a job may run for minutes and one slow record would
+hold its batch-mates back.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from chalicelib.jobs import store
+from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
+
+log = logging.getLogger("stepflow.jobs")
+UNKNOWN_JOB_RETRY_S = 5  # a message may arrive before its row commits
+
+
+@dataclass
+class Outcome:
+    action: str                 # "ack" (delete the message) or "retry" (leave it, redeliver later)
+    status: str                 # succeeded | failed | retrying | cancelled | skipped
+    job_id: str | None = None
+    error: str | None = None
+    final: bool = False         # the job is finished (for "retry": it goes to the DLQ)
+    attempts: int = 0
+    delay_s: int | None = None  # visibility to set before redelivery
+
+
+class JobBatchFailed(Exception):
+    """Raised by the SQS handler so Lambda redelivers the records it did not delete."""
+
+
+def retry_delay(attempts: int) -> int:
+    """Backoff before the next attempt: base * 2^(attempts-1), capped at 15 min."""
+    from chalicelib.settings import get_settings
+    base = get_settings().job_retry_delay_s
+    return int(min(base * (2 ** max(0, attempts - 1)), 900))
+
+
+def _stale_after_s() -> int:
+    from chalicelib.settings import get_settings
+    return get_settings().stuck_job_after_s
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
+    return f"{text}\n{tb}" if tb else text
+
+
+def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
+    """Claim and run one job; what to do with its message is in the Outcome."""
+    row = store.claim(job_id, _stale_after_s())
+    if row is None:
+        current = store.get(job_id)
+        if current is None:
+            # Not committed yet (submitted inside a transaction) or deleted: try later;
+            # a message that never finds its job ends in the DLQ.
+            return Outcome("retry", "skipped", job_id, "job row not found", delay_s=UNKNOWN_JOB_RETRY_S)
+        if current["status"] in ("queued", "running") and current["attempts"] >= current["max_attempts"]:
+            store.fail(job_id, f"attempts exhausted ({current['attempts']}); last error: {current['last_error']}",
+                       final=True)
+            return Outcome("ack", "failed", job_id, current["last_error"], final=True, attempts=current["attempts"])
+        # succeeded / failed / cancelled, or running elsewhere with a fresh heartbeat: nothing to do.
+        return Outcome("ack", "skipped", job_id, attempts=current["attempts"])
+
+    attempts = row["attempts"]
+    job_type = get_job_type(row["type"])
+    if job_type is None:
+        store.fail(job_id, f"unknown job type {row['type']!r} (not registered in this deployment)", final=True)
+        return Outcome("ack", "failed", job_id, "unknown job type", final=True, attempts=attempts)
+
+    ctx = JobContext(job_id=job_id, type=row["type"], payload=row["payload"], attempt=attempts,
+                     priority=row["priority"], _report=store.report)
+    try:
+        result = job_type.handler(ctx)
+    except JobCancelled:
+        return Outcome("ack", "cancelled", job_id, final=True, attempts=attempts)
+    except PermanentJobError as exc:
+        store.fail(job_id, _error_text(exc), final=True)
+        return Outcome("ack", "failed", job_id, str(exc), final=True, attempts=attempts)
+    except Exception as exc:  # noqa: BLE001 - any handler error is a failed attempt
+        last_delivery = receive_count is not None and receive_count >= MAX_RECEIVE_COUNT
+        final = attempts >= row["max_attempts"] or last_delivery
+        log.warning("job %s (%s) attempt %s failed%s: %s", job_id, row["type"], attempts,
+                    " for good" if final else "", exc)
+        store.fail(job_id, _error_text(exc), final=final)
+        # Leave the message: redelivered after the backoff, or (last delivery) moved to the DLQ.
+        return Outcome("retry", "failed" if final else "retrying", job_id, str(exc), final=final,
+                       attempts=attempts, delay_s=0 if final else retry_delay(attempts))
+    done = store.succeed(job_id, result)
+    if done is None:  # cancelled while it ran: the result is dropped
+        return Outcome("ack", "cancelled", job_id, final=True, attempts=attempts)
+    return Outcome("ack", "succeeded", job_id, final=True, attempts=attempts)
+
+
+def run_message(body: str, receive_count: int | None) -> Outcome:
+    from chalicelib.jobs.queue import decode_message
+    try:
+        job_id = decode_message(body)
+    except ValueError as exc:
+        # Not ours (or corrupted): nothing can ever process it; drop it loudly.
+        log.error("dropping message: %s", exc)
+        return Outcome("ack", "skipped", None, str(exc))
+    return run_job(job_id, receive_count)
+
+
+def _record_fields(record: Any) -> tuple[str, str, str, int]:
+    raw = record.to_dict() if hasattr(record, "to_dict") else dict(record)
+    attrs = raw.get("attributes") or {}
+    return (raw.get("body", ""), raw.get("receiptHandle", ""), raw.get("eventSourceARN", ""),
+            int(attrs.get("ApproximateReceiveCount", "1")))
+
+
+def handle_sqs_event(event: Iterable[Any], queue: Any = None) -> dict:
+    """The body of the three `on_sqs_message` handlers (see the module docstring)."""
+    done, failed = [], []
+    for record in event:
+        body, receipt, arn, receive_count = _record_fields(record)
+        try:
+            outcome = run_message(body, receive_count)
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: retry this record
+            log.exception("job message failed before its handler ran")
+            outcome = Outcome("retry", "retrying", None, str(exc), delay_s=retry_delay(receive_count))
+        (done if outcome.action == "ack" else failed).append((receipt, arn, outcome))
+    summary = {"processed": len(done) + len(failed), "acknowledged": len(done), "redelivered": len(failed),
+               "outcomes": [o.status for _, _, o in done + failed]}
+    if not failed:
+        return summary
+    if queue is None:
+        from chalicelib.jobs.queue import get_queue
+        queue = get_queue()
+    for receipt, arn, _ in done:
+        queue.delete(queue.url_for_arn(arn), receipt)
+    for receipt, arn, outcome in failed:
+        if outcome.delay_s is not None:
+            try:
+                queue.delay(queue.url_for_arn(arn), receipt, outcome.delay_s)
+            except Exception:  # noqa: BLE001 - the queue's own visibility timeout still applies
+                log.exception("could not shorten the visibility of a failed job message")
+    raise JobBatchFailed(f"{len(failed)} of {summary['processed']} job message(s) failed and will be redelivered: "
+                         + "; ".join(f"{o.job_id}: {o.error}" for _, _, o in failed))

@@ -1,0 +1,132 @@
+"""SQL on the `jobs` table. Every state change is one conditional UPDATE, so
+two workers (or a worker and a cancel, or a worker and the sweep) can race
+without a job running twice or a cancelled job being resurrected."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.db import get_db
+
+COLUMNS = ("id, type, status, priority, payload, result, progress, progress_message, attempts, max_attempts, "
+           "last_error, idempotency_key, heartbeat_at, created_by, created_at, updated_at, started_at, finished_at")
+TERMINAL = ("succeeded", "failed", "cancelled")
+MAX_ERROR_CHARS = 4000
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def insert(type_: str, priority: str, payload: Any, max_attempts: int, idempotency_key: str | None,
+           created_by: str | None) -> dict | None:
+    """The new row, or None when the idempotency key is taken."""
+    return get_db().one(
+        f"""INSERT INTO jobs (type, priority, payload, max_attempts, idempotency_key, created_by)
+            VALUES (:type, :priority, CAST(:payload AS jsonb), :max_attempts, :key, CAST(:created_by AS uuid))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING {COLUMNS}""",
+        type=type_, priority=priority, payload=_json(payload), max_attempts=max_attempts,
+        key=idempotency_key, created_by=created_by)
+
+
+def get(job_id: str) -> dict | None:
+    return get_db().one(f"SELECT {COLUMNS} FROM jobs WHERE id = CAST(:id AS uuid)", id=job_id)
+
+
+def by_idempotency_key(key: str) -> dict | None:
+    return get_db().one(f"SELECT {COLUMNS} FROM jobs WHERE idempotency_key = :key", key=key)
+
+
+def list_jobs(types: list[str], statuses: list[str], priorities: list[str], limit: int, offset: int
+              ) -> tuple[list[dict], int]:
+    where = ["(cardinality(CAST(:jtypes AS text[])) = 0 OR type = ANY(CAST(:jtypes AS text[])))",
+             "(cardinality(CAST(:statuses AS text[])) = 0 OR status = ANY(CAST(:statuses AS text[])))",
+             "(cardinality(CAST(:prios AS text[])) = 0 OR priority = ANY(CAST(:prios AS text[])))"]
+    params = dict(jtypes=list(types), statuses=list(statuses), prios=list(priorities))
+    cond = " AND ".join(where)
+    db = get_db()
+    total = db.scalar(f"SELECT count(*) FROM jobs WHERE {cond}", **params)
+    rows = db.query(f"SELECT {COLUMNS} FROM jobs WHERE {cond} ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
+                    limit=limit, offset=offset, **params)
+    return rows, int(total)
+
+
+def claim(job_id: str, stale_after_s: int) -> dict | None:
+    """queued (or running with a stale heartbeat) -> running, attempts + 1; None if not claimable."""
+    return get_db().one(
+        f"""UPDATE jobs SET status = 'running', attempts = attempts + 1, heartbeat_at = NOW(),
+                   started_at = COALESCE(started_at, NOW()), updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND attempts < max_attempts
+              AND (status = 'queued'
+                   OR (status = 'running' AND heartbeat_at < NOW() - make_interval(secs => :stale)))
+            RETURNING {COLUMNS}""",
+        id=job_id, stale=stale_after_s)
+
+
+def report(job_id: str, progress: int | None, message: str | None) -> bool:
+    """Progress and/or heartbeat; False when the job is no longer running (cancelled)."""
+    return get_db().scalar(
+        """UPDATE jobs SET progress = COALESCE(:progress, progress),
+                   progress_message = COALESCE(:message, progress_message),
+                   heartbeat_at = NOW(), updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND status = 'running' RETURNING id""",
+        id=job_id, progress=progress, message=message) is not None
+
+
+def succeed(job_id: str, result: Any) -> dict | None:
+    return get_db().one(
+        f"""UPDATE jobs SET status = 'succeeded', result = CAST(:result AS jsonb), progress = 100,
+                   last_error = NULL, finished_at = NOW(), heartbeat_at = NOW(), updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND status = 'running' RETURNING {COLUMNS}""",
+        id=job_id, result=_json(result))
+
+
+def fail(job_id: str, error: str, final: bool) -> dict | None:
+    """A failed attempt: back to queued for a retry, or failed for good."""
+    return get_db().one(
+        f"""UPDATE jobs SET status = :status, last_error = :error, updated_at = NOW(),
+                   finished_at = CASE WHEN :final THEN NOW() ELSE NULL END
+            WHERE id = CAST(:id AS uuid) AND status IN ('running', 'queued') RETURNING {COLUMNS}""",
+        id=job_id, status="failed" if final else "queued", error=error[:MAX_ERROR_CHARS], final=final)
+
+
+def note_error(job_id: str, error: str) -> None:
+    get_db().execute("UPDATE jobs SET last_error = :error, updated_at = NOW() WHERE id = CAST(:id AS uuid)",
+                     id=job_id, error=error[:MAX_ERROR_CHARS])
+
+
+def cancel(job_id: str) -> dict | None:
+    return get_db().one(
+        f"""UPDATE jobs SET status = 'cancelled', finished_at = NOW(), updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND status IN ('queued', 'running') RETURNING {COLUMNS}""",
+        id=job_id)
+
+
+def take_stuck_running(stale_after_s: int, limit: int = 500) -> list[dict]:
+    """Running jobs whose heartbeat is older than the threshold: re-queued (attempts left) or failed."""
+    return get_db().query(
+        f"""UPDATE jobs j SET
+                   status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+                   last_error = 'no heartbeat for ' || :stale || ' s (worker lost or timed out)'
+                                || CASE WHEN j.attempts >= j.max_attempts THEN '; attempts exhausted'
+                                        ELSE '; re-queued' END
+                                || COALESCE('; previous error: ' || j.last_error, ''),
+                   finished_at = CASE WHEN j.attempts >= j.max_attempts THEN NOW() ELSE NULL END,
+                   updated_at = NOW()
+            FROM (SELECT id FROM jobs WHERE status = 'running'
+                    AND heartbeat_at < NOW() - make_interval(secs => :stale)
+                  ORDER BY heartbeat_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
+            WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
+        stale=stale_after_s, limit=limit)
+
+
+def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
+    """Queued jobs nobody touched for a while (lost message, failed enqueue): to be re-sent."""
+    return get_db().query(
+        f"""UPDATE jobs j SET updated_at = NOW()
+            FROM (SELECT id FROM jobs WHERE status = 'queued'
+                    AND updated_at < NOW() - make_interval(secs => :idle)
+                  ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
+            WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
+        idle=idle_after_s, limit=limit)

@@ -1,0 +1,1 @@
+"""Outbound networking: the one guarded HTTP client (see `outbound`)."""

@@ -1,0 +1,48 @@
+"""Health-check routes: run one now, page a document's history, bulk run (sync or async job)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.jobs import submit_job
+from chalicelib.schedules import health
+from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
+from chalicelib.web.models import StrictModel
+
+bp = ApiBlueprint(__name__, tag="health-checks")
+
+
+class CheckQuery(PageQuery):
+    status: list[Literal["success", "failed", "timeout"]] = []
+
+
+class BulkRun(StrictModel):
+    async_: bool = Field(False, alias="async", description="run as a job and answer 202 with it")
+    document_ids: list[str] | None = Field(None, max_length=1000)
+
+
+@bp.api("/api/documents/{document_id}/health-check", "POST", role="operator",
+        summary="Check one document now and record the result")
+def check_now(ctx: Ctx, document_id: str):
+    return Reply(health.check_one_now(uuid_param(document_id, "document_id")), "health check recorded")
+
+
+@bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer", query=CheckQuery,
+        summary="A document's health-check history, newest first")
+def list_checks(ctx: Ctx, document_id: str):
+    q: CheckQuery = ctx.query
+    items, total = health.list_checks(uuid_param(document_id, "document_id"), q.status, q.limit, q.offset)
+    return page_of(items, total, q.limit, q.offset)
+
+
+@bp.api("/api/health-checks/run", "POST", role="operator", body=BulkRun,
+        summary="Check all active documents (or the given ones); async: true answers 202 with a job")
+def run_bulk(ctx: Ctx):
+    b: BulkRun = ctx.body
+    ids = [uuid_param(i, "document_ids") for i in b.document_ids] if b.document_ids is not None else None
+    if b.async_:
+        job = submit_job("health_checks.run", {"document_ids": ids}, "default",
+                         created_by=getattr(ctx.principal, "key_id", None))
+        return Reply(job, "health checks queued", 202)
+    return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S)

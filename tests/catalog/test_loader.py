@@ -1,0 +1,159 @@
+"""Spec loading: formats, content-type detection, size / depth / alias limits."""
+import json
+
+import pytest
+
+from chalicelib.catalog import loader
+from chalicelib.web.errors import PayloadTooLarge, ValidationError
+
+BILLION_LAUGHS = """
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def _problem_messages(exc) -> str:
+    return " ".join(p["message"] for p in exc.value.details["problems"])
+
+
+@pytest.mark.parametrize("text, expected_type", [
+    ('{"openapi": "3.0.0"}', "json"),
+    ('  \n[1, 2]', "json"),
+    ("openapi: 3.0.0\n", "yaml"),
+    ("# comment\n{a: 1}", "yaml"),
+])
+def test_content_type_is_detected_from_the_first_significant_character(text, expected_type):
+    assert loader.detect_content_type(text) == expected_type
+
+
+@pytest.mark.parametrize("hint, expected", [
+    ("application/json", "json"), ("application/vnd.oai.openapi+json", "json"), ("text/yaml", "yaml"),
+    ("application/x-yaml; charset=utf-8", "yaml"), ("yml", "yaml"), ("text/plain", None), (None, None),
+])
+def test_content_type_hints_are_normalized(hint, expected):
+    assert loader.normalize_content_type(hint) == expected
+
+
+def test_yaml_and_json_load_to_the_same_mapping():
+    as_yaml = loader.load(b"openapi: 3.0.0\ninfo: {title: T, version: '1'}\npaths: {}\n")
+    as_json = loader.load(b'{"openapi": "3.0.0", "info": {"title": "T", "version": "1"}, "paths": {}}')
+    assert as_yaml.content_type == "yaml" and as_json.content_type == "json"
+    assert as_yaml.data == as_json.data
+
+
+def test_yaml_keys_keep_their_source_text_and_values_stay_json_compatible():
+    doc = loader.load("responses:\n  200: {description: ok}\n  default: {}\non: yes\n"
+                      "when: 2024-01-02\nbig: .inf\nmerged:\n  <<: {a: 1}\n  b: 2\n").data
+    assert list(doc["responses"]) == ["200", "default"]
+    assert doc["on"] is True  # a value keeps YAML's meaning, the key keeps its text
+    assert doc["when"] == "2024-01-02" and doc["big"] == ".inf"
+    assert doc["merged"] == {"a": 1, "b": 2}
+    json.dumps(doc, allow_nan=False)
+
+
+def test_flow_style_yaml_that_looks_like_json_is_loaded_as_yaml():
+    loaded = loader.load("{openapi: 3.0.0, paths: {}}")
+    assert loaded.content_type == "yaml" and loaded.data["openapi"] == "3.0.0"
+
+
+def test_a_declared_json_type_does_not_fall_back_to_yaml():
+    with pytest.raises(ValidationError) as exc:
+        loader.load("{openapi: 3.0.0}", "application/json")
+    assert "JSON" in exc.value.message
+
+
+def test_a_byte_order_mark_is_ignored():
+    assert loader.load("\ufeffopenapi: 3.0.0\n".encode()).data == {"openapi": "3.0.0"}
+
+
+@pytest.mark.parametrize("body", [
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    b"openapi: [unclosed\n  - x: {",
+    b'{"openapi": "3.0.0", "paths": ',
+    b"just a sentence, not a mapping",
+    b"- a\n- b\n",
+    b"",
+    b"a: 1\n---\nb: 2\n",
+])
+def test_what_is_not_a_yaml_or_json_mapping_is_a_validation_error(body):
+    with pytest.raises(ValidationError) as exc:
+        loader.load(body)
+    assert exc.value.details["problems"][0]["message"]
+
+
+def test_a_parse_error_names_line_and_column():
+    with pytest.raises(ValidationError) as exc:
+        loader.load(b'{\n  "openapi": "3.0.0",\n  "paths": {,}\n}', "json")
+    problem = exc.value.details["problems"][0]
+    assert problem["line"] == 3 and "line 3" in exc.value.message
+
+
+def test_a_body_over_the_limit_is_payload_too_large_pointing_to_import_url():
+    with pytest.raises(PayloadTooLarge) as exc:
+        loader.load(b"x" * 1001, max_bytes=1000)
+    assert "/api/templates/import-url" in exc.value.message
+    assert exc.value.status == 413 and exc.value.details["max_bytes"] == 1000
+
+
+def test_a_multibyte_text_is_measured_in_bytes():
+    with pytest.raises(PayloadTooLarge):
+        loader.load("é" * 600, max_bytes=1000)
+
+
+def test_a_billion_laughs_document_is_refused_as_an_alias_bomb():
+    with pytest.raises(ValidationError) as exc:
+        loader.load(BILLION_LAUGHS)
+    assert "alias" in exc.value.message
+
+
+def test_the_alias_count_limit_is_applied():
+    doc = "a: &x 1\nb: [" + ", ".join(["*x"] * 11) + "]\n"
+    assert loader.load(doc, max_aliases=11).data["b"] == [1] * 11
+    with pytest.raises(ValidationError, match="more than 10 YAML aliases"):
+        loader.load(doc, max_aliases=10)
+
+
+def test_a_recursive_alias_is_refused():
+    with pytest.raises(ValidationError, match="recursive alias"):
+        loader.load("a: &x\n  b: *x\n")
+
+
+def test_a_few_ordinary_anchors_load():
+    doc = loader.load("defs:\n  err: &err {type: object}\nuse:\n  - *err\n  - *err\n").data
+    assert doc["use"] == [{"type": "object"}, {"type": "object"}]
+
+
+@pytest.mark.parametrize("depth", [10_000, 200_000])
+def test_deep_yaml_flow_nesting_is_refused_before_composing(depth):
+    with pytest.raises(ValidationError, match="nesting deeper than 500"):
+        loader.load("a: " + "[" * depth + "]" * depth, max_bytes=10 * 1024 * 1024)
+
+
+def test_deep_yaml_block_nesting_is_refused():
+    doc = "".join("  " * i + f"k{i}:\n" for i in range(10_000)) + "  " * 10_000 + "x"
+    with pytest.raises(ValidationError, match="nesting deeper than"):
+        loader.load(doc, max_bytes=200 * 1024 * 1024)
+
+
+def test_yaml_depth_limit_is_a_parameter():
+    doc = "a: " + "[" * 30 + "]" * 30
+    loader.load(doc, max_depth=31)
+    with pytest.raises(ValidationError):
+        loader.load(doc, max_depth=30)
+
+
+def test_deep_json_nesting_is_refused():
+    with pytest.raises(ValidationError, match="nesting"):
+        loader.load('{"a": ' + "[" * 10_000 + "]" * 10_000 + "}")
+
+
+def test_nul_characters_are_refused():
+    with pytest.raises(ValidationError, match="NUL"):
+        loader.load(b"openapi: 3.0.0\x00\n")

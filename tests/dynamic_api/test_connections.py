@@ -1,0 +1,166 @@
+"""Connection manager: reuse, PoolSize, MaxConcurrency (bounded wait then 503),
+broken connections discarded, edits invalidate, statement timeout -> 408."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from chalicelib.dynamic_api.connections import ConnectionManager, PoolConfig
+from chalicelib.dynamic_api.dialects import BoundStatement
+from chalicelib.dynamic_api.drivers import ConnectParams, connect
+from chalicelib.web.errors import ConnectionFailed, RequestTimeout, ServiceUnavailable
+
+
+def cfg_for(params, *, version=1, pool_size=2, max_concurrency=3, pool_id="p1") -> PoolConfig:
+    return PoolConfig(pool_id, version, params, pool_size, max_concurrency)
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def tparams(request):
+    return request.getfixturevalue("pg_target_params" if request.param == "postgresql" else "my_target_params")
+
+
+def backend_id(conn) -> int:
+    sql = "SELECT pg_backend_pid()" if conn.db_type == "postgresql" else "SELECT CONNECTION_ID()"
+    return int(conn.execute(BoundStatement(sql, (), conn.db_type)).rows[0][0])
+
+
+def kill(params, ident: int) -> None:
+    admin = connect(params)
+    try:
+        sql = (f"SELECT pg_terminate_backend({int(ident)})" if params.db_type == "postgresql"
+               else f"KILL {int(ident)}")
+        admin.execute(BoundStatement(sql, (), params.db_type))
+    finally:
+        admin.close()
+
+
+def test_connections_are_reused_across_uses(tparams):
+    mgr = ConnectionManager()
+    cfg = cfg_for(tparams)
+    with mgr.connection(cfg) as c1:
+        first = backend_id(c1)
+    with mgr.connection(cfg) as c2:
+        assert backend_id(c2) == first
+    assert mgr.opened_count("p1") == 1
+    mgr.close_all()
+
+
+def test_at_most_pool_size_connections_are_kept_idle(tparams):
+    mgr = ConnectionManager()
+    cfg = cfg_for(tparams, pool_size=2, max_concurrency=5)
+    with mgr.connection(cfg), mgr.connection(cfg), mgr.connection(cfg):
+        assert mgr.opened_count("p1") == 3
+    assert mgr.idle_count("p1") == 2
+    mgr.close_all()
+
+
+def test_caller_over_max_concurrency_waits_then_gets_503(tparams):
+    mgr = ConnectionManager(acquire_timeout_s=0.05)
+    cfg = cfg_for(tparams, max_concurrency=1)
+    with mgr.connection(cfg):
+        with pytest.raises(ServiceUnavailable) as err:
+            with mgr.connection(cfg):
+                pass
+    assert err.value.status == 503
+    assert err.value.headers["Retry-After"] == "1"
+    with mgr.connection(cfg):        # the slot is free again
+        pass
+    mgr.close_all()
+
+
+def test_a_waiting_caller_gets_the_slot_when_it_frees_up(tparams):
+    mgr = ConnectionManager(acquire_timeout_s=30)
+    cfg = cfg_for(tparams, max_concurrency=1)
+    got = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with mgr.connection(cfg):
+            got.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    got.wait(10)
+    release.set()
+    with mgr.connection(cfg) as conn:
+        assert backend_id(conn) > 0
+    t.join()
+    mgr.close_all()
+
+
+def test_broken_connections_are_discarded(tparams):
+    mgr = ConnectionManager()
+    cfg = cfg_for(tparams)
+    with mgr.connection(cfg) as conn:
+        ident = backend_id(conn)
+    kill(tparams, ident)
+    with pytest.raises(ConnectionFailed):
+        with mgr.connection(cfg) as conn:
+            backend_id(conn)
+    assert mgr.idle_count("p1") == 0
+    with mgr.connection(cfg) as conn:
+        assert backend_id(conn) != ident
+    mgr.close_all()
+
+
+def test_a_new_pool_version_drops_old_connections(tparams):
+    mgr = ConnectionManager()
+    with mgr.connection(cfg_for(tparams, version=1)) as conn:
+        old = backend_id(conn)
+    with mgr.connection(cfg_for(tparams, version=2)) as conn:
+        assert backend_id(conn) != old
+    assert mgr.idle_count("p1") == 1
+    mgr.close_all()
+
+
+def test_statement_timeout_turns_a_slow_query_into_408(tparams):
+    conn = connect(tparams)
+    try:
+        conn.set_timeout(100)
+        sql = "SELECT pg_sleep(3)" if tparams.db_type == "postgresql" else "SELECT SLEEP(3)"
+        with pytest.raises(RequestTimeout) as err:
+            conn.execute(BoundStatement(sql, (), tparams.db_type))
+        assert err.value.status == 408
+        conn.set_timeout(5000)
+        assert conn.execute(BoundStatement("SELECT 1", (), tparams.db_type)).rows[0][0] == 1
+    finally:
+        conn.close()
+
+
+def test_sessions_are_read_only_unless_a_write_transaction_is_opened(tparams):
+    from chalicelib.web.errors import QueryError
+    conn = connect(tparams)
+    try:
+        with pytest.raises(QueryError):
+            conn.execute(BoundStatement("DELETE FROM canary", (), tparams.db_type))
+    finally:
+        conn.close()
+
+
+def test_unreachable_database_is_a_connection_error_with_suggestions(tparams):
+    bad = dataclasses.replace(tparams, port=1, connect_timeout=2)
+    with pytest.raises(ConnectionFailed) as err:
+        connect(bad)
+    assert err.value.details["suggestions"]
+    assert err.value.details["hosts"] == [f"{bad.host}:1"]
+
+
+def test_two_statements_in_one_call_are_refused_by_the_protocol(tparams):
+    from chalicelib.web.errors import QueryError
+    conn = connect(tparams)
+    try:
+        with pytest.raises(QueryError):
+            conn.execute(BoundStatement("SELECT 1; SELECT 2", (), tparams.db_type))
+    finally:
+        conn.close()
+
+
+def test_connect_params_carry_no_password_into_errors(tparams):
+    bad = ConnectParams(tparams.db_type, tparams.host, tparams.port, "nobody_here", "s3cret-pw", tparams.database)
+    with pytest.raises(ConnectionFailed) as err:
+        connect(bad)
+    assert "s3cret-pw" not in str(err.value.details) + err.value.message
