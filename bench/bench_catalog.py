@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 SPECS = Path(os.environ.get("STEPFLOW_SPECS", "/work/shared/specs"))
 CASES = [  # file, runs, base_url (when the spec has none)
     ("openai.yaml", 3, None),
-    ("twilio_api_v2010.yaml", 3, None),
-    ("pagerduty_rest.json", 9, None),
-    ("docker_engine_swagger2.yaml", 5, "http://docker.example.com/v1.56"),
+    ("twilio_api_v2010.yaml", 4, None),
+    ("pagerduty_rest.json", 15, None),
+    ("docker_engine_swagger2.yaml", 8, "http://docker.example.com/v1.56"),
 ]
 GOAL_TIME = 2.5
 GOAL_MEMORY = 4.0

@@ -71,6 +71,7 @@ def main() -> int:
     base = f"http://{host}:{port}"
     print(f"""
 StepFlow Gateway is serving on {base}
+Web console: {base}/  (sign in with the key below)
 Admin API key (kept in .local/admin_key): {key}
 
 Try:

@@ -72,6 +72,17 @@ def ensure_mariadb() -> bool:
     return False
 
 
+def ensure_chromium() -> None:
+    """The console's browser tests drive Debian's chromium + chromium-driver."""
+    if Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists():
+        return
+    if shutil.which("apt-get"):
+        print("installing chromium and chromium-driver from the system package manager...", file=sys.stderr)
+        subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"],
+                       check=False, stdout=subprocess.DEVNULL)
+
+
 def main(mode: str) -> int:
     lines = []
     if mode == "test":
@@ -83,6 +94,7 @@ def main(mode: str) -> int:
         if redis_url:
             lines.append("TEST_REDIS_URL=" + redis_url)
         ensure_mariadb()
+        ensure_chromium()
     elif mode == "run":
         if not os.environ.get("DATABASE_URL"):
             lines.append("DATABASE_URL=" + embedded_postgres("pgdata"))

@@ -35,7 +35,9 @@ def import_url_job(ctx: JobContext) -> dict:
 @register_job("catalog.import_document", max_attempts=3)
 def import_document_job(ctx: JobContext) -> dict:
     from chalicelib.catalog import service
+    from chalicelib.secrets import get_box
     p = dict(ctx.payload)
+    p["auth_config"] = get_box().unseal(p.pop("sealed_auth_config", None))
     ctx.progress(10, "parsing")
     try:
         out = service.import_document(None, asynchronous=True, **p)

@@ -9,9 +9,10 @@
   C) sees it. Only then is the document loaded with the C-accelerated safe
   loader (pure-Python SafeLoader when libyaml is missing);
 - JSON: the standard parser; its C decoder refuses nesting deeper than the
-  interpreter's recursion limit (~1000) by itself, which we turn into a 400.
-  The catalog's reference walk applies `max_depth` exactly to every part of
-  the spec it uses.
+  interpreter's recursion limit (~1000) by itself, which we turn into a 400
+  (a 10,000-deep document fails in microseconds). `max_depth` is applied to
+  JSON only where the catalog's reference walk runs (see refs.RefIndex.check;
+  a JSON spec whose references all resolve skips that walk for speed).
 
 YAML values are made JSON-compatible: mapping keys keep their source text
 (`200:` stays "200", `on:` stays "on"), timestamps and binary stay strings,

@@ -57,7 +57,7 @@ class CreateTemplate(TemplateMeta):
 
 class ImportUrl(TemplateMeta):
     url: str = Field(..., min_length=1, max_length=2000)
-    asynchronous: bool = Field(False, description="run as a job (large specs); answers 202 with the job")
+    async_: bool = Field(False, alias="async", description="run as a job (large specs); answers 202 with the job")
 
 
 class TemplateQuery(PageQuery):
@@ -141,8 +141,8 @@ def import_template_from_url(url: str, meta: dict, created_by: str | None = None
         summary="Fetch a spec over HTTP(S) through the outbound guard and store it as a template")
 def import_url(ctx: Ctx):
     b: ImportUrl = ctx.body
-    meta = b.model_dump(exclude={"url", "asynchronous"})
-    if b.asynchronous:
+    meta = b.model_dump(exclude={"url", "async_"})
+    if b.async_:
         from chalicelib.jobs import submit_job
         job = submit_job("catalog.import_url", {"url": b.url, "meta": meta, "created_by": _by(ctx)},
                          created_by=_by(ctx))
@@ -213,6 +213,7 @@ class CreateDocument(StrictModel):
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
+    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
 
 
 class DocumentQuery(PageQuery):
@@ -253,6 +254,7 @@ class DocumentMeta(Model):
     base_url: str | None = Field(None, max_length=500)
     template_id: str | None = None
     content_type: ContentType | None = None
+    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
 
 
 @bp.api("/api/documents", "POST", role="operator", status=201, query=DocumentMeta, content_types=SPEC_TYPES,
@@ -279,7 +281,7 @@ def create_document(ctx: Ctx):
     if req is None:
         req = CreateDocument(content=None, name=meta.name, version=meta.version, description=meta.description,
                              base_url=meta.base_url, template_id=meta.template_id,
-                             content_type=meta.content_type or ctype)
+                             content_type=meta.content_type or ctype, **{"async": meta.async_})
         if not meta.template_id or body.strip():
             req.template_id = None
         else:
@@ -287,6 +289,18 @@ def create_document(ctx: Ctx):
     else:
         content = req.content
     b = req
+    if b.async_:
+        # The job payload lives in the jobs table: the auth config is sealed.
+        from chalicelib.jobs import submit_job
+        from chalicelib.secrets import get_box
+        payload = {"content": content, "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
+                   "content_type": b.content_type, "name": b.name, "version": b.version,
+                   "description": b.description, "base_url": b.base_url,
+                   "sealed_auth_config": get_box().seal(_check_auth_config(b.auth_config)),
+                   "rate_limit_config": b.rate_limit_config, "timeout_config": b.timeout_config,
+                   "created_by": _by(ctx)}
+        job = submit_job("catalog.import_document", payload, created_by=_by(ctx))
+        return Reply(job, "import queued as a job; follow it at GET /api/jobs/{id}", 202)
     out = service.import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,

@@ -1,7 +1,13 @@
 """Data comparison between two environments (seed 003, DataTools Pro).
 
-`core` holds the engine-independent parts (value comparison, report and
-summary building, recommendations, progress); `redis` compares two Redis
-deployments; `cassandra` (its own owner) compares Cassandra tables. Both
-engines build their answers with `core.report.ReportBuilder`.
+- core/           engine-independent: value comparison (JSON-aware, differing
+                  paths, truncation), ReportBuilder (seed 003 answer + summary),
+                  rule-based recommendations, throttled progress
+- runs.py         ComparisonRun: a run's query logs (batch id) + history record
+- history.py, query_logs.py, config_groups.py, sealing.py: the tables of
+                  migration 050 and secrets at rest
+- redis/          Redis comparison engine (standalone/cluster) and its service
+- routes.py       /api/redis/compare, /api/config-groups, /api/default-config,
+                  /api/query-history, /api/query-logs
+- cassandra/      Cassandra comparison (its own owner and blueprint)
 """

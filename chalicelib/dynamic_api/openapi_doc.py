@@ -31,8 +31,29 @@ def _schema(spec: ParamSpec) -> dict:
     if spec.multiple:
         base = {"type": "array", "items": base}
     if spec.default_value is not None:
-        base["default"] = spec.default_value
+        base["default"] = _json_default(spec)
     return base
+
+
+def _json_default(spec: ParamSpec):
+    """The default converted to its declared type, as JSON would carry it."""
+    import datetime as dt
+    import decimal
+    from .params import convert_value
+    try:
+        value = convert_value(spec, spec.default_value)
+    except Exception:
+        return spec.default_value
+
+    def plain(v):
+        if isinstance(v, decimal.Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        if not isinstance(v, (str, int, float, bool)) and v is not None:
+            return str(v)
+        return v
+    return [plain(v) for v in value] if isinstance(value, list) else plain(value)
 
 
 def _operation(d: store.LoadedDefinition) -> dict:

@@ -487,7 +487,7 @@ def test_import_url_refuses_a_redirect_to_the_metadata_address(api, spec_server)
 def test_import_url_can_run_as_a_job(api, spec_server):
     import time
     reset_settings(base_settings(outbound_allowlist=("127.0.0.1/32",)))
-    r = api.post("/api/templates/import-url", {"url": spec_server + "/specs/docker.yaml", "asynchronous": True,
+    r = api.post("/api/templates/import-url", {"url": spec_server + "/specs/docker.yaml", "async": True,
                                                "name": uniq("job")})
     assert r.status == 202, r.json
     job_id = r.data["id"]
@@ -513,3 +513,23 @@ def test_a_document_import_can_run_as_a_job_from_a_template(api):
     assert job["status"] == "succeeded", job
     assert job["result"]["endpoints"] == 3
     assert api.get(f"/api/documents/{job['result']['document_id']}").data["template_id"] == t["id"]
+
+
+def test_document_import_with_async_answers_202_and_keeps_auth_sealed(api, db):
+    import time
+    token = "tok-" + uniq("secret")
+    r = api.post("/api/documents", {"content": mini_spec(uniq("asyncdoc")), "async": True,
+                                    "base_url": "https://api.example.com",
+                                    "auth_config": {"type": "http", "scheme": "bearer", "token": token}})
+    assert r.status == 202, r.json
+    job = r.data
+    assert token not in json.dumps(db.one("SELECT payload FROM jobs WHERE id = CAST(:id AS uuid)", id=job["id"]),
+                                   default=str)
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = api.get(f"/api/jobs/{job['id']}").data
+    assert job["status"] == "succeeded", job
+    doc = api.get(f"/api/documents/{job['result']['document_id']}").data
+    assert doc["auth_config"]["token"] == "********"
+    assert job["result"]["endpoints"] == 3

@@ -158,7 +158,8 @@ def test_openapi_describes_published_apis_as_valid_openapi_3_1(api, anon, keys, 
     d = create_api(api, pg_pool, "liquid", "SELECT id, name FROM people WHERE city = {{ city }}"
                    "{% if ids %} AND id IN {{ ids }}{% endif %}",
                    [{"name": "city", "required": True, "default_value": "Paris"},
-                    {"name": "ids", "data_type": "integer", "multiple": True},
+                    {"name": "ids", "data_type": "integer", "multiple": True, "default_value": "1,2"},
+                    {"name": "since", "data_type": "date", "default_value": "2026-01-01"},
                     ], is_paging=True, is_sorting=True, sortable_columns=["id", "name"],
                    permissions=["people.read"], remark="People by city")
     w = create_api(api, pg_pool, "jinja2", "INSERT INTO audit (who) VALUES ({{ who }})",
@@ -174,7 +175,9 @@ def test_openapi_describes_published_apis_as_valid_openapi_3_1(api, anon, keys, 
     op = doc["paths"][f"/api/dynamic-api/invoke/{d['name']}"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
     assert params["city"]["required"] is True and params["city"]["schema"]["default"] == "Paris"
-    assert params["ids"]["schema"] == {"type": "array", "items": {"type": "integer", "format": "int64"}}
+    assert params["ids"]["schema"] == {"type": "array", "items": {"type": "integer", "format": "int64"},
+                                       "default": [1, 2]}
+    assert params["since"]["schema"] == {"type": "string", "format": "date", "default": "2026-01-01"}
     assert {"skipCount", "maxResultCount", "sorting"} <= set(params)
     assert op["security"] == [{"bearerAuth": ["people.read"]}, {"apiKeyAuth": ["people.read"]}]
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["required"] == ["totalCount", "items"]

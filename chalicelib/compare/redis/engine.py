@@ -51,8 +51,7 @@ def connect_both(c1: RedisSideConfig, c2: RedisSideConfig, log: LogFn = _no_log)
         for s in results:
             if s is not None:
                 s.close()
-        log("ERROR", getattr(errors[0], "message", str(errors[0])))
-        raise errors[0]
+        raise errors[0]  # the caller's ComparisonRun logs it as ERROR
     s1, s2 = results
     for s in (s1, s2):
         down = [f"{n.host}:{n.port}" for n in s.nodes_status if n.status != "connected"]

@@ -53,7 +53,7 @@ function importPanel(onDone) {
       let docBody;
       if (mode === "url") {
         if (!url.value.trim()) throw new Error("enter a URL");
-        const r = await call("POST", "/api/templates/import-url", { body: { url: url.value.trim(), ...(asyncBox.checked ? { asynchronous: true } : {}) }, withStatus: true });
+        const r = await call("POST", "/api/templates/import-url", { body: { url: url.value.trim(), ...(asyncBox.checked ? { async: true } : {}) }, withStatus: true });
         let tpl = r.data;
         const job = jobOf(r.data, r.status);
         if (job) tpl = await runJob(job, out, "Fetching the spec");
@@ -170,11 +170,16 @@ export async function renderDocument(ctx, id) {
     ev.preventDefault();
     const box = reimport.querySelector(".diff");
     busy(ev.submitter, async () => {
-      const diff = await post(`/api/documents/${id}/reimport`, { content: reimport.elements.content.value });
-      replace(box, h("div", { class: "cards" }, ["added", "changed", "removed", "unchanged"].map(k => {
-        const v = diff[k]; const n = Array.isArray(v) ? v.length : (diff[`${k}_count`] ?? (v && v.count) ?? v);
-        return h("div", { class: "card" }, h("div", { class: "v" }, fmtNum(n)), h("div", { class: "k" }, k));
-      })), h("details", {}, h("summary", {}, "full diff"), jsonView(diff)));
+      const res = await post(`/api/documents/${id}/reimport`, { content: reimport.elements.content.value });
+      const diff = res.diff || res;
+      const count = k => (res.counts && res.counts[k] !== undefined) ? res.counts[k] : Array.isArray(diff[k]) ? diff[k].length : diff[k];
+      const list = k => Array.isArray(diff[k]) && diff[k].length && typeof diff[k][0] === "object"
+        ? h("details", {}, h("summary", {}, `${k} (${diff[k].length})`),
+            h("ul", {}, diff[k].slice(0, 200).map(e => h("li", {}, h("code", {}, `${e.method} ${e.path}`), e.changes ? ` — ${[].concat(e.changes).join(", ")}` : ""))))
+        : "";
+      replace(box, h("div", { class: "cards", "data-testid": "reimport-diff" }, ["added", "changed", "removed", "unchanged"].map(k =>
+        h("div", { class: "card" }, h("div", { class: "v" }, fmtNum(count(k))), h("div", { class: "k" }, k)))),
+        ["added", "changed", "removed"].map(list));
     }, box);
   });
   replace(main,

@@ -1,0 +1,121 @@
+"""The console shell: static files, sign-in with a key, role display, layout."""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from chalicelib.console.routes import static_files
+
+
+def _get(url: str, headers: dict | None = None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_index_is_served_at_root_with_a_strict_content_security_policy(console_url):
+    status, headers, body = _get(console_url + "/")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert b'<script type="module" src="/console/app.js">' in body
+
+
+@pytest.mark.parametrize("name, ctype", [("app.js", "text/javascript"), ("app.css", "text/css"),
+                                         ("favicon.svg", "image/svg+xml"), ("index.html", "text/html")])
+def test_console_files_are_served_with_their_content_type(console_url, name, ctype):
+    status, headers, body = _get(f"{console_url}/console/{name}")
+    assert status == 200
+    assert headers["Content-Type"].startswith(ctype)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert body
+
+
+@pytest.mark.parametrize("name", ["nope.js", "..%2Fapp.py", "%2E%2E%2F%2E%2E%2Fapp.py", "routes.py", ".js"])
+def test_unknown_or_traversing_console_names_answer_404(console_url, name):
+    status, _, body = _get(f"{console_url}/console/{name}")
+    assert status == 404
+    assert b"NOT_FOUND" in body
+
+
+def test_an_unchanged_file_answers_304_to_its_etag(console_url):
+    _, headers, _ = _get(f"{console_url}/console/app.js")
+    status, _, body = _get(f"{console_url}/console/app.js", {"If-None-Match": headers["ETag"]})
+    assert status == 304
+    assert body == b""
+
+
+def test_every_module_the_pages_import_is_a_served_file():
+    import re
+    files = static_files()
+    for name, (text, _, _) in files.items():
+        for imported in re.findall(r'from "\./([^"]+)"', text):
+            assert imported in files, (name, imported)
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_whoami_tells_a_key_its_role_and_prefix(api, keys, role):
+    r = api.as_key(keys[role]).get("/api/whoami")
+    assert r.status == 200
+    assert r.data["role"] == role
+    assert keys[role].startswith(r.data["key_prefix"])
+    assert "key" not in r.data
+
+
+def test_whoami_without_a_key_is_401(anon):
+    assert anon.get("/api/whoami").status == 401
+
+
+def test_signing_in_shows_the_role_and_signing_out_forgets_the_key(browser, keys):
+    browser.sign_in(keys["operator"])
+    assert "operator" in browser.find("#who-role").text
+    browser.wait_text("#main h1", "Catalog")
+    assert browser.js("return sessionStorage.getItem('stepflow.apiKey')") == keys["operator"]
+    assert browser.js("return localStorage.length") == 0
+    browser.click("#signout")
+    browser.find("#login-form")
+    assert browser.js("return sessionStorage.getItem('stepflow.apiKey')") is None
+
+
+def test_a_refused_key_is_reported_on_the_sign_in_form(browser):
+    browser.allow_console(r"api/whoami .*401")
+    browser.open("/")
+    browser.fill("#api-key", "sfk_not-a-real-key")
+    browser.click("#login-submit")
+    browser.wait_text("#login-form .error-box", "unknown or revoked")
+
+
+def test_a_viewer_does_not_see_write_actions(browser, keys):
+    browser.sign_in(keys["viewer"])
+    browser.wait_text("#main h1", "Catalog")
+    browser.find("#documents")
+    assert not browser.find_all("#import-form")
+    assert not any(a.is_displayed() for a in browser.find_all("#nav a[data-section=pools]"))
+    browser.go("#/dynamic")
+    browser.wait_text("#main h1", "Dynamic APIs")
+    assert not browser.find_all("#dyn-new")
+
+
+PAGES = [
+    ("#/catalog", "Catalog"), ("#/endpoints", "Endpoints"), ("#/stats", "Statistics"), ("#/dynamic", "Dynamic APIs"),
+    ("#/dynamic/new", "New dynamic API"), ("#/pools", "Connection pools"), ("#/compare", "Compare data"),
+    ("#/history", "Comparison history"), ("#/logs", "Query logs"), ("#/jobs", "Jobs"),
+]
+
+
+def test_every_page_fits_a_390_px_screen(narrow_browser, keys):
+    b = narrow_browser
+    b.sign_in(keys["admin"])
+    for route, heading in PAGES:
+        b.go(route)
+        b.wait_text("#main h1", heading)
+        b.wait(lambda: "Loading" not in b.find("#main").text, what=f"{route} loaded")
+        width = b.js("return document.documentElement.clientWidth")
+        assert width <= 390
+        assert b.js("return document.documentElement.scrollWidth") <= width, f"{route} scrolls sideways"
+        b.shot(route.strip("#/").replace("/", "-"))
