@@ -225,7 +225,33 @@ def finalize(template: dict, stage: str, app_name: str) -> dict:
         if resources.get(role_id, {}).get("Type") == "AWS::IAM::Role":
             del resources[role_id]
     template["Globals"] = _deep_merge(template.get("Globals") or {}, globals_for(stage))
+    _add_not_found_response(resources)
     return template
+
+
+# An unknown path never reaches Lambda: API Gateway answers it with 403
+# MISSING_AUTHENTICATION_TOKEN. This gateway response turns that into the
+# service's 404 envelope, as `chalicelib.web.local` does for `make run`.
+NOT_FOUND_TEMPLATE = (
+    '{"success": false, "error": {"code": "NOT_FOUND", '
+    '"message": "no route for $context.httpMethod $context.path; see GET /api/openapi.json", '
+    '"details": null}, "timestamp": "$context.requestTime", "request_id": "$context.requestId"}'
+)
+
+
+def _add_not_found_response(resources: dict) -> None:
+    apis = [rid for rid, r in resources.items() if r.get("Type") == "AWS::Serverless::Api"]
+    for rid in apis:
+        resources[f"{rid}NotFoundResponse"] = {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {
+                "RestApiId": {"Ref": rid},
+                "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+                "StatusCode": "404",
+                "ResponseParameters": {"gatewayresponse.header.X-Request-Id": "context.requestId"},
+                "ResponseTemplates": {"application/json": NOT_FOUND_TEMPLATE},
+            },
+        }
 
 
 # -------------------------------------------------------------------- rules

@@ -347,3 +347,15 @@ def test_package_scripts_are_valid_bash():
     for script in ("package.sh", "secret_keys.sh"):
         proc = subprocess.run(["bash", "-n", str(INFRA / script)], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_unknown_routes_answer_404_in_the_envelope_through_api_gateway(stage, app_templates):
+    template = ft.load_template(app_templates[stage])
+    responses = [r["Properties"] for r in template["Resources"].values()
+                 if r.get("Type") == "AWS::ApiGateway::GatewayResponse"]
+    assert len(responses) == 1
+    resp = responses[0]
+    assert resp["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN" and resp["StatusCode"] == "404"
+    body = resp["ResponseTemplates"]["application/json"]
+    assert '"code": "NOT_FOUND"' in body and "$context.requestId" in body
