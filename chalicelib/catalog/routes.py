@@ -6,8 +6,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chalicelib.catalog import service
-from chalicelib.catalog.loader import IMPORT_URL_HINT, normalize_content_type
 from chalicelib.web.api import (ApiBlueprint, Ctx, PageQuery, Reply, media_type, page_of, uuid_param,
                                 validate_model)
 from chalicelib.web.errors import PayloadTooLarge, ValidationError
@@ -16,6 +14,20 @@ from chalicelib.web.models import Model, StrictModel
 bp = ApiBlueprint(__name__, tag="catalog")
 
 from chalicelib.catalog import jobs as _jobs  # noqa: E402,F401  (registers the catalog job types)
+
+
+# The service, the spec loader (yaml) and the parsers are imported on first
+# use, not with app.py (Lambda cold start).
+def _service():
+    """The catalog service, imported on first use."""
+    from chalicelib.catalog import service
+    return service
+
+
+def normalize_content_type(value: str | None) -> str | None:
+    from chalicelib.catalog.loader import normalize_content_type as normalize
+    return normalize(value)
+
 
 SPEC_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
               "application/vnd.oai.openapi", "application/vnd.oai.openapi+json", "text/plain"]
@@ -32,6 +44,7 @@ def _spec_body(ctx: Ctx) -> bytes:
     body = ctx.request.raw_body or b""
     limit = get_settings().max_sync_body_bytes
     if len(body) > limit:
+        from chalicelib.catalog.loader import IMPORT_URL_HINT
         raise PayloadTooLarge(
             f"the request body is {len(body)} bytes, above the {limit}-byte limit of a synchronous import; "
             f"import large specs with {IMPORT_URL_HINT} (runs as a job)",
@@ -104,7 +117,7 @@ def create_template(ctx: Ctx):
             ctype = "json"
         else:
             ctype = None
-    row = service.create_template(
+    row = _service().create_template(
         None, content=content, name=meta.name, version=meta.version, description=meta.description,
         category=meta.category, tags=meta.tags, is_public=meta.is_public,
         content_type=meta.content_type or ctype, created_by=_by(ctx))
@@ -130,7 +143,7 @@ def import_template_from_url(url: str, meta: dict, created_by: str | None = None
     """Fetch a spec through the outbound guard and store it as a template
     (used by the route and by the `catalog.import_url` job)."""
     content, ctype, final_url = _fetch_spec(url)
-    return service.create_template(
+    return _service().create_template(
         None, content=content, name=meta.get("name"), version=meta.get("version"),
         description=meta.get("description"), category=meta.get("category"), tags=meta.get("tags") or [],
         is_public=bool(meta.get("is_public")), content_type=meta.get("content_type") or ctype,
@@ -153,26 +166,26 @@ def import_url(ctx: Ctx):
 @bp.api("/api/templates", "GET", role="viewer", query=TemplateQuery, summary="List templates")
 def list_templates(ctx: Ctx):
     q: TemplateQuery = ctx.query
-    items, total = service.list_templates(None, category=q.category, tag=q.tag, status=q.status,
+    items, total = _service().list_templates(None, category=q.category, tag=q.tag, status=q.status,
                                           is_public=q.is_public, text=q.text, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)
 
 
 @bp.api("/api/templates/{template_id}", "GET", role="viewer", query=TemplateGetQuery, summary="Get a template")
 def get_template(ctx: Ctx, template_id: str):
-    return service.get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
+    return _service().get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
 
 
 @bp.api("/api/templates/{template_id}", "PUT", role="operator", body=UpdateTemplate, summary="Update a template")
 def update_template(ctx: Ctx, template_id: str):
     tid = uuid_param(template_id, "template_id")
-    return Reply(service.update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
+    return Reply(_service().update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
                  "template updated")
 
 
 @bp.api("/api/templates/{template_id}", "DELETE", role="operator", summary="Delete a template")
 def delete_template(ctx: Ctx, template_id: str):
-    return Reply(service.delete_template(None, uuid_param(template_id, "template_id"), _by(ctx)),
+    return Reply(_service().delete_template(None, uuid_param(template_id, "template_id"), _by(ctx)),
                  "template deleted")
 
 
@@ -301,7 +314,7 @@ def create_document(ctx: Ctx):
                    "created_by": _by(ctx)}
         job = submit_job("catalog.import_document", payload, created_by=_by(ctx))
         return Reply(job, "import queued as a job; follow it at GET /api/jobs/{id}", 202)
-    out = service.import_document(
+    out = _service().import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,
         base_url=b.base_url, auth_config=_check_auth_config(b.auth_config),
@@ -314,7 +327,7 @@ def create_document(ctx: Ctx):
 @bp.api("/api/documents", "GET", role="viewer", query=DocumentQuery, summary="List documents")
 def list_documents(ctx: Ctx):
     q: DocumentQuery = ctx.query
-    items, total = service.list_documents(
+    items, total = _service().list_documents(
         None, status=q.status, health_status=q.health_status, text=q.text,
         template_id=uuid_param(q.template_id, "template_id") if q.template_id else None,
         limit=q.limit, offset=q.offset)
@@ -324,14 +337,14 @@ def list_documents(ctx: Ctx):
 @bp.api("/api/documents/{document_id}", "GET", role="viewer", query=DocumentGetQuery,
         summary="Get a document (auth_config masked; include_spec=true adds the parsed spec)")
 def get_document(ctx: Ctx, document_id: str):
-    return service.get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
+    return _service().get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
 
 
 @bp.api("/api/documents/{document_id}/content", "GET", role="viewer", raw_response=True,
         summary="The document's original spec text, as imported")
 def get_document_content(ctx: Ctx, document_id: str):
     from chalice import Response
-    text, ctype = service.get_document_content(None, uuid_param(document_id, "document_id"))
+    text, ctype = _service().get_document_content(None, uuid_param(document_id, "document_id"))
     return Response(text, status_code=200,
                     headers={"Content-Type": "application/json" if ctype == "json" else "application/yaml"})
 
@@ -341,14 +354,14 @@ def update_document(ctx: Ctx, document_id: str):
     changes = ctx.body.model_dump(exclude_unset=True)
     if changes.get("auth_config") is not None:
         _check_auth_config(changes["auth_config"])
-    return Reply(service.update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx)),
+    return Reply(_service().update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx)),
                  "document updated")
 
 
 @bp.api("/api/documents/{document_id}", "DELETE", role="operator",
         summary="Delete a document with its endpoints and their references")
 def delete_document(ctx: Ctx, document_id: str):
-    return Reply(service.delete_document(None, uuid_param(document_id, "document_id"), _by(ctx)),
+    return Reply(_service().delete_document(None, uuid_param(document_id, "document_id"), _by(ctx)),
                  "document deleted")
 
 
@@ -356,7 +369,7 @@ def delete_document(ctx: Ctx, document_id: str):
         summary="Update a document to a new version of its spec; answers the endpoint diff")
 def reimport_document(ctx: Ctx, document_id: str):
     b: Reimport = ctx.body
-    out = service.reimport_document(
+    out = _service().reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx))
@@ -391,7 +404,7 @@ class PatchEndpoint(StrictModel):
         summary="Browse endpoints (api_endpoint_resources view) with filters and sorting")
 def list_endpoints(ctx: Ctx):
     q: EndpointQuery = ctx.query
-    items, total = service.list_endpoints(
+    items, total = _service().list_endpoints(
         None, document_id=uuid_param(q.document_id, "document_id") if q.document_id else None,
         tag=q.tag, method=q.method, status=q.status, text=q.text, sort=q.sort, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)
@@ -400,13 +413,13 @@ def list_endpoints(ctx: Ctx):
 @bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query=EndpointGetQuery,
         summary="Get an endpoint with its schemas fully resolved (cycles marked x-circular)")
 def get_endpoint(ctx: Ctx, endpoint_id: str):
-    return service.get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
+    return _service().get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
 
 
 @bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body=PatchEndpoint,
         summary="Change an endpoint's status, timeout or rate-limit flag")
 def patch_endpoint(ctx: Ctx, endpoint_id: str):
-    return Reply(service.patch_endpoint(None, uuid_param(endpoint_id, "endpoint_id"),
+    return Reply(_service().patch_endpoint(None, uuid_param(endpoint_id, "endpoint_id"),
                                         ctx.body.model_dump(exclude_unset=True), _by(ctx)), "endpoint updated")
 
 
@@ -422,7 +435,7 @@ class AuditQuery(PageQuery):
         summary="Catalog change history (old and new data, secrets masked)")
 def list_audit_logs(ctx: Ctx):
     q: AuditQuery = ctx.query
-    items, total = service.list_audit_logs(
+    items, total = _service().list_audit_logs(
         None, table_name=q.table_name, record_id=uuid_param(q.record_id, "record_id") if q.record_id else None,
         operation=q.operation, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)

@@ -7,24 +7,21 @@ are sealed at rest and masked in every answer; on update a field sent back
 as the mask keeps its stored value.
 
 Engines validate their own configs: `register_config_validator("cassandra",
-fn)` where fn(config: dict, field: str) raises ValidationError.
+fn)` (chalicelib.compare.validators) where fn(config: dict, field: str)
+raises ValidationError.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.db import get_db
 from chalicelib.secrets import merge_secrets
 from chalicelib.web.errors import NotFound, ValidationError
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
+from .validators import _VALIDATORS, register_config_validator  # noqa: F401
 
 GROUP_TYPES = ("cassandra", "redis")
-_VALIDATORS: dict[str, Callable[[dict, str], Any]] = {}
-
-
-def register_config_validator(group_type: str, fn: Callable[[dict, str], Any]) -> None:
-    _VALIDATORS[group_type] = fn
 
 
 def _validate_redis(cfg: dict, field: str) -> None:

@@ -11,15 +11,23 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field
 
+from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, parse_json_body
 from chalicelib.web.errors import ValidationError
 from chalicelib.web.models import Model
 
-from . import config_groups, history, query_logs
-from .redis import service as redis_service  # registers the compare.redis job type
 from .redis.config import RedisCompareRequest
 
+# The services (database, secrets, the Redis engine) are imported inside the
+# views, not with app.py (Lambda cold start).
+
 bp = ApiBlueprint(__name__, tag="compare")
+
+
+@register_job("compare.redis", max_attempts=2)
+def redis_compare_job(ctx: JobContext) -> dict:
+    from .redis import service as redis_service
+    return redis_service.redis_compare_job(ctx)
 
 
 def int_param(value: str, name: str = "id") -> int:
@@ -40,6 +48,7 @@ def int_param(value: str, name: str = "id") -> int:
 @bp.api("/api/redis/compare", "POST", role="operator", body=RedisCompareRequest,
         summary="Compare keys between two Redis environments (standalone or cluster)")
 def redis_compare(ctx: Ctx):
+    from .redis import service as redis_service
     raw = parse_json_body(ctx.request) or {}
     req = redis_service.resolve_request(raw)
     by = ctx.principal.key_id if ctx.principal else None
@@ -103,6 +112,7 @@ class ConfigGroupQuery(PageQuery):
 @bp.api("/api/config-groups", "POST", role="operator", body=ConfigGroupBody, status=201,
         summary="Create a config group (secrets stored encrypted)")
 def create_config_group(ctx: Ctx):
+    from . import config_groups
     row = config_groups.create(ctx.body.model_dump(exclude_unset=True),
                                created_by=ctx.principal.key_id if ctx.principal else None)
     return Reply({"id": row["id"], "name": row["name"], "group_type": row["group_type"],
@@ -111,6 +121,7 @@ def create_config_group(ctx: Ctx):
 
 @bp.api("/api/config-groups", "GET", role="viewer", query=ConfigGroupQuery, summary="List config groups")
 def list_config_groups(ctx: Ctx):
+    from . import config_groups
     q = ctx.query
     items, total = config_groups.list_groups(q.limit, q.offset, q.group_type)
     return page_of(items, total, q.limit, q.offset)
@@ -118,12 +129,14 @@ def list_config_groups(ctx: Ctx):
 
 @bp.api("/api/config-groups/{group_id}", "GET", role="viewer", summary="A config group (secrets masked)")
 def get_config_group(ctx: Ctx, group_id: str):
+    from . import config_groups
     return config_groups.public(config_groups.get_row(int_param(group_id, "group_id")))
 
 
 @bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body=ConfigGroupUpdate,
         summary="Update a config group (a masked secret keeps its stored value)")
 def update_config_group(ctx: Ctx, group_id: str):
+    from . import config_groups
     gid = int_param(group_id, "group_id")
     row = config_groups.update(gid, ctx.body.model_dump(exclude_unset=True))
     return Reply(config_groups.public(row), "config group updated")
@@ -131,6 +144,7 @@ def update_config_group(ctx: Ctx, group_id: str):
 
 @bp.api("/api/config-groups/{group_id}", "DELETE", role="admin", summary="Delete a config group")
 def delete_config_group(ctx: Ctx, group_id: str):
+    from . import config_groups
     config_groups.delete(int_param(group_id, "group_id"))
     return Reply(None, "config group deleted")
 
@@ -159,6 +173,7 @@ class HistoryBody(Model):
 
 @bp.api("/api/query-history", "GET", role="viewer", query=HistoryQuery, summary="List query history")
 def list_history(ctx: Ctx):
+    from . import history
     q = ctx.query
     items, total = history.list_history(q.limit, q.offset, q.query_type)
     return page_of(items, total, q.limit, q.offset)
@@ -167,6 +182,7 @@ def list_history(ctx: Ctx):
 @bp.api("/api/query-history", "POST", role="operator", body=HistoryBody, status=201,
         summary="Save a query history record (configs stored masked)")
 def save_history(ctx: Ctx):
+    from . import history
     b: HistoryBody = ctx.body
     rs = dict(b.results_summary)
     for k in ("total_keys", "differences_count", "identical_count"):
@@ -188,18 +204,21 @@ def save_history(ctx: Ctx):
 
 @bp.api("/api/query-history/{history_id}", "GET", role="viewer", summary="A query history record")
 def get_history(ctx: Ctx, history_id: str):
+    from . import history
     return history.get(int_param(history_id, "history_id"))
 
 
 @bp.api("/api/query-history/{history_id}/results", "GET", role="viewer",
         summary="The full results of a query history record")
 def get_history_results(ctx: Ctx, history_id: str):
+    from . import history
     return history.results(int_param(history_id, "history_id"))
 
 
 @bp.api("/api/query-history/{history_id}", "DELETE", role="admin",
         summary="Delete a query history record and its logs")
 def delete_history(ctx: Ctx, history_id: str):
+    from . import history
     return Reply(history.delete(int_param(history_id, "history_id")), "query history deleted")
 
 
@@ -221,6 +240,7 @@ class LogsDeleteQuery(Model):
 
 @bp.api("/api/query-logs", "GET", role="viewer", query=LogsQuery, summary="Query logs, newest first")
 def list_logs(ctx: Ctx):
+    from . import query_logs
     q = ctx.query
     logs, total = query_logs.list_logs(q.limit, q.offset, q.level, q.history_id, q.batch_id)
     return {"logs": logs, "total": total, "has_more": q.offset + len(logs) < total}
@@ -229,6 +249,7 @@ def list_logs(ctx: Ctx):
 @bp.api("/api/query-logs/history/{history_id}", "GET", role="viewer",
         summary="The logs of one history record with a summary")
 def history_logs(ctx: Ctx, history_id: str):
+    from . import history, query_logs
     hid = int_param(history_id, "history_id")
     history.get(hid)
     return query_logs.for_history(hid)
@@ -236,6 +257,7 @@ def history_logs(ctx: Ctx, history_id: str):
 
 @bp.api("/api/query-logs", "DELETE", role="admin", query=LogsDeleteQuery, summary="Delete query logs")
 def delete_logs(ctx: Ctx):
+    from . import query_logs
     q = ctx.query
     before = None
     if q.before:

@@ -311,7 +311,7 @@ _LIQUID_TAGS = ("if", "unless", "case", "for", "break", "continue", "assign", "c
 
 def _make_liquid_environment():
     import liquid
-    from liquid.builtin import content, filters as _f, illegal  # noqa: F401
+    from liquid.builtin import content, illegal
     from liquid.builtin import output as lout
     from liquid.builtin.tags import (assign_tag, case_tag, comment_tag, doc_tag, echo_tag, for_tag,
                                      if_tag, inline_comment_tag, liquid_tag, unless_tag)

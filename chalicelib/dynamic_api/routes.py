@@ -3,7 +3,7 @@
   /api/connection-pools[/{id}[/test]]            admin
   /api/dynamic-apis[/{id}[/publish|/unpublish|/test|/logs]]   operator (reads: viewer)
   /api/dynamic-api/invoke/{name}                 public route; the definition's permissions decide
-  /api/dynamic-api/openapi.json                  viewer: OpenAPI 3.1 of every published API
+  /api/dynamic-api/openapi.json                  public: OpenAPI 3.1 of every published API
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pydantic import Field
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
-from chalicelib.web.errors import AppError, MethodNotAllowed, NotFound, ValidationError
+from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
 from chalicelib.web.models import StrictModel
 
 from . import service
@@ -328,7 +328,7 @@ for _method in INVOKE_METHODS:
            raw_response=True)(_view)
 
 
-@bp.api("/api/dynamic-api/openapi.json", "GET", role="viewer", raw_response=True,
+@bp.api("/api/dynamic-api/openapi.json", "GET", role=None, raw_response=True,
         summary="OpenAPI 3.1 description of every published dynamic API (any valid key)")
 def dynamic_openapi(ctx: Ctx):
     from .openapi_doc import build_dynamic_openapi

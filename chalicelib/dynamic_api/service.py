@@ -12,7 +12,7 @@ from . import executor, paging, store
 from .checks import SCRIPT_TYPES, check_template
 from .connections import manager
 from .dialects import normalize_db_type
-from .drivers import ConnectParams, connect
+from .drivers import connect
 from .engines import engines
 from .params import (ParamSpec, check_default, check_param_name, mask, normalize_data_type,
                      normalize_param_type)

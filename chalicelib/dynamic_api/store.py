@@ -303,34 +303,6 @@ def published_definitions(db=None) -> list[LoadedDefinition]:
 
 _RECORD_SQL = ("SELECT dynamic_api_record_invocation(CAST(:d AS uuid), :n, CAST(:k AS uuid), :m, "
                "CAST(:p AS jsonb), :s, :t, :rc, :ec, :em, :test)")
-_prepared = threading.local()
-
-
-def _record_prepared(db, params: dict) -> bool:
-    """Run the log call as a prepared statement on the container's own
-    connection: one round trip instead of three. Returns False (nothing was
-    sent) when it cannot be prepared; the caller then uses db.execute. A
-    failure while running is raised, never retried (no duplicate rows)."""
-    get_conn = getattr(db, "_conn", None)
-    if get_conn is None or getattr(db, "in_transaction", False):
-        return False
-    try:
-        conn = get_conn()
-        cached = getattr(_prepared, "entry", None)
-        if cached is None or cached[0] is not conn:
-            _prepared.entry = cached = (conn, conn.prepare(_RECORD_SQL))
-    except Exception:
-        _prepared.entry = None
-        log.debug("cannot prepare the invocation log statement", exc_info=True)
-        return False
-    try:
-        cached[1].run(**params)
-    except Exception:
-        _prepared.entry = None
-        if hasattr(db, "_discard"):
-            db._discard()          # the connection state is unknown now: start afresh next time
-        raise
-    return True
 
 
 def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id: str | None,
@@ -345,8 +317,7 @@ def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id
                   rc=row_count, ec=error_code, em=(error_message or None) and error_message[:2000],
                   test=bool(is_test))
     try:
-        if not _record_prepared(db, values):
-            db.execute(_RECORD_SQL, **values)
+        db.execute(_RECORD_SQL, **values)
     except Exception:  # a log write must never change the caller's answer
         log.warning("could not record dynamic API invocation of %s", api_name, exc_info=True)
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
 from chalicelib.web.errors import AppError, Conflict, NotFound, UpstreamError, ValidationError
 
 log = logging.getLogger("stepflow")
 
-MAX_INVOKE_TIMEOUT_MS = 28_000  # under API Gateway's 29 s integration limit
 DEFAULT_RESPONSE_LIMIT = 4 * 1024 * 1024  # base64 of this still fits Lambda's 6 MB
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_ON = (502, 503, 504)

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chalicelib.gateway import calllogs, references
-from chalicelib.gateway.invoke import MAX_INVOKE_TIMEOUT_MS, invoke_endpoint
-from chalicelib.gateway.request_builder import InvokeInput
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
 from chalicelib.web.models import Model, StrictModel
 
+# calllogs, references and invoke (upstream auth, HTTP client, schemas) are
+# imported inside the views, not with app.py (Lambda cold start).
 bp = ApiBlueprint(__name__, tag="gateway")
 
 ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
@@ -35,6 +35,8 @@ def _caller(ctx: Ctx) -> tuple[str | None, str | None]:
 @bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body=InvokeBody,
         summary="Call an endpoint through the gateway")
 def invoke(ctx: Ctx, endpoint_id: str):
+    from chalicelib.gateway.invoke import invoke_endpoint
+    from chalicelib.gateway.request_builder import InvokeInput
     b: InvokeBody = ctx.body
     ip, ua = _caller(ctx)
     result = invoke_endpoint(
@@ -51,6 +53,7 @@ class StatsQuery(Model):
 @bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=StatsQuery,
         summary="Call statistics of an endpoint over a window")
 def endpoint_stats(ctx: Ctx, endpoint_id: str):
+    from chalicelib.gateway import calllogs
     return calllogs.endpoint_stats(uuid_param(endpoint_id, "endpoint_id"), calllogs.parse_window(ctx.query.window))
 
 
@@ -68,6 +71,7 @@ class CallLogQuery(PageQuery):
 
 @bp.api("/api/call-logs", "GET", role="viewer", query=CallLogQuery, summary="List call logs (default: last 24 h)")
 def list_call_logs(ctx: Ctx):
+    from chalicelib.gateway import calllogs
     q: CallLogQuery = ctx.query
     since, until = calllogs.time_range(q.since, q.until)
     filters = {
@@ -84,6 +88,7 @@ def list_call_logs(ctx: Ctx):
 
 @bp.api("/api/call-logs/{log_id}", "GET", role="viewer", summary="One call log")
 def get_call_log(ctx: Ctx, log_id: str):
+    from chalicelib.gateway import calllogs
     return calllogs.get_log(uuid_param(log_id, "log_id"))
 
 
@@ -130,6 +135,7 @@ class InvokeReference(StrictModel):
 @bp.api("/api/references", "POST", role="operator", body=CreateReference, status=201,
         summary="Create a resource reference to an endpoint")
 def create_reference(ctx: Ctx):
+    from chalicelib.gateway import references
     data = ctx.body.model_dump()
     data["resource_id"] = uuid_param(data["resource_id"], "resource_id")
     data["api_endpoint_id"] = uuid_param(data["api_endpoint_id"], "api_endpoint_id")
@@ -138,6 +144,7 @@ def create_reference(ctx: Ctx):
 
 @bp.api("/api/references", "GET", role="viewer", query=ReferenceQuery, summary="List resource references")
 def list_references(ctx: Ctx):
+    from chalicelib.gateway import references
     q: ReferenceQuery = ctx.query
     filters = {
         "resource_type": q.resource_type, "status": q.status,
@@ -152,6 +159,7 @@ def list_references(ctx: Ctx):
 @bp.api("/api/references/stats", "GET", role="viewer", query=ReferenceStatsQuery,
         summary="Reference statistics per resource (resource_reference_stats view)")
 def reference_stats(ctx: Ctx):
+    from chalicelib.gateway import references
     q: ReferenceStatsQuery = ctx.query
     filters = {"resource_type": q.resource_type,
                "resource_id": uuid_param(q.resource_id, "resource_id") if q.resource_id else None}
@@ -161,10 +169,12 @@ def reference_stats(ctx: Ctx):
 
 @bp.api("/api/references/{ref_id}", "GET", role="viewer", summary="One resource reference")
 def get_reference(ctx: Ctx, ref_id: str):
+    from chalicelib.gateway import references
     return references.get(uuid_param(ref_id, "ref_id"))
 
 
 def _update(ctx: Ctx, ref_id: str):
+    from chalicelib.gateway import references
     changes = ctx.body.model_dump(exclude_unset=True)
     for name in ("resource_id", "api_endpoint_id"):
         if changes.get(name):
@@ -185,12 +195,14 @@ def patch_reference(ctx: Ctx, ref_id: str):
 
 @bp.api("/api/references/{ref_id}", "DELETE", role="operator", summary="Delete a reference")
 def delete_reference(ctx: Ctx, ref_id: str):
+    from chalicelib.gateway import references
     return Reply(references.delete(uuid_param(ref_id, "ref_id")), "reference deleted")
 
 
 @bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body=InvokeReference,
         summary="Invoke a reference's endpoint with its parameter mapping")
 def invoke_reference(ctx: Ctx, ref_id: str):
+    from chalicelib.gateway import references
     ip, ua = _caller(ctx)
     result = references.invoke(uuid_param(ref_id, "ref_id"), ctx.body.input, client_ip=ip, user_agent=ua)
     return Reply(result, f"upstream answered {result['status_code']}")

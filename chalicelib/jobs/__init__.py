@@ -20,4 +20,14 @@ POST /api/jobs/{id}/cancel. Nothing here imports boto3 at module level.
 from chalicelib.jobs.registry import (  # noqa: F401
     JobCancelled, JobContext, PermanentJobError, register_job,
 )
-from chalicelib.jobs.service import cancel_job, get_job, list_jobs, submit_job  # noqa: F401
+
+# The service (store, secrets, database) loads on first use, not when a
+# module that registers a job type is imported (Lambda cold start).
+_SERVICE_NAMES = ("cancel_job", "get_job", "list_jobs", "submit_job")
+
+
+def __getattr__(name: str):
+    if name in _SERVICE_NAMES:
+        from chalicelib.jobs import service
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

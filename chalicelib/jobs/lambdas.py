@@ -52,8 +52,9 @@ def health_check_schedule(event):
 
 @bp.schedule(Rate(1, unit=Rate.DAYS))
 def partition_rollover(event):
+    from chalicelib.dynamic_api.store import rollover_log_partitions
     from chalicelib.schedules.partitions import rollover
-    report = rollover()
+    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions()}
     log.info("partition rollover: %s", report)
     return report
 

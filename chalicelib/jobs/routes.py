@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chalicelib.jobs import service
 from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
 
 bp = ApiBlueprint(__name__, tag="jobs")
@@ -20,6 +19,7 @@ class JobQuery(PageQuery):
 
 @bp.api("/api/jobs", "GET", role="viewer", query=JobQuery, summary="List jobs (filters: type, status, priority)")
 def list_jobs(ctx: Ctx):
+    from chalicelib.jobs import service
     q: JobQuery = ctx.query
     items, total = service.list_jobs(q.type, q.status, q.priority, q.limit, q.offset)
     return page_of(items, total, q.limit, q.offset)
@@ -27,10 +27,12 @@ def list_jobs(ctx: Ctx):
 
 @bp.api("/api/jobs/{job_id}", "GET", role="viewer", summary="A job: status, progress, result, last error")
 def get_job(ctx: Ctx, job_id: str):
+    from chalicelib.jobs import service
     return service.get_job(uuid_param(job_id, "job_id"))
 
 
 @bp.api("/api/jobs/{job_id}/cancel", "POST", role="operator",
         summary="Cancel a queued or running job (409 when it already finished)")
 def cancel_job(ctx: Ctx, job_id: str):
+    from chalicelib.jobs import service
     return Reply(service.cancel_job(uuid_param(job_id, "job_id")), "job cancelled")

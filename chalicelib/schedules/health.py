@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.db import get_db
-from chalicelib.jobs.registry import JobContext, register_job
+from chalicelib.jobs.registry import JobContext
 from chalicelib.web.errors import NotFound, ValidationError
 
 log = logging.getLogger("stepflow.health")
@@ -256,8 +256,8 @@ def list_checks(document_id: str, statuses: list[str], limit: int, offset: int) 
     return rows, int(total)
 
 
-@register_job("health_checks.run")
 def health_checks_job(ctx: JobContext) -> dict:
-    """The async bulk run (POST /api/health-checks/run with async: true)."""
+    """The async bulk run (POST /api/health-checks/run with async: true); the
+    `health_checks.run` job type is registered by chalicelib.schedules.routes."""
     ids = (ctx.payload or {}).get("document_ids")
     return run_health_checks(ids, progress=ctx.progress)

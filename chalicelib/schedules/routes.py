@@ -5,12 +5,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.jobs import submit_job
-from chalicelib.schedules import health
+from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
 from chalicelib.web.models import StrictModel
 
 bp = ApiBlueprint(__name__, tag="health-checks")
+
+
+@register_job("health_checks.run")
+def health_checks_job(ctx: JobContext) -> dict:
+    """The async bulk run; chalicelib.schedules.health (outbound HTTP, threads)
+    is imported when it runs, not with app.py (Lambda cold start)."""
+    from chalicelib.schedules import health
+    return health.health_checks_job(ctx)
 
 
 class CheckQuery(PageQuery):
@@ -25,12 +32,14 @@ class BulkRun(StrictModel):
 @bp.api("/api/documents/{document_id}/health-check", "POST", role="operator",
         summary="Check one document now and record the result")
 def check_now(ctx: Ctx, document_id: str):
+    from chalicelib.schedules import health
     return Reply(health.check_one_now(uuid_param(document_id, "document_id")), "health check recorded")
 
 
 @bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer", query=CheckQuery,
         summary="A document's health-check history, newest first")
 def list_checks(ctx: Ctx, document_id: str):
+    from chalicelib.schedules import health
     q: CheckQuery = ctx.query
     items, total = health.list_checks(uuid_param(document_id, "document_id"), q.status, q.limit, q.offset)
     return page_of(items, total, q.limit, q.offset)
@@ -39,6 +48,8 @@ def list_checks(ctx: Ctx, document_id: str):
 @bp.api("/api/health-checks/run", "POST", role="operator", body=BulkRun,
         summary="Check all active documents (or the given ones); async: true answers 202 with a job")
 def run_bulk(ctx: Ctx):
+    from chalicelib.schedules import health
+    from chalicelib.jobs import submit_job
     b: BulkRun = ctx.body
     ids = [uuid_param(i, "document_ids") for i in b.document_ids] if b.document_ids is not None else None
     if b.async_:

@@ -1,10 +1,6 @@
 """Health, init-db and the service's own OpenAPI description."""
 from __future__ import annotations
 
-from chalicelib.db import get_db
-from chalicelib.db.migrate import migrate
-from chalicelib.settings import get_settings
-from chalicelib.system import health
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply
 
@@ -13,6 +9,8 @@ bp = ApiBlueprint(__name__, tag="system")
 
 @bp.api("/api/health", "GET", role=None, summary="Service health (PostgreSQL, Redis), public")
 def get_health(ctx: Ctx):
+    from chalicelib.settings import get_settings
+    from chalicelib.system import health
     report, healthy = health.check(get_settings())
     report["last_check"] = envelope.utc_now_iso()
     if healthy:
@@ -26,6 +24,8 @@ def get_health(ctx: Ctx):
 
 @bp.api("/api/init-db", "POST", role="admin", summary="Apply pending database migrations")
 def init_db(ctx: Ctx):
+    from chalicelib.db import get_db
+    from chalicelib.db.migrate import migrate
     result = migrate(get_db())
     msg = f"database initialised: {len(result['applied'])} migration(s) applied"
     return Reply({"tables_created": result["tables_created"], "migrations_applied": result["applied"]}, msg)
@@ -33,5 +33,6 @@ def init_db(ctx: Ctx):
 
 @bp.api("/api/openapi.json", "GET", role=None, summary="This API's OpenAPI 3.1 description", raw_response=True)
 def openapi_json(ctx: Ctx):
+    from chalicelib.settings import get_settings
     from chalicelib.web.openapi import build_openapi
     return envelope.json_response(build_openapi(get_settings().app_version))

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.dynamic_api.drivers import ConnectParams, connect
+from chalicelib.dynamic_api.drivers import ConnectParams
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
@@ -124,15 +124,6 @@ def my_target_params():
         pytest.fail(f"MariaDB on {MY_HOST}:{MY_PORT} is required for dynamic API tests: {exc}")
     yield ConnectParams("mysql", MY_HOST, MY_PORT, MY_USER, MY_PASSWORD, TARGET_DB)
     _my_drop()
-
-
-@pytest.fixture(params=["postgresql", "mysql"])
-def target(request):
-    """(db_type, DbConnection) for each database; the connection is closed after the test."""
-    params = request.getfixturevalue("pg_target_params" if request.param == "postgresql" else "my_target_params")
-    conn = connect(params)
-    yield request.param, conn
-    conn.close()
 
 
 def canary_rows(conn) -> list[tuple]:

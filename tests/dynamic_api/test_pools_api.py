@@ -125,3 +125,29 @@ def test_inactive_pool_refuses_invocations(api, anon, pg_target_params):
     r = anon.get(f"/api/dynamic-api/invoke/{d['name']}")
     assert r.error["code"] == "CONNECTION_ERROR"
     assert json.loads(r.body)["success"] is False
+
+
+def test_invocation_over_max_concurrency_is_503_after_a_bounded_wait(api, anon, pg_target_params, monkeypatch):
+    import threading
+
+    from chalicelib.dynamic_api.connections import manager
+    pool = api.post("/api/connection-pools", pool_body(pg_target_params, max_concurrency=1)).data
+    d = create_api(api, pool["id"], "liquid", "SELECT pg_sleep({{ s }}) IS NULL AS slept",
+                   [{"name": "s", "data_type": "number", "default_value": "0"}])
+    path = f"/api/dynamic-api/invoke/{d['name']}"
+    assert anon.get(path).status == 200              # the pool exists in this container now
+    monkeypatch.setattr(manager, "acquire_timeout_s", 0.05)
+    state = manager._pools[pool["id"]]
+    results = {}
+    slow = threading.Thread(target=lambda: results.setdefault("slow", anon.get(path + "?s=1").status))
+    slow.start()
+    for _ in range(2000):                           # until the slow call holds the only slot
+        if state.sem._value == 0:
+            break
+        threading.Event().wait(0.005)
+    r = anon.get(path)
+    slow.join()
+    assert r.status == 503
+    assert r.error["code"] == "SERVICE_UNAVAILABLE"
+    assert r.headers["retry-after"] == "1"
+    assert results["slow"] == 200

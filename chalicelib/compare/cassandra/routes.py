@@ -7,10 +7,10 @@ when a comparison runs.
 """
 from __future__ import annotations
 
-from chalicelib.jobs import JobContext, register_job
+from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply
 
-from chalicelib.compare.config_groups import register_config_validator
+from chalicelib.compare.validators import register_config_validator
 
 from .config import QueryRequest, ShardingQueryRequest, validate_group_config
 

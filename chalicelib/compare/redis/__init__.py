@@ -6,7 +6,16 @@ Public API:
     connect_side(label, config) -> Side                                   (topology)
 """
 from .config import CompareOptions, RedisCompareRequest, RedisNode, RedisSideConfig, SampleConfig
-from .engine import compare_redis, run_comparison
+
+
+def __getattr__(name: str):
+    # The engine (and the comparison core) loads on first use, not with the
+    # request models that app.py needs (Lambda cold start).
+    if name in ("compare_redis", "run_comparison"):
+        from . import engine
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["CompareOptions", "RedisCompareRequest", "RedisNode", "RedisSideConfig", "SampleConfig",
            "compare_redis", "run_comparison"]

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from chalicelib.web.models import Model, StrictModel
 
 MAX_SPECIFIED_KEYS = 1_000_000
 MAX_SAMPLE_COUNT = 1_000_000
 
 
-class RedisNode(BaseModel):
+class RedisNode(StrictModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(6379, ge=1, le=65535)
 
 
-class RedisSideConfig(BaseModel):
+class RedisSideConfig(Model):
     """One environment: a standalone server or a cluster (detected)."""
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
@@ -76,7 +78,7 @@ class RedisSideConfig(BaseModel):
         return [f"{n.host}:{n.port}" for n in self.nodes]
 
 
-class SampleConfig(BaseModel):
+class SampleConfig(Model):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
     count: int = Field(100, ge=1, le=MAX_SAMPLE_COUNT)
@@ -86,7 +88,7 @@ class SampleConfig(BaseModel):
     type: Optional[Literal["string", "hash", "list", "set", "zset", "stream"]] = None
 
 
-class CompareOptions(BaseModel):
+class CompareOptions(Model):
     """Tuning knobs; every one has a sensible default."""
     model_config = ConfigDict(extra="ignore", defer_build=True)
 

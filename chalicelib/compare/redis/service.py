@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from chalicelib.jobs import JobContext, PermanentJobError, register_job, submit_job
+from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 from chalicelib.web.errors import AppError, ValidationError
 
 from ..runs import ComparisonRun
@@ -115,8 +115,9 @@ def job_progress(ctx: JobContext) -> Callable[[int, int, str], None]:
     return report
 
 
-@register_job(JOB_TYPE, max_attempts=2)
 def redis_compare_job(ctx: JobContext) -> dict:
+    """The `compare.redis` job (registered by chalicelib.compare.routes, which
+    imports this module only when a job runs)."""
     from chalicelib.secrets import get_box
 
     body = get_box().unseal(ctx.payload["request"])
