@@ -20,7 +20,12 @@ from chalicelib.web.auth import identify, require_permissions
 from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
 from chalicelib.web.models import StrictModel
 
-from . import service
+
+
+def _service():
+    """The service (engines, drivers, executor) loads on first use: cold start."""
+    from chalicelib.dynamic_api import service
+    return service
 
 bp = ApiBlueprint(__name__, tag="dynamic-api")
 
@@ -63,37 +68,37 @@ class UpdatePool(StrictModel):
 @bp.api("/api/connection-pools", "POST", role="admin", body=CreatePool, status=201,
         summary="Create a connection pool (password encrypted, never returned)")
 def create_pool(ctx: Ctx):
-    return Reply(service.create_pool(ctx.body.model_dump()), "connection pool created", 201)
+    return Reply(_service().create_pool(ctx.body.model_dump()), "connection pool created", 201)
 
 
 @bp.api("/api/connection-pools", "GET", role="admin", query=PageQuery, summary="List connection pools")
 def list_pools(ctx: Ctx):
-    items, total = service.store.list_pools(ctx.query.limit, ctx.query.offset)
+    items, total = _service().store.list_pools(ctx.query.limit, ctx.query.offset)
     return page_of(items, total, ctx.query.limit, ctx.query.offset)
 
 
 @bp.api("/api/connection-pools/{pool_id}", "GET", role="admin", summary="Get a connection pool")
 def get_pool(ctx: Ctx, pool_id: str):
-    return service.store.pool_out(service.store.get_pool_row(uuid_param(pool_id, "pool_id")))
+    return _service().store.pool_out(_service().store.get_pool_row(uuid_param(pool_id, "pool_id")))
 
 
 @bp.api("/api/connection-pools/{pool_id}", "PUT", role="admin", body=UpdatePool,
         summary="Update a connection pool (its live connections are dropped)")
 def update_pool(ctx: Ctx, pool_id: str):
     changes = {k: getattr(ctx.body, k) for k in ctx.body.model_fields_set}
-    return Reply(service.update_pool(uuid_param(pool_id, "pool_id"), changes), "connection pool updated")
+    return Reply(_service().update_pool(uuid_param(pool_id, "pool_id"), changes), "connection pool updated")
 
 
 @bp.api("/api/connection-pools/{pool_id}", "DELETE", role="admin",
         summary="Delete a connection pool (409 while dynamic APIs use it)")
 def delete_pool(ctx: Ctx, pool_id: str):
-    return Reply(service.delete_pool(uuid_param(pool_id, "pool_id")), "connection pool deleted")
+    return Reply(_service().delete_pool(uuid_param(pool_id, "pool_id")), "connection pool deleted")
 
 
 @bp.api("/api/connection-pools/{pool_id}/test", "POST", role="admin",
         summary="Connect and run a trivial query; report the time or a CONNECTION_ERROR")
 def test_pool(ctx: Ctx, pool_id: str):
-    return Reply(service.test_pool(uuid_param(pool_id, "pool_id")), "connection succeeded")
+    return Reply(_service().test_pool(uuid_param(pool_id, "pool_id")), "connection succeeded")
 
 
 # --------------------------------------------------------------------------- definitions
@@ -176,65 +181,65 @@ def _changes(model) -> dict:
         summary="Create a dynamic API (draft) with its parameters; the template is checked")
 def create_definition(ctx: Ctx):
     data = ctx.body.model_dump()
-    return Reply(service.create_definition(data), "dynamic API created", 201)
+    return Reply(_service().create_definition(data), "dynamic API created", 201)
 
 
 @bp.api("/api/dynamic-apis", "GET", role="viewer", query=DefinitionQuery, summary="List dynamic APIs")
 def list_definitions(ctx: Ctx):
     q = ctx.query
-    items, total = service.store.list_definitions(q.limit, q.offset, q.status, q.category)
+    items, total = _service().store.list_definitions(q.limit, q.offset, q.status, q.category)
     return page_of(items, total, q.limit, q.offset)
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "GET", role="viewer",
         summary="Get a dynamic API with parameters and call statistics")
 def get_definition(ctx: Ctx, def_id: str):
-    return service.definition_detail(uuid_param(def_id, "def_id"))
+    return _service().definition_detail(uuid_param(def_id, "def_id"))
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body=UpdateDefinition,
         summary="Update a dynamic API (fields given; parameters replaced when given)")
 def update_definition(ctx: Ctx, def_id: str):
-    return Reply(service.update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body=UpdateDefinition,
         summary="Update some fields of a dynamic API")
 def patch_definition(ctx: Ctx, def_id: str):
-    return Reply(service.update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "DELETE", role="operator",
         summary="Delete a dynamic API and its parameters")
 def delete_definition(ctx: Ctx, def_id: str):
-    return Reply(service.delete_definition(uuid_param(def_id, "def_id")), "dynamic API deleted")
+    return Reply(_service().delete_definition(uuid_param(def_id, "def_id")), "dynamic API deleted")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body=PublishBody,
         summary="Publish a dynamic API, optionally setting its permission list")
 def publish_definition(ctx: Ctx, def_id: str):
-    return Reply(service.publish(uuid_param(def_id, "def_id"), ctx.body.permissions), "dynamic API published")
+    return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions), "dynamic API published")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/unpublish", "POST", role="operator",
         summary="Take a dynamic API offline")
 def unpublish_definition(ctx: Ctx, def_id: str):
-    return Reply(service.unpublish(uuid_param(def_id, "def_id")), "dynamic API taken offline")
+    return Reply(_service().unpublish(uuid_param(def_id, "def_id")), "dynamic API taken offline")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body=TestBody,
         summary="Run a dynamic API (drafts too) and show the SQL, bound values, result and duration")
 def test_definition(ctx: Ctx, def_id: str):
-    return Reply(service.test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
+    return Reply(_service().test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
                                          ctx.principal.key_id), "test run finished")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query=PageQuery,
         summary="Invocation logs of a dynamic API (sensitive parameters masked)")
 def definition_logs(ctx: Ctx, def_id: str):
-    items, total = service.store.list_logs(uuid_param(def_id, "def_id"), ctx.query.limit, ctx.query.offset)
+    items, total = _service().store.list_logs(uuid_param(def_id, "def_id"), ctx.query.limit, ctx.query.offset)
     return page_of(items, total, ctx.query.limit, ctx.query.offset)
 
 
@@ -300,7 +305,7 @@ def _invoke(ctx: Ctx, name: str):
     principal = None
     raw: dict = {}
     try:
-        defn = service.store.load_published(name)
+        defn = _service().store.load_published(name)
         if request.method != defn.row["http_method"]:
             raise MethodNotAllowed(f"{name} accepts {defn.row['http_method']}, not {request.method}",
                                    {"allowed_methods": [defn.row["http_method"]]},
@@ -308,13 +313,13 @@ def _invoke(ctx: Ctx, name: str):
         principal = identify(request)
         require_permissions(principal, list(defn.row["permissions"] or []))
         raw = gather_inputs(request, defn.specs)
-        outcome = service.executor.execute(defn, raw)
+        outcome = _service().executor.execute(defn, raw)
     except AppError as exc:
         if defn is not None:
-            service.log_invocation(defn, principal, request.method, raw, exc.status,
+            _service().log_invocation(defn, principal, request.method, raw, exc.status,
                                    (time.perf_counter() - started) * 1000.0, None, exc)
         raise
-    service.log_invocation(defn, principal, request.method, raw, 200,
+    _service().log_invocation(defn, principal, request.method, raw, 200,
                            (time.perf_counter() - started) * 1000.0, outcome.row_count, None)
     return envelope.json_response(outcome.body, 200)
 
