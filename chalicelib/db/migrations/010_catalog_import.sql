@@ -17,11 +17,17 @@ ALTER TABLE api_endpoints ADD COLUMN IF NOT EXISTS removed_at TIMESTAMPTZ;
 
 -- Spec texts are megabytes: lz4 compresses them several times faster than
 -- the default pglz (import latency), at a similar ratio.
-ALTER TABLE api_documents ALTER COLUMN original_content SET COMPRESSION lz4;
-ALTER TABLE api_documents ALTER COLUMN parsed_spec SET COMPRESSION lz4;
-ALTER TABLE openapi_templates ALTER COLUMN template_content SET COMPRESSION lz4;
-ALTER TABLE api_endpoints ALTER COLUMN parameters SET COMPRESSION lz4;
-ALTER TABLE api_endpoints ALTER COLUMN request_body_schema SET COMPRESSION lz4;
-ALTER TABLE api_endpoints ALTER COLUMN response_schemas SET COMPRESSION lz4;
+-- A server built without lz4 (the embedded pgserver of `make run`) keeps pglz.
+DO $$
+BEGIN
+    ALTER TABLE api_documents ALTER COLUMN original_content SET COMPRESSION lz4;
+    ALTER TABLE api_documents ALTER COLUMN parsed_spec SET COMPRESSION lz4;
+    ALTER TABLE openapi_templates ALTER COLUMN template_content SET COMPRESSION lz4;
+    ALTER TABLE api_endpoints ALTER COLUMN parameters SET COMPRESSION lz4;
+    ALTER TABLE api_endpoints ALTER COLUMN request_body_schema SET COMPRESSION lz4;
+    ALTER TABLE api_endpoints ALTER COLUMN response_schemas SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    RAISE NOTICE 'lz4 not available: spec columns keep the default compression';
+END $$;
 
 CREATE INDEX IF NOT EXISTS idx_audit_changed_at ON api_audit_logs (changed_at DESC);
