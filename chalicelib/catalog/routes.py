@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from chalicelib.web.api import (ApiBlueprint, Ctx, PageQuery, Reply, media_type, page_of, uuid_param,
-                                validate_model)
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, uuid_param, validate_model
 from chalicelib.web.errors import PayloadTooLarge, ValidationError
-from chalicelib.web.models import Model, StrictModel
 
+if TYPE_CHECKING:
+    from chalicelib.catalog.models import (AuditQuery, DocumentMeta, DocumentQuery, EndpointQuery, ImportUrl,
+                                           Reimport, TemplateMeta, TemplateQuery)
+
+# Request models are named as strings ("chalicelib.catalog.models:..."), imported on first use.
 bp = ApiBlueprint(__name__, tag="catalog")
 
 from chalicelib.catalog import jobs as _jobs  # noqa: E402,F401  (registers the catalog job types)
@@ -31,7 +32,6 @@ def normalize_content_type(value: str | None) -> str | None:
 
 SPEC_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml",
               "application/vnd.oai.openapi", "application/vnd.oai.openapi+json", "text/plain"]
-ContentType = Literal["yaml", "json"]
 
 
 def _by(ctx: Ctx) -> str | None:
@@ -54,50 +54,8 @@ def _spec_body(ctx: Ctx) -> bytes:
 
 # ---- templates ---------------------------------------------------------------------------------------
 
-class TemplateMeta(Model):
-    name: str | None = Field(None, min_length=1, max_length=255)
-    version: str | None = Field(None, min_length=1, max_length=50)
-    description: str | None = None
-    category: str | None = Field(None, max_length=100)
-    tags: list[str] = Field(default_factory=list)
-    is_public: bool = False
-    content_type: ContentType | None = None
-
-
-class CreateTemplate(TemplateMeta):
-    content: str = Field(..., min_length=1, description="the OpenAPI / Swagger text (YAML or JSON)")
-
-
-class ImportUrl(TemplateMeta):
-    url: str = Field(..., min_length=1, max_length=2000)
-    async_: bool = Field(False, alias="async", description="run as a job (large specs); answers 202 with the job")
-
-
-class TemplateQuery(PageQuery):
-    category: str | None = None
-    tag: str | None = None
-    status: Literal["active", "inactive", "deprecated"] | None = None
-    is_public: bool | None = None
-    text: str | None = None
-
-
-class TemplateGetQuery(Model):
-    include_content: bool = False
-
-
-class UpdateTemplate(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=255)
-    version: str | None = Field(None, min_length=1, max_length=50)
-    description: str | None = None
-    category: str | None = Field(None, max_length=100)
-    tags: list[str] | None = None
-    is_public: bool | None = None
-    status: Literal["active", "inactive", "deprecated"] | None = None
-    content: str | None = Field(None, min_length=1)
-    content_type: ContentType | None = None
-
-
-@bp.api("/api/templates", "POST", role="operator", status=201, query=TemplateMeta, content_types=SPEC_TYPES,
+@bp.api("/api/templates", "POST", role="operator", status=201, query="chalicelib.catalog.models:TemplateMeta",
+        content_types=SPEC_TYPES,
         summary="Store an OpenAPI template: a JSON body {name?, content, ...} or the raw spec as the body")
 def create_template(ctx: Ctx):
     body = _spec_body(ctx)
@@ -111,6 +69,7 @@ def create_template(ctx: Ctx):
         except (ValueError, UnicodeDecodeError):
             data = None  # not JSON: let the spec loader explain (or read it as YAML)
         if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
+            from chalicelib.catalog.models import CreateTemplate
             req: CreateTemplate = validate_model(CreateTemplate, data, "body")  # type: ignore[assignment]
             meta, content, ctype = req, req.content, req.content_type
         elif data is not None:
@@ -150,7 +109,7 @@ def import_template_from_url(url: str, meta: dict, created_by: str | None = None
         source_url=final_url, created_by=created_by, asynchronous=asynchronous)
 
 
-@bp.api("/api/templates/import-url", "POST", role="operator", body=ImportUrl, status=201,
+@bp.api("/api/templates/import-url", "POST", role="operator", body="chalicelib.catalog.models:ImportUrl", status=201,
         summary="Fetch a spec over HTTP(S) through the outbound guard and store it as a template")
 def import_url(ctx: Ctx):
     b: ImportUrl = ctx.body
@@ -163,7 +122,8 @@ def import_url(ctx: Ctx):
     return Reply(import_template_from_url(b.url, meta, _by(ctx)), "template imported", 201)
 
 
-@bp.api("/api/templates", "GET", role="viewer", query=TemplateQuery, summary="List templates")
+@bp.api("/api/templates", "GET", role="viewer", query="chalicelib.catalog.models:TemplateQuery",
+        summary="List templates")
 def list_templates(ctx: Ctx):
     q: TemplateQuery = ctx.query
     items, total = _service().list_templates(None, category=q.category, tag=q.tag, status=q.status,
@@ -171,12 +131,14 @@ def list_templates(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/templates/{template_id}", "GET", role="viewer", query=TemplateGetQuery, summary="Get a template")
+@bp.api("/api/templates/{template_id}", "GET", role="viewer", query="chalicelib.catalog.models:TemplateGetQuery",
+        summary="Get a template")
 def get_template(ctx: Ctx, template_id: str):
     return _service().get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
 
 
-@bp.api("/api/templates/{template_id}", "PUT", role="operator", body=UpdateTemplate, summary="Update a template")
+@bp.api("/api/templates/{template_id}", "PUT", role="operator", body="chalicelib.catalog.models:UpdateTemplate",
+        summary="Update a template")
 def update_template(ctx: Ctx, template_id: str):
     tid = uuid_param(template_id, "template_id")
     return Reply(_service().update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
@@ -215,65 +177,12 @@ def _check_auth_config(cfg: dict | None) -> dict | None:
     return cfg
 
 
-class CreateDocument(StrictModel):
-    template_id: str | None = None
-    content: str | None = Field(None, min_length=1)
-    content_type: ContentType | None = None
-    name: str | None = Field(None, min_length=1, max_length=255)
-    version: str | None = Field(None, min_length=1, max_length=50)
-    description: str | None = None
-    base_url: str | None = Field(None, max_length=500)
-    auth_config: dict | None = None
-    rate_limit_config: dict | None = None
-    timeout_config: dict | None = None
-    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
-
-
-class DocumentQuery(PageQuery):
-    status: Literal["active", "inactive", "error"] | None = None
-    health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
-    template_id: str | None = None
-    text: str | None = None
-
-
-class DocumentGetQuery(Model):
-    include_spec: bool = False
-
-
-class UpdateDocument(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=255)
-    version: str | None = Field(None, min_length=1, max_length=50)
-    description: str | None = None
-    base_url: str | None = Field(None, max_length=500)
-    status: Literal["active", "inactive", "error"] | None = None
-    auth_config: dict | None = None
-    rate_limit_config: dict | None = None
-    timeout_config: dict | None = None
-
-
-class Reimport(StrictModel):
-    template_id: str | None = None
-    content: str | None = Field(None, min_length=1)
-    content_type: ContentType | None = None
-    version: str | None = Field(None, min_length=1, max_length=50)
-    base_url: str | None = Field(None, max_length=500)
-
-
-class DocumentMeta(Model):
-    """Query-string metadata when the raw spec is the request body."""
-    name: str | None = Field(None, min_length=1, max_length=255)
-    version: str | None = Field(None, min_length=1, max_length=50)
-    description: str | None = None
-    base_url: str | None = Field(None, max_length=500)
-    template_id: str | None = None
-    content_type: ContentType | None = None
-    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
-
-
-@bp.api("/api/documents", "POST", role="operator", status=201, query=DocumentMeta, content_types=SPEC_TYPES,
+@bp.api("/api/documents", "POST", role="operator", status=201, query="chalicelib.catalog.models:DocumentMeta",
+        content_types=SPEC_TYPES,
         summary="Import a spec as a document with all its endpoints: a JSON body {template_id | content, ...} "
                 "or the raw spec as the body (metadata in the query string)")
 def create_document(ctx: Ctx):
+    from chalicelib.catalog.models import CreateDocument
     body = _spec_body(ctx)
     mtype = media_type(ctx.request)
     meta: DocumentMeta = ctx.query
@@ -324,7 +233,8 @@ def create_document(ctx: Ctx):
                       + (f" and {out['warning_count']} warnings" if out["warning_count"] else ""), 201)
 
 
-@bp.api("/api/documents", "GET", role="viewer", query=DocumentQuery, summary="List documents")
+@bp.api("/api/documents", "GET", role="viewer", query="chalicelib.catalog.models:DocumentQuery",
+        summary="List documents")
 def list_documents(ctx: Ctx):
     q: DocumentQuery = ctx.query
     items, total = _service().list_documents(
@@ -334,7 +244,7 @@ def list_documents(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/documents/{document_id}", "GET", role="viewer", query=DocumentGetQuery,
+@bp.api("/api/documents/{document_id}", "GET", role="viewer", query="chalicelib.catalog.models:DocumentGetQuery",
         summary="Get a document (auth_config masked; include_spec=true adds the parsed spec)")
 def get_document(ctx: Ctx, document_id: str):
     return _service().get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
@@ -349,7 +259,8 @@ def get_document_content(ctx: Ctx, document_id: str):
                     headers={"Content-Type": "application/json" if ctype == "json" else "application/yaml"})
 
 
-@bp.api("/api/documents/{document_id}", "PUT", role="operator", body=UpdateDocument, summary="Update a document")
+@bp.api("/api/documents/{document_id}", "PUT", role="operator", body="chalicelib.catalog.models:UpdateDocument",
+        summary="Update a document")
 def update_document(ctx: Ctx, document_id: str):
     changes = ctx.body.model_dump(exclude_unset=True)
     if changes.get("auth_config") is not None:
@@ -365,7 +276,7 @@ def delete_document(ctx: Ctx, document_id: str):
                  "document deleted")
 
 
-@bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body=Reimport,
+@bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body="chalicelib.catalog.models:Reimport",
         summary="Update a document to a new version of its spec; answers the endpoint diff")
 def reimport_document(ctx: Ctx, document_id: str):
     b: Reimport = ctx.body
@@ -380,27 +291,7 @@ def reimport_document(ctx: Ctx, document_id: str):
 
 # ---- endpoints ---------------------------------------------------------------------------------------
 
-class EndpointQuery(PageQuery):
-    document_id: str | None = None
-    tag: str | None = None
-    method: list[Literal["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS",
-                         "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
-    status: list[Literal["active", "inactive", "deprecated"]] | None = None
-    text: str | None = None
-    sort: str | None = Field(None, description="e.g. 'path', '-call_count', 'api_name,path desc'")
-
-
-class EndpointGetQuery(Model):
-    resolve: bool = True
-
-
-class PatchEndpoint(StrictModel):
-    status: Literal["active", "inactive", "deprecated"] | None = None
-    timeout_ms: int | None = Field(None, ge=1, le=900_000)
-    rate_limit_enabled: bool | None = None
-
-
-@bp.api("/api/endpoints", "GET", role="viewer", query=EndpointQuery,
+@bp.api("/api/endpoints", "GET", role="viewer", query="chalicelib.catalog.models:EndpointQuery",
         summary="Browse endpoints (api_endpoint_resources view) with filters and sorting")
 def list_endpoints(ctx: Ctx):
     q: EndpointQuery = ctx.query
@@ -410,13 +301,13 @@ def list_endpoints(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query=EndpointGetQuery,
+@bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query="chalicelib.catalog.models:EndpointGetQuery",
         summary="Get an endpoint with its schemas fully resolved (cycles marked x-circular)")
 def get_endpoint(ctx: Ctx, endpoint_id: str):
     return _service().get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
 
 
-@bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body=PatchEndpoint,
+@bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body="chalicelib.catalog.models:PatchEndpoint",
         summary="Change an endpoint's status, timeout or rate-limit flag")
 def patch_endpoint(ctx: Ctx, endpoint_id: str):
     return Reply(_service().patch_endpoint(None, uuid_param(endpoint_id, "endpoint_id"),
@@ -425,13 +316,7 @@ def patch_endpoint(ctx: Ctx, endpoint_id: str):
 
 # ---- audit -------------------------------------------------------------------------------------------
 
-class AuditQuery(PageQuery):
-    table_name: Literal["openapi_templates", "api_documents", "api_endpoints"] | None = None
-    record_id: str | None = None
-    operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None
-
-
-@bp.api("/api/audit-logs", "GET", role="operator", query=AuditQuery,
+@bp.api("/api/audit-logs", "GET", role="operator", query="chalicelib.catalog.models:AuditQuery",
         summary="Catalog change history (old and new data, secrets masked)")
 def list_audit_logs(ctx: Ctx):
     q: AuditQuery = ctx.query

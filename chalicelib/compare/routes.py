@@ -7,19 +7,19 @@ admin deletes (config groups, history, logs).
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, parse_json_body
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, parse_json_body
 from chalicelib.web.errors import ValidationError
-from chalicelib.web.models import Model
 
-from .redis.config import RedisCompareRequest
+if TYPE_CHECKING:
+    from chalicelib.compare.models import HistoryBody
 
 # The services (database, secrets, the Redis engine) are imported inside the
-# views, not with app.py (Lambda cold start).
+# views, and the request models ("chalicelib.compare.models:...",
+# "chalicelib.compare.redis.config:...") on the first request, not with app.py
+# (Lambda cold start).
 
 bp = ApiBlueprint(__name__, tag="compare")
 
@@ -45,7 +45,7 @@ def int_param(value: str, name: str = "id") -> int:
 # ---------------------------------------------------------------- Redis
 
 
-@bp.api("/api/redis/compare", "POST", role="operator", body=RedisCompareRequest,
+@bp.api("/api/redis/compare", "POST", role="operator", body="chalicelib.compare.redis.config:RedisCompareRequest",
         summary="Compare keys between two Redis environments (standalone or cluster)")
 def redis_compare(ctx: Ctx):
     from .redis import service as redis_service
@@ -89,27 +89,7 @@ def default_config(ctx: Ctx):
     return Reply(copy.deepcopy(DEFAULT_CONFIG), "default configuration")
 
 
-class ConfigGroupBody(Model):
-    name: str = Field(min_length=1, max_length=200)
-    description: Optional[str] = Field(None, max_length=2000)
-    group_type: Optional[Literal["cassandra", "redis"]] = None
-    pro_config: Optional[dict] = None
-    test_config: Optional[dict] = None
-    cluster1_config: Optional[dict] = None
-    cluster2_config: Optional[dict] = None
-    query_config: Optional[dict] = None
-    sharding_config: Optional[dict] = None
-
-
-class ConfigGroupUpdate(ConfigGroupBody):
-    name: Optional[str] = Field(None, min_length=1, max_length=200)
-
-
-class ConfigGroupQuery(PageQuery):
-    group_type: Optional[Literal["cassandra", "redis"]] = None
-
-
-@bp.api("/api/config-groups", "POST", role="operator", body=ConfigGroupBody, status=201,
+@bp.api("/api/config-groups", "POST", role="operator", body="chalicelib.compare.models:ConfigGroupBody", status=201,
         summary="Create a config group (secrets stored encrypted)")
 def create_config_group(ctx: Ctx):
     from . import config_groups
@@ -119,7 +99,8 @@ def create_config_group(ctx: Ctx):
                   "created_at": row["created_at"]}, "config group created", 201)
 
 
-@bp.api("/api/config-groups", "GET", role="viewer", query=ConfigGroupQuery, summary="List config groups")
+@bp.api("/api/config-groups", "GET", role="viewer", query="chalicelib.compare.models:ConfigGroupQuery",
+        summary="List config groups")
 def list_config_groups(ctx: Ctx):
     from . import config_groups
     q = ctx.query
@@ -133,7 +114,7 @@ def get_config_group(ctx: Ctx, group_id: str):
     return config_groups.public(config_groups.get_row(int_param(group_id, "group_id")))
 
 
-@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body=ConfigGroupUpdate,
+@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body="chalicelib.compare.models:ConfigGroupUpdate",
         summary="Update a config group (a masked secret keeps its stored value)")
 def update_config_group(ctx: Ctx, group_id: str):
     from . import config_groups
@@ -152,26 +133,8 @@ def delete_config_group(ctx: Ctx, group_id: str):
 # ---------------------------------------------------------------- history
 
 
-class HistoryQuery(PageQuery):
-    query_type: Optional[Literal["single", "sharding", "redis"]] = None
-
-
-class HistoryBody(Model):
-    name: str = Field(min_length=1, max_length=255)
-    description: Optional[str] = Field(None, max_length=2000)
-    query_type: Literal["single", "sharding", "redis"] = "single"
-    pro_config: Optional[dict] = None
-    test_config: Optional[dict] = None
-    query_config: Optional[dict] = None
-    query_keys: list[Any] = Field(default_factory=list)
-    results_summary: dict = Field(default_factory=dict)
-    execution_time: float = Field(0.0, ge=0)
-    sharding_config: Optional[dict] = None
-    raw_results: Optional[dict] = None
-    config_group_id: Optional[int] = None
-
-
-@bp.api("/api/query-history", "GET", role="viewer", query=HistoryQuery, summary="List query history")
+@bp.api("/api/query-history", "GET", role="viewer", query="chalicelib.compare.models:HistoryQuery",
+        summary="List query history")
 def list_history(ctx: Ctx):
     from . import history
     q = ctx.query
@@ -179,7 +142,7 @@ def list_history(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/query-history", "POST", role="operator", body=HistoryBody, status=201,
+@bp.api("/api/query-history", "POST", role="operator", body="chalicelib.compare.models:HistoryBody", status=201,
         summary="Save a query history record (configs stored masked)")
 def save_history(ctx: Ctx):
     from . import history
@@ -225,20 +188,8 @@ def delete_history(ctx: Ctx, history_id: str):
 # ---------------------------------------------------------------- logs
 
 
-class LogsQuery(Model):
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
-    level: Optional[Literal["INFO", "WARNING", "ERROR"]] = None
-    history_id: Optional[int] = Field(None, ge=1)
-    batch_id: Optional[str] = Field(None, max_length=64)
-
-
-class LogsDeleteQuery(Model):
-    history_id: Optional[int] = Field(None, ge=1)
-    before: Optional[str] = Field(None, max_length=40, description="ISO timestamp: delete older logs only")
-
-
-@bp.api("/api/query-logs", "GET", role="viewer", query=LogsQuery, summary="Query logs, newest first")
+@bp.api("/api/query-logs", "GET", role="viewer", query="chalicelib.compare.models:LogsQuery",
+        summary="Query logs, newest first")
 def list_logs(ctx: Ctx):
     from . import query_logs
     q = ctx.query
@@ -255,7 +206,8 @@ def history_logs(ctx: Ctx, history_id: str):
     return query_logs.for_history(hid)
 
 
-@bp.api("/api/query-logs", "DELETE", role="admin", query=LogsDeleteQuery, summary="Delete query logs")
+@bp.api("/api/query-logs", "DELETE", role="admin", query="chalicelib.compare.models:LogsDeleteQuery",
+        summary="Delete query logs")
 def delete_logs(ctx: Ctx):
     from . import query_logs
     q = ctx.query

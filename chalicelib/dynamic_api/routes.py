@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import Field
-
 from chalicelib.web import envelope
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, media_type, page_of, raw_body, uuid_param
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
 from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
-from chalicelib.web.models import StrictModel
-
 
 
 def _service():
-    """The service (engines, drivers, executor) loads on first use: cold start."""
+    """The service (engines, drivers, executor) loads on first use, and the request
+    models ("chalicelib.dynamic_api.models:...") on the first request: cold start."""
     from chalicelib.dynamic_api import service
     return service
 
@@ -35,43 +32,14 @@ INVOKE_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded",
 
 # --------------------------------------------------------------------------- connection pools
 
-class CreatePool(StrictModel):
-    display_text: str = Field(..., min_length=1, max_length=64)
-    connection_string: str | None = Field(None, max_length=256)
-    db_type: str = Field(..., max_length=64, description="postgresql or mysql")
-    host: str = Field(..., min_length=1, max_length=100)
-    port: int = Field(..., ge=1, le=65535)
-    username: str | None = Field(None, max_length=32)
-    password: str | None = Field(None, max_length=128, description="stored encrypted, never returned")
-    database: str = Field(..., min_length=1, max_length=128)
-    is_active: bool = True
-    pool_size: int = Field(5, ge=1, le=100)
-    max_concurrency: int = Field(10, ge=1, le=1000)
-    remark: str | None = None
-
-
-class UpdatePool(StrictModel):
-    display_text: str | None = Field(None, min_length=1, max_length=64)
-    connection_string: str | None = Field(None, max_length=256)
-    db_type: str | None = Field(None, max_length=64)
-    host: str | None = Field(None, min_length=1, max_length=100)
-    port: int | None = Field(None, ge=1, le=65535)
-    username: str | None = Field(None, max_length=32)
-    password: str | None = Field(None, max_length=128, description="'********' or absent keeps the stored one")
-    database: str | None = Field(None, min_length=1, max_length=128)
-    is_active: bool | None = None
-    pool_size: int | None = Field(None, ge=1, le=100)
-    max_concurrency: int | None = Field(None, ge=1, le=1000)
-    remark: str | None = None
-
-
-@bp.api("/api/connection-pools", "POST", role="admin", body=CreatePool, status=201,
+@bp.api("/api/connection-pools", "POST", role="admin", body="chalicelib.dynamic_api.models:CreatePool", status=201,
         summary="Create a connection pool (password encrypted, never returned)")
 def create_pool(ctx: Ctx):
     return Reply(_service().create_pool(ctx.body.model_dump()), "connection pool created", 201)
 
 
-@bp.api("/api/connection-pools", "GET", role="admin", query=PageQuery, summary="List connection pools")
+@bp.api("/api/connection-pools", "GET", role="admin", query="chalicelib.web.models:PageQuery",
+        summary="List connection pools")
 def list_pools(ctx: Ctx):
     items, total = _service().store.list_pools(ctx.query.limit, ctx.query.offset)
     return page_of(items, total, ctx.query.limit, ctx.query.offset)
@@ -82,7 +50,7 @@ def get_pool(ctx: Ctx, pool_id: str):
     return _service().store.pool_out(_service().store.get_pool_row(uuid_param(pool_id, "pool_id")))
 
 
-@bp.api("/api/connection-pools/{pool_id}", "PUT", role="admin", body=UpdatePool,
+@bp.api("/api/connection-pools/{pool_id}", "PUT", role="admin", body="chalicelib.dynamic_api.models:UpdatePool",
         summary="Update a connection pool (its live connections are dropped)")
 def update_pool(ctx: Ctx, pool_id: str):
     changes = {k: getattr(ctx.body, k) for k in ctx.body.model_fields_set}
@@ -103,73 +71,6 @@ def test_pool(ctx: Ctx, pool_id: str):
 
 # --------------------------------------------------------------------------- definitions
 
-class ParameterIn(StrictModel):
-    name: str = Field(..., min_length=1, max_length=64)
-    display_text: str | None = Field(None, max_length=128)
-    data_type: str = Field("string", max_length=32)
-    param_type: str = Field("query", max_length=32)
-    multiple: bool = False
-    required: bool = False
-    default_value: Any = None
-    sensitive: bool = False
-    rank: int | None = None
-
-
-class CreateDefinition(StrictModel):
-    name: str = Field(..., min_length=1, max_length=64)
-    category: str = Field("default", max_length=32)
-    connection_pool_id: str
-    http_method: str = Field("GET", max_length=10)
-    script_template: str = Field(..., min_length=1, max_length=65536)
-    script_type: str = Field("sql", max_length=16)
-    template_engine: str = Field("liquid", max_length=32)
-    is_multiple_result: bool | None = None
-    is_paging: bool = False
-    is_sorting: bool = False
-    permissions: list[str] = Field(default_factory=list)
-    rank: int = 0
-    remark: str | None = None
-    sortable_columns: list[str] = Field(default_factory=list)
-    default_sorting: str | None = Field(None, max_length=256)
-    max_page_size: int = Field(100, ge=1, le=10000)
-    timeout_ms: int = Field(10000, ge=1, le=300000)
-    parameters: list[ParameterIn] = Field(default_factory=list)
-
-
-class UpdateDefinition(StrictModel):
-    name: str | None = Field(None, min_length=1, max_length=64)
-    category: str | None = Field(None, max_length=32)
-    connection_pool_id: str | None = None
-    http_method: str | None = Field(None, max_length=10)
-    script_template: str | None = Field(None, min_length=1, max_length=65536)
-    script_type: str | None = Field(None, max_length=16)
-    template_engine: str | None = Field(None, max_length=32)
-    is_multiple_result: bool | None = None
-    is_paging: bool | None = None
-    is_sorting: bool | None = None
-    permissions: list[str] | None = None
-    rank: int | None = None
-    remark: str | None = None
-    sortable_columns: list[str] | None = None
-    default_sorting: str | None = Field(None, max_length=256)
-    max_page_size: int | None = Field(None, ge=1, le=10000)
-    timeout_ms: int | None = Field(None, ge=1, le=300000)
-    parameters: list[ParameterIn] | None = None
-
-
-class DefinitionQuery(PageQuery):
-    status: Literal["draft", "published", "offline"] | None = None
-    category: str | None = None
-
-
-class PublishBody(StrictModel):
-    permissions: list[str] | None = Field(None, description="replaces the permission list; empty = public")
-
-
-class TestBody(StrictModel):
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
 def _changes(model) -> dict:
     out = {k: getattr(model, k) for k in model.model_fields_set}
     if "parameters" in out and out["parameters"] is not None:
@@ -177,14 +78,15 @@ def _changes(model) -> dict:
     return out
 
 
-@bp.api("/api/dynamic-apis", "POST", role="operator", body=CreateDefinition, status=201,
+@bp.api("/api/dynamic-apis", "POST", role="operator", body="chalicelib.dynamic_api.models:CreateDefinition", status=201,
         summary="Create a dynamic API (draft) with its parameters; the template is checked")
 def create_definition(ctx: Ctx):
     data = ctx.body.model_dump()
     return Reply(_service().create_definition(data), "dynamic API created", 201)
 
 
-@bp.api("/api/dynamic-apis", "GET", role="viewer", query=DefinitionQuery, summary="List dynamic APIs")
+@bp.api("/api/dynamic-apis", "GET", role="viewer", query="chalicelib.dynamic_api.models:DefinitionQuery",
+        summary="List dynamic APIs")
 def list_definitions(ctx: Ctx):
     q = ctx.query
     items, total = _service().store.list_definitions(q.limit, q.offset, q.status, q.category)
@@ -197,14 +99,14 @@ def get_definition(ctx: Ctx, def_id: str):
     return _service().definition_detail(uuid_param(def_id, "def_id"))
 
 
-@bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body=UpdateDefinition,
+@bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update a dynamic API (fields given; parameters replaced when given)")
 def update_definition(ctx: Ctx, def_id: str):
     return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
                  "dynamic API updated")
 
 
-@bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body=UpdateDefinition,
+@bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update some fields of a dynamic API")
 def patch_definition(ctx: Ctx, def_id: str):
     return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
@@ -217,7 +119,7 @@ def delete_definition(ctx: Ctx, def_id: str):
     return Reply(_service().delete_definition(uuid_param(def_id, "def_id")), "dynamic API deleted")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body=PublishBody,
+@bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body="chalicelib.dynamic_api.models:PublishBody",
         summary="Publish a dynamic API, optionally setting its permission list")
 def publish_definition(ctx: Ctx, def_id: str):
     return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions), "dynamic API published")
@@ -229,14 +131,14 @@ def unpublish_definition(ctx: Ctx, def_id: str):
     return Reply(_service().unpublish(uuid_param(def_id, "def_id")), "dynamic API taken offline")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body=TestBody,
+@bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body="chalicelib.dynamic_api.models:TestBody",
         summary="Run a dynamic API (drafts too) and show the SQL, bound values, result and duration")
 def test_definition(ctx: Ctx, def_id: str):
     return Reply(_service().test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
                                          ctx.principal.key_id), "test run finished")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query=PageQuery,
+@bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query="chalicelib.web.models:PageQuery",
         summary="Invocation logs of a dynamic API (sensitive parameters masked)")
 def definition_logs(ctx: Ctx, def_id: str):
     items, total = _service().store.list_logs(uuid_param(def_id, "def_id"), ctx.query.limit, ctx.query.offset)

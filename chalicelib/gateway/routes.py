@@ -1,38 +1,24 @@
 """Gateway routes: invoke, call logs, endpoint statistics, resource references."""
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
 
-from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
-from chalicelib.web.models import Model, StrictModel
+if TYPE_CHECKING:
+    from chalicelib.gateway.models import CallLogQuery, InvokeBody, ReferenceQuery, ReferenceStatsQuery
 
 # calllogs, references and invoke (upstream auth, HTTP client, schemas) are
-# imported inside the views, not with app.py (Lambda cold start).
+# imported inside the views, and the request models ("chalicelib.gateway.models:...")
+# on the first request, not with app.py (Lambda cold start).
 bp = ApiBlueprint(__name__, tag="gateway")
-
-ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
-RefStatus = Literal["active", "inactive", "error"]
-
-
-class InvokeBody(StrictModel):
-    path_params: dict[str, Any] = Field(default_factory=dict)
-    query: dict[str, Any] = Field(default_factory=dict)
-    headers: dict[str, Any] = Field(default_factory=dict)
-    cookies: dict[str, Any] = Field(default_factory=dict)
-    body: Any = None
-    content_type: str | None = Field(None, max_length=200)
-    timeout_ms: int | None = Field(None, ge=1, le=MAX_INVOKE_TIMEOUT_MS)
 
 
 def _caller(ctx: Ctx) -> tuple[str | None, str | None]:
     return ctx.client_ip, ctx.headers.get("user-agent")
 
 
-@bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body=InvokeBody,
+@bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body="chalicelib.gateway.models:InvokeBody",
         summary="Call an endpoint through the gateway")
 def invoke(ctx: Ctx, endpoint_id: str):
     from chalicelib.gateway.invoke import invoke_endpoint
@@ -46,30 +32,15 @@ def invoke(ctx: Ctx, endpoint_id: str):
     return Reply(result, f"upstream answered {result['status_code']}")
 
 
-class StatsQuery(Model):
-    window: str = Field("24h", description="15m, 24h, 7d ... (at most 366d)")
-
-
-@bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=StatsQuery,
+@bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query="chalicelib.gateway.models:StatsQuery",
         summary="Call statistics of an endpoint over a window")
 def endpoint_stats(ctx: Ctx, endpoint_id: str):
     from chalicelib.gateway import calllogs
     return calllogs.endpoint_stats(uuid_param(endpoint_id, "endpoint_id"), calllogs.parse_window(ctx.query.window))
 
 
-class CallLogQuery(PageQuery):
-    endpoint_id: str | None = None
-    document_id: str | None = None
-    reference_id: str | None = None
-    status_code: int | None = Field(None, ge=100, le=599)
-    status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = None
-    error_type: str | None = Field(None, max_length=50, description="timeout, connection, ssl, upstream_status, "
-                                                                      "refused, too_large, redirects, auth, none")
-    since: dt.datetime | None = Field(None, description="default: until - 24h")
-    until: dt.datetime | None = Field(None, description="default: now")
-
-
-@bp.api("/api/call-logs", "GET", role="viewer", query=CallLogQuery, summary="List call logs (default: last 24 h)")
+@bp.api("/api/call-logs", "GET", role="viewer", query="chalicelib.gateway.models:CallLogQuery",
+        summary="List call logs (default: last 24 h)")
 def list_call_logs(ctx: Ctx):
     from chalicelib.gateway import calllogs
     q: CallLogQuery = ctx.query
@@ -95,44 +66,7 @@ def get_call_log(ctx: Ctx, log_id: str):
 # ------------------------------------------------------------------ references
 
 
-class CreateReference(StrictModel):
-    resource_type: ResourceType
-    resource_id: str
-    api_endpoint_id: str
-    reference_config: dict[str, Any] | None = None
-    display_name: str | None = Field(None, max_length=255)
-    description: str | None = None
-    status: Literal["active", "inactive"] = "active"
-
-
-class UpdateReference(StrictModel):
-    resource_type: ResourceType | None = None
-    resource_id: str | None = None
-    api_endpoint_id: str | None = None
-    reference_config: dict[str, Any] | None = None
-    display_name: str | None = Field(None, max_length=255)
-    description: str | None = None
-    status: RefStatus | None = None
-
-
-class ReferenceQuery(PageQuery):
-    resource_type: ResourceType | None = None
-    resource_id: str | None = None
-    endpoint_id: str | None = None
-    document_id: str | None = None
-    status: RefStatus | None = None
-
-
-class ReferenceStatsQuery(PageQuery):
-    resource_type: ResourceType | None = None
-    resource_id: str | None = None
-
-
-class InvokeReference(StrictModel):
-    input: dict[str, Any] = Field(default_factory=dict)
-
-
-@bp.api("/api/references", "POST", role="operator", body=CreateReference, status=201,
+@bp.api("/api/references", "POST", role="operator", body="chalicelib.gateway.models:CreateReference", status=201,
         summary="Create a resource reference to an endpoint")
 def create_reference(ctx: Ctx):
     from chalicelib.gateway import references
@@ -142,7 +76,8 @@ def create_reference(ctx: Ctx):
     return Reply(references.create(data, created_by=ctx.principal.key_id), "reference created", 201)
 
 
-@bp.api("/api/references", "GET", role="viewer", query=ReferenceQuery, summary="List resource references")
+@bp.api("/api/references", "GET", role="viewer", query="chalicelib.gateway.models:ReferenceQuery",
+        summary="List resource references")
 def list_references(ctx: Ctx):
     from chalicelib.gateway import references
     q: ReferenceQuery = ctx.query
@@ -156,7 +91,7 @@ def list_references(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/references/stats", "GET", role="viewer", query=ReferenceStatsQuery,
+@bp.api("/api/references/stats", "GET", role="viewer", query="chalicelib.gateway.models:ReferenceStatsQuery",
         summary="Reference statistics per resource (resource_reference_stats view)")
 def reference_stats(ctx: Ctx):
     from chalicelib.gateway import references
@@ -182,12 +117,13 @@ def _update(ctx: Ctx, ref_id: str):
     return Reply(references.update(uuid_param(ref_id, "ref_id"), changes), "reference updated")
 
 
-@bp.api("/api/references/{ref_id}", "PUT", role="operator", body=UpdateReference, summary="Update a reference")
+@bp.api("/api/references/{ref_id}", "PUT", role="operator", body="chalicelib.gateway.models:UpdateReference",
+        summary="Update a reference")
 def put_reference(ctx: Ctx, ref_id: str):
     return _update(ctx, ref_id)
 
 
-@bp.api("/api/references/{ref_id}", "PATCH", role="operator", body=UpdateReference,
+@bp.api("/api/references/{ref_id}", "PATCH", role="operator", body="chalicelib.gateway.models:UpdateReference",
         summary="Update some fields of a reference")
 def patch_reference(ctx: Ctx, ref_id: str):
     return _update(ctx, ref_id)
@@ -199,7 +135,7 @@ def delete_reference(ctx: Ctx, ref_id: str):
     return Reply(references.delete(uuid_param(ref_id, "ref_id")), "reference deleted")
 
 
-@bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body=InvokeReference,
+@bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body="chalicelib.gateway.models:InvokeReference",
         summary="Invoke a reference's endpoint with its parameter mapping")
 def invoke_reference(ctx: Ctx, ref_id: str):
     from chalicelib.gateway import references

@@ -1,23 +1,19 @@
 """GET /api/jobs, GET /api/jobs/{job_id}, POST /api/jobs/{job_id}/cancel."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
 
+if TYPE_CHECKING:
+    from chalicelib.jobs.models import JobQuery
+
+# The query model ("chalicelib.jobs.models:JobQuery") is imported on the first request (cold start).
 bp = ApiBlueprint(__name__, tag="jobs")
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Priority = Literal["critical", "default", "low"]
 
-
-class JobQuery(PageQuery):
-    type: list[str] = []
-    status: list[Status] = []
-    priority: list[Priority] = []
-
-
-@bp.api("/api/jobs", "GET", role="viewer", query=JobQuery, summary="List jobs (filters: type, status, priority)")
+@bp.api("/api/jobs", "GET", role="viewer", query="chalicelib.jobs.models:JobQuery",
+        summary="List jobs (filters: type, status, priority)")
 def list_jobs(ctx: Ctx):
     from chalicelib.jobs import service
     q: JobQuery = ctx.query

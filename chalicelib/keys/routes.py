@@ -1,24 +1,19 @@
 """Management API keys (admin)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
 
-from chalicelib.web.models import StrictModel
+if TYPE_CHECKING:
+    from chalicelib.keys.models import CreateKey
 
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
-
+# Models are named as strings and imported on the first request (cold start).
 bp = ApiBlueprint(__name__, tag="keys")
 
 
-class CreateKey(StrictModel):
-    role: Literal["admin", "operator", "viewer"]
-    name: str | None = Field(None, max_length=255)
-    permissions: list[str] = Field(default_factory=list, description="permission strings checked by dynamic APIs")
-
-
-@bp.api("/api/keys", "POST", role="admin", body=CreateKey, status=201, summary="Create an API key (shown once)")
+@bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKey", status=201,
+        summary="Create an API key (shown once)")
 def create_key(ctx: Ctx):
     from chalicelib.keys import service
     b: CreateKey = ctx.body
@@ -26,7 +21,8 @@ def create_key(ctx: Ctx):
     return Reply(row, "API key created; store it now, it is not shown again", 201)
 
 
-@bp.api("/api/keys", "GET", role="admin", query=PageQuery, summary="List API keys (never shows a key)")
+@bp.api("/api/keys", "GET", role="admin", query="chalicelib.web.models:PageQuery",
+        summary="List API keys (never shows a key)")
 def list_keys(ctx: Ctx):
     from chalicelib.keys import service
     items, total = service.list_keys(ctx.query.limit, ctx.query.offset)

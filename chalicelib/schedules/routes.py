@@ -1,13 +1,15 @@
 """Health-check routes: run one now, page a document's history, bulk run (sync or async job)."""
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, PageQuery, Reply, page_of, uuid_param
-from chalicelib.web.models import StrictModel
+from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
+
+if TYPE_CHECKING:
+    from chalicelib.schedules.models import BulkRun, CheckQuery
+
+# Request models ("chalicelib.schedules.models:...") are imported on the first request (cold start).
 
 bp = ApiBlueprint(__name__, tag="health-checks")
 
@@ -20,15 +22,6 @@ def health_checks_job(ctx: JobContext) -> dict:
     return health.health_checks_job(ctx)
 
 
-class CheckQuery(PageQuery):
-    status: list[Literal["success", "failed", "timeout"]] = []
-
-
-class BulkRun(StrictModel):
-    async_: bool = Field(False, alias="async", description="run as a job and answer 202 with it")
-    document_ids: list[str] | None = Field(None, max_length=1000)
-
-
 @bp.api("/api/documents/{document_id}/health-check", "POST", role="operator",
         summary="Check one document now and record the result")
 def check_now(ctx: Ctx, document_id: str):
@@ -36,7 +29,8 @@ def check_now(ctx: Ctx, document_id: str):
     return Reply(health.check_one_now(uuid_param(document_id, "document_id")), "health check recorded")
 
 
-@bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer", query=CheckQuery,
+@bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer",
+        query="chalicelib.schedules.models:CheckQuery",
         summary="A document's health-check history, newest first")
 def list_checks(ctx: Ctx, document_id: str):
     from chalicelib.schedules import health
@@ -45,7 +39,7 @@ def list_checks(ctx: Ctx, document_id: str):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/health-checks/run", "POST", role="operator", body=BulkRun,
+@bp.api("/api/health-checks/run", "POST", role="operator", body="chalicelib.schedules.models:BulkRun",
         summary="Check all active documents (or the given ones); async: true answers 202 with a job")
 def run_bulk(ctx: Ctx):
     from chalicelib.schedules import health

@@ -4,7 +4,7 @@ everywhere, and the OpenAPI description is generated from the same facts.
 
     bp = ApiBlueprint(__name__, tag="keys")
 
-    @bp.api("/api/keys", "POST", role="admin", body=CreateKey, status=201)
+    @bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKey", status=201)
     def create_key(ctx: Ctx):
         ...
         return data                       # -> success envelope
@@ -12,27 +12,61 @@ everywhere, and the OpenAPI description is generated from the same facts.
 
 `role=None` makes a route public. Views raise typed errors
 (chalicelib.web.errors); anything else becomes a 500 SYSTEM_ERROR.
+
+`body=`/`query=` take a pydantic model class or, preferably, a string
+"package.module:ClassName" resolved (and cached) on first use, so that
+`import app` loads no pydantic and no models (Lambda cold start). This module
+imports pydantic only inside the functions that validate.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib.web import envelope
 from chalicelib.web.auth import Principal, authenticate
 from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic import ValidationError as PydanticValidationError
+
 log = logging.getLogger("stepflow")
 
 JSON_TYPES = ["application/json"]
+
+# A model class, or "package.module:ClassName" imported on first use.
+ModelRef = Union["type[BaseModel]", str]
+
+_RESOLVED: dict[str, type] = {}
+
+
+def _check_ref(ref: ModelRef | None) -> None:
+    if isinstance(ref, str):
+        module, sep, name = ref.partition(":")
+        if not (module and sep and name):
+            raise ValueError(f"a model reference is 'package.module:ClassName', got {ref!r}")
+
+
+def resolve_model(ref: ModelRef | None) -> type[BaseModel] | None:
+    """The model class of a route's `body=`/`query=` (imported once, then cached)."""
+    if ref is None or not isinstance(ref, str):
+        return ref
+    model = _RESOLVED.get(ref)
+    if model is None:
+        module, _, name = ref.partition(":")
+        obj: Any = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        model = _RESOLVED[ref] = obj
+    return model
 
 
 @dataclass
@@ -42,11 +76,21 @@ class RouteMeta:
     role: str | None
     tag: str
     summary: str
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
+    body_ref: ModelRef | None
+    query_ref: ModelRef | None
     status: int
     content_types: list[str]
     raw_response: bool = False
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        """The body model class (a string reference is imported now)."""
+        return resolve_model(self.body_ref)
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        """The query-string model class (a string reference is imported now)."""
+        return resolve_model(self.query_ref)
 
 
 ROUTES: list[RouteMeta] = []
@@ -86,7 +130,9 @@ def validation_details(exc: PydanticValidationError, prefix: tuple = ()) -> list
     ]
 
 
-def validate_model(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
+    from pydantic import ValidationError as PydanticValidationError
+    model = resolve_model(model)
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
@@ -137,7 +183,8 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
-def parse_query(request: Any, model: type[BaseModel]) -> BaseModel:
+def parse_query(request: Any, model: ModelRef) -> BaseModel:
+    model = resolve_model(model)
     params = request.query_params or {}
     data: dict[str, Any] = {}
     for name, f in model.model_fields.items():
@@ -163,11 +210,14 @@ class ApiBlueprint(Blueprint):
         super().__init__(import_name)
         self.tag = tag
 
-    def api(self, path: str, method: str = "GET", *, role: str | None, body: type[BaseModel] | None = None,
-            query: type[BaseModel] | None = None, status: int = 200, summary: str = "",
+    def api(self, path: str, method: str = "GET", *, role: str | None, body: ModelRef | None = None,
+            query: ModelRef | None = None, status: int = 200, summary: str = "",
             content_types: list[str] | None = None, raw_response: bool = False) -> Callable:
-        """Declare a route. `role` None means public."""
+        """Declare a route. `role` None means public. `body`/`query`: a model class or
+        "package.module:ClassName" (imported on the first request)."""
         method = method.upper()
+        _check_ref(body)
+        _check_ref(query)
         ctypes = content_types or JSON_TYPES + ["application/x-www-form-urlencoded"] if body else (content_types or JSON_TYPES)
 
         def decorator(fn: Callable) -> Callable:
@@ -180,13 +230,13 @@ class ApiBlueprint(Blueprint):
                 request = bp.current_request
                 try:
                     principal = authenticate(request, role) if role else None
-                    parsed_query = parse_query(request, query) if query else None
+                    parsed_query = parse_query(request, meta.query) if query is not None else None
                     parsed_body = None
                     if body is not None:
                         data = parse_json_body(request)
                         if data is None:
                             data = {}
-                        parsed_body = validate_model(body, data, "body")
+                        parsed_body = validate_model(meta.body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
                     raise
@@ -212,15 +262,12 @@ def page_of(items: list, total: int, limit: int, offset: int) -> dict:
     return {"items": items, "total": total, "has_more": offset + len(items) < total}
 
 
-from pydantic import Field  # noqa: E402
-
-from chalicelib.web.models import Model  # noqa: E402
-
-
-class PageQuery(Model):
-    """`limit`/`offset` paging (DESIGN decision 11); subclass to add filters."""
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+def __getattr__(name: str) -> Any:
+    # PageQuery lives in chalicelib.web.models (pydantic); re-exported lazily.
+    if name == "PageQuery":
+        from chalicelib.web.models import PageQuery
+        return PageQuery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def uuid_param(value: str, name: str = "id") -> str:

@@ -4,8 +4,11 @@
 first used, which keeps `import app` fast (Lambda cold start) however many
 models the domains declare. Use `Model` (or `StrictModel`, which refuses
 unknown fields) instead of pydantic's BaseModel.
+
+Nothing that `import app` loads imports this module: routes name their models
+as strings ("chalicelib.keys.models:CreateKey"), imported on the first request.
 """
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
@@ -14,3 +17,9 @@ class Model(BaseModel):
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid")
+
+
+class PageQuery(Model):
+    """`limit`/`offset` paging (DESIGN decision 11); subclass to add filters."""
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)

@@ -4,11 +4,12 @@ drift from the code."""
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.web.api import ROUTES, RouteMeta
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 

@@ -31,6 +31,11 @@ def _toy_app() -> Chalice:
     def create(ctx: Ctx):
         return {"name": ctx.body.name}
 
+    @bp.api("/named-things", "POST", role=None, body="tests.web.test_envelope:Thing",
+            query="chalicelib.web.models:PageQuery", status=201)
+    def create_named(ctx: Ctx):
+        return {"name": ctx.body.name, "limit": ctx.query.limit}
+
     @bp.api("/boom", "GET", role=None)
     def boom(ctx: Ctx):
         raise RuntimeError("secret internal detail")
@@ -93,6 +98,22 @@ def test_missing_field_is_named(toy):
     assert_error_envelope(r, 400, "VALIDATION_ERROR")
     assert r.error["details"][0]["loc"] == ["body", "size"]
     assert r.error["details"][0]["type"] == "missing"
+
+
+def test_models_named_by_string_validate_the_request(toy):
+    r = toy.post("/named-things?limit=7", {"name": "a", "size": 1})
+    assert r.status == 201 and r.data == {"name": "a", "limit": 7}
+    bad = toy.post("/named-things?limit=0", {"name": "a", "size": "big"})
+    assert_error_envelope(bad, 400, "VALIDATION_ERROR")
+    assert bad.error["details"][0]["loc"] == ["query", "limit"]
+    assert toy.post("/named-things", {"name": "a"}).error["details"][0]["loc"] == ["body", "size"]
+
+
+@pytest.mark.parametrize("ref", ["Thing", "tests.web.test_envelope:", ":Thing"])
+def test_malformed_model_reference_is_refused_when_the_route_is_declared(ref):
+    bp = ApiBlueprint(__name__ + ".bad", tag="toy")
+    with pytest.raises(ValueError, match="package.module:ClassName"):
+        bp.api("/bad", "POST", role=None, body=ref)
 
 
 def test_unknown_route_returns_404(toy):

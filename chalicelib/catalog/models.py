@@ -1,0 +1,137 @@
+"""Request and query models of the catalog routes, imported on the first request
+that needs them (routes name them as "chalicelib.catalog.models:CreateTemplate";
+Lambda cold start)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.web.models import Model, PageQuery, StrictModel
+
+
+ContentType = Literal["yaml", "json"]
+
+
+class TemplateMeta(Model):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] = Field(default_factory=list)
+    is_public: bool = False
+    content_type: ContentType | None = None
+
+
+class CreateTemplate(TemplateMeta):
+    content: str = Field(..., min_length=1, description="the OpenAPI / Swagger text (YAML or JSON)")
+
+
+class ImportUrl(TemplateMeta):
+    url: str = Field(..., min_length=1, max_length=2000)
+    async_: bool = Field(False, alias="async", description="run as a job (large specs); answers 202 with the job")
+
+
+class TemplateQuery(PageQuery):
+    category: str | None = None
+    tag: str | None = None
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    is_public: bool | None = None
+    text: str | None = None
+
+
+class TemplateGetQuery(Model):
+    include_content: bool = False
+
+
+class UpdateTemplate(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    category: str | None = Field(None, max_length=100)
+    tags: list[str] | None = None
+    is_public: bool | None = None
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+
+
+class CreateDocument(StrictModel):
+    template_id: str | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    auth_config: dict | None = None
+    rate_limit_config: dict | None = None
+    timeout_config: dict | None = None
+    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
+
+
+class DocumentQuery(PageQuery):
+    status: Literal["active", "inactive", "error"] | None = None
+    health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
+    template_id: str | None = None
+    text: str | None = None
+
+
+class DocumentGetQuery(Model):
+    include_spec: bool = False
+
+
+class UpdateDocument(StrictModel):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    status: Literal["active", "inactive", "error"] | None = None
+    auth_config: dict | None = None
+    rate_limit_config: dict | None = None
+    timeout_config: dict | None = None
+
+
+class Reimport(StrictModel):
+    template_id: str | None = None
+    content: str | None = Field(None, min_length=1)
+    content_type: ContentType | None = None
+    version: str | None = Field(None, min_length=1, max_length=50)
+    base_url: str | None = Field(None, max_length=500)
+
+
+class DocumentMeta(Model):
+    """Query-string metadata when the raw spec is the request body."""
+    name: str | None = Field(None, min_length=1, max_length=255)
+    version: str | None = Field(None, min_length=1, max_length=50)
+    description: str | None = None
+    base_url: str | None = Field(None, max_length=500)
+    template_id: str | None = None
+    content_type: ContentType | None = None
+    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
+
+
+class EndpointQuery(PageQuery):
+    document_id: str | None = None
+    tag: str | None = None
+    method: list[Literal["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS",
+                         "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
+    status: list[Literal["active", "inactive", "deprecated"]] | None = None
+    text: str | None = None
+    sort: str | None = Field(None, description="e.g. 'path', '-call_count', 'api_name,path desc'")
+
+
+class EndpointGetQuery(Model):
+    resolve: bool = True
+
+
+class PatchEndpoint(StrictModel):
+    status: Literal["active", "inactive", "deprecated"] | None = None
+    timeout_ms: int | None = Field(None, ge=1, le=900_000)
+    rate_limit_enabled: bool | None = None
+
+
+class AuditQuery(PageQuery):
+    table_name: Literal["openapi_templates", "api_documents", "api_endpoints"] | None = None
+    record_id: str | None = None
+    operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None

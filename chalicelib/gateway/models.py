@@ -1,0 +1,79 @@
+"""Request and query models of the gateway routes, imported on the first request
+that needs them (routes name them as "chalicelib.gateway.models:InvokeBody";
+Lambda cold start)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
+from chalicelib.web.models import Model, PageQuery, StrictModel
+
+
+ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
+RefStatus = Literal["active", "inactive", "error"]
+
+
+class InvokeBody(StrictModel):
+    path_params: dict[str, Any] = Field(default_factory=dict)
+    query: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, Any] = Field(default_factory=dict)
+    cookies: dict[str, Any] = Field(default_factory=dict)
+    body: Any = None
+    content_type: str | None = Field(None, max_length=200)
+    timeout_ms: int | None = Field(None, ge=1, le=MAX_INVOKE_TIMEOUT_MS)
+
+
+class StatsQuery(Model):
+    window: str = Field("24h", description="15m, 24h, 7d ... (at most 366d)")
+
+
+class CallLogQuery(PageQuery):
+    endpoint_id: str | None = None
+    document_id: str | None = None
+    reference_id: str | None = None
+    status_code: int | None = Field(None, ge=100, le=599)
+    status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = None
+    error_type: str | None = Field(None, max_length=50, description="timeout, connection, ssl, upstream_status, "
+                                                                      "refused, too_large, redirects, auth, none")
+    since: dt.datetime | None = Field(None, description="default: until - 24h")
+    until: dt.datetime | None = Field(None, description="default: now")
+
+
+class CreateReference(StrictModel):
+    resource_type: ResourceType
+    resource_id: str
+    api_endpoint_id: str
+    reference_config: dict[str, Any] | None = None
+    display_name: str | None = Field(None, max_length=255)
+    description: str | None = None
+    status: Literal["active", "inactive"] = "active"
+
+
+class UpdateReference(StrictModel):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+    api_endpoint_id: str | None = None
+    reference_config: dict[str, Any] | None = None
+    display_name: str | None = Field(None, max_length=255)
+    description: str | None = None
+    status: RefStatus | None = None
+
+
+class ReferenceQuery(PageQuery):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+    endpoint_id: str | None = None
+    document_id: str | None = None
+    status: RefStatus | None = None
+
+
+class ReferenceStatsQuery(PageQuery):
+    resource_type: ResourceType | None = None
+    resource_id: str | None = None
+
+
+class InvokeReference(StrictModel):
+    input: dict[str, Any] = Field(default_factory=dict)
