@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from chalicelib.db.where import Where
 from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, RefError, ref_tokens, resolve_inline
 from chalicelib.catalog.spec import Limits, ParsedSpec, parse_spec
 from chalicelib.web.errors import NotFound, ValidationError
@@ -113,21 +114,15 @@ def _doc_audit(row: dict | None) -> dict | None:
 
 def list_audit_logs(db=None, *, table_name: str | None = None, record_id: str | None = None,
                     operation: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    where, params = ["TRUE"], {}
-    if table_name:
-        where.append("table_name = :t")
-        params["t"] = table_name
-    if record_id:
-        where.append("record_id = CAST(:r AS uuid)")
-        params["r"] = record_id
-    if operation:
-        where.append("operation = :op")
-        params["op"] = operation.upper()
+    w = (Where()
+         .when(table_name, "table_name = :t", t=table_name)
+         .when(record_id, "record_id = CAST(:r AS uuid)", r=record_id)
+         .when(operation, "operation = :op", op=(operation or "").upper()))
     rows = _db(db).query(
-        f"SELECT *, COUNT(*) OVER () AS _total FROM api_audit_logs WHERE {' AND '.join(where)} "
-        "ORDER BY changed_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
+        f"SELECT *, COUNT(*) OVER () AS _total FROM api_audit_logs WHERE {w.sql} "
+        "ORDER BY changed_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
     total = rows[0].pop("_total") if rows else _db(db).scalar(
-        f"SELECT COUNT(*) FROM api_audit_logs WHERE {' AND '.join(where)}", **params)
+        f"SELECT COUNT(*) FROM api_audit_logs WHERE {w.sql}", **w.params)
     for r in rows[1:]:
         r.pop("_total", None)
     return rows, int(total or 0)
@@ -201,27 +196,16 @@ def create_template(db=None, *, content: bytes | str, name: str | None = None, v
 
 def list_templates(db=None, *, category=None, tag=None, status=None, is_public=None, text=None,
                    limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    where, params = ["TRUE"], {}
-    if category:
-        where.append("category = :category")
-        params["category"] = category
-    if tag:
-        where.append("tags @> CAST(:tags AS text[])")
-        params["tags"] = [tag] if isinstance(tag, str) else list(tag)
-    if status:
-        where.append("status = :status")
-        params["status"] = status
-    if is_public is not None:
-        where.append("is_public = :pub")
-        params["pub"] = bool(is_public)
-    if text:
-        where.append("(name ILIKE :text OR description ILIKE :text OR category ILIKE :text)")
-        params["text"] = "%" + _like_escape(text) + "%"
-    w = " AND ".join(where)
+    w = (Where()
+         .when(category, "category = :category", category=category)
+         .when(tag, "tags @> CAST(:tags AS text[])", tags=_as_list(tag))
+         .when(status, "status = :status", status=status)
+         .when(is_public is not None, "is_public = :pub", pub=bool(is_public))
+         .when(text, "(name ILIKE :text OR description ILIKE :text OR category ILIKE :text)", text=_like(text)))
     db = _db(db)
-    rows = db.query(f"SELECT {TEMPLATE_COLUMNS} FROM openapi_templates WHERE {w} "
-                    "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = db.scalar(f"SELECT COUNT(*) FROM openapi_templates WHERE {w}", **params)
+    rows = db.query(f"SELECT {TEMPLATE_COLUMNS} FROM openapi_templates WHERE {w.sql} "
+                    "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
+    total = db.scalar(f"SELECT COUNT(*) FROM openapi_templates WHERE {w.sql}", **w.params)
     return rows, int(total)
 
 
@@ -391,24 +375,15 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
 
 def list_documents(db=None, *, status=None, health_status=None, text=None, template_id=None,
                    limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    where, params = ["TRUE"], {}
-    if status:
-        where.append("status = :status")
-        params["status"] = status
-    if health_status:
-        where.append("health_status = :hs")
-        params["hs"] = health_status
-    if template_id:
-        where.append("template_id = CAST(:tpl AS uuid)")
-        params["tpl"] = template_id
-    if text:
-        where.append("(name ILIKE :text OR description ILIKE :text OR base_url ILIKE :text)")
-        params["text"] = "%" + _like_escape(text) + "%"
-    w = " AND ".join(where)
+    w = (Where()
+         .when(status, "status = :status", status=status)
+         .when(health_status, "health_status = :hs", hs=health_status)
+         .when(template_id, "template_id = CAST(:tpl AS uuid)", tpl=template_id)
+         .when(text, "(name ILIKE :text OR description ILIKE :text OR base_url ILIKE :text)", text=_like(text)))
     db = _db(db)
-    rows = db.query(f"SELECT {DOC_COLUMNS} FROM api_documents WHERE {w} ORDER BY created_at DESC, id "
-                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = db.scalar(f"SELECT COUNT(*) FROM api_documents WHERE {w}", **params)
+    rows = db.query(f"SELECT {DOC_COLUMNS} FROM api_documents WHERE {w.sql} ORDER BY created_at DESC, id "
+                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
+    total = db.scalar(f"SELECT COUNT(*) FROM api_documents WHERE {w.sql}", **w.params)
     return [_document_out(r) for r in rows], int(total)
 
 
@@ -629,22 +604,12 @@ ENDPOINT_SORTS = {"path": "path", "method": "method", "operation_id": "operation
 def list_endpoints(db=None, *, document_id=None, tag=None, method=None, status=None, text=None,
                    sort: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     """Browse the api_endpoint_resources view (seed 000's front-end support)."""
-    where, params = ["TRUE"], {}
-    if document_id:
-        where.append("v.api_document_id = CAST(:doc AS uuid)")
-        params["doc"] = document_id
-    if tag:
-        where.append("v.tags && CAST(:tags AS text[])")
-        params["tags"] = [tag] if isinstance(tag, str) else list(tag)
-    if method:
-        where.append("v.method = ANY(CAST(:methods AS text[]))")
-        params["methods"] = [m.upper() for m in ([method] if isinstance(method, str) else method)]
-    if status:
-        where.append("v.endpoint_status = ANY(CAST(:statuses AS text[]))")
-        params["statuses"] = [status] if isinstance(status, str) else list(status)
-    if text:
-        where.append("(v.path ILIKE :text OR v.summary ILIKE :text OR v.operation_id ILIKE :text)")
-        params["text"] = "%" + _like_escape(text) + "%"
+    w = (Where()
+         .when(document_id, "v.api_document_id = CAST(:doc AS uuid)", doc=document_id)
+         .when(tag, "v.tags && CAST(:tags AS text[])", tags=_as_list(tag))
+         .when(method, "v.method = ANY(CAST(:methods AS text[]))", methods=[m.upper() for m in _as_list(method)])
+         .when(status, "v.endpoint_status = ANY(CAST(:statuses AS text[]))", statuses=_as_list(status))
+         .when(text, "(v.path ILIKE :text OR v.summary ILIKE :text OR v.operation_id ILIKE :text)", text=_like(text)))
     order = []
     for part in (sort or "path").split(","):
         part = part.strip()
@@ -657,13 +622,23 @@ def list_endpoints(db=None, *, document_id=None, tag=None, method=None, status=N
                                   [{"loc": ["query", "sort"], "type": "enum", "msg": "unknown sort field"}])
         order.append(f"v.{ENDPOINT_SORTS[name]} {'DESC' if desc else 'ASC'} NULLS LAST")
     order.append("v.endpoint_id")
-    w = " AND ".join(where)
     db = _db(db)
-    rows = db.query(f"SELECT v.* FROM api_endpoint_resources v WHERE {w} ORDER BY {', '.join(order)} "
-                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
+    rows = db.query(f"SELECT v.* FROM api_endpoint_resources v WHERE {w.sql} ORDER BY {', '.join(order)} "
+                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
     total = db.scalar(f"SELECT COUNT(*) FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id "
-                      f"WHERE {_view_where_on_tables(w)}", **params)
+                      f"WHERE {_view_where_on_tables(w.sql)}", **w.params)
     return rows, int(total)
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _like(text: str | None) -> str | None:
+    """An ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    return "%" + _like_escape(text) + "%" if text else None
 
 
 def _view_where_on_tables(w: str) -> str:

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.db.where import Where
 from chalicelib.web.errors import NotFound, ValidationError
 
 
@@ -153,34 +154,25 @@ LIST_COLUMNS = (
 
 def list_sql(filters: dict) -> tuple[str, dict]:
     """The list statement for the given filters (also used by the EXPLAIN test)."""
-    where = ["l.created_at >= :since", "l.created_at < :until"]
-    params: dict[str, Any] = {"since": filters["since"], "until": filters["until"]}
-    if filters.get("endpoint_id"):
-        where.append("l.api_endpoint_id = CAST(:endpoint_id AS uuid)")
-        params["endpoint_id"] = filters["endpoint_id"]
-    if filters.get("document_id"):
-        where.append("l.api_endpoint_id IN (SELECT id FROM api_endpoints WHERE api_document_id = CAST(:document_id AS uuid))")
-        params["document_id"] = filters["document_id"]
-    if filters.get("reference_id"):
-        where.append("l.resource_reference_id = CAST(:reference_id AS uuid)")
-        params["reference_id"] = filters["reference_id"]
-    if filters.get("status_code") is not None:
-        where.append("l.response_status_code = :status_code")
-        params["status_code"] = filters["status_code"]
-    if filters.get("status_class"):
-        where.append("l.response_status_code >= :sc_lo AND l.response_status_code < :sc_hi")
-        params["sc_lo"] = int(filters["status_class"][0]) * 100
-        params["sc_hi"] = params["sc_lo"] + 100
-    if filters.get("error_type"):
-        if filters["error_type"] == "none":
-            where.append("l.error_type IS NULL")
-        else:
-            where.append("l.error_type = :error_type")
-            params["error_type"] = filters["error_type"]
-    sql = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS _total FROM api_call_logs l WHERE "
-           + " AND ".join(where) + " ORDER BY l.created_at DESC, l.id LIMIT :limit OFFSET :offset")
-    params["limit"] = filters.get("limit", 50)
-    params["offset"] = filters.get("offset", 0)
+    sc_lo = int(filters["status_class"][0]) * 100 if filters.get("status_class") else None
+    error_type = filters.get("error_type")
+    w = (Where("l.created_at >= :since", "l.created_at < :until", since=filters["since"], until=filters["until"])
+         .when(filters.get("endpoint_id"), "l.api_endpoint_id = CAST(:endpoint_id AS uuid)",
+               endpoint_id=filters.get("endpoint_id"))
+         .when(filters.get("document_id"),
+               "l.api_endpoint_id IN (SELECT id FROM api_endpoints WHERE api_document_id = CAST(:document_id AS uuid))",
+               document_id=filters.get("document_id"))
+         .when(filters.get("reference_id"), "l.resource_reference_id = CAST(:reference_id AS uuid)",
+               reference_id=filters.get("reference_id"))
+         .when(filters.get("status_code") is not None, "l.response_status_code = :status_code",
+               status_code=filters.get("status_code"))
+         .when(sc_lo is not None, "l.response_status_code >= :sc_lo AND l.response_status_code < :sc_hi",
+               sc_lo=sc_lo, sc_hi=(sc_lo or 0) + 100)
+         .when(error_type == "none", "l.error_type IS NULL")
+         .when(error_type and error_type != "none", "l.error_type = :error_type", error_type=error_type))
+    sql = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS _total FROM api_call_logs l WHERE {w.sql}"
+           " ORDER BY l.created_at DESC, l.id LIMIT :limit OFFSET :offset")
+    params: dict[str, Any] = dict(w.params, limit=filters.get("limit", 50), offset=filters.get("offset", 0))
     return sql, params
 
 

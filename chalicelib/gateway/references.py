@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.db.where import Where
 from chalicelib.gateway import invoke as gateway_invoke
 from chalicelib.gateway import mapping
 from chalicelib.web.errors import Conflict, NotFound
@@ -76,23 +77,13 @@ def get(ref_id: str, db=None) -> dict:
 
 
 def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
-    where, params = [], {}
-    if filters.get("resource_type"):
-        where.append("r.resource_type = :rt")
-        params["rt"] = filters["resource_type"]
-    if filters.get("resource_id"):
-        where.append("r.resource_id = CAST(:rid AS uuid)")
-        params["rid"] = filters["resource_id"]
-    if filters.get("endpoint_id"):
-        where.append("r.api_endpoint_id = CAST(:eid AS uuid)")
-        params["eid"] = filters["endpoint_id"]
-    if filters.get("document_id"):
-        where.append("e.api_document_id = CAST(:did AS uuid)")
-        params["did"] = filters["document_id"]
-    if filters.get("status"):
-        where.append(f"({_EFFECTIVE_STATUS}) = :status")
-        params["status"] = filters["status"]
-    clause = ("WHERE " + " AND ".join(where) + " ") if where else ""
+    w = (Where()
+         .when(filters.get("resource_type"), "r.resource_type = :rt", rt=filters.get("resource_type"))
+         .when(filters.get("resource_id"), "r.resource_id = CAST(:rid AS uuid)", rid=filters.get("resource_id"))
+         .when(filters.get("endpoint_id"), "r.api_endpoint_id = CAST(:eid AS uuid)", eid=filters.get("endpoint_id"))
+         .when(filters.get("document_id"), "e.api_document_id = CAST(:did AS uuid)", did=filters.get("document_id"))
+         .when(filters.get("status"), f"({_EFFECTIVE_STATUS}) = :status", status=filters.get("status")))
+    clause, params = f"WHERE {w.sql} ", w.params
     rows = _db(db).query(
         _SELECT.replace("SELECT ", "SELECT count(*) OVER () AS _total, ", 1) + clause
         + "ORDER BY r.created_at DESC, r.id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
@@ -136,14 +127,10 @@ def delete(ref_id: str, db=None) -> dict:
 
 def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
     """Rows of the `resource_reference_stats` view."""
-    where, params = [], {}
-    if filters.get("resource_type"):
-        where.append("resource_type = :rt")
-        params["rt"] = filters["resource_type"]
-    if filters.get("resource_id"):
-        where.append("resource_id = CAST(:rid AS uuid)")
-        params["rid"] = filters["resource_id"]
-    clause = ("WHERE " + " AND ".join(where) + " ") if where else ""
+    w = (Where()
+         .when(filters.get("resource_type"), "resource_type = :rt", rt=filters.get("resource_type"))
+         .when(filters.get("resource_id"), "resource_id = CAST(:rid AS uuid)", rid=filters.get("resource_id")))
+    clause, params = f"WHERE {w.sql} ", w.params
     rows = _db(db).query(
         "SELECT resource_type, resource_id, total_references, active_references, error_references, "
         "COALESCE(total_usage, 0) AS total_usage, last_used, count(*) OVER () AS _total "
