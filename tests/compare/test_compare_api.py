@@ -27,7 +27,9 @@ def test_redis_compare_answers_seed_fields_and_saves_history_and_logs(api, cfg1,
     assert r.json["message"] == "Redis comparison completed"
     assert (d["total_keys"], d["cluster1_found"], d["cluster2_found"]) == (3, 2, 3)
     assert d["differences"][0]["key"] == "user:1001" and d["differences"][0]["difference_type"] == "value_mismatch"
-    assert d["identical"] == [{"key": "user:1002", "value": '{"name":"Jane","age":30}', "value_type": "string"}]
+    assert d["identical"] == []  # exact by default: another key order is not the same bytes
+    assert [(f["key"], f["format_kinds"], f["tolerated_by_mode"]) for f in d["format_only"]] == \
+        [("user:1002", ["json_key_order"], False)]
     assert d["missing_in_cluster1"] == ["session:abc123"] and d["missing_in_cluster2"] == []
     assert d["cluster_stats"]["cluster1"]["connection_status"] == "connected"
     assert set(d["performance_summary"]) >= {"total_execution_time", "keys_per_second", "data_transferred_kb"}
@@ -38,10 +40,10 @@ def test_redis_compare_answers_seed_fields_and_saves_history_and_logs(api, cfg1,
     assert h["name"] == "nightly" and h["query_type"] == "redis" and h["total_keys"] == 3
     assert h["test_config"]["password"] == "********"
     assert h["query_keys"] == ["user:1001", "user:1002", "session:abc123"]
-    assert h["results_summary"]["differences_count"] == 2
+    assert h["results_summary"]["differences_count"] == 3
     res = api.get(f"/api/query-history/{hid}/results").data
     assert res["differences"] == d["differences"] and res["summary"] == d["summary"]
-    assert res["identical"] == d["identical"]
+    assert res["identical"] == d["identical"] and res["format_only"] == d["format_only"]
 
     logs = api.get(f"/api/query-logs/history/{hid}").data
     assert logs["history_id"] == hid

@@ -24,9 +24,10 @@ def test_answer_has_seed_fields_for_cassandra_sides():
     assert a["identical_results"][0]["key"] == {"user_id": "1002"}
     assert a["missing_in_test"] == [{"user_id": "1003"}] and a["missing_in_pro"] == []
     s = a["summary"]
-    assert s["percentages"] == {"match_rate": 33.33, "diff_rate": 66.67, "missing_rate": 33.33}
+    assert s["percentages"] == {"match_rate": 33.33, "diff_rate": 66.67, "missing_rate": 33.33,
+                                "format_only_rate": 0.0}
     assert s["field_analysis"] == {"email": {"diff_count": 1, "diff_rate": 50.0}}
-    assert s["overview"].startswith("Compared 3 keys: 1 identical, 1 with differences, 1 missing in test.")
+    assert s["overview"].startswith("Compared 3 keys: 1 identical, 1 with differences, 1 missing in test only.")
 
 
 def test_several_field_differences_of_one_key_count_the_key_once():
@@ -116,10 +117,10 @@ def test_notes_become_recommendations():
     rb = ReportBuilder("a", "b")
     rb.add_identical("k")
     rb.note("transient_dropped", 2)
-    rb.note("json_reordered")
+    rb.add_format_only("j", left_value='{"a":1,"b":2}', right_value='{"b":2,"a":1}', kinds=["json_key_order"])
     recs = rb.build()["summary"]["recommendations"]
     assert any(r.startswith("2 differences disappeared when re-read") for r in recs)
-    assert any(r.startswith("1 JSON value differs only in key order") for r in recs)
+    assert any(r.startswith("1 key differs only in formatting (json_key_order (1))") for r in recs)
 
 
 def test_skipped_keys_are_not_differences():
