@@ -32,12 +32,18 @@ def _text_ok(text: str) -> bool:
     return True
 
 
+class Blob(bytes):
+    """Bytes whose type says they are binary (a CQL blob): always shown in the binary form."""
+
+
 def binary_form(raw: bytes) -> dict:
     return {BASE64: base64.b64encode(raw).decode("ascii")}
 
 
 def display_bytes(value: Any) -> Any:
     """bytes/str -> str when it is clean UTF-8 text, else {"base64": ...}."""
+    if isinstance(value, Blob):
+        return binary_form(bytes(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         try:
