@@ -264,6 +264,9 @@ def query_error(exc: BaseException, cfg: CassandraConfig, side: str, query: str)
             "suggestions": ["query fewer keys at once (batch_size)", "raise request_timeout of this environment",
                             "check the cluster load"]})
     if isinstance(exc, NoHostAvailable):
+        causes = [c for c in _causes(exc) if c is not exc and not isinstance(c, (ConnectionException, OSError))]
+        if causes:  # every host answered with a coordinator error: report that one
+            return query_error(causes[0], cfg, side, query)
         return connection_error(exc, cfg, side)
     if isinstance(exc, cassandra.Unavailable):
         return ConnectionFailed(f"not enough Cassandra replicas alive for {cfg.consistency_level} ({side})", {
