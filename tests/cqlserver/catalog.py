@@ -344,34 +344,37 @@ class Catalog:
         return [row for _, row in self.run_positioned(statement, values, consistency)]
 
     def make_stale(self, keyspace: str, name: str, rows: dict, reads: int = 1) -> None:
-        """One replica lags: the next `reads` SELECTs at ONE/LOCAL_ONE on this table see `rows`
-        ({primary key tuple of Python values: row dict, or None for a row the replica lacks})
-        instead of the current data; QUORUM and stronger reads never see it."""
+        """One replica lags: the next `reads` reads of each partition named in `rows` at ONE /
+        LOCAL_ONE see the replica's older version ({primary key tuple: {column: old value}}, or
+        None for a row the replica lacks) instead of the current data; then it has caught up.
+        QUORUM and stronger reads never see it (the newest answer of the replicas wins)."""
         with self.lock:
             table = self.table(keyspace, name)
-            overlay = {}
+            overlay, left = {}, {}
             for key, row in rows.items():
                 key = key if isinstance(key, tuple) else (key,)
-                pk_cols = table.partition_key + table.clustering_key
-                cells = dict(zip(pk_cols, key))
+                cells = dict(zip(table.partition_key + table.clustering_key, key))
                 encoded = {c: table.columns[c].encode(v) for c, v in cells.items()}
-                position = (tuple(encoded[c] for c in table.partition_key),
-                            tuple(encoded[c] for c in table.clustering_key))
+                pk = tuple(encoded[c] for c in table.partition_key)
+                ck = tuple(encoded[c] for c in table.clustering_key)
                 if row is None:
-                    overlay[position] = None
+                    overlay[(pk, ck)] = None
                 else:
-                    full = dict(cells, **row)
-                    overlay[position] = {c: table.columns[c].encode(_null_if_empty(table.columns[c], v))
-                                         for c, v in full.items()}
-            table.stale = {"rows": overlay, "reads": reads}
+                    current = dict(table.partitions.get(pk, {}).get(ck, encoded))
+                    current.update({c: table.columns[c].encode(_null_if_empty(table.columns[c], v))
+                                    for c, v in row.items()})
+                    overlay[(pk, ck)] = current
+                left[pk] = reads
+            table.stale = {"rows": overlay, "left": left}
 
     def _partitions(self, table: "Table", keys, consistency: str) -> list:
         """[(pk, {ck: cells})] as the replica answering at this consistency level holds them."""
-        stale = getattr(table, "stale", None) if consistency in WEAK_READS else None
+        stale = table.stale if consistency in WEAK_READS else None
         out = []
         for pk in keys:
             rows = table.partitions.get(pk)
-            if stale:
+            if stale and stale["left"].get(pk, 0) > 0:
+                stale["left"][pk] -= 1
                 rows = dict(rows or {})
                 for (spk, sck), cells in stale["rows"].items():
                     if spk == pk:
@@ -381,6 +384,8 @@ class Catalog:
                             rows[sck] = cells
             if rows:
                 out.append((pk, rows))
+        if stale and not any(n > 0 for n in stale["left"].values()):
+            table.stale = None
         return out
 
     def run_positioned(self, statement: Statement, values: list, consistency: str = "LOCAL_QUORUM") -> list:
@@ -410,15 +415,10 @@ class Catalog:
                 keys = list(itertools.product(*(allowed[c] for c in table.partition_key)))
             else:
                 keys = list(table.partitions)
-                stale = getattr(table, "stale", None) if consistency in WEAK_READS else None
+                stale = table.stale if consistency in WEAK_READS else None
                 if stale:
                     keys += [pk for pk, _ in stale["rows"] if pk not in table.partitions]
             partitions = self._partitions(table, list(dict.fromkeys(keys)), consistency)
-            stale = getattr(table, "stale", None)
-            if stale and consistency in WEAK_READS:
-                stale["reads"] -= 1
-                if stale["reads"] <= 0:
-                    table.stale = None
             filters = [(c, set(v)) for c, v in allowed.items() if c not in table.partition_key]
             names = [c for c, _ in statement.result_columns]
             rows = []

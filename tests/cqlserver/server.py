@@ -374,7 +374,8 @@ class CqlTestServer:
                 target.put(row)
 
     def make_stale(self, keyspace: str, table: str, rows: dict, reads: int = 1):
-        """A lagging replica (see Catalog.make_stale): weak reads see `rows` for `reads` SELECTs."""
+        """A lagging replica (see Catalog.make_stale): weak reads of those partitions see `rows`
+        the next `reads` times."""
         self.catalog.make_stale(keyspace, table, rows, reads)
 
     def time_out_reads(self, count: int | None = 1, table: str | None = None, error: str = "read_timeout"):
