@@ -47,6 +47,20 @@ def _repair_pgserver_handles(pgdata: Path) -> None:
             handles.write_text("[]")
 
 
+def close_clients() -> None:
+    """At shutdown: close the clients the server opened (only modules in use are touched)."""
+    closers = (("chalicelib.dynamic_api.connections", lambda m: m.manager.close_all()),
+               ("chalicelib.compare.cassandra.sessions", lambda m: m.close_all()),
+               ("chalicelib.net.outbound", lambda m: m.close_pools()))
+    for name, close in closers:
+        module = sys.modules.get(name)
+        if module is not None:
+            try:
+                close(module)
+            except Exception as exc:  # shutting down: report and go on
+                print(f"closing {name}: {exc}", file=sys.stderr)
+
+
 def main() -> int:
     LOCAL.mkdir(exist_ok=True)
     os.chmod(LOCAL, 0o755)
@@ -118,6 +132,7 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
         httpd.server_close()
         if worker is not None:
             worker.stop()
+        close_clients()
         get_db().close()
     return 0
 
