@@ -35,16 +35,31 @@ def _read_or_create(path: Path, make) -> str:
 
 
 def _repair_pgserver_handles(pgdata: Path) -> None:
-    """pgserver tracks its users in .handle_pids.json; a process killed while
-    writing it leaves it empty, and pgserver then fails to start. An empty or
-    unreadable file is reset (PostgreSQL's own data is not touched)."""
+    """pgserver tracks the processes using the embedded server in
+    .handle_pids.json and stops it when the last one exits. A process killed
+    while writing it leaves it empty (pgserver then fails to start); a killed
+    process leaves its pid behind (the server would then never be stopped).
+    Unreadable files are reset and dead pids dropped (PostgreSQL's own data
+    is not touched)."""
     import json
     handles = pgdata / ".handle_pids.json"
-    if handles.exists():
-        try:
-            json.loads(handles.read_text() or "x")
-        except ValueError:
-            handles.write_text("[]")
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text() or "x")
+    except ValueError:
+        pids = []
+    handles.write_text(json.dumps([p for p in pids if isinstance(p, int) and _alive(p)]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def close_clients() -> None:
