@@ -276,3 +276,23 @@ def test_clearing_logs_is_admin_only_and_counts(api, keys, cfg1, cfg2, env1, env
     r = api.delete("/api/query-logs")
     assert r.status == 200 and r.data["deleted_count"] >= 0
     assert api.get("/api/query-logs").data["total"] == 0
+
+
+def test_a_run_whose_messages_and_results_hold_nul_and_invalid_utf8_is_saved_reversibly(api, db):
+    from chalicelib.compare.core.binary import from_binary_form
+    from chalicelib.compare.runs import ComparisonRun
+
+    run = ComparisonRun("redis", name="nul\x00name")
+    with run:
+        run.log("WARNING", "key a\x00b could not be read", key="a\x00b")
+        run.finish({"total_keys": 1, "differences": [{"key": "a\x00b", "cluster1_value": b"\xff\x00"}]},
+                   query_keys=["a\x00b"])
+
+    saved = api.get(f"/api/query-history/{run.history_id}").data
+    assert from_binary_form(saved["query_keys"][0]) == b"a\x00b"
+    results = api.get(f"/api/query-history/{run.history_id}/results").data
+    assert from_binary_form(results["differences"][0]["cluster1_value"]) == b"\xff\x00"
+    logs = api.get(f"/api/query-logs?batch_id={run.batch_id}").data["logs"]
+    warning = next(entry for entry in logs if entry["level"] == "WARNING")
+    assert from_binary_form(json.loads(warning["message"])) == b"key a\x00b could not be read"
+    assert from_binary_form(warning["details"]["key"]) == b"a\x00b"
