@@ -258,3 +258,18 @@ def test_a_wrong_datacenter_is_a_connection_error_listing_the_cluster_datacenter
     assert r.error["details"]["reason"] == "unknown_datacenter"
     assert r.error["details"]["datacenters"] == ["datacenter1"]
     assert "datacenter1" in r.error["message"] and any("datacenter1" in s for s in r.error["details"]["suggestions"])
+
+
+def test_clustering_keys_with_a_collection_selected_are_queried_without_in_as_cassandra_requires(api, envs, twin):
+    cols = dict(EVENTS, tags="set<text>")
+    rows = [dict(r, tags={"a"}) for r in _events([1, 2])]
+    table = twin(cols, [["tenant", "day"], "seq", "kind"], rows, rows[:1])
+
+    r = _query(api, envs, table, keys=["tenant", "day", "seq", "kind"], values=[["t1", "1", "1", "0"],
+                                                                               ["t1", "1", "2", "0"]])
+
+    assert r.status == 200, r.json
+    assert r.data["queries"]["pro"] == [
+        f"SELECT * FROM production_ks.{table} WHERE tenant = ? AND day = ? AND seq = ? AND kind = ?"]
+    assert r.data["identical_count"] == 1 and r.data["missing_in_test"] == [
+        {"tenant": "t1", "day": "1", "seq": "2", "kind": "0"}]
