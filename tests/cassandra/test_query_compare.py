@@ -230,6 +230,15 @@ def test_config_group_with_a_bad_cassandra_port_is_refused(api, configs):
     assert r.error["details"][0]["loc"] == ["pro_config", "port"]
 
 
+def test_config_group_with_a_write_only_consistency_level_is_refused_when_saved(api, configs):
+    pro, test = configs(test={"consistency_level": "ANY"})
+
+    r = api.post("/api/config-groups", {"name": "bad level", "pro_config": pro, "test_config": test})
+
+    assert r.status == 400
+    assert r.error["details"][0]["loc"] == ["test_config", "consistency_level"]
+
+
 def test_unknown_config_group_is_404(api):
     r = api.post("/api/query", {"config_group_id": 987654321, "values": ["1"]})
 

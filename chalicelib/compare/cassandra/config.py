@@ -16,8 +16,7 @@ from chalicelib.web.models import Model
 MAX_KEYS = 200_000
 # read consistency levels (ANY and EACH_QUORUM are write-only in Cassandra)
 READ_CONSISTENCY = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE", "SERIAL", "LOCAL_SERIAL")
-ConsistencyLevel = Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE", "SERIAL",
-                           "LOCAL_SERIAL"]
+ConsistencyLevel = Literal[READ_CONSISTENCY]  # one list for the request model and the group check
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 _COLUMN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,127}$")
 
@@ -201,6 +200,9 @@ def validate_group_config(cfg: dict, where: str) -> None:
     port = cfg.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
         problems.append(("port", "must be an integer port (1-65535)"))
+    level = cfg.get("consistency_level")
+    if level is not None and (not isinstance(level, str) or level.upper() not in READ_CONSISTENCY):
+        problems.append(("consistency_level", f"must be one of {', '.join(READ_CONSISTENCY)}"))
     for name in ("keyspace", "table"):
         value = cfg.get(name)
         if value not in (None, "") and (not isinstance(value, str) or not _IDENTIFIER.match(value)):
