@@ -96,6 +96,8 @@ def test_a_row_missing_in_a_wide_partition_is_one_missing_row_not_shifted_fields
     assert d["field_diff_count"] == {}
     assert d["row_summary"] == {"rows_compared": 3, "rows_identical": 3, "rows_different": 0,
                                 "rows_format_only": 0, "rows_missing_in_pro": 0, "rows_missing_in_test": 1}
+    assert any(t.startswith("1 row of partitions present on both sides is missing in test")
+               for t in d["summary"]["recommendations"])
 
 
 def test_field_differences_name_the_row_they_are_in(api, envs, twin):

@@ -201,6 +201,12 @@ def _run(plan: ComparePlan, prog: Progress, log: LogFn, t0: float, keys: list, d
         key = keys[index]
         extra = {"spellings": key.spellings} if len(key.spellings) > 1 else {}
         rb.add_skipped(key.display(plan.keys), failed[index], **extra)
+    for side, other in (("test", "pro"), ("pro", "test")):
+        n = rows_total.get(f"rows_missing_in_{side}", 0)
+        if n:
+            rb.recommend(f"{n} row{'s' if n != 1 else ''} of partitions present on both sides "
+                         f"{'is' if n == 1 else 'are'} missing in {side} (listed with their clustering key): check "
+                         f"that synchronisation from {other} to {side} copies whole partitions.")
     answer = rb.build(total_keys=total)
     answer["row_summary"] = {name: rows_total.get(name, 0) for name in ROW_STATS}
     answer["pro_count"] = fetched["pro"].row_count
