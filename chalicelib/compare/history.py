@@ -33,7 +33,7 @@ def results_summary(answer: dict) -> dict:
     if s.get("percentages"):
         out["percentages"] = s["percentages"]
     for k in ("missing_in_pro", "missing_in_test", "missing_in_cluster1", "missing_in_cluster2",
-              "skipped_keys"):
+              "missing_in_both", "format_only_keys", "matching_keys", "skipped_keys"):
         if k in (s.get("counts") or {}):
             out[k] = s["counts"][k]
     return out

@@ -3,6 +3,8 @@
 One `ReportBuilder` per comparison run. Engines feed it outcomes key by
 key; it keeps exact counts for everything and lists up to `max_listed`
 entries of each kind, so an answer stays bounded whatever the key count.
+Every key ends in exactly one class (identical, different, format_only,
+missing on one side or both, skipped): see core/summary.py.
 
 Side labels are the engine's: Redis uses ("cluster1", "cluster2") and gets
 `cluster1_value`, `missing_in_cluster2`…; Cassandra uses ("pro", "test") and
@@ -13,6 +15,8 @@ gets `pro_value`, `missing_in_test`….
                       left_value="a@x", right_value="b@x")
     rb.add_identical({"user_id": "1002"}, {"pro_fields": {...}, "test_fields": {...}})
     rb.add_missing({"user_id": "1003"}, missing_in="test")
+    rb.add_format_only({"user_id": "1004"}, field="profile", left_value='{"a":1,"b":2}',
+                       right_value='{"b":2,"a":1}', kinds=["json_key_order"], tolerated=False)
     answer = rb.build()          # differences, identical_results, field_diff_count,
                                  # missing_in_pro/test, summary{overview, percentages,
                                  # field_analysis, recommendations, ...}, counts
