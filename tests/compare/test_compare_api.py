@@ -296,3 +296,18 @@ def test_a_run_whose_messages_and_results_hold_nul_and_invalid_utf8_is_saved_rev
     warning = next(entry for entry in logs if entry["level"] == "WARNING")
     assert from_binary_form(json.loads(warning["message"])) == b"key a\x00b could not be read"
     assert from_binary_form(warning["details"]["key"]) == b"a\x00b"
+
+
+def test_an_async_comparison_takes_binary_keys_in_their_base64_form(api, cfg1, cfg2, env1, env2):
+    from chalicelib.jobs.queue import get_queue
+
+    env1.set(b"\xffkey", b"\x00v")
+    env2.set(b"\xffkey", b"\x00v")
+
+    r = api.post("/api/redis/compare", compare_body(cfg1, cfg2, [{"base64": "/2tleQ=="}], **{"async": True}))
+
+    assert r.status == 202, r.json
+    assert get_queue().wait_idle(30)
+    job = api.get(f"/api/jobs/{r.data['job_id']}").data
+    assert job["status"] == "succeeded", job
+    assert job["result"]["identical_count"] == 1

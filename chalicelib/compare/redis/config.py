@@ -149,7 +149,8 @@ class RedisCompareRequest(CompareOptions):
 
 
 def _request_key(value: Any, index: int) -> Any:
-    """A request key: text, or the binary form as bytes (clean UTF-8 text stays text)."""
+    """A request key: text, or the binary form (checked; kept in that JSON-safe form, and
+    given as text when its bytes are clean UTF-8). The engine turns it into bytes."""
     from chalicelib.compare.core.binary import display_bytes, from_binary_form, is_binary_form
 
     if isinstance(value, str):
@@ -160,5 +161,4 @@ def _request_key(value: Any, index: int) -> Any:
         raw = from_binary_form(value)
     except ValueError as exc:
         raise ValueError(f"keys[{index}]: {exc}") from None
-    shown = display_bytes(raw)
-    return shown if isinstance(shown, str) else raw
+    return display_bytes(raw)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from chalicelib.compare.core import Progress, ProgressCallback, ReportBuilder
+from chalicelib.compare.core.binary import key_from_request
 from chalicelib.compare.core.values import as_text
 
 from .collections import PagedComparer
@@ -89,7 +90,7 @@ def compare_redis(
             log("INFO", f"Sampled {len(keys)} of {drawn['population']} keys from {sc.source_cluster} with "
                         f"pattern '{sc.pattern}' (seed {drawn['seed']})")
         else:
-            keys = list(dict.fromkeys(req.keys))
+            keys = list(dict.fromkeys(key_from_request(k) for k in req.keys))
             log("INFO", f"Comparing {len(keys)} specified keys")
         answer = run_comparison(side1, side2, keys, opts, prog, log)
         elapsed = time.perf_counter() - t0
