@@ -77,8 +77,7 @@ def compare_key(key: dict, spellings: list, fields: list, pro_rows: dict, test_r
                     "message": f"column missing in {missing_in}", "extra": {**where, **extra} or None}))
                 continue
             a, b = pr.get(name), tr.get(name)
-            if type(a) is type(b) and not isinstance(a, (float, dict, list)) and a == b and \
-                    (not hasattr(a, "as_tuple") or str(a) == str(b)):
+            if type(a) is type(b) and a == b:  # exact: decimals compare with their scale (ExactDecimal)
                 continue
             vc = compare_values(a, b, mode=mode)
             if vc.equal:

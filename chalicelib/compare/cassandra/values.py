@@ -140,14 +140,33 @@ def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=lambda v: label(v) if isinstance(v, bytes) else str(v))
 
 
+class ExactDecimal(decimal.Decimal):
+    """A decimal equal only to the same digits and scale (1.50 != 1.5), so that `==` on
+    normalised rows and collections is exact; ordering and arithmetic stay Decimal's."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return isinstance(other, decimal.Decimal) and str(self) == str(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+_AS_IS = frozenset({type(None), bool, int, str, float})
+
+
 def normalise(value: Any) -> Any:
     """A driver value in the comparable, JSON-like form described in the module docstring."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if type(value) in _AS_IS:
         return value
-    if isinstance(value, float):
+    if isinstance(value, (bool, int, str, float)):
         return value
     if isinstance(value, decimal.Decimal):
-        return value
+        return ExactDecimal(value)
     if isinstance(value, dt.datetime):
         return iso_utc(value)
     if isinstance(value, dt.date):

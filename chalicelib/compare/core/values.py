@@ -265,8 +265,8 @@ class _Walk:
         if _is_number(x) and _is_number(y):
             if type(x) is type(y) and x == y and str(x) == str(y):
                 return True
-            if isinstance(x, float) and isinstance(y, float) and x == y:
-                return True  # -0.0 == 0.0 stays equal, as the driver reads it
+            if isinstance(x, float) and isinstance(y, float) and (x == y or (x != x and y != y)):
+                return True  # -0.0 == 0.0 and NaN == NaN: the same stored value on both sides
             dx, dy = _decimal(x), _decimal(y)
             if dx is not None and dx == dy:
                 return self.format_at(path, "number_format")
