@@ -17,7 +17,6 @@ import json
 import logging
 import socket
 import socketserver
-import struct
 import threading
 import time
 

@@ -80,7 +80,7 @@ def convert_key(value: Any, cql_type: Any) -> Any:
     if name in _INT_RANGES or name == "varint":
         stripped = text.strip()
         if not _INTEGER.match(stripped):
-            raise ValueError(f"not an integer")
+            raise ValueError("not an integer")
         number = int(stripped)
         if name in _INT_RANGES:
             low, high = _INT_RANGES[name]
