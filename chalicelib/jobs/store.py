@@ -6,6 +6,10 @@ A failure is stored in `last_error` as a summary, the JSON text of
 {"code", "message", "hint"} (no traceback, secrets masked). Rows read here
 carry it twice: `error` (the object, or None) and `last_error` (its message,
 for a one-line display).
+
+A payload holding anything the masker calls secret (a password field, a URL
+with a token, ...) is stored encrypted whole, {"_sealed_payload": {"_enc"}},
+and opened again when read here; callers mask it before showing it.
 """
 from __future__ import annotations
 
@@ -49,10 +53,30 @@ def read_error(stored: str | None) -> dict | None:
     return {"code": "JOB_ERROR", "message": stored.split("\n", 1)[0], "hint": None}
 
 
+SEALED_PAYLOAD = "_sealed_payload"
+
+
+def _payload_in(payload: Any) -> Any:
+    from chalicelib.masking import mask
+    if mask(payload) == payload:
+        return payload
+    from chalicelib.secrets import get_box
+    return {SEALED_PAYLOAD: get_box().seal(payload)}
+
+
+def _payload_out(stored: Any) -> Any:
+    if isinstance(stored, dict) and set(stored) == {SEALED_PAYLOAD}:
+        from chalicelib.secrets import get_box
+        return get_box().unseal(stored[SEALED_PAYLOAD])
+    return stored
+
+
 def _out(row: dict | None) -> dict | None:
     if row is None:
         return None
     row = dict(row)
+    if "payload" in row:
+        row["payload"] = _payload_out(row["payload"])
     row["error"] = read_error(row.get("last_error"))
     row["last_error"] = row["error"]["message"] if row["error"] else None
     return row
@@ -70,7 +94,7 @@ def insert(type_: str, priority: str, payload: Any, max_attempts: int, idempoten
             VALUES (:type, :priority, CAST(:payload AS jsonb), :max_attempts, :key, CAST(:created_by AS uuid))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {COLUMNS}""",
-        type=type_, priority=priority, payload=_json(payload), max_attempts=max_attempts,
+        type=type_, priority=priority, payload=_json(_payload_in(payload)), max_attempts=max_attempts,
         key=idempotency_key, created_by=created_by)
 
 
