@@ -96,17 +96,43 @@ def fill(path: str, ids: dict[str, list[str]]) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def evidence(client, keys, chalice_app):
+class Tier:
+    """Where the product runs: in-process (chalice.test) or the real HTTP server."""
+
+    def __init__(self, admin, operator, query, database_url: str, log_text):
+        self.admin, self.operator, self.query = admin, operator, query
+        self.database_url, self.log_text = database_url, log_text
+
+
+@pytest.fixture(scope="module", params=["in-process", "http"])
+def evidence(request, chalice_app):
     """Plant, use, then collect every place to search: {place: text}."""
+    if request.param == "http":
+        live = request.getfixturevalue("live_server")
+        tier = Tier(live.api("admin"), live.api(live.key("operator")), live.psql, live.database_url,
+                    live.log_text)
+        yield from _collect(tier, chalice_app, None)
+        return
+    client, keys = request.getfixturevalue("client"), request.getfixturevalue("keys")
+    from chalicelib.db import get_db
     reset_settings(base_settings(outbound_allowlist=("127.0.0.1",)))
     capture = Capture()
     capture.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    tier = Tier(Api(client.http, keys["admin"]), Api(client.http, keys["operator"]),
+                lambda sql: get_db().query(sql), TEST_DATABASE_URL, lambda: "\n".join(capture.lines))
+    try:
+        yield from _collect(tier, chalice_app, capture)
+    finally:
+        outbound.close_pools()
+
+
+def _collect(tier: Tier, chalice_app, capture: Capture | None):
     root = logging.getLogger()
     old_level = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.INFO)
-    admin, operator = Api(client.http, keys["admin"]), Api(client.http, keys["operator"])
+    if capture is not None:
+        root.addHandler(capture)
+        root.setLevel(logging.INFO)
+    admin, operator = tier.admin, tier.operator
     redis = rs.start_server(password=S["redis-password"])
     places: dict[str, str] = {}
     ids: dict[str, list[str]] = {k: [] for k in ("document_id", "endpoint_id", "log_id", "group_id", "pool_id",
@@ -194,23 +220,23 @@ def evidence(client, keys, chalice_app):
                 places[f"GET {url}"] = resp.body.decode("utf-8", "replace")
 
         # every log table, and the whole database
-        from chalicelib.db import get_db
-        db = get_db()
-        for t in db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-                          "AND (table_name LIKE '%log%' OR table_name LIKE '%history%' OR table_name = 'jobs')"):
-            rows = db.query(f'SELECT row_to_json(x)::text AS j FROM "{t["table_name"]}" x')
+        for t in tier.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                            "AND (table_name LIKE '%log%' OR table_name LIKE '%history%' OR table_name = 'jobs')"):
+            rows = tier.query(f'SELECT row_to_json(x)::text AS j FROM "{t["table_name"]}" x')
             places[f"table {t['table_name']}"] = "\n".join(r["j"] for r in rows)
-        dump = subprocess.run(["pg_dump", "--no-owner", "--no-privileges", TEST_DATABASE_URL],
+        dump = subprocess.run(["pg_dump", "--no-owner", "--no-privileges", tier.database_url],
                               capture_output=True, text=True, timeout=120)
         assert dump.returncode == 0, dump.stderr
         places["pg_dump"] = dump.stdout
     finally:
         redis.stop()
-        root.removeHandler(capture)
-        root.setLevel(old_level)
-        outbound.close_pools()
-    places["server log"] = "\n".join(capture.lines)
-    return places
+        if capture is not None:
+            root.removeHandler(capture)
+            root.setLevel(old_level)
+    places["server log"] = tier.log_text()
+    yield places
+
+
 
 
 def forms(kind: str) -> list[str]:
@@ -226,7 +252,7 @@ def hits(evidence: dict[str, str], kind: str) -> list[str]:
 
 
 def test_the_search_covers_the_dump_every_read_route_log_tables_and_the_server_log(evidence):
-    assert "pg_dump" in evidence and "server log" in evidence
+    assert "pg_dump" in evidence and evidence["server log"]
     assert {"table api_call_logs", "table api_audit_logs", "table jobs", "table query_logs"} <= set(evidence)
     for route in ("/api/documents/", "/api/call-logs/", "/api/jobs/", "/api/config-groups/",
                   "/api/connection-pools/", "/api/audit-logs", "/api/query-history"):
