@@ -28,6 +28,8 @@ import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
 
+from chalicelib.web.errors import ValidationError
+
 MASK = "********"
 ENC_FIELD = "_enc"
 SECRET_NAMES = frozenset({"pass", "pwd", "auth", "sessionid"})
@@ -149,7 +151,6 @@ def merge(new: Any, old: Any, kept: list | None = None, _path: tuple = ()) -> An
         for k, v in new.items():
             if v == MASK:
                 if k not in old_d or old_d[k] in (None, ""):
-                    from chalicelib.web.errors import ValidationError
                     loc = ".".join(str(p) for p in (*_path, k))
                     raise ValidationError(f"{loc} is the mask '{MASK}' but nothing is stored to keep",
                                           [{"loc": [*_path, k], "type": "mask", "msg": "send the secret itself"}])

@@ -198,10 +198,11 @@ def take_stuck_running(stale_after_s: int, limit: int = 500) -> list[dict]:
 
 def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
     """Queued jobs nobody touched for a while (lost message, failed enqueue): to be re-sent."""
-    return get_db().query(
+    rows = get_db().query(
         f"""UPDATE jobs j SET updated_at = NOW()
             FROM (SELECT id FROM jobs WHERE status = 'queued'
                     AND updated_at < NOW() - make_interval(secs => :idle)
                   ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
             WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
         idle=idle_after_s, limit=limit)
+    return [_out(r) for r in rows]

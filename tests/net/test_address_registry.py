@@ -117,7 +117,7 @@ def test_a_refused_row_is_admitted_by_the_allowlist(row, address, reachable):
 
 @pytest.mark.parametrize("row,address,reachable", IPV4_REGISTRY + IPV6_REGISTRY,
                          ids=[r for r, _, _ in IPV4_REGISTRY + IPV6_REGISTRY])
-def test_the_refusal_names_the_registry_row(row, address, reachable):
+def test_each_address_is_judged_by_its_own_registry_row(row, address, reachable):
     if reachable:
         assert addresses.row_for(address).network == ipaddress.ip_network(row)
         return
