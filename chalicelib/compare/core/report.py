@@ -308,7 +308,7 @@ class ReportBuilder:
 
     def note(self, name: str, count: int = 1) -> None:
         """Count something worth a recommendation: transient_dropped,
-        json_reordered, paged_values, ... (see recommendations.Facts)."""
+        paged_values, ... (see recommendations.Facts)."""
         self._notes[name] += count
 
     def recommend(self, text: str) -> None:
