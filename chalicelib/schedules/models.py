@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import PageQuery, StrictModel
+from chalicelib.jobs.models import AsyncOptions
+from chalicelib.web.models import PageQuery
 
 
 class CheckQuery(PageQuery):
     status: list[Literal["success", "failed", "timeout"]] = []
 
 
-class BulkRun(StrictModel):
-    async_: bool = Field(False, alias="async", description="run as a job and answer 202 with it")
+class BulkRun(AsyncOptions):
     document_ids: list[str] | None = Field(None, max_length=1000)

@@ -43,11 +43,10 @@ def list_checks(ctx: Ctx, document_id: str):
         summary="Check all active documents (or the given ones); async: true answers 202 with a job")
 def run_bulk(ctx: Ctx):
     from chalicelib.schedules import health
-    from chalicelib.jobs import submit_job
     b: BulkRun = ctx.body
     ids = [uuid_param(i, "document_ids") for i in b.document_ids] if b.document_ids is not None else None
     if b.async_:
-        job = submit_job("health_checks.run", {"document_ids": ids}, "default",
-                         created_by=getattr(ctx.principal, "key_id", None))
-        return Reply(job, "health checks queued", 202)
+        from chalicelib.jobs.service import submit_for_request
+        return submit_for_request(ctx, "health_checks.run", {"document_ids": ids}, b.priority,
+                                  "health checks queued")
     return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S)
