@@ -91,6 +91,8 @@ class UpdateDocument(StrictModel):
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
+    health_check_config: dict | None = Field(None, description="{check_type, path, method, expected_status, "
+                                                               "timeout_s}; null clears it")
 
 
 class Reimport(StrictModel):

@@ -272,9 +272,16 @@ def update_document(ctx: Ctx, document_id: str):
     from chalicelib.db import get_db
     from chalicelib.gateway import references
     did = uuid_param(document_id, "document_id")
+    health_set = "health_check_config" in changes
+    health_cfg = changes.pop("health_check_config", None)
+    if health_set:
+        from chalicelib.schedules import health
+        health.validate_config(health_cfg)
     db = get_db()
     with db.transaction():  # the references follow their document in the same transaction
         row = _service().update_document(db, did, changes, _by(ctx))
+        if health_set:
+            row["health_check_config"] = health.set_config(did, health_cfg, db)
         if row.get("status") == "active":
             references.recover(document_id=did, db=db)
     return Reply(row, "document updated")

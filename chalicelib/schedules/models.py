@@ -8,12 +8,21 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.jobs.models import AsyncOptions
-from chalicelib.web.models import PageQuery
+from chalicelib.web.models import Model, PageQuery
 
 
 class CheckQuery(PageQuery):
     status: list[Literal["success", "failed", "timeout"]] = []
 
 
+CheckType = Literal["connectivity", "endpoint", "full"]
+
+
+class CheckNow(Model):
+    check_type: CheckType | None = Field(None, description="default: the document's health_check_config, "
+                                                           "else connectivity")
+
+
 class BulkRun(AsyncOptions):
+    check_type: CheckType | None = None
     document_ids: list[str] | None = Field(None, max_length=1000)

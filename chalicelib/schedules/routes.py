@@ -23,10 +23,12 @@ def health_checks_job(ctx: JobContext) -> dict:
 
 
 @bp.api("/api/documents/{document_id}/health-check", "POST", role="operator",
-        summary="Check one document now and record the result")
+        body="chalicelib.schedules.models:CheckNow",
+        summary="Check one document now (check_type connectivity, endpoint or full) and record the result")
 def check_now(ctx: Ctx, document_id: str):
     from chalicelib.schedules import health
-    return Reply(health.check_one_now(uuid_param(document_id, "document_id")), "health check recorded")
+    return Reply(health.check_one_now(uuid_param(document_id, "document_id"), ctx.body.check_type),
+                 "health check recorded")
 
 
 @bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer",
@@ -47,6 +49,6 @@ def run_bulk(ctx: Ctx):
     ids = [uuid_param(i, "document_ids") for i in b.document_ids] if b.document_ids is not None else None
     if b.async_:
         from chalicelib.jobs.service import submit_for_request
-        return submit_for_request(ctx, "health_checks.run", {"document_ids": ids}, b.priority,
-                                  "health checks queued")
-    return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S)
+        return submit_for_request(ctx, "health_checks.run", {"document_ids": ids, "check_type": b.check_type},
+                                  b.priority, "health checks queued")
+    return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S, check_type=b.check_type)
