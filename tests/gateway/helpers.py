@@ -76,17 +76,9 @@ def spec_text(paths: dict, components: dict | None = None, openapi: str = "3.0.3
     return json.dumps(doc)
 
 
-def set_document(db, document_id: str, **fields) -> None:
-    """Update document columns (auth_config is sealed)."""
-    sets, params = [], {"id": document_id}
-    for k, v in fields.items():
-        if k == "auth_config":
-            v = seal(v)
-        if k in ("auth_config", "rate_limit_config", "timeout_config"):
-            sets.append(f"{k} = CAST(:{k} AS jsonb)")
-            params[k] = json.dumps(v) if v is not None else None
-        else:
-            sets.append(f"{k} = :{k}")
-            params[k] = v
-    db.execute(f"UPDATE api_documents SET {', '.join(sets)}, updated_at = clock_timestamp() "
-               "WHERE id = CAST(:id AS uuid)", **params)
+def set_document(api, document_id: str, **fields) -> dict:
+    """Change a document through its route (PUT /api/documents/{id}), so every
+    configuration goes through the same validation a user's would."""
+    r = api.put(f"/api/documents/{document_id}", fields)
+    assert r.status == 200, r.json
+    return r.data
