@@ -21,8 +21,8 @@ from chalicelib.gateway.calllogs import LogEntry
 from tests.conftest import ADMIN_URL, TEST_DATABASE_URL
 from tests.gateway.helpers import import_spec, spec_text
 
-CALLS = 400
-KILL_EVERY_S = 0.1
+CALLS = 1000
+KILL_EVERY_S = 0.3
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_killing_the_apps_backends_mid_burst_loses_no_log_row_and_answers_no_500
     rows = db.scalar("SELECT count(*) FROM api_call_logs WHERE api_endpoint_id = CAST(:e AS uuid)", e=eid)
     print(f"db fault burst: {CALLS} calls, {sum(kills)} backends terminated, {statuses.count(500)} x 500, "
           f"{statuses.count(503)} x 503, {len(hits)} upstream hits, {rows} log rows, {unlogged} unlogged")
-    assert sum(kills) >= 10  # the faults really happened
+    assert sum(kills) >= 5  # the faults really happened
     assert statuses.count(500) == 0
     assert set(statuses) <= {200, 503}
     assert rows + unlogged == len(hits) == statuses.count(200)
