@@ -21,7 +21,6 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
 from chalicelib.web.errors import UpstreamError

@@ -18,7 +18,8 @@ MAX_OFFSET = 10_000_000  # a list offset; beyond it is a 400 naming `offset`, ne
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(defer_build=True, extra="forbid")
+    # NaN / Infinity are refused in float fields even when they arrive as text ("nan" in a query).
+    model_config = ConfigDict(defer_build=True, extra="forbid", allow_inf_nan=False)
 
 
 class StrictModel(Model):
