@@ -36,13 +36,14 @@ def own_backends(db):
     set_db(db)
 
 
-def terminate_repeatedly(app_name: str, stop: threading.Event, kills: list) -> None:
+def terminate_repeatedly(app_name: str, stop: threading.Event, kills: list, database: str | None = None) -> None:
+    """Terminate the backends of `app_name` (in `database` only, when given) every KILL_EVERY_S."""
     admin = Database(ADMIN_URL, application_name="stepflow-fault-killer")
     try:
         while not stop.is_set():
             kills.append(admin.scalar(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :app",
-                app=app_name))
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :app "
+                "AND (CAST(:db AS text) IS NULL OR datname = CAST(:db AS text))", app=app_name, db=database))
             time.sleep(KILL_EVERY_S)
     finally:
         admin.close()
@@ -116,3 +117,42 @@ def test_a_log_write_that_fails_once_is_retried_and_kept(api, db, loopback, monk
     r = api.post(f"/api/endpoints/{eid}/invoke", {})
     assert r.status == 200 and r.data["log_id"] and "warning" not in r.data
     assert get_db().scalar("SELECT count(*) FROM api_call_logs WHERE id = CAST(:id AS uuid)", id=r.data["log_id"]) == 1
+
+
+def test_through_the_real_server_killed_backends_lose_no_log_row_and_answer_no_500(live_server, loopback):
+    """The same burst over HTTP against the server `make run` starts (its own database)."""
+    from chalicelib.db.database import parse_database_url
+
+    hits = []
+    loopback.handler = lambda req: (hits.append(1), (200, {}, {"ok": True}))[1]
+    operator = live_server.api(live_server.key("operator"))
+    spec = spec_text({"/ping": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    r = operator.post("/api/documents", {"content": spec, "base_url": loopback.url(""),
+                                         "name": f"fault-{uuid.uuid4().hex[:8]}"})
+    assert r.status == 201, r.json
+    eid = r.data["endpoints"][0]["id"]
+    stop, kills = threading.Event(), []
+    live_db = parse_database_url(live_server.database_url)["database"]
+    killer = threading.Thread(target=terminate_repeatedly, args=("stepflow", stop, kills, live_db), daemon=True)
+    statuses, unlogged = [], 0
+    killer.start()
+    try:
+        for _ in range(CALLS // 2):
+            resp = operator.post(f"/api/endpoints/{eid}/invoke", {})
+            statuses.append(resp.status)
+            if resp.status == 200 and resp.data["log_id"] is None:
+                unlogged += 1
+            elif resp.status == 503:
+                assert resp.headers.get("retry-after"), resp.json
+    finally:
+        stop.set()
+        killer.join(5)
+    rows = live_server.psql("SELECT count(*) AS n FROM api_call_logs WHERE api_endpoint_id = CAST(:e AS uuid)",
+                            e=eid)[0]["n"]
+    print(f"db fault burst over HTTP: {len(statuses)} calls, {sum(kills)} backends terminated, "
+          f"{statuses.count(500)} x 500, {statuses.count(503)} x 503, {len(hits)} upstream hits, {rows} log rows, "
+          f"{unlogged} unlogged")
+    assert sum(kills) >= 3
+    assert statuses.count(500) == 0 and set(statuses) <= {200, 503}
+    assert rows + unlogged == len(hits) == statuses.count(200)
+    assert unlogged == 0
