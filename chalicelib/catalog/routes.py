@@ -238,6 +238,12 @@ def create_document(ctx: Ctx):
 def list_documents(ctx: Ctx):
     q: DocumentQuery = ctx.query
     if q.invalid_config:
+        others = [n for n in ("status", "health_status", "template_id", "text") if getattr(q, n) is not None]
+        if others:
+            raise ValidationError(f"invalid_config=true lists every such document; it does not combine with "
+                                  f"{', '.join(others)}",
+                                  [{"loc": ["query", n], "type": "conflict", "msg": "not with invalid_config"}
+                                   for n in others])
         from chalicelib.gateway import configs
         items, total = configs.invalid_documents(q.limit, q.offset)
         return page_of(items, total, q.limit, q.offset)

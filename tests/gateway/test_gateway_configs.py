@@ -109,3 +109,8 @@ def test_a_config_stored_before_the_rule_is_a_409_naming_it_and_is_listed(api, d
     assert api.put(f"/api/documents/{did}", {column: None}).status == 200  # fixed through the API
     assert api.post(f"/api/endpoints/{eid}/invoke", {}).status == 200
     assert did not in [d["id"] for d in api.get("/api/documents?invalid_config=true&limit=500").data["items"]]
+
+
+def test_the_invalid_config_listing_does_not_combine_with_other_filters(api):
+    r = api.get("/api/documents?invalid_config=true&status=active")
+    assert r.status == 400 and r.error["details"][0]["loc"] == ["query", "status"]
