@@ -40,16 +40,16 @@ def _by(ctx: Ctx) -> str | None:
 
 def _json_or_none(body: bytes, empty: Any = None) -> Any:
     """The body as JSON when it is JSON (the shared request parser: nesting,
-    NaN and NUL rules), None when it is not JSON at all (the spec loader then
-    explains, or reads it as YAML). A body too deep is a 400 either way."""
+    NaN and NUL rules, a 400 when it breaks one), None when it is not JSON at
+    all (the spec loader then explains, or reads it as YAML)."""
     from chalicelib.settings import get_settings
     if not body.strip():
         return empty
     try:
         return parse_json(body, max_depth=get_settings().yaml_max_depth)
     except ValidationError as exc:
-        if isinstance(exc.details, list) and exc.details and exc.details[0].get("type") in ("too_deep", "string_nul"):
-            raise
+        if isinstance(exc.details, list) and exc.details and exc.details[0].get("type") != "utf8":
+            raise  # JSON, but refused (too deep, NaN, out of range, NUL)
         return None
 
 
