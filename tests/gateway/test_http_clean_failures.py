@@ -133,3 +133,37 @@ def test_a_health_check_of_type_endpoint_over_http(operator, viewer, doc, upstre
     assert r.data["check"]["status"] == "success" and r.data["check"]["details"]["url"].endswith("/status")
     again = operator.post(f"/api/documents/{did}/health-check", {"check_type": "endpoint"}).data["document"]
     assert again["previous_health_status"] == "healthy" and again["changed"] is False
+
+
+def test_cancelling_an_import_url_job_over_http_leaves_no_template(operator, viewer):
+    import threading
+
+    fetching, release = threading.Event(), threading.Event()
+    spec = json.dumps({"openapi": "3.0.3", "info": {"title": "slow", "version": "1"},
+                       "paths": {"/a": {"get": {"responses": {"200": {"description": "ok"}}}}}})
+
+    def slow(req):
+        if req.path == "/s.json":
+            fetching.set()
+            release.wait(10)
+        return 200, {"Content-Type": "application/json"}, spec.replace("slow", req.path).encode()
+
+    name = f"live-cancel-{uuid.uuid4().hex[:8]}"
+    with LoopbackServer(slow) as srv:
+        job = operator.post("/api/templates/import-url", {"url": srv.url("/s.json"), "async": True,
+                                                          "name": name}).data
+        assert fetching.wait(10)
+        assert viewer.post(f"/api/jobs/{job['id']}/cancel").status == 403
+        assert operator.post(f"/api/jobs/{job['id']}/cancel").status == 200
+        # the server runs jobs one at a time: once a later one is done, the cancelled one has finished
+        later = operator.post("/api/templates/import-url", {"url": srv.url("/later.json"), "async": True,
+                                                            "name": name + "-later"}).data
+        release.set()
+        for _ in range(200):
+            if viewer.get(f"/api/jobs/{later['id']}").data["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.05)
+    assert viewer.get(f"/api/jobs/{later['id']}").data["status"] == "succeeded"
+    assert viewer.get(f"/api/jobs/{job['id']}").data["status"] == "cancelled"
+    assert viewer.get(f"/api/templates?text={name}").data["total"] == 1  # only the later one
+    assert viewer.get(f"/api/templates?text={name}-later").data["total"] == 1
