@@ -285,7 +285,8 @@ def update_document(ctx: Ctx, document_id: str):
         health.validate_config(health_cfg)
     db = get_db()
     with db.transaction():  # the references follow their document in the same transaction
-        row = _service().update_document(db, did, changes, _by(ctx))
+        row = _service().update_document(db, did, changes, _by(ctx),
+                                         may_retarget=ctx.principal.has_role("admin"))
         if health_set:
             row["health_check_config"] = health.set_config(did, health_cfg, db)
         if row.get("status") == "active":
@@ -307,7 +308,8 @@ def reimport_document(ctx: Ctx, document_id: str):
     out = _service().reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
-        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx))
+        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
+        may_retarget=ctx.principal.has_role("admin"))
     c = out["counts"]
     return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")
