@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 
 import pytest
 
+from chalicelib.jobs import JobContext, register_job, submit_job
 from chalicelib.jobs.registry import PRIORITIES
 from chalicelib.settings import reset_settings
 from tests.conftest import base_settings
@@ -122,3 +124,41 @@ def test_an_import_url_that_answers_404_fails_at_once_without_retries(api, loopb
     job = api.get(f"/api/jobs/{r.data['id']}").data
     assert job["status"] == "failed" and job["attempts"] == 1 and hits == 1
     assert "404" in job["last_error"]
+
+
+GATE_WRITES = threading.Event()
+
+
+def _write_marker(marker: str) -> str:
+    from chalicelib.db import get_db
+    get_db().execute("INSERT INTO test_job_writes (marker) VALUES (:m)", m=marker)
+    return marker
+
+
+@register_job("test.jobs.commits", max_attempts=1)
+def committing_job(ctx: JobContext):
+    GATE_WRITES.wait(10)
+    return ctx.commit(lambda: _write_marker(ctx.payload["marker"]), lambda m: {"marker": m})
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_a_handler_committing_through_ctx_commit_writes_nothing_once_cancelled(api, db, inline_queue, cancel):
+    db.execute("CREATE TABLE IF NOT EXISTS test_job_writes (marker text)")
+    GATE_WRITES.clear()
+    marker = uuid.uuid4().hex
+    job = submit_job("test.jobs.commits", {"marker": marker})
+    for _ in range(200):  # running: the handler waits at the gate
+        if api.get(f"/api/jobs/{job['id']}").data["status"] == "running":
+            break
+        time.sleep(0.02)
+    if cancel:
+        assert api.post(f"/api/jobs/{job['id']}/cancel").status == 200
+    GATE_WRITES.set()
+    assert inline_queue.wait_idle(10)
+    written = db.scalar("SELECT count(*) FROM test_job_writes WHERE marker = :m", m=marker)
+    done = api.get(f"/api/jobs/{job['id']}").data
+    if cancel:
+        assert written == 0 and done["status"] == "cancelled"
+    else:
+        assert written == 1 and done["status"] == "succeeded" and done["result"] == {"marker": marker}
+        assert api.post(f"/api/jobs/{job['id']}/cancel").status == 409
