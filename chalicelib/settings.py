@@ -18,6 +18,8 @@ SECRET_KEYS_SECRET_ARN = "SECRET_KEYS_SECRET_ARN"
 OUTBOUND_ALLOWLIST = "OUTBOUND_ALLOWLIST"
 DB_STATEMENT_TIMEOUT_MS = "DB_STATEMENT_TIMEOUT_MS"
 DB_CONNECT_TIMEOUT_S = "DB_CONNECT_TIMEOUT_S"
+# Connections each process (Lambda container) may hold to the gateway database.
+DB_POOL_MAX = "DB_POOL_MAX"
 MAX_SYNC_BODY_BYTES = "MAX_SYNC_BODY_BYTES"
 MAX_ASYNC_SPEC_BYTES = "MAX_ASYNC_SPEC_BYTES"
 YAML_MAX_ALIASES = "YAML_MAX_ALIASES"
@@ -37,6 +39,8 @@ PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
 HEALTH_CHECK_FAILURES_UNHEALTHY = "HEALTH_CHECK_FAILURES_UNHEALTHY"
 HEALTH_CHECK_SUCCESSES_HEALTHY = "HEALTH_CHECK_SUCCESSES_HEALTHY"
 APP_VERSION = "APP_VERSION"
+# CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
+METRICS_NAMESPACE = "METRICS_NAMESPACE"
 STAGE = "STAGE"
 
 
@@ -100,6 +104,7 @@ class Settings:
     health_successes_healthy: int = 1
     app_version: str = "0.1.0"
     stage: str = "local"
+    metrics_namespace: str = "StepFlowGateway"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -136,6 +141,7 @@ class Settings:
             health_successes_healthy=_int(env, HEALTH_CHECK_SUCCESSES_HEALTHY, cls.health_successes_healthy),
             app_version=env.get(APP_VERSION) or cls.app_version,
             stage=env.get(STAGE) or cls.stage,
+            metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
         )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from chalicelib.jobs import store
+from chalicelib.observability import logged_job
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
 
 log = logging.getLogger("stepflow.jobs")
@@ -71,6 +72,7 @@ def _error_text(exc: BaseException) -> str:
     return f"{text}\n{tb}" if tb else text
 
 
+@logged_job
 def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
     """Claim and run one job; what to do with its message is in the Outcome."""
     row = store.claim(job_id, _stale_after_s())

@@ -130,3 +130,12 @@ def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
                   ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
             WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
         idle=idle_after_s, limit=limit)
+
+
+def requeue_failed(job_id: str) -> dict | None:
+    """failed -> queued with its attempts reset (a DLQ redrive); None when the job is not failed."""
+    return get_db().one(
+        f"""UPDATE jobs SET status = 'queued', attempts = 0, finished_at = NULL, heartbeat_at = NULL,
+                   updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND status = 'failed' RETURNING {COLUMNS}""",
+        id=job_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib import observability
 from chalicelib.web.errors import AuthError, PermissionDenied
 
 ROLES = ("viewer", "operator", "admin")
@@ -44,6 +45,7 @@ def identify(request) -> Principal | None:
     principal = lookup_key(key)
     if principal is None:
         raise AuthError("invalid or revoked API key")
+    observability.note_principal(principal)
     return principal
 
 

@@ -12,6 +12,7 @@ import logging
 
 from chalice import Response
 
+from chalicelib import observability
 from chalicelib.web import envelope
 from chalicelib.web.errors import AppError, MethodNotAllowed, SystemError_, UnsupportedMediaType, ValidationError
 
@@ -49,6 +50,7 @@ def _chalice_error(response: Response) -> AppError | None:
 def http_middleware(event, get_response):
     context = getattr(event, "context", None) or {}
     rid = envelope.set_request_id(context.get("requestId"))
+    observability.request_started()
     try:
         response = get_response(event)
     except AppError as exc:
@@ -61,4 +63,5 @@ def http_middleware(event, get_response):
         if mapped is not None:
             response = envelope.error_response(mapped)
     response.headers["X-Request-Id"] = rid
+    observability.access_log(event, response, rid)
     return response
