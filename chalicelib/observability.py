@@ -30,10 +30,11 @@ to wait for at the end of an invocation), namespace METRICS_NAMESPACE:
 Each distinct Endpoint value is one custom metric in CloudWatch (billed per
 metric): a deployment with thousands of endpoints may prefer to filter.
 
-Lines go to stdout, which Lambda ships to the function's log group as is
-(EMF must be the whole log event: a logging-module prefix would hide it).
-`set_sink()` installs another writer (tests). Nothing here imports more than
-the standard library.
+Lines go to stderr, which Lambda ships to the function's log group line by
+line as is (EMF must be the whole log event: a logging-module prefix would
+hide it); stdout stays free for what commands print (`chalicelib.cli`
+reports, the local server's banner). `set_sink()` installs another writer
+(tests). Nothing here imports more than the standard library.
 """
 from __future__ import annotations
 
@@ -57,19 +58,19 @@ _cold = True
 _sink: Callable[[str], None] | None = None
 
 
-def _write_stdout(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+def _write_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def set_sink(sink: Callable[[str], None] | None) -> None:
-    """Where lines go (one str per line, no newline); None = stdout."""
+    """Where lines go (one str per line, no newline); None = stderr."""
     global _sink
     _sink = sink
 
 
 def _emit(obj: dict) -> None:
-    (_sink or _write_stdout)(json.dumps(obj, separators=(",", ":"), default=str))
+    (_sink or _write_stderr)(json.dumps(obj, separators=(",", ":"), default=str))
 
 
 def _timestamp(now: float) -> str:

@@ -62,7 +62,7 @@ def consume(event, queue=None) -> dict:
         if outcome.action != "retry":
             continue
         failures.append({"itemIdentifier": raw.get("messageId", "")})
-        if outcome.delay_s:
+        if outcome.delay_s is not None:
             try:
                 if queue is None:
                     from chalicelib.jobs.queue import get_queue
