@@ -1,4 +1,4 @@
-"""The connection budget holds under load: 24 worker processes, each one
+"""The connection budget holds under load. Jobs: 24 worker processes, each one
 simulated Lambda container of a job queue (tests/infra/budget_worker.py:
 the app's SQS handler, batch size 1, DB_POOL_MAX=1, settings from the
 environment as in Lambda), drain a few hundred jobs from moto SQS into real
@@ -7,7 +7,9 @@ default > low), plus the test process submitting jobs as one API container;
 the budget is containers x DB_POOL_MAX, the formula
 infra/budget.py checks in the templates. A monitor samples pg_stat_activity
 for the simulation's own database the whole time: it never exceeds the
-budget, and every job completes.
+budget, and every job completes. API: three `make run` servers
+(tests/live.py) with DB_POOL_MAX=2 each take 600 concurrent mixed requests
+from 24 client threads; the server processes never hold more than 3 x 2.
 """
 from __future__ import annotations
 
@@ -147,3 +149,75 @@ def test_worker_containers_never_hold_more_connections_than_the_budget_while_dra
     by_priority = {r["priority"]: r["n"] for r in sim_db.query(
         "SELECT priority, count(*) AS n FROM jobs WHERE status = 'succeeded' GROUP BY priority")}
     assert by_priority == JOBS
+
+
+# ------------------------------------------------------------- API servers
+
+SERVERS = 3
+SERVER_POOL_MAX = 2           # DB_POOL_MAX of each server process
+CLIENT_THREADS = 24
+REQUESTS_PER_THREAD = 25
+
+
+@pytest.fixture
+def empty_database():
+    name = f"stepflow_simapi_{uuid.uuid4().hex[:8]}"
+    admin = Database(ADMIN_URL, statement_timeout_ms=60_000)
+    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    yield name
+    admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    admin.close()
+
+
+def test_api_server_processes_never_hold_more_connections_than_the_budget_under_concurrent_requests(
+        empty_database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.live import start_live_server, stop_live_server
+
+    url = _db_url(empty_database)
+    servers = []
+    monitor = Monitor(empty_database)
+    try:
+        with ThreadPoolExecutor(SERVERS) as pool:  # they migrate under the migrator's lock
+            starting = [pool.submit(start_live_server, url, SECRET_KEY, {"DB_POOL_MAX": str(SERVER_POOL_MAX)})
+                        for _ in range(SERVERS)]
+            errors = []
+            for future in starting:
+                try:
+                    servers.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - the others still get stopped below
+                    errors.append(exc)
+        assert not errors, errors
+        viewer = servers[0].key("viewer")
+        monitor.start()
+
+        def client(i: int) -> list[int]:
+            server = servers[i % SERVERS]
+            codes = []
+            for n in range(REQUESTS_PER_THREAD):
+                # Reads, writes (a key created) and a refused write, as a mixed API load.
+                if n % 5 == 0:
+                    codes.append(server.call("POST", "/api/keys", {"role": "viewer", "name": f"sim {i} {n}"})
+                                 .status_code)
+                elif n % 5 == 1:
+                    codes.append(server.call("POST", "/api/keys", {"role": "admin"}, key=viewer).status_code)
+                else:
+                    codes.append(server.call("GET", "/api/jobs?limit=5", key=viewer).status_code)
+            return codes
+
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            codes = [c for result in pool.map(client, range(CLIENT_THREADS)) for c in result]
+    finally:
+        monitor.stop()
+        for server in servers:
+            stop_live_server(server.process)
+
+    writes = CLIENT_THREADS * len(range(0, REQUESTS_PER_THREAD, 5))
+    refused = CLIENT_THREADS * len(range(1, REQUESTS_PER_THREAD, 5))
+    assert codes.count(201) == writes and codes.count(403) == refused
+    assert codes.count(200) == len(codes) - writes - refused
+    peak, budget_n = max(monitor.samples), SERVERS * SERVER_POOL_MAX
+    print(f"API: peak {peak} connections of a budget of {budget_n}, {len(codes)} requests")
+    assert peak <= budget_n, f"{peak} connections at peak, budget {budget_n}"
+    assert peak > SERVER_POOL_MAX  # more than one server held connections at once
