@@ -209,3 +209,49 @@ def test_job_lines_name_the_queue_and_the_invocation_they_came_from(lines):
     (record,) = records(lines, "job")
     assert (record["Queue"], record["queue"], record["function_request_id"]) == ("critical", "critical", "req-1")
     assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Service", "Queue", "Outcome"]]
+
+
+# --------------------------------------------------- through the real server
+
+def server_lines(live_server, message: str, **match) -> list[dict]:
+    """The JSON lines the server wrote (its log also holds plain-text lines)."""
+    found = []
+    for line in live_server.log_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record.get("message") == message and all(record.get(k) == v for k, v in match.items()):
+            found.append(record)
+    return found
+
+
+def test_live_server_logs_a_viewer_refused_an_admin_route_as_one_json_line(live_server):
+    viewer = live_server.key("viewer")
+    r = live_server.call("POST", "/api/keys", {"role": "admin"}, key=viewer)
+    assert r.status_code == 403
+    rid = r.headers["X-Request-Id"]
+    (record,) = server_lines(live_server, "request", request_id=rid)
+    assert (record["role"], record["status"], record["route"], record["method"]) == ("viewer", 403, "/api/keys",
+                                                                                     "POST")
+    assert POWERTOOLS_KEYS <= set(record) and record["duration_ms"] >= 0
+    assert viewer not in live_server.log_text()
+
+
+def test_live_server_gateway_invoke_writes_an_emf_invoke_metric_for_the_endpoint(live_server):
+    from tests.net.loopback_http import LoopbackServer
+
+    operator = live_server.key("operator")
+    spec = {"openapi": "3.0.3", "info": {"title": "obs", "version": "1"},
+            "paths": {"/ping": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+    with LoopbackServer(lambda req: (200, {}, {"pong": True})) as upstream:
+        r = live_server.call("POST", "/api/documents", {"content": json.dumps(spec), "name": f"obs-{id(spec)}",
+                                                        "base_url": upstream.url("")}, key=operator)
+        assert r.status_code == 201, r.text
+        (endpoint,) = r.json()["data"]["endpoints"]
+        r = live_server.call("POST", f"/api/endpoints/{endpoint['id']}/invoke", {}, key=operator)
+        assert r.status_code == 200, r.text
+    (metric,) = server_lines(live_server, "invoke", request_id=r.headers["X-Request-Id"])
+    assert_valid_emf(metric)
+    assert (metric["Endpoint"], metric["Invocations"], metric["Errors"], metric["upstream_status"]) == (
+        endpoint["id"], 1, 0, 200)
+    assert metric["role"] == "operator"
