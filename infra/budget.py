@@ -11,7 +11,9 @@ infra/resources.yaml (one row per stage), which also sets the database's
   (critical > default > low) plus the same reserved concurrency, so a direct
   invoke cannot exceed it either; `ReportBatchItemFailures` on every SQS event
   source; `DB_POOL_MAX` (connections per container) in the environment; and
-  the computed budget under `Metadata.StepFlowConnectionBudget`;
+  the computed budget under `Metadata.StepFlowConnectionBudget`; an alarm
+  when the API is throttled at its cap (the queues' backlog alarms live in
+  resources.yaml);
 - `problems(template, resources, stage)`: what breaks the budget (a function
   without a cap, demand above what the database or the proxy accepts, queue
   priorities out of order, an SQS source without partial batch responses);
@@ -80,6 +82,8 @@ def apply(template: dict, resources_template: dict, stage: str) -> dict:
         rows.append({"function": "api_handler" if handler == "app" else handler, "logical_id": logical_id, "containers": containers,
                      "connections_per_container": POOL_PER_CONTAINER,
                      "connections": containers * POOL_PER_CONTAINER})
+        if handler == "app":
+            template["Resources"][f"{logical_id}ThrottleAlarm"] = _throttle_alarm(logical_id, containers)
     env = template.setdefault("Globals", {}).setdefault("Function", {}).setdefault("Environment", {})
     env.setdefault("Variables", {})["DB_POOL_MAX"] = str(POOL_PER_CONTAINER)
     template.setdefault("Metadata", {})["StepFlowConnectionBudget"] = {
@@ -91,6 +95,23 @@ def apply(template: dict, resources_template: dict, stage: str) -> dict:
         "functions": rows,
     }
     return template
+
+
+def _throttle_alarm(function_id: str, containers: int) -> dict:
+    """The API's containers are all busy: Lambda throttles instead of exceeding the budget."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": (
+                f"The REST API hit its reserved concurrency ({containers} containers, its share of the "
+                "connection budget) and requests were throttled. Raise Api in the stage's ConnectionBudget "
+                "row of infra/resources.yaml together with MaxConnections."),
+            "Namespace": "AWS/Lambda", "MetricName": "Throttles",
+            "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function_id}}],
+            "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+        },
+    }
 
 
 def _pool_max(template: dict) -> int:

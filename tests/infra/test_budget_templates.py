@@ -226,3 +226,32 @@ def _evaluate(node, params: dict):
             return any(_evaluate(a, params) for a in args)
         raise AssertionError(f"unexpected {fn}")
     return node
+
+
+# ------------------------------------------------------------------ alarms
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_an_api_throttled_at_its_cap_raises_an_alarm(stage, app_templates):
+    alarms = [r["Properties"] for r in app_templates[stage]["Resources"].values()
+              if r["Type"] == "AWS::CloudWatch::Alarm"]
+    (alarm,) = [a for a in alarms if a["MetricName"] == "Throttles"]
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+
+
+@pytest.mark.parametrize("priority", PRIORITIES)
+def test_a_queue_whose_oldest_message_waits_too_long_raises_an_alarm(priority):
+    queue_id = f"Jobs{priority.capitalize()}Queue"
+    alarms = [r["Properties"] for r in RESOURCES["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    (alarm,) = [a for a in alarms if a["MetricName"] == "ApproximateAgeOfOldestMessage"
+                and a["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue_id, "QueueName"]}]
+    assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_backlog_alarms_wait_longer_for_lower_priorities():
+    by_queue = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a["Properties"]["Threshold"]
+                for a in RESOURCES["Resources"].values()
+                if a["Type"] == "AWS::CloudWatch::Alarm" and a["Properties"]["MetricName"] ==
+                "ApproximateAgeOfOldestMessage"}
+    thresholds = [by_queue[f"Jobs{p.capitalize()}Queue"] for p in PRIORITIES]
+    assert thresholds == sorted(thresholds) and len(set(thresholds)) == 3
