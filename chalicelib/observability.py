@@ -144,6 +144,14 @@ def _context_of(event: Any) -> dict:
     return getattr(event, "context", None) or {}
 
 
+def _path_of(event: Any, ctx: dict) -> str | None:
+    """The request's path without the query string. The event's own `path`
+    has no API Gateway stage prefix, unlike requestContext.path."""
+    original = getattr(event, "to_original_event", None)
+    raw = original() if callable(original) else {}
+    return (raw or {}).get("path") or ctx.get("path")
+
+
 def access_log(event: Any, response: Any, request_id: str) -> None:
     """The one line per HTTP request (plus the invoke metric of a dynamic API)."""
     ctx = _context_of(event)
@@ -155,7 +163,7 @@ def access_log(event: Any, response: Any, request_id: str) -> None:
         "request", level="ERROR" if status >= 500 else "INFO", location="access_log",
         function_request_id=getattr(lambda_ctx, "aws_request_id", None),
         request_id=request_id, method=getattr(event, "method", None), route=route,
-        path=ctx.get("path") or getattr(event, "path", None), role=_role.get() or "anonymous",
+        path=_path_of(event, ctx), role=_role.get() or "anonymous",
         status=status, duration_ms=duration)
     if route == DYNAMIC_INVOKE_ROUTE:
         name = (getattr(event, "uri_params", None) or {}).get("name", "")

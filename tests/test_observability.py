@@ -121,6 +121,29 @@ def test_other_routes_carry_no_metrics(api, lines):
     assert "_aws" not in record
 
 
+def test_access_line_in_lambda_names_the_path_without_the_api_gateway_stage(lines):
+    from chalice.app import Request
+
+    class LambdaContext:
+        aws_request_id = "lambda-req-1"
+
+    event = Request({
+        "multiValueQueryStringParameters": None, "headers": {}, "pathParameters": {"job_id": "j1"},
+        "body": None, "stageVariables": None, "path": "/api/jobs/j1",
+        "requestContext": {"httpMethod": "GET", "resourcePath": "/api/jobs/{job_id}", "path": "/api/api/jobs/j1",
+                           "requestId": "apigw-1"},
+    }, LambdaContext())
+
+    class Response:
+        status_code = 404
+
+    observability.request_started()
+    observability.access_log(event, Response(), "apigw-1")
+    (record,) = records(lines, "request")
+    assert (record["path"], record["route"], record["function_request_id"]) == (
+        "/api/jobs/j1", "/api/jobs/{job_id}", "lambda-req-1")
+
+
 # ----------------------------------------------------------- gateway invoke
 
 @pytest.fixture
