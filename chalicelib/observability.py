@@ -11,8 +11,11 @@ queries and dashboards written for Powertools work unchanged:
 
 * every HTTP request: `access_log()` (called by the HTTP middleware) writes
   message "request" with request_id, method, route, path, role, status and
-  duration_ms; the role is what authentication found (`note_principal()`),
-  "anonymous" otherwise;
+  duration_ms; the role is the caller's as authentication recorded it for
+  the access log (`chalicelib.web.access_log.current_principal()`),
+  "anonymous" when no key was accepted. `request_started()` clears it first:
+  a warm Lambda container runs every invocation in the same context, so an
+  anonymous request must not inherit the previous request's caller;
 * every job attempt: `logged_job` wraps the dispatcher's `run_job` and writes
   message "job" with job_id, queue, status, action, attempts, duration_ms.
 
@@ -51,8 +54,6 @@ SERVICE = "stepflow-gateway"
 DYNAMIC_INVOKE_ROUTE = "/api/dynamic-api/invoke/{name}"
 MAX_ERROR_CHARS = 500
 
-_role: contextvars.ContextVar[str | None] = contextvars.ContextVar("obs_role", default=None)
-_started: contextvars.ContextVar[float | None] = contextvars.ContextVar("obs_started", default=None)
 _job_scope: contextvars.ContextVar[dict] = contextvars.ContextVar("obs_job_scope", default={})
 _cold = True
 _sink: Callable[[str], None] | None = None
@@ -126,18 +127,18 @@ def write(record: dict) -> None:
 # ---------------------------------------------------------------- requests
 
 def request_started() -> None:
-    """Start of an HTTP request: the clock starts, no role yet."""
-    _started.set(time.perf_counter())
-    _role.set(None)
+    """Start of an HTTP request: no caller known yet (see the module docstring)."""
+    from chalicelib.web import access_log
+    access_log.set_principal(None)
 
 
-def note_principal(principal: Any) -> None:
-    """Authentication found a key: its role goes into the access line."""
-    _role.set(getattr(principal, "role", None))
+def _role() -> str:
+    from chalicelib.web import access_log
+    return getattr(access_log.current_principal(), "role", None) or "anonymous"
 
 
-def _elapsed_ms(started: float | None) -> float:
-    return round((time.perf_counter() - started) * 1000, 1) if started is not None else 0.0
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def _context_of(event: Any) -> dict:
@@ -152,18 +153,18 @@ def _path_of(event: Any, ctx: dict) -> str | None:
     return (raw or {}).get("path") or ctx.get("path")
 
 
-def access_log(event: Any, response: Any, request_id: str) -> None:
+def access_log(event: Any, response: Any, request_id: str, duration_ms: float) -> None:
     """The one line per HTTP request (plus the invoke metric of a dynamic API)."""
     ctx = _context_of(event)
     route = ctx.get("resourcePath") or getattr(event, "path", None)
     status = int(getattr(response, "status_code", 0) or 0)
-    duration = _elapsed_ms(_started.get())
+    duration = round(float(duration_ms), 1)
     lambda_ctx = getattr(event, "lambda_context", None)
     record = log_line(
         "request", level="ERROR" if status >= 500 else "INFO", location="access_log",
         function_request_id=getattr(lambda_ctx, "aws_request_id", None),
         request_id=request_id, method=getattr(event, "method", None), route=route,
-        path=_path_of(event, ctx), role=_role.get() or "anonymous",
+        path=_path_of(event, ctx), role=_role(),
         status=status, duration_ms=duration)
     if route == DYNAMIC_INVOKE_ROUTE:
         name = (getattr(event, "uri_params", None) or {}).get("name", "")
@@ -188,7 +189,7 @@ def record_invoke(target: Any, response: Any, failure: Any, duration_ms: float) 
     record = log_line("invoke", location="record_invoke", request_id=request_id(), endpoint_id=endpoint_id,
                       method=getattr(target, "method", None), endpoint_path=getattr(target, "path", None),
                       upstream_status=status, error_type=getattr(failure, "error_type", None) if failure else None,
-                      duration_ms=duration_ms, role=_role.get() or "anonymous")
+                      duration_ms=duration_ms, role=_role())
     write(with_metrics(record, {"Service": SERVICE, "Endpoint": endpoint_id}, _invoke_values(status, duration_ms)))
 
 
@@ -204,6 +205,14 @@ def job_scope(queue: str | None = None, function_request_id: str | None = None):
         _job_scope.reset(token)
 
 
+def _masked(error: str | None) -> str | None:
+    """An error text as the log may hold it: through the one masker, cut short."""
+    if not error:
+        return None
+    from chalicelib.masking import mask_text
+    return mask_text(error)[:MAX_ERROR_CHARS]
+
+
 def record_job(job_id: str | None, status: str, action: str | None, attempts: int | None, duration_ms: float,
                error: str | None = None) -> None:
     scope = _job_scope.get()
@@ -213,7 +222,7 @@ def record_job(job_id: str | None, status: str, action: str | None, attempts: in
         "job", level="ERROR" if failed else ("WARNING" if status == "retrying" else "INFO"),
         location="record_job", function_request_id=scope.get("function_request_id"),
         job_id=job_id, queue=queue, status=status, action=action, attempts=attempts, duration_ms=duration_ms,
-        error=(error or "")[:MAX_ERROR_CHARS] or None)
+        error=_masked(error))
     write(with_metrics(record, {"Service": SERVICE, "Queue": queue, "Outcome": status},
                        {"Jobs": (1, "Count"), "JobDuration": (duration_ms, "Milliseconds")}))
 

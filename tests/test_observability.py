@@ -99,6 +99,21 @@ def test_every_request_writes_one_access_line_with_route_role_status_and_duratio
     assert keys["viewer"] not in lines[0] and keys["operator"] not in lines[0]
 
 
+def test_an_anonymous_request_after_an_authenticated_one_is_not_attributed_to_the_previous_caller(
+        api, anon, lines, db):
+    import contextvars
+
+    # A warm Lambda container runs its invocations one after the other in one context.
+    ctx = contextvars.copy_context()
+    assert ctx.run(api.get, "/api/jobs?limit=1").status == 200
+    refused = ctx.run(anon.get, "/api/jobs?limit=1")
+    assert refused.status == 401
+    assert [r["role"] for r in records(lines, "request")] == ["admin", "anonymous"]
+    row = db.one("SELECT role, api_key_id FROM api_access_logs WHERE request_id = :rid",
+                 rid=refused.headers["x-request-id"])
+    assert row == {"role": None, "api_key_id": None}
+
+
 def test_a_viewer_refused_an_operator_route_is_logged_as_viewer_with_403(api, keys, lines):
     resp = api.as_key(keys["viewer"]).post("/api/jobs/00000000-0000-0000-0000-000000000000/cancel")
     assert resp.status == 403
@@ -138,7 +153,7 @@ def test_access_line_in_lambda_names_the_path_without_the_api_gateway_stage(line
         status_code = 404
 
     observability.request_started()
-    observability.access_log(event, Response(), "apigw-1")
+    observability.access_log(event, Response(), "apigw-1", 3.0)
     (record,) = records(lines, "request")
     assert (record["path"], record["route"], record["function_request_id"]) == (
         "/api/jobs/j1", "/api/jobs/{job_id}", "lambda-req-1")
@@ -224,6 +239,14 @@ def test_each_job_attempt_writes_a_job_line_and_an_outcome_metric(inline, lines,
         assert r["Jobs"] == 1 and r["JobDuration"] >= 0 and r["Queue"] == "unknown"
     if outcomes[-1] == "failed":
         assert jobs[-1]["level"] == "ERROR" and "kaput" in jobs[-1]["error"]
+
+
+def test_a_job_error_is_logged_through_the_one_masker(lines):
+    observability.record_job("j2", "retrying", "retry", 1, 1.0,
+                             "ConnectionError: https://u:hunter22@db.example/x?api_key=s3cr3t&page=2")
+    (record,) = records(lines, "job")
+    assert "hunter22" not in record["error"] and "s3cr3t" not in record["error"]
+    assert "page=2" in record["error"]
 
 
 def test_job_lines_name_the_queue_and_the_invocation_they_came_from(lines):
