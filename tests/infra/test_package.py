@@ -52,6 +52,15 @@ def test_package_prints_its_zipped_and_unzipped_size_within_the_budget(package):
     assert unzipped > zipped
 
 
+def test_the_real_package_fails_a_budget_below_its_size(package, tmp_path):
+    import shutil
+    copy = tmp_path / "deployment.zip"
+    shutil.copy(package["zip"], copy)
+    size_mb = copy.stat().st_size / 1e6
+    assert slim_package.main([str(copy), "--budget-mb", f"{size_mb - 1:.1f}"]) == 1
+    assert slim_package.main([str(copy), "--budget-mb", f"{size_mb + 1:.1f}"]) == 0
+
+
 def test_package_holds_no_build_or_test_tools(package):
     tops = {slim_package._top(n) for n in package["names"]}
     assert not tops & set(slim_package.FORBIDDEN), tops & set(slim_package.FORBIDDEN)
