@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
@@ -328,6 +329,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             break
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
+    observability.record_invoke(t, resp, failure, elapsed_ms)
 
     return _finish(t, built, inp, resp, failure, elapsed_ms, attempts, sensitive, client_ip, user_agent,
                    reference_id, db)

@@ -38,6 +38,7 @@ from typing import Any, Iterable
 
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
+from chalicelib.observability import logged_job
 
 log = logging.getLogger("stepflow.jobs")
 UNKNOWN_JOB_RETRY_S = 5  # a message may arrive before its row commits
@@ -96,6 +97,7 @@ def summarise(exc: BaseException, job_id: str) -> dict:
             "hint": f"the server log has the traceback under job {job_id}; retrying may help if it was transient"}
 
 
+@logged_job
 def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
     """Claim and run one job; what to do with its message is in the Outcome."""
     row = store.claim(job_id, _stale_after_s())
