@@ -10,7 +10,8 @@ literal text. Tags that write text any other way (liquid `cycle`,
 `call`, `filter` blocks, `include`/`import`/`extends`, block `set`) are not
 registered / refused, function calls are refused, and attribute or item
 names starting with `_` are refused before anything runs (the sandbox stays
-as a second wall).
+as a second wall). Evaluation is bounded (`bounds`): string and list sizes,
+loop iterations.
 
 `dialects.Dialect.bind` then turns MARKs into the driver's placeholders.
 """
@@ -25,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from chalicelib.web.errors import QueryError, ValidationError
 
-from . import sqltext
+from . import bounds, sqltext
 from .dialects import BoundStatement, Dialect
 from .sqltext import MARK
 
@@ -71,6 +72,7 @@ def emit(value: Any) -> str:
     binds = _binds.get()
     if binds is None:
         raise QueryError("template output outside of a binding render")
+    bounds.check_value(value, "an output expression")
     if isinstance(value, (list, tuple, set, frozenset, range)) and not isinstance(value, str):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
         if not items:
@@ -183,6 +185,7 @@ _JINJA_FILTERS = frozenset({
     "string", "sum", "title", "trim", "truncate", "unique", "wordcount", "batch", "slice",
 })
 _JINJA_SPECIAL = frozenset({"self", "caller", "varargs", "kwargs"})
+_CONCAT, _LOOP = "sqlbound_concat", "sqlbound_loop"
 _UNSAFE_ATTRS = frozenset({"mro", "gi_frame", "gi_code", "cr_frame", "f_globals", "func_globals",
                            "format", "format_map"})
 
@@ -198,13 +201,41 @@ class Jinja2Engine(TemplateEngine):
         def _finalize(_ctx, value):
             return emit(value)
 
-        env = SandboxedEnvironment(
+        class BoundedEnvironment(SandboxedEnvironment):
+            intercepted_binops = frozenset({"*", "+", "%"})
+
+            def call_binop(self, context, operator, left, right):
+                return bounds.binop(operator, left, right)
+
+        env = BoundedEnvironment(
             finalize=_finalize, autoescape=False, trim_blocks=False, lstrip_blocks=True,
             undefined=Undefined, auto_reload=False, cache_size=0,
         )
         env.globals.clear()
-        env.filters = {k: v for k, v in env.filters.items() if k in _JINJA_FILTERS}
+        env.filters = {k: bounds.bounded_filter(k, v, passes_first_arg=getattr(v, "jinja_pass_arg", None) is not None)
+                       for k, v in env.filters.items() if k in _JINJA_FILTERS}
+        env.filters[_CONCAT] = bounds.concat        # `~` and `for` are rewritten to these (see _bound)
+        env.filters[_LOOP] = bounds.bounded_loop
         self.env = env
+
+    @staticmethod
+    def _bound(ast):
+        """Rewrite `a ~ b` into a size-checked join and every `for` iterable into a
+        counted one. Runs after `_check`, which refuses these filter names in source."""
+        from jinja2 import nodes
+        for node in list(ast.find_all(nodes.For)):
+            node.iter = nodes.Filter(node.iter, _LOOP, [], [], None, None, lineno=node.lineno)
+        for node in list(ast.find_all((nodes.Node,))):
+            for field in node.fields:
+                value = getattr(node, field, None)
+                if isinstance(value, nodes.Concat):
+                    setattr(node, field, nodes.Filter(nodes.List(value.nodes, lineno=value.lineno), _CONCAT,
+                                                      [], [], None, None, lineno=value.lineno))
+                elif isinstance(value, list):
+                    setattr(node, field, [nodes.Filter(nodes.List(v.nodes, lineno=v.lineno), _CONCAT, [], [],
+                                                       None, None, lineno=v.lineno)
+                                          if isinstance(v, nodes.Concat) else v for v in value])
+        return ast
 
     def _check(self, ast, declared: set[str]) -> list[str]:
         from jinja2 import meta, nodes
@@ -295,12 +326,21 @@ class Jinja2Engine(TemplateEngine):
         problems = self._check(ast, set(declared))
         if problems:
             raise TemplateError(problems, self.name)
+        skeleton = self._skeleton(ast)
         try:
-            code = self.env.compile(ast)
+            code = self.env.compile(self._bound(ast))
             template = self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
         except Exception as exc:
             raise TemplateError([f"the template does not compile: {exc}"], self.name) from exc
-        return CompiledTemplate(self.name, source, template.render, self._skeleton(ast))
+
+        def render(values: dict) -> str:
+            token = bounds.fresh_loop_budget()
+            try:
+                return template.render(values)
+            finally:
+                bounds.reset_loop_budget(token)
+
+        return CompiledTemplate(self.name, source, render, skeleton)
 
 
 # --------------------------------------------------------------------------- liquid
@@ -337,9 +377,12 @@ def _make_liquid_environment():
         node_class = BoundEchoNode
 
     class SqlLiquidEnvironment(liquid.Environment):
+        loop_iteration_limit = bounds.MAX_LOOP_ITERATIONS
+
         def setup_tags_and_filters(self, *, extra: bool = False) -> None:
             from liquid.builtin import register
-            register(self)                     # all filters (pure functions of values)
+            register(self)                     # all filters (pure functions of values), size-bounded below
+            self.filters = {k: bounds.bounded_filter(k, f, passes_first_arg=False) for k, f in self.filters.items()}
             self.tags.clear()
             for tag in (content.Literal, BoundOutput, illegal.Illegal, if_tag.IfTag,
                         comment_tag.CommentTag, unless_tag.UnlessTag, case_tag.CaseTag,
@@ -429,7 +472,12 @@ class LiquidEngine(TemplateEngine):
             raise TemplateError(problems, self.name)
 
         def render(values: dict) -> str:
-            return template.render(**values)
+            from liquid.exceptions import LoopIterationLimitError
+            try:
+                return template.render(**values)
+            except LoopIterationLimitError:
+                raise bounds.TemplateLimitExceeded("loops ran more than the allowed iterations", "loop_iterations",
+                                                   bounds.MAX_LOOP_ITERATIONS) from None
 
         return CompiledTemplate(self.name, source, render, self._skeleton(template))
 

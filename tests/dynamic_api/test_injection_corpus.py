@@ -95,9 +95,9 @@ def recorder(monkeypatch):
     sent: list = []
     real = drivers.DbConnection.execute
 
-    def recording(self, stmt):
+    def recording(self, stmt, max_rows=None):
         sent.append(stmt)
-        return real(self, stmt)
+        return real(self, stmt, max_rows)
 
     monkeypatch.setattr(drivers.DbConnection, "execute", recording)
     return sent
