@@ -61,9 +61,12 @@ def create_pool(data: dict) -> dict:
     data = {**POOL_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in POOL_DEFAULTS}}
     data["db_type"] = normalize_db_type(data["db_type"])
     data = _split_connection_string(data)
-    access = trust.normalize_access(data.pop("access", None))
+    access_in = data.pop("access", None)
     password = data.pop("password", None)
     inspection = _inspect(data, password or None)        # refuses the gateway's own database
+    if access_in is None and inspection["reaches_gateway"]:
+        access_in = trust.GATEWAY_DEFAULT_ACCESS
+    access = trust.normalize_access(access_in)
     row = store.insert_pool(data, _seal(password), access, inspection)
     return store.pool_out(row)
 

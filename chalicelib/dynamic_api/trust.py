@@ -36,6 +36,8 @@ from .dialects import BoundStatement
 from .drivers import ConnectParams, DbConnection, connect
 
 DEFAULT_ACCESS = {"write_roles": ["admin"], "read_roles": ["admin", "operator"]}
+# a pool allowed to reach the gateway's own database: admin only unless the admin says otherwise
+GATEWAY_DEFAULT_ACCESS = {"write_roles": ["admin"], "read_roles": ["admin"]}
 ACCESS_KEYS = ("write_roles", "read_roles")
 
 
