@@ -317,6 +317,9 @@ class _My:
                 # the rest is never read: the connection is dropped instead of drained
                 truncated, rows = True, rows[:max_rows]
                 conn.broken = True
+                if cur._result is not None:
+                    cur._result.unbuffered_active = False      # nothing tries to drain it later
+                cur._result = conn.raw._result = None
                 conn.raw._force_close()
             else:
                 cur.close()
