@@ -7,9 +7,12 @@ checked before the value is built wherever the size can be known first:
   `replace`, `join`, `append`, … and every other filter's result);
 * lists: at most MAX_ITEMS items (`[x] * n`, `+`, filter results and filter
   inputs, ranges such as liquid `(1..n)`);
+* integers: at most MAX_INT_BITS bits (a product squared in a loop);
 * loops: at most MAX_LOOP_ITERATIONS iterations per render, nested loops
   counted together (jinja2: every `for` iterable is wrapped; liquid: its
-  own `loop_iteration_limit`).
+  own `loop_iteration_limit`);
+* the rendered SQL text: at most MAX_STRING characters (jinja2: counted
+  while it streams; liquid: its own `output_stream_limit`).
 
 Exceeding one is a 400 (`TemplateLimitExceeded`) naming the limit.
 """
@@ -25,6 +28,7 @@ from chalicelib.web.errors import ValidationError
 MAX_STRING = 1_000_000
 MAX_ITEMS = 10_000
 MAX_LOOP_ITERATIONS = 10_000
+MAX_INT_BITS = 4096
 
 _loop_budget: contextvars.ContextVar[list | None] = contextvars.ContextVar("dynamic_api_loop_budget", default=None)
 _WIDE_FORMAT = re.compile(r"%[-+ #0]*(\d{4,}|\*|\.\d{4,}|\d*\.\*)")
@@ -53,11 +57,35 @@ def check_value(value: Any, what: str) -> Any:
         _too_long(len(value), what)
     elif isinstance(value, _SEQUENCES):
         _too_many(len(value), what)
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+        raise TemplateLimitExceeded(f"{what} would build an integer of {value.bit_length()} bits", "number_size",
+                                    MAX_INT_BITS)
     return value
 
 
 def _size_of(value: Any) -> int:
-    return len(value) if isinstance(value, (str, *_SEQUENCES)) else len(str(value))
+    """Characters of str(value), without building it for sequences (a lower bound)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, _SEQUENCES):
+        return 3 * len(value)
+    return len(str(value))
+
+
+def too_much_sql(size: int) -> TemplateLimitExceeded:
+    return TemplateLimitExceeded(f"the rendered SQL would be longer than {MAX_STRING} characters", "sql_length",
+                                 MAX_STRING)
+
+
+def bounded_join(chunks: Iterable[str]) -> str:
+    """jinja2's streamed output, joined with its length counted as it grows."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_STRING:
+            raise too_much_sql(size)
+        parts.append(chunk)
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- operators (jinja2)
@@ -69,7 +97,7 @@ def binop(operator: str, left: Any, right: Any) -> Any:
             if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and not isinstance(n, bool):
                 size = len(seq) * max(n, 0)
                 (_too_long if isinstance(seq, str) else _too_many)(size, f"'*' ({len(seq)} x {n})")
-        return left * right
+        return check_value(left * right, "'*'")
     if operator == "+":
         if isinstance(left, str) and isinstance(right, str):
             _too_long(len(left) + len(right), "'+'")
@@ -125,6 +153,12 @@ def _replace_size(s: Any, old: Any, new: Any, count: Any = None) -> int:
     return len(s) + hits * max(0, len(new) - len(old))
 
 
+def _sum_size(value: Any, *_rest, **_kw) -> int:
+    if isinstance(value, _SEQUENCES):
+        _too_many(sum(len(v) for v in value if isinstance(v, _SEQUENCES)), "sum")
+    return 0
+
+
 def _join_size(value: Any, sep: Any = "", *_rest) -> int:
     if not isinstance(value, _SEQUENCES):
         return 0
@@ -135,6 +169,7 @@ def _join_size(value: Any, sep: Any = "", *_rest) -> int:
 PRECHECKS: dict[str, Callable[..., int]] = {
     "replace": _replace_size,
     "join": _join_size,
+    "sum": _sum_size,
 }
 
 

@@ -44,6 +44,7 @@ def _make_liquid_environment():
 
     class SqlLiquidEnvironment(liquid.Environment):
         loop_iteration_limit = bounds.MAX_LOOP_ITERATIONS
+        output_stream_limit = bounds.MAX_STRING
 
         def setup_tags_and_filters(self, *, extra: bool = False) -> None:
             from liquid.builtin import register
@@ -138,12 +139,14 @@ class LiquidEngine(TemplateEngine):
             raise TemplateError(problems, self.name)
 
         def render(values: dict) -> str:
-            from liquid.exceptions import LoopIterationLimitError
+            from liquid.exceptions import LoopIterationLimitError, OutputStreamLimitError
             try:
                 return template.render(**values)
             except LoopIterationLimitError:
                 raise bounds.TemplateLimitExceeded("loops ran more than the allowed iterations", "loop_iterations",
                                                    bounds.MAX_LOOP_ITERATIONS) from None
+            except OutputStreamLimitError:
+                raise bounds.too_much_sql(bounds.MAX_STRING + 1) from None
 
         return CompiledTemplate(self.name, source, render, self._skeleton(template))
 

@@ -336,7 +336,7 @@ class Jinja2Engine(TemplateEngine):
         def render(values: dict) -> str:
             token = bounds.fresh_loop_budget()
             try:
-                return template.render(values)
+                return bounds.bounded_join(template.generate(values))
             finally:
                 bounds.reset_loop_budget(token)
 

@@ -127,7 +127,14 @@ HOSTILE = [
     ("jinja2", "SELECT {{ '%0999999999d' % 1 }} AS v", "string_length"),
     ("jinja2", "SELECT 1 {% for a in xs %}{% for b in xs %}{% for c in xs %} + {{ c }}{% endfor %}{% endfor %}"
                "{% endfor %} AS v", "loop_iterations"),
+    ("jinja2", "SELECT {{ ([[1] * 10000] * 10000) | sum(start=[]) | length }} AS v", "list_items"),
+    ("jinja2", "SELECT 1 {% for a in xs %}{% for b in xs %} + 1 " + "/* padding */ " * 100 + "{% endfor %}"
+               "{% endfor %} AS v", "sql_length"),
     ("liquid", "SELECT 1 {% for i in (1..n) %} + {{ i }}{% endfor %} AS v", "loop_iterations"),
+    ("liquid", "{% assign x = 3 %}{% for i in (1..40) %}{% assign x = x | times: x %}{% endfor %}"
+               "SELECT {{ x }} AS v", "number_size"),
+    ("liquid", "SELECT 1 {% for a in xs %}{% for b in xs %} + 1 " + "/* padding */ " * 100 + "{% endfor %}"
+               "{% endfor %} AS v", "sql_length"),
     ("liquid", "SELECT {{ (1..n) | join: ',' }} AS v", "list_items"),
     ("liquid", "{% assign s = q %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}"
                "SELECT {{ s }} AS v", "string_length"),
@@ -141,7 +148,7 @@ HOSTILE = [
 def test_hostile_template_evaluation_is_stopped_with_the_limit_named(engine, template, limit):
     from chalicelib.dynamic_api.bounds import TemplateLimitExceeded
     with pytest.raises(TemplateLimitExceeded) as err:
-        engines.get_engine(engine).render(template, {"n": BIG, "q": "ab", "xs": list(range(30))},
+        engines.get_engine(engine).render(template, {"n": BIG, "q": "ab", "xs": list(range(90))},
                                           get_dialect("postgresql"))
     assert err.value.status == 400 and err.value.details["limit"] == limit
 

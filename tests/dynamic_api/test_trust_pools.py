@@ -275,3 +275,25 @@ def test_the_dynamic_openapi_lists_only_what_the_caller_may_call(admin, anon, cl
     assert guarded["name"] not in seen["other"]
     assert {public["name"], guarded["name"]} <= seen["holder"] and guarded["name"] in seen["admin"]
     assert Api(client.http, "sk-not-a-key").get("/api/dynamic-api/openapi.json").status == 401
+
+
+# --------------------------------------------------------------------------- identity rule
+
+@pytest.mark.parametrize("a,b,same", [
+    (("postgresql", "7714", "t1", "app"), ("postgresql", "7714", "t2", "app"), True),     # a streaming replica
+    (("postgresql", "7714", "t1", "app"), ("postgresql", "7714", "t1", "other"), False),  # another database
+    (("postgresql", "7714", "t1", "app"), ("postgresql", "9999", "t1", "app"), False),    # another cluster
+    (("postgresql", "start:t1", "t1", "app"), ("postgresql", "7714", "t1", "app"), True),  # sysid unreadable
+    (("postgresql", "start:t1", "t1", "app"), ("postgresql", "7714", "t2", "app"), False),
+    (("mysql", "1@vm:3306", None, "app"), ("postgresql", "1@vm:3306", None, "app"), False),
+])
+def test_server_identity_decides_what_counts_as_the_same_database(a, b, same):
+    from chalicelib.dynamic_api.trust import ServerIdentity
+    assert ServerIdentity(*a).same_database(ServerIdentity(*b)) is same
+    assert ServerIdentity(*b).same_database(ServerIdentity(*a)) is same
+
+
+def test_a_mariadb_pool_records_its_server_identity_without_server_uuid(admin, my_target_params):
+    r = admin.post("/api/connection-pools", pool_body(my_target_params))
+    ident = r.data["server_identity"]
+    assert ident.startswith("mysql:") and ident.endswith(f":{MY_PORT}/{TARGET_DB}") and "@" in ident
