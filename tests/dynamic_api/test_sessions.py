@@ -167,3 +167,16 @@ def test_a_published_write_still_commits(operator, target):
     probe = create_api(operator, pool, "liquid", "SELECT note FROM victim WHERE id = 1", [],
                        is_multiple_result=False)
     assert invoke(operator, probe).json == {"note": "changed"}
+
+
+@pytest.fixture
+def pg_pool(admin, pg_target_params):
+    return admin.post("/api/connection-pools", pool_body(pg_target_params)).data["id"]
+
+
+def test_a_statement_cannot_lift_its_own_timeout(operator, pg_pool):
+    d = create_api(operator, pg_pool, "liquid",
+                   "SELECT set_config('statement_timeout', '0', true) AS lifted, pg_sleep(2) IS NULL AS slept", [],
+                   is_multiple_result=False, timeout_ms=800)
+    r = invoke(operator, d)
+    assert r.status == 408, r.json
