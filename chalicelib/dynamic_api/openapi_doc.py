@@ -105,6 +105,8 @@ def _operation(d: store.LoadedDefinition) -> dict:
         "400": {"description": "invalid parameter", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "404": {"description": "not found", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "408": {"description": "query timed out", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        "413": {"description": "result larger than max_rows or the response size limit: page it",
+                "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "503": {"description": "connection pool busy", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
     }
     op: dict[str, Any] = {

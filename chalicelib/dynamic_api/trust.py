@@ -19,6 +19,7 @@
   USER, SHUTDOWN or the grant option (MySQL) become `privilege_warnings`
   in the create/update/test answer and on the pool.
 * **Per-pool access.** `access = {"write_roles": [...], "read_roles": [...]}`
+  (optionally `write_keys` / `read_keys`: API key ids admitted whatever their role)
   says which roles may define, update, test, publish, unpublish and delete
   APIs on the pool: an API on POST/PUT/PATCH/DELETE (it may write) needs a
   role in `write_roles`, a GET API (always read-only) one in `read_roles`. Default: writes admin only, reads admin and operator. The
@@ -38,7 +39,7 @@ from .drivers import ConnectParams, DbConnection, connect
 DEFAULT_ACCESS = {"write_roles": ["admin"], "read_roles": ["admin", "operator"]}
 # a pool allowed to reach the gateway's own database: admin only unless the admin says otherwise
 GATEWAY_DEFAULT_ACCESS = {"write_roles": ["admin"], "read_roles": ["admin"]}
-ACCESS_KEYS = ("write_roles", "read_roles")
+ACCESS_KEYS = ("write_roles", "read_roles", "write_keys", "read_keys")
 
 
 # --------------------------------------------------------------------------- identity
@@ -216,7 +217,14 @@ def normalize_access(value) -> dict:
         raise ValidationError(f"access: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ACCESS_KEYS)}",
                               {"field": "access"})
     out = {}
-    for key in ACCESS_KEYS:
+    for key in ("write_keys", "read_keys"):
+        if key in value:
+            ids = value[key]
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise ValidationError(f"access.{key} must be a list of API key ids", {"field": f"access.{key}"})
+            from chalicelib.web.api import uuid_param
+            out[key] = sorted({uuid_param(i, f"access.{key}") for i in ids})
+    for key in ("write_roles", "read_roles"):
         roles = value.get(key, DEFAULT_ACCESS[key])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise ValidationError(f"access.{key} must be a list of roles", {"field": f"access.{key}"})
@@ -245,7 +253,8 @@ def require_access(principal: Principal | None, pool_row: dict, kind: str, actio
         access = json.loads(access)
     key = "write_roles" if kind == "write" else "read_roles"
     roles = list(access.get(key) or [])
-    if principal.role not in roles:
+    keys = access.get("write_keys" if kind == "write" else "read_keys") or []
+    if principal.role not in roles and str(principal.key_id) not in keys:
         what = "APIs that write" if kind == "write" else "read-only APIs"
         raise PermissionDenied(
             f"you may not {action} {what} on connection pool {pool_row.get('display_text')!r}: "

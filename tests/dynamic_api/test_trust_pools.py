@@ -297,3 +297,16 @@ def test_a_mariadb_pool_records_its_server_identity_without_server_uuid(admin, m
     r = admin.post("/api/connection-pools", pool_body(my_target_params))
     ident = r.data["server_identity"]
     assert ident.startswith("mysql:") and ident.endswith(f":{MY_PORT}/{TARGET_DB}") and "@" in ident
+
+
+def test_a_pool_can_admit_one_operator_key_to_write_apis_and_no_other(admin, client, db, pg_pool):
+    from chalicelib.keys.service import create_key
+    chosen = create_key("operator", name=unique("chosen"))
+    other = create_key("operator", name=unique("other"))
+    r = admin.put(f"/api/connection-pools/{pg_pool}", {"access": {"write_keys": [str(chosen["id"])]}})
+    assert r.status == 200 and r.data["access"]["write_keys"] == [str(chosen["id"])], r.json
+    body = {"connection_pool_id": pg_pool, **WRITE}
+    assert Api(client.http, chosen["key"]).post("/api/dynamic-apis", dict(body, name=unique("k"))).status == 201
+    assert Api(client.http, other["key"]).post("/api/dynamic-apis", dict(body, name=unique("k"))).status == 403
+    r = admin.put(f"/api/connection-pools/{pg_pool}", {"access": {"write_keys": ["not-a-key-id"]}})
+    assert r.status == 400 and "access.write_keys" in r.error["message"]
