@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from chalicelib.web.envelope import dumps
 from chalicelib.web.errors import ConnectionFailed, NotFound, QueryError
 
 from . import limits, paging
@@ -45,6 +46,7 @@ class Outcome:
     wrote: bool = False              # the statement ran in a read-write transaction
     rolled_back: bool = True         # nothing it did was committed
     affected_rows: int | None = None
+    payload: str = ""                # `body` as JSON, size-checked (limits)
 
 
 def _builtins(defn: LoadedDefinition, raw: Mapping[str, Any]) -> tuple[dict, paging.Paging | None, list]:
@@ -122,8 +124,8 @@ def _statements(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn
 
 
 def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbConnection,
-         pool_id: str, dry_run: bool) -> tuple[Any, int, list[BoundStatement], bool, int | None, bool]:
-    """(body, row count, statements, wrote, affected rows, committed)"""
+         pool_id: str, dry_run: bool) -> tuple[Any, str, int, list[BoundStatement], bool, int | None, bool]:
+    """(body, its JSON text, row count, statements, wrote, affected rows, committed)"""
     row = defn.row
     writes = row["http_method"] != "GET" and (rendered.is_write or row["script_type"] == "procedure")
     max_rows = limits.effective_max_rows(row)
@@ -138,6 +140,14 @@ def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbCon
         result = conn.execute(statements[-1], max_rows)
         if result.truncated:
             raise limits.too_many_rows(max_rows)
+        if result.columns:
+            body, n = _shape(defn, result, total)
+            affected = n if writes else None
+        else:
+            affected = max(result.rowcount, 0)
+            body, n = {"affectedRows": affected}, affected
+        payload = dumps(body)
+        limits.check_body_bytes(payload)          # before a write commits: no refused answer is committed
         if writes and not dry_run:
             conn.end(commit=True)
             committed = True
@@ -146,13 +156,7 @@ def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbCon
     except BaseException:
         conn.rollback()
         raise
-    if result.columns:
-        body, n = _shape(defn, result, total)
-        affected = n if writes else None
-    else:
-        affected = max(result.rowcount, 0)
-        body, n = {"affectedRows": affected}, affected
-    return body, n, statements, writes, affected, committed
+    return body, payload, n, statements, writes, affected, committed
 
 
 def render(defn: LoadedDefinition, raw: Mapping[str, Any]) -> tuple[RenderedSql, Any, list, dict]:
@@ -177,12 +181,12 @@ def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: Conn
     for attempt in (0, 1):
         with mgr.connection(cfg) as conn:
             try:
-                body, n, statements, wrote, affected, committed = _run(defn, rendered, page, order, conn,
-                                                                       cfg.id, dry_run)
+                body, payload, n, statements, wrote, affected, committed = _run(
+                    defn, rendered, page, order, conn, cfg.id, dry_run)
                 break
             except ConnectionFailed:
                 # a stale pooled connection: reads are retried once on a fresh one
                 if attempt == 1 or not conn.reused or rendered.is_write:
                     raise
     return Outcome(body, n, statements, values, (time.perf_counter() - started) * 1000.0, wrote,
-                   not committed, affected)
+                   not committed, affected, payload)

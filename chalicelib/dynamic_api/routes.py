@@ -221,8 +221,6 @@ def _invoke(ctx: Ctx, name: str):
         require_permissions(principal, list(defn.row["permissions"] or []))
         raw = gather_inputs(request, defn.specs)
         outcome = _service().executor.execute(defn, raw)
-        payload = envelope.dumps(outcome.body)
-        _service().limits.check_body_bytes(payload)
     except AppError as exc:
         if defn is not None:
             _service().log_invocation(defn, principal, request.method, raw, exc.status,
@@ -230,7 +228,7 @@ def _invoke(ctx: Ctx, name: str):
         raise
     _service().log_invocation(defn, principal, request.method, raw, 200,
                            (time.perf_counter() - started) * 1000.0, outcome.row_count, None)
-    return Response(payload, status_code=200, headers={"Content-Type": "application/json"})
+    return Response(outcome.payload, status_code=200, headers={"Content-Type": "application/json"})
 
 
 for _method in INVOKE_METHODS:

@@ -282,8 +282,6 @@ def test_definition(def_id: str, params: dict, caller_key_id: str | None, princi
     log_invocation(defn, None, "TEST", params, 200, outcome.duration_ms, outcome.row_count, None,
                    is_test=True, caller_key_id=caller_key_id)
     main = outcome.statements[-1]
-    from chalicelib.web.envelope import dumps
-    limits.check_body_bytes(dumps(outcome.body))
     return {
         "sql": main.sql,
         "params": list(main.params),

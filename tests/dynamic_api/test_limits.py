@@ -175,3 +175,23 @@ def test_a_caller_cannot_make_a_template_build_huge_values(admin, anon, pools, e
     assert r.status == 400 and r.error["code"] == "VALIDATION_ERROR", r.json
     assert r.error["details"]["limit"] in ("string_length", "loop_iterations")
     assert invoke(anon, d, "?n=2").status == 200
+
+
+RETURNING = {"postgresql": "INSERT INTO audit (who) SELECT {{ tag }} || repeat('y', 1000) FROM generate_series(1, 100) "
+                           "RETURNING who",
+             "mysql": "INSERT INTO audit (who) SELECT CONCAT({{ tag }}, REPEAT('y', 60)) "
+                      "FROM people p1, people p2, people p3 RETURNING who"}
+
+
+@pytest.mark.parametrize("limit", [{"dynamic_api_max_response_bytes": 5_000}, {"dynamic_api_max_rows": 50}])
+def test_a_write_whose_answer_is_refused_commits_nothing(admin, anon, pools, limit):
+    reset_settings(base_settings(**limit))
+    for db, pool in pools.items():
+        d = create_api(admin, pool, "liquid", RETURNING[db], [{"name": "tag", "param_type": "body"}],
+                       http_method="POST")
+        tag = unique("ret")
+        r = anon.post(f"/api/dynamic-api/invoke/{d['name']}", {"tag": tag})
+        assert_told_to_page(r)
+        count = create_api(admin, pool, "liquid", "SELECT count(*) AS n FROM audit WHERE who LIKE "
+                           "{{ tag | append: '%' }}", [{"name": "tag"}], is_multiple_result=False)
+        assert anon.get(f"/api/dynamic-api/invoke/{count['name']}?tag={tag}").json == {"n": 0}
