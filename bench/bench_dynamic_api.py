@@ -93,8 +93,8 @@ def main() -> None:
             "script_template": TEMPLATE, "is_paging": True, "is_sorting": True,
             "sortable_columns": ["id", "amount", "created_at"], "default_sorting": "id", "max_page_size": 100,
             "parameters": [{"name": "category", "required": True},
-                           {"name": "min_amount", "data_type": "number"}]})
-        service.publish(d["id"], [])
+                           {"name": "min_amount", "data_type": "number"}]}, principal=None)
+        service.publish(d["id"], [], principal=None)
 
         import app as app_module
         handler = app_module.app

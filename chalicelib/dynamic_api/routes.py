@@ -84,7 +84,7 @@ def _changes(model) -> dict:
         summary="Create a dynamic API (draft) with its parameters; the template is checked")
 def create_definition(ctx: Ctx):
     data = ctx.body.model_dump()
-    return Reply(_service().create_definition(data, ctx.principal), "dynamic API created", 201)
+    return Reply(_service().create_definition(data, principal=ctx.principal), "dynamic API created", 201)
 
 
 @bp.api("/api/dynamic-apis", "GET", role="viewer", query="chalicelib.dynamic_api.models:DefinitionQuery",
@@ -104,34 +104,38 @@ def get_definition(ctx: Ctx, def_id: str):
 @bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update a dynamic API (fields given; parameters replaced when given)")
 def update_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body), ctx.principal),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
+                                              principal=ctx.principal),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update some fields of a dynamic API")
 def patch_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body), ctx.principal),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
+                                              principal=ctx.principal),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "DELETE", role="operator",
         summary="Delete a dynamic API and its parameters")
 def delete_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().delete_definition(uuid_param(def_id, "def_id"), ctx.principal), "dynamic API deleted")
+    return Reply(_service().delete_definition(uuid_param(def_id, "def_id"), principal=ctx.principal),
+                 "dynamic API deleted")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body="chalicelib.dynamic_api.models:PublishBody",
         summary="Publish a dynamic API, optionally setting its permission list")
 def publish_definition(ctx: Ctx, def_id: str):
     return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions,
-                                      ctx.principal), "dynamic API published")
+                                      principal=ctx.principal), "dynamic API published")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/unpublish", "POST", role="operator",
         summary="Take a dynamic API offline")
 def unpublish_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().unpublish(uuid_param(def_id, "def_id"), ctx.principal), "dynamic API taken offline")
+    return Reply(_service().unpublish(uuid_param(def_id, "def_id"), principal=ctx.principal),
+                 "dynamic API taken offline")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body="chalicelib.dynamic_api.models:TestBody",
@@ -139,7 +143,7 @@ def unpublish_definition(ctx: Ctx, def_id: str):
                 "affected rows, duration")
 def test_definition(ctx: Ctx, def_id: str):
     return Reply(_service().test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
-                                            ctx.principal.key_id, ctx.principal),
+                                            ctx.principal.key_id, principal=ctx.principal),
                  "test run finished; its transaction was rolled back")
 
 

@@ -155,6 +155,7 @@ def _normalize_params(params: list[dict]) -> list[dict]:
 
 
 def _require_access(principal, def_row: dict, pool_row: dict, action: str) -> None:
+    """`principal` is the caller's key; None only for the product's own callers (benchmarks, jobs)."""
     trust.require_access(principal, pool_row, trust.api_kind(def_row.get("http_method")), action)
 
 
@@ -212,7 +213,7 @@ def _existing(def_id: str, principal, action: str) -> dict:
     return row
 
 
-def create_definition(data: dict, principal=None) -> dict:
+def create_definition(data: dict, *, principal) -> dict:
     data = {**DEFINITION_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in DEFINITION_DEFAULTS}}
     params = _normalize_params(data.pop("parameters", []) or [])
     values = validate_definition(data, params, principal, "define")
@@ -220,7 +221,7 @@ def create_definition(data: dict, principal=None) -> dict:
     return definition_detail(str(row["id"]))
 
 
-def update_definition(def_id: str, changes: dict, principal=None) -> dict:
+def update_definition(def_id: str, changes: dict, *, principal) -> dict:
     row = _existing(def_id, principal, "update")
     params_in = changes.pop("parameters", None)
     current = {k: row[k] for k in store.DEF_FIELDS}
@@ -239,7 +240,7 @@ def update_definition(def_id: str, changes: dict, principal=None) -> dict:
     return definition_detail(def_id)
 
 
-def delete_definition(def_id: str, principal=None) -> dict:
+def delete_definition(def_id: str, *, principal) -> dict:
     _existing(def_id, principal, "delete")
     row = store.delete_definition(def_id)
     return store.definition_out(row)
@@ -250,7 +251,7 @@ def definition_detail(def_id: str) -> dict:
     return store.definition_out(row, store.get_params(def_id), store.stats_for(def_id))
 
 
-def publish(def_id: str, permissions: list[str] | None, principal=None) -> dict:
+def publish(def_id: str, permissions: list[str] | None, *, principal) -> dict:
     row = store.get_definition_row(def_id)
     params = [{k: p[k] for k in store.PARAM_FIELDS} for p in store.get_params(def_id)]
     current = {k: row[k] for k in store.DEF_FIELDS}
@@ -262,13 +263,13 @@ def publish(def_id: str, permissions: list[str] | None, principal=None) -> dict:
     return definition_detail(def_id)
 
 
-def unpublish(def_id: str, principal=None) -> dict:
+def unpublish(def_id: str, *, principal) -> dict:
     _existing(def_id, principal, "unpublish")
     store.set_status(def_id, "offline")
     return definition_detail(def_id)
 
 
-def test_definition(def_id: str, params: dict, caller_key_id: str | None, principal=None) -> dict:
+def test_definition(def_id: str, params: dict, caller_key_id: str | None, *, principal) -> dict:
     """Run a definition (drafts too) in a transaction that is always rolled back."""
     row = _existing(def_id, principal, "test")
     defn = store.load(row)

@@ -22,8 +22,10 @@
   (optionally `write_keys` / `read_keys`: API key ids admitted whatever their role)
   says which roles may define, update, test, publish, unpublish and delete
   APIs on the pool: an API on POST/PUT/PATCH/DELETE (it may write) needs a
-  role in `write_roles`, a GET API (always read-only) one in `read_roles`. Default: writes admin only, reads admin and operator. The
-  admin role always passes (it manages pools and their access).
+  role in `write_roles`, a GET API (always read-only) one in `read_roles`.
+  Default: writes admin only, reads admin and operator (admin only for a
+  pool allowed to reach the gateway's database). The admin role always
+  passes (it manages pools and their access).
 """
 from __future__ import annotations
 
