@@ -85,6 +85,7 @@ def main() -> None:
         target.run("ANALYZE items")
 
         from chalicelib.dynamic_api import executor, service, store
+        from chalicelib.dynamic_api.drivers import _PG_RESET
         pool = service.create_pool({"display_text": "bench", "db_type": "postgresql", "host": tp["host"],
                                     "port": tp["port"], "username": tp["user"], "password": tp.get("password"),
                                     "database": tp["database"], "pool_size": 2, "max_concurrency": 10})
@@ -127,8 +128,7 @@ def main() -> None:
             total = target.execute_unnamed(count_stmt.sql, count_stmt.params).rows[0][0]
             target.run("SET LOCAL statement_timeout = 10000")
             rows = target.execute_unnamed(page_stmt.sql, page_stmt.params).rows
-            target.run("ROLLBACK")
-            target.run("DISCARD ALL")
+            target.run("ROLLBACK; " + _PG_RESET)
             return total, rows
 
         body = json.loads(via_app()["body"])
@@ -165,7 +165,7 @@ def main() -> None:
         print(f"overhead at p50            : {overhead:.3f} ms  (goal <= 1 ms) -> {'OK' if overhead <= 1.0 else 'OVER'}")
         print(f"ratio app/direct at p50    : {p50_app / p50_direct:.2f}x")
         p50_clean = statistics.median(t_clean)
-        print(f"direct, clean session p50  : {p50_clean:.3f} ms  (BEGIN READ ONLY + SET LOCAL, ROLLBACK, DISCARD ALL)")
+        print(f"direct, clean session p50  : {p50_clean:.3f} ms  (BEGIN READ ONLY + SET LOCAL, ROLLBACK + reset)")
         print(f"session rules cost at p50  : {p50_clean - p50_direct:.3f} ms; app over clean direct: "
               f"{p50_app - p50_clean:.3f} ms, ratio {p50_app / p50_clean:.2f}x")
         print(f"invocations/s through app  : {CALLS / app_total:,.0f} (single thread; wall {wall:.1f}s incl. direct)")

@@ -9,14 +9,16 @@ the session rules every invocation relies on (DESIGN 15):
   `START TRANSACTION READ ONLY|READ WRITE` with the timeout per statement
   (MariaDB `SET STATEMENT max_statement_time = s FOR …`, MySQL
   `max_execution_time` set for the session, undone by the reset).
-* `end(commit)` commits (writes of a published API) or rolls back (reads,
-  draft tests, failures). A read's session-level `set_config`/`SET` made
-  inside the transaction is undone with it.
-* `reset()` runs when a connection goes back to the pool: PostgreSQL
-  `DISCARD ALL` (settings, role, temp tables, prepared statements, advisory
-  locks, LISTEN), MySQL COM_RESET_CONNECTION (session variables, user
-  variables, temp tables, locks) then `SET NAMES`. A connection whose reset
-  fails is closed, never reused.
+* `end(commit)` commits (writes of a published API); reads and draft tests
+  are rolled back by `reset` (failures at once by `rollback`). A read's
+  session-level `set_config`/`SET` made inside the transaction is undone
+  with it.
+* `reset()` runs when a connection goes back to the pool and rolls back a
+  transaction still open: PostgreSQL `ROLLBACK` + the statements of
+  `DISCARD ALL` in one message (settings, role, temp tables, prepared
+  statements, advisory locks, LISTEN), MySQL COM_RESET_CONNECTION (rolls
+  back; session variables, user variables, temp tables, locks) then
+  `SET NAMES`. A connection whose reset fails is closed, never reused.
 * errors: statement timeout -> RequestTimeout (408); a write refused by the
   read-only transaction -> ReadOnlyViolation (403); connection lost ->
   ConnectionFailed (connection discarded); anything else the server refused
@@ -138,14 +140,14 @@ class DbConnection:
             self.broken = True
 
     def reset(self) -> None:
-        """Back to a fresh session before the connection is pooled again."""
-        if self.in_transaction:
-            self.rollback()
+        """Back to a fresh session before the connection is pooled again; an open
+        transaction is rolled back by the same round trip."""
         try:
             _DRIVERS[self.db_type].reset(self)
         except Exception:
             log.warning("session reset failed; closing the connection", exc_info=True)
             self.broken = True
+        self.in_transaction = False
         self.timeout_ms = None
 
     def ping(self) -> None:
@@ -193,6 +195,10 @@ def _pg_execute_limited(raw, sql: str, vals, limit: int):
     _flush(raw._sock)
     raw.handle_messages(context)
     return context
+
+
+_PG_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+             "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
 
 
 class _Pg:
@@ -249,7 +255,9 @@ class _Pg:
 
     @staticmethod
     def reset(conn: DbConnection) -> None:
-        conn.raw.run("DISCARD ALL")
+        # DISCARD ALL, spelled out so that it may follow the ROLLBACK in one message
+        # (DISCARD ALL itself refuses to run in a multi-statement message)
+        conn.raw.run(("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET)
 
     @staticmethod
     def translate(conn: DbConnection, exc: BaseException) -> Exception:

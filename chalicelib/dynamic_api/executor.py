@@ -151,8 +151,8 @@ def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbCon
         if writes and not dry_run:
             conn.end(commit=True)
             committed = True
-        else:
-            conn.rollback()
+        # otherwise the transaction stays open: the session reset when the connection goes back
+        # to the pool rolls it back in the same round trip (a closed connection rolls back too)
     except BaseException:
         conn.rollback()
         raise
