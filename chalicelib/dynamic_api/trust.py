@@ -13,7 +13,7 @@
   and on every new connection (`verify_connection`), and refuses with 403
   unless the setting DYNAMIC_API_ALLOW_GATEWAY_DB is true.
 * **Privileged pool users are reported.** A superuser, CREATEROLE,
-  BYPASSRLS, membership of pg_read_server_files / pg_write_server_files /
+  BYPASSRLS, membership of a superuser role or of pg_read_server_files / pg_write_server_files /
   pg_execute_server_program / pg_read_all_data / pg_write_all_data, or the
   right to run lo_import / pg_read_file (PostgreSQL); FILE, SUPER, CREATE
   USER, SHUTDOWN or the grant option (MySQL) become `privilege_warnings`
@@ -145,11 +145,14 @@ SELECT r.rolsuper, r.rolcreaterole, r.rolbypassrls,
        COALESCE(pg_has_role(current_user, to_regrole('pg_read_all_data'), 'MEMBER'), false),
        COALESCE(pg_has_role(current_user, to_regrole('pg_write_all_data'), 'MEMBER'), false),
        COALESCE(has_function_privilege(to_regprocedure('lo_import(text)'), 'EXECUTE'), false),
-       COALESCE(has_function_privilege(to_regprocedure('pg_read_file(text)'), 'EXECUTE'), false)
+       COALESCE(has_function_privilege(to_regprocedure('pg_read_file(text)'), 'EXECUTE'), false),
+       EXISTS (SELECT 1 FROM pg_roles s WHERE s.rolsuper AND s.rolname <> current_user
+               AND pg_has_role(current_user, s.oid, 'MEMBER'))
 FROM pg_roles r WHERE r.rolname = current_user
 """
 _PG_LABELS = ("superuser", "createrole", "bypassrls", "pg_read_server_files", "pg_write_server_files",
-              "pg_execute_server_program", "pg_read_all_data", "pg_write_all_data", "lo_import", "pg_read_file")
+              "pg_execute_server_program", "pg_read_all_data", "pg_write_all_data", "lo_import", "pg_read_file",
+              "member of a superuser role")
 _MY_RISKY = ("FILE", "SUPER", "CREATE USER", "SHUTDOWN")
 
 

@@ -310,3 +310,19 @@ def test_a_pool_can_admit_one_operator_key_to_write_apis_and_no_other(admin, cli
     assert Api(client.http, other["key"]).post("/api/dynamic-apis", dict(body, name=unique("k"))).status == 403
     r = admin.put(f"/api/connection-pools/{pg_pool}", {"access": {"write_keys": ["not-a-key-id"]}})
     assert r.status == 400 and "access.write_keys" in r.error["message"]
+
+
+def test_a_pool_user_that_can_become_a_superuser_is_reported(admin, pg_target_params):
+    pg = _pg_admin()
+    pg.run("DROP ROLE IF EXISTS dynapi_climber")
+    pg.run("CREATE ROLE dynapi_climber LOGIN")
+    pg.run("GRANT postgres TO dynapi_climber")
+    try:
+        params = ConnectParams("postgresql", PG_HOST, PG_PORT, "dynapi_climber", None, TARGET_DB)
+        r = admin.post("/api/connection-pools", pool_body(params))
+        assert r.status == 201, r.json
+        held = {w["privilege"] for w in r.data["privilege_warnings"]}
+        assert "member of a superuser role" in held and "superuser" not in held
+    finally:
+        pg.run("DROP ROLE IF EXISTS dynapi_climber")
+        pg.close()
