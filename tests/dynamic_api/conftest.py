@@ -49,6 +49,7 @@ PG_SCHEMA = [
     "PERFORM set_config('statement_timeout', '0', false); "
     "PERFORM set_config('default_transaction_read_only', 'on', false); "
     "PERFORM pg_advisory_lock(4242); "
+    "PERFORM set_config('role', 'pg_monitor', false); "
     "RETURN QUERY SELECT pg_backend_pid(); END $$",
     "CREATE FUNCTION delete_victims() RETURNS integer LANGUAGE plpgsql AS $$ DECLARE n integer; BEGIN "
     "DELETE FROM victim; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$",

@@ -47,11 +47,13 @@ def victims(params) -> int:
 
 PROBES = {
     "postgresql": ("SELECT pg_backend_pid() AS pid, current_setting('app.leak', true) AS leak, "
+                   "current_user <> session_user AS role_planted, "
                    "current_setting('statement_timeout') AS timeout, "
                    "current_setting('default_transaction_read_only') = 'on' AS mode_planted, "
 
                    "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242) AS locks"),
-    "mysql": ("SELECT CONNECTION_ID() AS pid, @leak AS leak, @@session.max_statement_time AS timeout, "
+    "mysql": ("SELECT CONNECTION_ID() AS pid, @leak AS leak, 0 AS role_planted, "
+              "@@session.max_statement_time AS timeout, "
               "@@session.sql_mode LIKE '%ANSI_QUOTES%' AS mode_planted, "
               "IS_USED_LOCK('x') IS NOT NULL AS locks"),
 }
@@ -71,7 +73,7 @@ def test_nothing_an_api_does_to_its_session_is_seen_by_the_next_api(operator, ta
     assert planted.json["pid"] == after["pid"] == before.json["pid"]      # the same server session, reused
     assert after["leak"] in (None, "")
     assert after["timeout"] == before.json["timeout"]
-    assert not after["mode_planted"] and not after["locks"]
+    assert not after["mode_planted"] and not after["locks"] and not after["role_planted"]
     gone = invoke(operator, temp)                      # the temp table went with the session
     assert gone.status == 500 and gone.error["code"] == "QUERY_ERROR" and "leaked_temp" in gone.error["message"]
 
