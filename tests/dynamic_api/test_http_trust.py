@@ -52,15 +52,22 @@ def test_over_http_an_operator_can_neither_create_pools_nor_write_apis_on_a_defa
     assert r.status == 403 and r.error["details"]["access"] == "write_roles"
 
 
-def test_over_http_session_state_planted_by_one_api_is_gone_for_the_next(operator, open_pool):
-    plant = create_api(operator, open_pool, "liquid", "plant_session_state()", [], http_method="POST",
+PROBE = {"postgresql": "SELECT pg_backend_pid() AS pid, current_setting('app.leak', true) AS leak, "
+                        "current_user = session_user AS own_role",
+         "mysql": "SELECT CONNECTION_ID() AS pid, @leak AS leak, 1 AS own_role"}
+
+
+@pytest.mark.parametrize("dbname", ["postgresql", "mysql"])
+def test_over_http_session_state_planted_by_one_api_is_gone_for_the_next(admin, operator, request, dbname):
+    params = request.getfixturevalue("pg_target_params" if dbname == "postgresql" else "my_target_params")
+    pool = admin.post("/api/connection-pools", pool_body(params, pool_size=1, max_concurrency=1,
+                                                         access={"write_roles": ["operator"]})).data["id"]
+    plant = create_api(operator, pool, "liquid", "plant_session_state()", [], http_method="POST",
                        script_type="procedure", is_multiple_result=False)
-    probe = create_api(operator, open_pool, "liquid",
-                       "SELECT pg_backend_pid() AS pid, current_setting('app.leak', true) AS leak, "
-                       "current_setting('statement_timeout') AS timeout", [], is_multiple_result=False)
+    probe = create_api(operator, pool, "liquid", PROBE[dbname], [], is_multiple_result=False)
     pid = operator.post(f"/api/dynamic-api/invoke/{plant['name']}").json["pid"]
     after = operator.get(f"/api/dynamic-api/invoke/{probe['name']}").json
-    assert after["pid"] == pid and after["leak"] in (None, "") and after["timeout"] == "10s"
+    assert after["pid"] == pid and after["leak"] in (None, "") and after["own_role"]
 
 
 def test_over_http_a_get_api_cannot_delete_and_a_draft_test_never_commits(operator, open_pool, pg_target_params):
