@@ -182,3 +182,23 @@ def test_a_statement_cannot_lift_its_own_timeout(operator, pg_pool):
                    is_multiple_result=False, timeout_ms=800)
     r = invoke(operator, d)
     assert r.status == 408, r.json
+
+
+@pytest.mark.parametrize("dbname,template", [
+    ("postgresql", "SELECT lo_import('/etc/hostname') AS oid"),
+    ("mysql", "SELECT id FROM people INTO OUTFILE '/tmp/stepflow-dynapi-legacy.txt'"),
+])
+def test_a_file_escape_saved_before_the_rule_is_refused_when_invoked(admin, anon, db, request, dbname, template):
+    """A definition stored before the save-time check existed (written to the table, as an old
+    release would have) still never runs: the rendered SQL is checked by the same rule."""
+    import os
+    params = request.getfixturevalue("pg_target_params" if dbname == "postgresql" else "my_target_params")
+    pool = admin.post("/api/connection-pools", pool_body(params)).data["id"]
+    d = create_api(admin, pool, "liquid", "SELECT 1 AS one", [], is_multiple_result=False)
+    db.execute("UPDATE api_definitions SET script_template = :t, version = version + 1 WHERE id = CAST(:id AS uuid)",
+               t=template, id=d["id"])
+    from chalicelib.dynamic_api.store import invalidate_definition_cache
+    invalidate_definition_cache()
+    r = invoke(anon, d)
+    assert r.error["code"] == "QUERY_ERROR" and ("lo_import" in r.error["message"] or "INTO OUTFILE" in r.error["message"])
+    assert not os.path.exists("/tmp/stepflow-dynapi-legacy.txt")
