@@ -125,6 +125,8 @@ class QueryRequest(Model):
     recheck_delay_seconds: float = Field(0.2, ge=0, le=30)
     max_listed: int = Field(1000, ge=0, le=100_000)
     async_: bool = Field(False, alias="async")
+    priority: Optional[Literal["critical", "default", "low"]] = Field(
+        None, description="the job's queue when async (Idempotency-Key header: submitted once per key)")
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=255)
     description: Optional[str] = Field(None, max_length=2000)
