@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, parse_json_body
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 if TYPE_CHECKING:
     from chalicelib.compare.models import HistoryBody

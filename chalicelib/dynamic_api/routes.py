@@ -16,7 +16,7 @@ from chalice import Response
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
-from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
+from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
 
 
 def _service():

@@ -192,7 +192,7 @@ def _text(value: Any) -> Any:
 def validate_group_config(cfg: dict, where: str) -> None:
     """Config-group check of a Cassandra side: the fields given must be valid (a group may be
     saved incomplete; the full CassandraConfig is validated when a comparison uses it)."""
-    from chalicelib.web.errors import ValidationError
+    from chalicelib.errors import ValidationError
 
     problems = []
     hosts = cfg.get("hosts")

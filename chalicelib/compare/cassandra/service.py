@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from chalicelib.web.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError
 
 from .config import CassandraConfig, QueryRequest, ShardingConfig, ShardingQueryRequest
 
@@ -131,7 +131,7 @@ def run_job(ctx) -> dict:
     """The job handler: unseal, validate, run with progress."""
     from chalicelib.jobs import PermanentJobError
     from chalicelib.secrets import get_box
-    from chalicelib.web.errors import ConnectionFailed, RequestTimeout
+    from chalicelib.errors import ConnectionFailed, RequestTimeout
 
     query_type = ctx.payload.get("query_type", "single")
     body = get_box().unseal(ctx.payload["request"])

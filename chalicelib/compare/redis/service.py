@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from chalicelib.jobs import JobContext, PermanentJobError, submit_job
-from chalicelib.web.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError
 
 from ..runs import ComparisonRun
 from .config import RedisCompareRequest
