@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from chalicelib.textbool import parse_bool
+
 # Environment variable names (one constant each, used nowhere else).
 DATABASE_URL = "DATABASE_URL"
 DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"
@@ -83,7 +85,10 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return parse_bool(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name}: {exc}") from exc
 
 
 @dataclass(frozen=True)
