@@ -11,12 +11,11 @@ user, sticks.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from chalicelib.db.where import Where
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.gateway import invoke as gateway_invoke
 from chalicelib.gateway import mapping
-from chalicelib.errors import Conflict, NotFound
 
 RESOURCE_TYPES = ("workflow_node", "scheduled_task", "form", "dashboard")
 STATUSES = ("active", "inactive", "error")
@@ -85,13 +84,9 @@ def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dic
          .when(filters.get("endpoint_id"), "r.api_endpoint_id = CAST(:eid AS uuid)", eid=filters.get("endpoint_id"))
          .when(filters.get("document_id"), "e.api_document_id = CAST(:did AS uuid)", did=filters.get("document_id"))
          .when(filters.get("status"), f"({_EFFECTIVE_STATUS}) = :status", status=filters.get("status")))
-    clause, params = f"WHERE {w.sql} ", w.params
-    rows = _db(db).query(
-        _SELECT.replace("SELECT ", "SELECT count(*) OVER () AS _total, ", 1) + clause
-        + "ORDER BY r.created_at DESC, r.id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else (
-        _db(db).scalar("SELECT count(*) FROM (" + _SELECT + clause + ") q", **params) if offset else 0)
-    return [_out({k: v for k, v in r.items() if k != "_total"}) for r in rows], int(total or 0)
+    rows, total = _db(db).page(_SELECT + f"WHERE {w.sql}", order_by="created_at DESC, id",
+                               limit=limit, offset=offset, **w.params)
+    return [_out(r) for r in rows], total
 
 
 def update(ref_id: str, changes: dict, db=None) -> dict:
@@ -130,13 +125,12 @@ def delete(ref_id: str, db=None) -> dict:
 def recover(*, endpoint_id: str | None = None, document_id: str | None = None, db=None) -> int:
     """References stored as `error` whose endpoint is callable again become
     `active` (for one endpoint, or every endpoint of a document); returns how many."""
+    w = (Where("r.api_endpoint_id = e.id", "r.status = 'error'", "e.status <> 'inactive'", "d.status = 'active'")
+         .when(endpoint_id, "e.id = CAST(:eid AS uuid)", eid=endpoint_id)
+         .when(document_id, "d.id = CAST(:did AS uuid)", did=document_id))
     return _db(db).execute(
         "UPDATE resource_references r SET status = 'active', updated_at = now() "
-        "FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id "
-        "WHERE r.api_endpoint_id = e.id AND r.status = 'error' AND e.status <> 'inactive' AND d.status = 'active' "
-        "AND (CAST(:eid AS uuid) IS NULL OR e.id = CAST(:eid AS uuid)) "
-        "AND (CAST(:did AS uuid) IS NULL OR d.id = CAST(:did AS uuid))",
-        eid=endpoint_id, did=document_id)
+        f"FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id WHERE {w.sql}", **w.params)
 
 
 def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
@@ -144,20 +138,14 @@ def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], 
     w = (Where()
          .when(filters.get("resource_type"), "resource_type = :rt", rt=filters.get("resource_type"))
          .when(filters.get("resource_id"), "resource_id = CAST(:rid AS uuid)", rid=filters.get("resource_id")))
-    clause, params = f"WHERE {w.sql} ", w.params
-    rows = _db(db).query(
+    rows, total = _db(db).page(
         "SELECT resource_type, resource_id, total_references, active_references, error_references, "
-        "COALESCE(total_usage, 0) AS total_usage, last_used, count(*) OVER () AS _total "
-        f"FROM resource_reference_stats {clause}ORDER BY total_usage DESC NULLS LAST, resource_type, resource_id "
-        "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else 0
-    out = []
+        f"COALESCE(total_usage, 0) AS total_usage, last_used FROM resource_reference_stats WHERE {w.sql}",
+        order_by="total_usage DESC NULLS LAST, resource_type, resource_id", limit=limit, offset=offset, **w.params)
     for r in rows:
-        r.pop("_total")
         for k in ("total_references", "active_references", "error_references", "total_usage"):
             r[k] = int(r[k] or 0)
-        out.append(r)
-    return out, int(total)
+    return rows, total
 
 
 def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_agent: str | None = None,
@@ -192,12 +180,3 @@ def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_
     result["reference_id"] = ref_id
     return result
 
-
-def input_for_preview(ref_id: str, inp: dict | None, db=None) -> Any:
-    """The rendered invoke input (for debugging a mapping), nothing sent."""
-    ref = get(ref_id, db)
-    built, timeout_ms = mapping.render(ref["reference_config"], inp, {
-        "id": ref_id, "resource_type": ref["resource_type"], "resource_id": str(ref["resource_id"])})
-    return {"path_params": built.path_params, "query": built.query, "headers": built.headers,
-            "cookies": built.cookies, "body": built.body, "content_type": built.content_type,
-            "timeout_ms": timeout_ms}
