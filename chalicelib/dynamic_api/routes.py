@@ -13,10 +13,10 @@ from urllib.parse import parse_qs
 
 from chalice import Response
 
+from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
-from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
 
 
 def _service():
@@ -156,8 +156,11 @@ def definition_logs(ctx: Ctx, def_id: str):
 # --------------------------------------------------------------------------- invoke
 
 def _form_or_json(request) -> tuple[dict, dict]:
+    """(json_object, form_fields) of the request body; either may be empty.
+
+    A refusal of the JSON reader inside one parameter's value (a NUL character)
+    names that parameter, as every other refused parameter value does."""
     from chalicelib.web.json_body import parse_json
-    """(json_object, form_fields) of the request body; either may be empty."""
     body = raw_body(request)
     if not body.strip():
         return {}, {}
@@ -166,7 +169,15 @@ def _form_or_json(request) -> tuple[dict, dict]:
     if ctype == "application/x-www-form-urlencoded":
         form = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
         return {}, form
-    data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
+    try:
+        data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
+    except ValidationError as exc:
+        loc = exc.details[0].get("loc") if isinstance(exc.details, list) and exc.details else None
+        if isinstance(loc, list) and len(loc) >= 2 and loc[0] == "body":
+            name = str(loc[1])
+            raise ValidationError(f"parameter {name!r}: {exc.message}", {"parameter": name, "errors": [
+                {"parameter": name, "message": exc.message}]}) from None
+        raise
     if not isinstance(data, dict):
         raise ValidationError("the JSON body must be an object of parameter values")
     return data, {}
