@@ -36,8 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.errors import (ConnectionFailed, PermissionDenied, QueryError, RequestTimeout,
-                                   ValidationError)
+from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, RequestTimeout, ValidationError
 
 from .dialects import BoundStatement, normalize_db_type
 
@@ -81,7 +80,7 @@ class QueryResult:
 
     def dicts(self) -> list[dict]:
         cols = self.columns
-        return [dict(zip(cols, row)) for row in self.rows]
+        return [dict(zip(cols, row, strict=False)) for row in self.rows]
 
 
 @dataclass

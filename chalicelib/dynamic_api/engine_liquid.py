@@ -7,8 +7,15 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import bounds
-from .engines import (BUILTIN_VARIABLES, _UNSAFE_ATTRS, CompiledTemplate, TemplateEngine, TemplateError,
-                      _common_source_checks, emit)
+from .engines import (
+    _UNSAFE_ATTRS,
+    BUILTIN_VARIABLES,
+    CompiledTemplate,
+    TemplateEngine,
+    TemplateError,
+    _common_source_checks,
+    emit,
+)
 from .sqltext import MARK
 
 _LIQUID_TAGS = ("if", "unless", "case", "for", "break", "continue", "assign", "comment", "echo",
@@ -19,8 +26,18 @@ def _make_liquid_environment():
     import liquid
     from liquid.builtin import content, illegal
     from liquid.builtin import output as lout
-    from liquid.builtin.tags import (assign_tag, case_tag, comment_tag, doc_tag, echo_tag, for_tag,
-                                     if_tag, inline_comment_tag, liquid_tag, unless_tag)
+    from liquid.builtin.tags import (
+        assign_tag,
+        case_tag,
+        comment_tag,
+        doc_tag,
+        echo_tag,
+        for_tag,
+        if_tag,
+        inline_comment_tag,
+        liquid_tag,
+        unless_tag,
+    )
 
     class BoundOutputNode(lout.OutputNode):
         __slots__ = ()

@@ -43,6 +43,7 @@ def _json_default(spec: ParamSpec):
     """The default converted to its declared type, as JSON would carry it."""
     import datetime as dt
     import decimal
+
     from .params import convert_value
     try:
         value = convert_value(spec, spec.default_value)
@@ -137,8 +138,8 @@ def _operation(d: store.LoadedDefinition) -> dict:
 
 
 def may_call(principal, permissions: list[str]) -> bool:
-    from chalicelib.web.auth import require_permissions
     from chalicelib.errors import AppError
+    from chalicelib.web.auth import require_permissions
     try:
         require_permissions(principal, permissions)
     except AppError:

@@ -14,8 +14,7 @@ from .connections import manager
 from .dialects import normalize_db_type
 from .drivers import ConnectParams, connect
 from .engines import engines
-from .params import (ParamSpec, check_default, check_param_name, mask, normalize_data_type,
-                     normalize_param_type)
+from .params import ParamSpec, check_default, check_param_name, mask, normalize_data_type, normalize_param_type
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -141,7 +140,7 @@ def test_pool(pool_id: str) -> dict:
 
 def _normalize_params(params: list[dict]) -> list[dict]:
     out, seen = [], set()
-    for i, p in enumerate(params):
+    for p in params:
         p = dict(p)
         check_param_name(p["name"])
         if p["name"] in seen:

@@ -140,7 +140,8 @@ def analyze(text: str, dialect: str) -> SqlShape:
             problems.append(
                 f"line {_line_of(text, start)}: an output expression {{{{ … }}}} is inside {where}; "
                 "values are bound as parameters, so write `= {{ x }}` rather than `= '{{ x }}'` "
-                "(for LIKE: `LIKE {{ '%' ~ x ~ '%' }}` in jinja2, `LIKE {{ x | prepend: '%' | append: '%' }}` in liquid)"
+                "(for LIKE: `LIKE {{ '%' ~ x ~ '%' }}` in jinja2, "
+                "`LIKE {{ x | prepend: '%' | append: '%' }}` in liquid)"
             )
     if last < len(text):
         code_spans.append((last, len(text)))

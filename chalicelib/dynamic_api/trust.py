@@ -32,8 +32,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from chalicelib.web.auth import ROLES, Principal
 from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, ValidationError
+from chalicelib.web.auth import ROLES, Principal
 
 from .dialects import BoundStatement
 from .drivers import ConnectParams, DbConnection, connect
@@ -167,7 +167,7 @@ def privilege_warnings(conn: DbConnection, user: str) -> list[dict]:
     if conn.db_type == "postgresql":
         rows = conn.execute(BoundStatement(_PG_PRIVILEGES, (), conn.db_type)).rows
         flags = rows[0] if rows else ()
-        return [_warning(label, user) for label, flag in zip(_PG_LABELS, flags) if flag]
+        return [_warning(label, user) for label, flag in zip(_PG_LABELS, flags, strict=False) if flag]
     (current,) = _scalar_row(conn, "SELECT CURRENT_USER()")
     name, _, host = str(current).rpartition("@")
     grantee = f"'{name}'@'{host}'"

@@ -31,8 +31,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
 from chalicelib.errors import Conflict, ValidationError
+from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
 from chalicelib.web.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
@@ -215,7 +215,7 @@ def for_use(field: str, value: Any, document_id: Any = None) -> Any:
 def config_problems(auth_config: Any, rate_limit_config: Any, timeout_config: Any) -> list[dict]:
     """Every problem of a stored document's three configurations (auth_config already unsealed)."""
     found: list[dict] = []
-    for field, value in zip(FIELDS, (auth_config, rate_limit_config, timeout_config)):
+    for field, value in zip(FIELDS, (auth_config, rate_limit_config, timeout_config), strict=True):
         found.extend(check(field, value)[1])
     return found
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
 
-from chalicelib.gateway import schemas
 from chalicelib.errors import ValidationError
+from chalicelib.gateway import schemas
 
 # Headers a caller may not set: they belong to the connection or the gateway.
 HOP_HEADERS = frozenset({
@@ -134,7 +134,7 @@ def serialize_query(name: str, value: Any, style: str = "form", explode: bool = 
         if style == "spaceDelimited" and not explode:
             return [f"{key}=" + "%20".join(e(t) for t in texts)]
         if style == "pipeDelimited" and not explode:
-            return [f"{key}=" + "%7C".join(e(t) for t in texts)] if not allow_reserved else [f"{key}=" + "|".join(e(t) for t in texts)]
+            return [f"{key}=" + ("|" if allow_reserved else "%7C").join(e(t) for t in texts)]
         if explode:
             return [f"{key}={e(t)}" for t in texts]
         return [f"{key}=" + ",".join(e(t) for t in texts)]
@@ -296,10 +296,12 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
             if name in placeholders:
                 values["path"][name] = value
             else:
-                problems.append({"loc": ["path_params", name], "type": "unknown", "msg": "the path has no such parameter"})
+                problems.append({"loc": ["path_params", name], "type": "unknown",
+                                 "msg": "the path has no such parameter"})
     for name in placeholders:
         if ("path", name) not in declared and name not in given["path"]:
-            problems.append({"loc": ["path_params", name], "type": "required", "msg": "missing required path parameter"})
+            problems.append({"loc": ["path_params", name], "type": "required",
+                             "msg": "missing required path parameter"})
     for name, value in given["query"].items():
         if ("query", name) not in declared:
             values["query"][name] = value
