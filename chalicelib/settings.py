@@ -51,6 +51,7 @@ HEALTH_CHECK_SUCCESSES_HEALTHY = "HEALTH_CHECK_SUCCESSES_HEALTHY"
 APP_VERSION = "APP_VERSION"
 # CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
 METRICS_NAMESPACE = "METRICS_NAMESPACE"
+GATEWAY_MAX_RESPONSE_BYTES = "GATEWAY_MAX_RESPONSE_BYTES"
 STAGE = "STAGE"
 DYNAMIC_API_ALLOW_GATEWAY_DB = "DYNAMIC_API_ALLOW_GATEWAY_DB"
 DYNAMIC_API_MAX_ROWS = "DYNAMIC_API_MAX_ROWS"
@@ -132,6 +133,8 @@ class Settings:
     dynamic_api_max_rows: int = 10_000
     dynamic_api_max_response_bytes: int = 5 * 1024 * 1024   # below Lambda's 6 MB response limit
     metrics_namespace: str = "StepFlowGateway"
+    # Bytes of an upstream answer the gateway reads (502 above); base64 of 4 MiB still fits Lambda's 6 MB.
+    gateway_max_response_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -178,6 +181,7 @@ class Settings:
             dynamic_api_max_response_bytes=_int(env, DYNAMIC_API_MAX_RESPONSE_BYTES,
                                                 cls.dynamic_api_max_response_bytes),
             metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
+            gateway_max_response_bytes=_int(env, GATEWAY_MAX_RESPONSE_BYTES, cls.gateway_max_response_bytes),
         )
 
 

@@ -25,18 +25,21 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib import observability
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
-from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
+from chalicelib.gateway.upstream_auth import Sensitive
+
+if TYPE_CHECKING:
+    from chalicelib.net.outbound import OutboundResponse
 
 log = logging.getLogger("stepflow")
 
-DEFAULT_RESPONSE_LIMIT = 4 * 1024 * 1024  # base64 of this still fits Lambda's 6 MB
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_ON = (502, 503, 504)
 RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
@@ -53,15 +56,30 @@ WHERE e.id = CAST(:id AS uuid)
 _LOAD_SQL = " ".join(_LOAD_SQL.split())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Target:
-    row: dict
+    """An endpoint with what calling it needs from its document (one row of `_LOAD_SQL`)."""
 
-    def __getattr__(self, name):
-        try:
-            return self.row[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    id: Any
+    api_document_id: Any
+    path: str
+    method: str
+    parameters: Any
+    request_body_schema: Any
+    timeout_ms: int | None
+    rate_limit_enabled: bool
+    status: str
+    e_updated: str
+    document_status: str
+    base_url: str
+    auth_config: Any
+    rate_limit_config: Any
+    timeout_config: Any
+    d_updated: str
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Target":
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 def _db(db=None):
@@ -76,7 +94,7 @@ def load_target(endpoint_id: str, db=None) -> Target:
     row = _db(db).one(_LOAD_SQL, id=endpoint_id)
     if row is None:
         raise NotFound(f"endpoint {endpoint_id} not found")
-    return Target(row)
+    return Target.from_row(row)
 
 
 def ensure_callable(t: Target) -> None:
@@ -209,7 +227,7 @@ def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
     cfg = t.timeout_config
     if isinstance(cfg, str):
         cfg = json.loads(cfg)
-    c = configs.for_use("timeout_config", cfg, t.api_document_id) or configs.TimeoutConfig()
+    c = configs.for_use("timeout_config", cfg, t.api_document_id) or configs.TimeoutConfig.model_validate({})
     total_ms = min(float(timeout_ms or t.timeout_ms or 30_000), MAX_INVOKE_TIMEOUT_MS)
     connect_ms = c.connect_ms or min(5_000.0, total_ms)
     read_ms = c.read_ms or total_ms
@@ -227,7 +245,7 @@ def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
 def response_limit() -> int:
     from chalicelib.settings import get_settings
 
-    return int(getattr(get_settings(), "gateway_max_response_bytes", 0) or DEFAULT_RESPONSE_LIMIT)
+    return get_settings().gateway_max_response_bytes
 
 
 # ---------------------------------------------------------------- response
@@ -291,7 +309,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     refreshed = False
     stale = None
     resp = None
-    failure: outbound.OutboundFailure | AppError | None = None
+    failure: AppError | None = None
     token = None
     while True:
         attempts += 1
@@ -311,7 +329,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
                 total_timeout=remaining, sensitive_headers=sensitive.headers)
             failure = None
         except outbound.OutboundFailure as exc:
-            resp, failure = None, exc
+            resp, failure = None, cast(AppError, exc)   # each outbound failure class is also a typed error
         except UpstreamError as exc:  # OAuth2 token endpoint failure
             resp, failure = None, exc
         if resp is not None and resp.status_code == 401 and cfg and cfg.get("type") == "oauth2" and not refreshed:
@@ -331,8 +349,9 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
     observability.record_invoke(t, resp, failure, elapsed_ms)
 
-    return _finish(t, built, inp, resp, failure, elapsed_ms, attempts, sensitive, client_ip, user_agent,
-                   reference_id, db)
+    outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
+                      attempts=attempts, sensitive=sensitive)
+    return _finish(outcome, Caller(client_ip, user_agent, reference_id), db)
 
 
 LOG_FAILED_WARNING = ("the call was made but its call log and statistics could not be written "
@@ -355,16 +374,48 @@ def record_log(entry, db=None) -> str | None:
     return None
 
 
-def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms, attempts, sensitive,
-            client_ip, user_agent, reference_id, db) -> dict:
+@dataclass(frozen=True)
+class Outcome:
+    """One finished call: what was sent, and either the upstream's answer or the failure."""
+
+    target: Target
+    built: BuiltRequest
+    inp: InvokeInput
+    response: "OutboundResponse | None"
+    failure: AppError | None   # every outbound failure is also a typed error
+    elapsed_ms: int
+    attempts: int
+    sensitive: Sensitive
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked for the call (written to its log row)."""
+
+    client_ip: str | None = None
+    user_agent: str | None = None
+    reference_id: str | None = None
+
+
+def _failure_of(outcome: Outcome) -> AppError:
+    if outcome.failure is None:
+        raise RuntimeError("a call ended with neither an answer nor a failure")
+    return outcome.failure
+
+
+def _finish(outcome: Outcome, caller: Caller, db) -> dict:
+    """The answer for a call that reached the upstream (or failed trying), after its log row is written."""
     from chalicelib.settings import get_settings
+
+    t, built, inp, sensitive = outcome.target, outcome.built, outcome.inp, outcome.sensitive
+    resp, failure, elapsed_ms, attempts = outcome.response, outcome.failure, outcome.elapsed_ms, outcome.attempts
 
     limit = get_settings().log_body_limit_bytes
     shown_url = masking.mask_url(built.url, sensitive)
     req_headers = dict(built.headers)
     if built.cookies:
         req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
-    params = {
+    params: dict[str, Any] = {
         "path": inp.path_params or {},
         "query": masking.mask_mapping(inp.query, sensitive.query),
         "cookies": masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
@@ -372,12 +423,12 @@ def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms,
     if attempts > 1:
         params["attempts"] = attempts
     entry = calllogs.LogEntry(
-        endpoint_id=str(t.id), reference_id=reference_id, method=built.method, url=shown_url,
+        endpoint_id=str(t.id), reference_id=caller.reference_id, method=built.method, url=shown_url,
         request_headers=masking.mask_headers(req_headers, sensitive),
         request_params=params,
         request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
         request_size=len(built.body) if built.body else 0,
-        response_time_ms=elapsed_ms, client_ip=client_ip, user_agent=user_agent)
+        response_time_ms=elapsed_ms, client_ip=caller.client_ip, user_agent=caller.user_agent)
     result = None
     if resp is not None:
         ctype = resp.headers.get("Content-Type")
@@ -399,6 +450,7 @@ def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms,
         if attempts > 1:
             result["attempts"] = attempts
     else:
+        failure = _failure_of(outcome)
         entry.error_type = getattr(failure, "error_type", None) or "auth"
         entry.error_message = masking.scrub(failure.message, sensitive.values)
     log_id = record_log(entry, db)
@@ -409,6 +461,7 @@ def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms,
             result["warning"] = f"{result['warning']}; {log_warning}" if result.get("warning") else log_warning
         return result
     # a failure: the typed error, with secrets scrubbed from what it shows
+    failure = _failure_of(outcome)
     details = failure.details if isinstance(failure.details, dict) else {}
     details = {k: (masking.mask_url(v, sensitive) if isinstance(v, str) and k in ("url", "redirect_from") else v)
                for k, v in details.items()}
@@ -416,7 +469,7 @@ def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms,
         details["warning"] = log_warning
     details.update({"log_id": log_id, "url": shown_url, "error_type": entry.error_type, "attempts": attempts,
                     "response_time_ms": elapsed_ms})
-    failure.message = masking.scrub(failure.message, sensitive.values)
+    failure.message = masking.scrub(failure.message, sensitive.values) or failure.message
     failure.message = failure.message.replace(built.url, shown_url) if built.url != shown_url else failure.message
     failure.details = details
     raise failure

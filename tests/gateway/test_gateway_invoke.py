@@ -261,14 +261,8 @@ def test_oversized_upstream_body_is_a_502(api, db, doc, loopback):
     from tests.conftest import base_settings
 
     loopback.handler = lambda req: (200, {"Content-Type": "text/plain"}, (b"x" * 1024 for _ in range(600)))
-    reset_settings(base_settings(outbound_allowlist=("127.0.0.1",)))
-    from chalicelib.gateway import invoke as inv
-    old = inv.DEFAULT_RESPONSE_LIMIT
-    inv.DEFAULT_RESPONSE_LIMIT = 256 * 1024
-    try:
-        r = call(api, eid(doc))
-    finally:
-        inv.DEFAULT_RESPONSE_LIMIT = old
+    reset_settings(base_settings(outbound_allowlist=("127.0.0.1",), gateway_max_response_bytes=256 * 1024))
+    r = call(api, eid(doc))
     assert r.status == 502 and r.error["details"]["error_type"] == "too_large"
 
 
