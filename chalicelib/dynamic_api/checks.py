@@ -1,4 +1,4 @@
-"""Save-time checks of a definition's template (issue 6 "Saving checks everything it can").
+"""Save-time checks of a definition's template: saving checks everything it can without running it.
 
 `check_template` compiles the template in its engine (which already refuses
 sandbox escapes, undeclared variables, disallowed tags/filters/calls), then

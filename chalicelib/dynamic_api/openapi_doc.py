@@ -31,7 +31,7 @@ ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 
 def _schema(spec: ParamSpec) -> dict:
-    base = dict(_TYPES.get(spec.data_type, {"type": "string"}))
+    base: dict[str, Any] = dict(_TYPES.get(spec.data_type, {"type": "string"}))
     if spec.multiple:
         base = {"type": "array", "items": base}
     if spec.default_value is not None:

@@ -33,7 +33,7 @@ SortOrder = list[tuple[str, str]]
 
 
 def check_sortable_columns(columns: Iterable[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     for col in columns or []:
         if not isinstance(col, str) or not COLUMN_RE.match(col):
             raise ValidationError(f"sortable column {col!r} must be a plain column name ({COLUMN_RE.pattern})",

@@ -68,8 +68,8 @@ def mapping_of(config: dict | None) -> tuple[dict, dict]:
     config = config or {}
     if not isinstance(config, dict):
         raise ValidationError("reference_config must be an object")
-    mapping = config.get("mapping") if isinstance(config.get("mapping"), dict) else {
-        k: v for k, v in config.items() if k not in RESERVED}
+    given = config.get("mapping")
+    mapping = given if isinstance(given, dict) else {k: v for k, v in config.items() if k not in RESERVED}
     defaults = config.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ValidationError("reference_config.defaults must be an object")

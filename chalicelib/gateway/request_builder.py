@@ -140,7 +140,7 @@ def serialize_query(name: str, value: Any, style: str = "form", explode: bool = 
         return [f"{key}=" + ",".join(e(t) for t in texts)]
     if isinstance(value, dict):
         if style == "deepObject":
-            out = []
+            out: list[str] = []
             for k, v in value.items():
                 if isinstance(v, list):
                     out.extend(f"{key}%5B{_pct(str(k))}%5D={e(_scalar_text(i))}" for i in v)
@@ -188,7 +188,8 @@ def request_body_media(request_body: Any) -> tuple[bool, dict[str, dict]]:
     return False, {"application/json": request_body}
 
 
-def _choose_media(declared: dict[str, dict], wanted: str | None) -> tuple[str | None, dict]:
+def _choose_media(declared: dict[str, dict], wanted: str | None) -> tuple[str | None, dict | None]:
+    """(media type, its schema); schema None when `wanted` is not declared."""
     if wanted:
         base = wanted.split(";")[0].strip().lower()
         for media, schema in declared.items():
@@ -365,7 +366,8 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
 
 
 def _placeholders(path: str) -> list[str]:
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while True:
         start = path.find("{", i)
         if start < 0:
