@@ -264,4 +264,24 @@ for _method in INVOKE_METHODS:
         summary="OpenAPI 3.1 of the published dynamic APIs the caller may call (anonymous: public ones)")
 def dynamic_openapi(ctx: Ctx):
     from .openapi_doc import build_dynamic_openapi
-    return envelope.json_response(build_dynamic_openapi(ctx.request))
+    principal = identify(ctx.request)
+
+    def may_call(permissions: list[str]) -> bool:
+        try:
+            require_permissions(principal, permissions)
+        except AppError:
+            return False
+        return True
+
+    return envelope.json_response(build_dynamic_openapi(may_call, _server_url(ctx.request)))
+
+
+def _server_url(request) -> str | None:
+    """The base URL the caller reached us at (API Gateway stage included)."""
+    host = (request.headers or {}).get("host")
+    if not host:
+        return None
+    proto = (request.headers or {}).get("x-forwarded-proto", "https")
+    stage = ((request.context or {}).get("stage") or "")
+    prefix = f"/{stage}" if stage and stage not in ("api", "$default") else ""
+    return f"{proto}://{host}{prefix}"
