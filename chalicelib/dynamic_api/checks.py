@@ -19,8 +19,9 @@ import re
 from typing import Iterable
 
 from . import sqltext
+from .binding import CompiledTemplate, TemplateError
 from .dialects import get_dialect
-from .engines import CompiledTemplate, TemplateError, engines
+from .engines import engines
 from .sqltext import MARK
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

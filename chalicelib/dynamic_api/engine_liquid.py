@@ -1,5 +1,5 @@
 """The liquid engine (python-liquid) of `engines`: every `{{ }}` and `{% echo %}`
-is a bound value (`engines.emit`); only the tags in `_LIQUID_TAGS` exist;
+is a bound value (`binding.emit`); only the tags in `_LIQUID_TAGS` exist;
 filters are size-bounded and loops counted (`bounds`).
 """
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import bounds
-from .engines import (
+from .binding import (
     _UNSAFE_ATTRS,
     BUILTIN_VARIABLES,
     CompiledTemplate,

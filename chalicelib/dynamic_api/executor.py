@@ -25,13 +25,13 @@ from chalicelib.errors import ConnectionFailed, NotFound, QueryError
 from chalicelib.web.envelope import dumps
 
 from . import limits, paging
+from .binding import RenderedSql
 from .cache import templates
 from .checks import routine_call
 from .connections import ConnectionManager
 from .connections import manager as default_manager
 from .dialects import BoundStatement, get_dialect
 from .drivers import DbConnection, QueryResult
-from .engines import RenderedSql
 from .params import convert_inputs
 from .sqltext import MARK
 from .store import LoadedDefinition, pool_config

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from chalicelib.errors import ValidationError
 
+from .binding import RenderedSql
 from .dialects import BoundStatement, Dialect
-from .engines import RenderedSql
 from .sqltext import MARK
 
 DEFAULT_PAGE_SIZE = 10

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from chalicelib import textbool
 from chalicelib.errors import ValidationError
 
-from .engines import BUILTIN_VARIABLES
+from .binding import BUILTIN_VARIABLES
 
 DATA_TYPES = ("integer", "number", "string", "boolean", "date", "datetime", "uuid")
 _TYPE_ALIASES = {
