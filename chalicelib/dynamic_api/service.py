@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Any
 
 from chalicelib.errors import AppError, NotFound, ValidationError
@@ -190,9 +191,8 @@ def validate_definition(values: dict, params: list[dict], principal=None, action
     v["permissions"] = sorted({p.strip() for p in (v.get("permissions") or []) if p and p.strip()})
     pool_id = v.get("connection_pool_id")
     try:
-        from chalicelib.web.api import uuid_param
-        pool = store.get_pool_row(uuid_param(str(pool_id), "connection_pool_id"))
-    except NotFound:
+        pool = store.get_pool_row(str(uuid.UUID(str(pool_id))))
+    except (ValueError, NotFound):
         raise ValidationError(f"connection_pool_id {pool_id} does not exist", {"field": "connection_pool_id"}) from None
     _require_access(principal, v, pool, action)
     limits.check_definition_limits(v)
