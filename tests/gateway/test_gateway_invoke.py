@@ -266,6 +266,13 @@ def test_oversized_upstream_body_is_a_502(api, db, doc, loopback):
     assert r.status == 502 and r.error["details"]["error_type"] == "too_large"
 
 
+def test_the_gateway_response_limit_is_a_setting_read_from_the_environment():
+    from chalicelib.settings import Settings
+
+    assert Settings.from_env({}).gateway_max_response_bytes == 4 * 1024 * 1024
+    assert Settings.from_env({"GATEWAY_MAX_RESPONSE_BYTES": "1024"}).gateway_max_response_bytes == 1024
+
+
 def test_large_bodies_are_truncated_in_the_log_with_the_size_kept(api, db, doc, loopback):
     big = "y" * (200 * 1024)
     loopback.handler = lambda req: (200, {"Content-Type": "text/plain"}, big)
