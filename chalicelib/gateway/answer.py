@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.db import get_db
 from chalicelib.errors import AppError
 from chalicelib.gateway import calllogs, masking
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput
@@ -29,14 +30,6 @@ log = logging.getLogger("stepflow")
 
 RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
                                   "content-length", "proxy-authenticate", "trailer", "upgrade"})
-
-
-def _db(db=None):
-    if db is not None:
-        return db
-    from chalicelib.db import get_db
-
-    return get_db()
 
 
 def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str | None]:
@@ -77,11 +70,11 @@ def record_log(entry, db=None) -> str | None:
     when both attempts fail, so the answer says plainly that logging failed."""
     for attempt in (1, 2):
         try:
-            return calllogs.record(entry, _db(db))
+            return calllogs.record(entry, db or get_db())
         except Exception as exc:  # noqa: BLE001 - whatever the database did, the call already happened
             log.warning("call log write for endpoint %s failed (attempt %s): %s", entry.endpoint_id, attempt,
                         type(exc).__name__)
-            if getattr(_db(db), "in_transaction", False):
+            if getattr(db or get_db(), "in_transaction", False):
                 break  # inside a caller's transaction a retry cannot help
     log.error("call log for endpoint %s lost after a retry", entry.endpoint_id)
     return None

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.db import get_db
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
 
@@ -84,10 +85,7 @@ def _ip(value: str | None) -> str | None:
 
 def record(entry: LogEntry, db=None) -> str:
     """Write the row and the statistics atomically; returns the log id."""
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     status = entry.status_code
     is_success = 1 if status is not None and 200 <= status < 300 else 0
     is_error = 1 if (status is not None and status >= 400) or (status is None and entry.error_type) else 0
@@ -184,20 +182,14 @@ def time_range(since: dt.datetime | None, until: dt.datetime | None, default_s: 
 
 
 def list_logs(filters: dict, db=None) -> tuple[list[dict], int]:
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     sql, params = list_sql(filters)
     return db.page(sql, order_by=LIST_ORDER, limit=filters.get("limit", 50), offset=filters.get("offset", 0),
                    **params)
 
 
 def get_log(log_id: str, db=None) -> dict:
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     row = db.one(f"SELECT {LIST_COLUMNS} FROM api_call_logs l WHERE l.id = CAST(:id AS uuid)", id=log_id)
     if row is None:
         raise NotFound(f"call log {log_id} not found")
@@ -207,10 +199,7 @@ def get_log(log_id: str, db=None) -> dict:
 def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
     """Counts, success rate, mean and p50/p95/p99 over the window, plus the
     endpoint's lifetime counters."""
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     ep = db.one(
         "SELECT id, api_document_id, path, method, call_count, success_count, error_count, avg_response_time_ms, "
         "total_response_time_ms, timed_call_count FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from chalicelib import observability
+from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
 from chalicelib.gateway import ratelimit, schemas, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
@@ -76,16 +77,8 @@ class Target:
         return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
-def _db(db=None):
-    if db is not None:
-        return db
-    from chalicelib.db import get_db
-
-    return get_db()
-
-
 def load_target(endpoint_id: str, db=None) -> Target:
-    row = _db(db).one(_LOAD_SQL, id=endpoint_id)
+    row = (db or get_db()).one(_LOAD_SQL, id=endpoint_id)
     if row is None:
         raise NotFound(f"endpoint {endpoint_id} not found")
     return Target.from_row(row)
@@ -163,8 +156,9 @@ def components_of(t: Target, db=None) -> dict | None:
     dkey = (str(t.api_document_id), t.d_updated)
     comps = _components_cache.get(dkey)
     if comps is None:
-        raw = _db(db).scalar("SELECT parsed_spec -> 'components' FROM api_documents WHERE id = CAST(:id AS uuid)",
-                             id=str(t.api_document_id))
+        raw = (db or get_db()).scalar(
+            "SELECT parsed_spec -> 'components' FROM api_documents WHERE id = CAST(:id AS uuid)",
+            id=str(t.api_document_id))
         if isinstance(raw, str):
             raw = json.loads(raw)
         comps = _remember(_components_cache, dkey, schemas.convert_components(raw or {}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.db import get_db
 from chalicelib.db.where import Where
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.gateway import invoke as gateway_invoke
@@ -33,14 +34,6 @@ _SELECT = (
 )
 
 
-def _db(db=None):
-    if db is not None:
-        return db
-    from chalicelib.db import get_db
-
-    return get_db()
-
-
 def _out(row: dict) -> dict:
     row = dict(row)
     row.pop("stored_status", None)
@@ -54,7 +47,7 @@ def _endpoint_exists(endpoint_id: str, db) -> None:
 
 
 def create(data: dict, created_by: str | None = None, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     mapping.validate_config(data.get("reference_config"))
     with db.transaction():
         _endpoint_exists(data["api_endpoint_id"], db)
@@ -71,7 +64,7 @@ def create(data: dict, created_by: str | None = None, db=None) -> dict:
 
 
 def get(ref_id: str, db=None) -> dict:
-    row = _db(db).one(_SELECT + "WHERE r.id = CAST(:id AS uuid)", id=ref_id)
+    row = (db or get_db()).one(_SELECT + "WHERE r.id = CAST(:id AS uuid)", id=ref_id)
     if row is None:
         raise NotFound(f"reference {ref_id} not found")
     return _out(row)
@@ -84,13 +77,13 @@ def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dic
          .when(filters.get("endpoint_id"), "r.api_endpoint_id = CAST(:eid AS uuid)", eid=filters.get("endpoint_id"))
          .when(filters.get("document_id"), "e.api_document_id = CAST(:did AS uuid)", did=filters.get("document_id"))
          .when(filters.get("status"), f"({_EFFECTIVE_STATUS}) = :status", status=filters.get("status")))
-    rows, total = _db(db).page(_SELECT + f"WHERE {w.sql}", order_by="created_at DESC, id",
+    rows, total = (db or get_db()).page(_SELECT + f"WHERE {w.sql}", order_by="created_at DESC, id",
                                limit=limit, offset=offset, **w.params)
     return [_out(r) for r in rows], total
 
 
 def update(ref_id: str, changes: dict, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     if "reference_config" in changes:
         mapping.validate_config(changes["reference_config"])
     with db.transaction():
@@ -115,7 +108,7 @@ def update(ref_id: str, changes: dict, db=None) -> dict:
 
 
 def delete(ref_id: str, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     with db.transaction():
         row = get(ref_id, db)
         db.execute("DELETE FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref_id)
@@ -128,7 +121,7 @@ def recover(*, endpoint_id: str | None = None, document_id: str | None = None, d
     w = (Where("r.api_endpoint_id = e.id", "r.status = 'error'", "e.status <> 'inactive'", "d.status = 'active'")
          .when(endpoint_id, "e.id = CAST(:eid AS uuid)", eid=endpoint_id)
          .when(document_id, "d.id = CAST(:did AS uuid)", did=document_id))
-    return _db(db).execute(
+    return (db or get_db()).execute(
         "UPDATE resource_references r SET status = 'active', updated_at = now() "
         f"FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id WHERE {w.sql}", **w.params)
 
@@ -138,7 +131,7 @@ def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], 
     w = (Where()
          .when(filters.get("resource_type"), "resource_type = :rt", rt=filters.get("resource_type"))
          .when(filters.get("resource_id"), "resource_id = CAST(:rid AS uuid)", rid=filters.get("resource_id")))
-    rows, total = _db(db).page(
+    rows, total = (db or get_db()).page(
         "SELECT resource_type, resource_id, total_references, active_references, error_references, "
         f"COALESCE(total_usage, 0) AS total_usage, last_used FROM resource_reference_stats WHERE {w.sql}",
         order_by="total_usage DESC NULLS LAST, resource_type, resource_id", limit=limit, offset=offset, **w.params)
@@ -150,7 +143,7 @@ def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], 
 
 def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_agent: str | None = None,
            db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     ref = db.one(
         "SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.status "
         "FROM resource_references r WHERE r.id = CAST(:id AS uuid)", id=ref_id)
