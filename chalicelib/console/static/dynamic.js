@@ -2,6 +2,7 @@
 import { session, get, post, put, del, call, itemsOf, ApiError } from "./api.js";
 import { h, replace, clear, table, badge, method, field, input, select, textarea, checkbox, busy, toast, fmtTime,
          fmtNum, jsonView, kv, errorBox, lines } from "./dom.js";
+import { sqlEditor } from "./sqleditor.js";
 
 const DATA_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "uuid"];
 const PARAM_TYPES = ["query", "body", "header", "form", "path"];
@@ -133,10 +134,12 @@ export async function renderEditor(ctx, id) {
   const paramsTable = h("div", { class: "table-wrap" }, h("table", { class: "params-table" },
     h("thead", {}, h("tr", {}, ["Name", "Display text", "Data type", "Location", "Multiple", "Required", "Default", "Sensitive", ""].map(t => h("th", {}, t)))), tbody));
 
+  let editor = null;
   function refreshVars() {
     const used = templateVariables(fTemplate.value);
     const declared = new Set(readParams(tbody).map(p => p.name));
     clear(varsBox);
+    if (editor) editor.markUndeclared(used.filter(v => !BUILTINS.includes(v) && !declared.has(v)));
     if (!used.length) { varsBox.append(h("span", { class: "muted" }, "No variables in the template yet.")); return; }
     varsBox.append("Variables: ");
     for (const v of used) {
@@ -148,11 +151,19 @@ export async function renderEditor(ctx, id) {
   }
   fTemplate.addEventListener("input", refreshVars);
   tbody.addEventListener("input", refreshVars);
+  tbody.addEventListener("click", ev => { if (ev.target.closest("button")) setTimeout(refreshVars); });
   refreshVars();
+  const poolDialect = () => ((pools || []).find(p => p.id === fPool.value) || {}).db_type || "postgresql";
+  // The editor replaces the textarea once it is in the page (CodeMirror measures its box).
+  const mountEditor = () => {
+    editor = sqlEditor(fTemplate, { dialect: poolDialect(), onChange: refreshVars });
+    if (editor) fPool.addEventListener("change", () => editor.setDialect(poolDialect()));
+    refreshVars();
+  };
 
   const saveOut = h("div", { id: "dyn-save-result" });
   const saveBtn = h("button", { type: "button", id: "dyn-save" }, isNew ? "Create (draft)" : "Save");
-  const collect = () => {
+  const collect = (draft = false) => {
     const body = {
       name: fName.value.trim(), http_method: fMethod.value, category: fCategory.value.trim() || "default", remark: fRemark.value || null,
       template_engine: fEngine.value, script_type: fScriptType.value, script_template: fTemplate.value,
@@ -163,7 +174,7 @@ export async function renderEditor(ctx, id) {
       max_page_size: Number(fMaxPage.value) || 100, timeout_ms: Number(fTimeout.value) || 10000,
       parameters: readParams(tbody),
     };
-    if (!body.name) throw new ApiError(400, "VALIDATION_ERROR", "step 1: the name is required");
+    if (!body.name && !draft) throw new ApiError(400, "VALIDATION_ERROR", "step 1: the name is required");
     if (!body.script_template.trim()) throw new ApiError(400, "VALIDATION_ERROR", "step 2: the SQL template is required");
     if (!body.connection_pool_id) throw new ApiError(400, "VALIDATION_ERROR", "step 3: choose a connection pool");
     return body;
@@ -201,11 +212,33 @@ export async function renderEditor(ctx, id) {
       h("div", { class: "row" }, canWrite ? h("button", { type: "button", class: "secondary", id: "dyn-add-param", onclick: () => addParam({}) }, "Add parameter") : "")),
   );
 
+  // Testing the editor's content before it is saved: a throwaway draft copy is
+  // created, tested (draft tests roll back) and deleted again.
+  const draftParams = textarea("draft_params", { code: true, rows: 3, id: "dyn-draft-params", label: "draft test inputs", placeholder: '{"name": "beta"}' });
+  const draftOut = h("div", { id: "dyn-draft-result" });
+  const draftBtn = h("button", { type: "button", class: "secondary", id: "dyn-test-draft" }, "Test the unsaved draft");
+  draftBtn.addEventListener("click", () => busy(draftBtn, async () => {
+    let params = {};
+    if (draftParams.value.trim()) {
+      try { params = JSON.parse(draftParams.value); } catch (e) { throw new ApiError(400, "VALIDATION_ERROR", `test inputs are not valid JSON: ${e.message}`); }
+    }
+    const body = { ...collect(true), name: `draft-${Math.random().toString(36).slice(2, 10)}`, category: "console-draft" };
+    const tmp = await post("/api/dynamic-apis", body);
+    try {
+      replace(draftOut, testResult(await post(`/api/dynamic-apis/${tmp.id}/test`, { params })));
+    } finally {
+      await del(`/api/dynamic-apis/${tmp.id}`).catch(() => toast(`could not remove the draft copy ${tmp.name}`, "bad"));
+    }
+  }, draftOut));
+  const draftPanel = canWrite ? h("section", { class: "panel", id: "dyn-draft" }, h("h2", {}, "Test before saving"),
+    h("p", { class: "small muted" }, "Runs the template as it is in the editor now against the chosen pool (nothing is saved; a test rolls back)."),
+    field("Inputs (JSON)", draftParams, { wide: true }), h("div", { class: "row" }, draftBtn), draftOut) : "";
+
   const header = h("div", { class: "spread" }, h("h1", {}, isNew ? "New dynamic API" : d.name, " ", isNew ? "" : badge(d.status)),
     h("a", { href: "#/dynamic" }, "All dynamic APIs"));
   const saveBar = h("div", { class: "panel" }, h("div", { class: "row" }, canWrite ? saveBtn : h("span", { class: "muted" }, "Read-only (viewer)."),
     isNew ? h("span", { class: "small muted" }, "Saving checks the template compiles, every variable is declared, and the SQL is one statement.") : ""), saveOut);
-  if (isNew) { replace(main, header, steps, saveBar); return; }
+  if (isNew) { replace(main, header, steps, draftPanel, saveBar); mountEditor(); return; }
 
   // 6. publish
   const fPerms = input("permissions", { value: (d.permissions || []).join(", "), id: "dyn-permissions", placeholder: "empty = public", label: "permissions" });
@@ -288,9 +321,10 @@ export async function renderEditor(ctx, id) {
       callBtn, h("label", { class: "check small" }, sendKey, "send my key")),
     testOut, callOut);
 
-  replace(main, header, steps, saveBar, publish, testPanel,
+  replace(main, header, steps, draftPanel, saveBar, publish, testPanel,
     h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Recent invocations"),
       h("button", { type: "button", class: "secondary", onclick: ev => busy(ev.target, loadLogs, logsBox) }, "Refresh")), logsBox));
+  mountEditor();
   busy(null, loadLogs, logsBox);
 }
 
@@ -325,7 +359,8 @@ export async function renderPools(ctx) {
     return;
   }
   const box = h("div", { id: "pool-list" });
-  const out = h("div", { id: "pool-result" });
+  const out = h("div", { id: "pool-result", "aria-live": "polite" });
+  const poolActions = { edit: () => {} };
   const load = async () => {
     const pools = itemsOf(await get("/api/connection-pools", { limit: 500 }));
     if (!ctx.alive) return;
@@ -339,12 +374,17 @@ export async function renderPools(ctx) {
             const r = await post(`/api/connection-pools/${p.id}/test`, {});
             replace(out, h("div", { class: "notice", "data-testid": "pool-test-ok" }, `${p.display_text}: connected in ${fmtNum(r.duration_ms, 1)} ms — ${r.server_version || ""}`));
           }, out) }, "test"),
+          h("button", { type: "button", class: "link", "data-edit": p.id, onclick: () => poolActions.edit(p) }, "edit"),
           h("button", { type: "button", class: "link", onclick: ev => {
             if (!confirm(`Delete pool ${p.display_text}?`)) return;
             busy(ev.target, async () => { await del(`/api/connection-pools/${p.id}`); toast("Pool deleted"); await load(); }, out);
           } }, "delete")) },
     ], pools, { empty: "No pools yet.", rowAttrs: p => ({ "data-pool-id": p.id }) }));
   };
+  let editing = null;   // the pool being edited, or null for a new one
+  const createBtn = h("button", { type: "submit", id: "pool-create" }, "Create pool");
+  const cancelBtn = h("button", { type: "button", class: "secondary", id: "pool-cancel", hidden: true }, "Cancel edit");
+  const formTitle = h("h2", { id: "pool-form-title" }, "New pool");
   const f = h("form", { class: "fields", id: "pool-form" },
     field("Display name", input("display_text", { required: true, id: "pool-name" }), { required: true }),
     field("Database type", select("db_type", [["postgresql", "PostgreSQL"], ["mysql", "MySQL / MariaDB"]], "postgresql", { id: "pool-db-type" })),
@@ -353,23 +393,50 @@ export async function renderPools(ctx) {
     field("Database", input("database", { id: "pool-database" }), { required: true }),
     field("Username", input("username", { id: "pool-username" })),
     field("Password", h("input", { type: "password", name: "password", id: "pool-password", autocomplete: "new-password", "aria-label": "password" })),
-    field("Pool size", input("pool_size", { type: "number", value: "5", min: 1, max: 100 })),
-    field("Max concurrency", input("max_concurrency", { type: "number", value: "10", min: 1, max: 1000 })),
-    field("Remark", input("remark", {}), { wide: true }),
-    h("div", { class: "row wide" }, h("button", { type: "submit", id: "pool-create" }, "Create pool")));
-  f.querySelector("[name=db_type]").addEventListener("change", ev => { f.elements.port.value = ev.target.value === "mysql" ? "3306" : "5432"; });
+    field("Pool size", input("pool_size", { type: "number", value: "5", min: 1, max: 100, id: "pool-size" })),
+    field("Max concurrency", input("max_concurrency", { type: "number", value: "10", min: 1, max: 1000, id: "pool-concurrency" })),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "is_active", checked: true, id: "pool-active" }), "active"),
+    field("Remark", input("remark", { id: "pool-remark" }), { wide: true }),
+    h("div", { class: "row wide" }, createBtn, cancelBtn));
+  const els = f.elements;
+  f.querySelector("[name=db_type]").addEventListener("change", ev => { els.port.value = ev.target.value === "mysql" ? "3306" : "5432"; });
+  const startEdit = p => {
+    editing = p;
+    for (const k of ["display_text", "db_type", "host", "port", "database", "username", "pool_size", "max_concurrency", "remark"]) els[k].value = p[k] ?? "";
+    els.is_active.checked = p.is_active !== false;
+    els.password.value = "";
+    els.password.placeholder = p.has_password ? "unchanged (type to replace)" : "";
+    replace(formTitle, `Edit pool ${p.display_text}`); createBtn.textContent = "Save pool"; cancelBtn.hidden = false;
+    els.display_text.focus();
+  };
+  const stopEdit = () => {
+    editing = null; els.password.placeholder = ""; els.password.value = ""; els.display_text.value = "";
+    replace(formTitle, "New pool"); createBtn.textContent = "Create pool"; cancelBtn.hidden = true;
+  };
+  cancelBtn.addEventListener("click", stopEdit);
+  poolActions.edit = startEdit;
   f.addEventListener("submit", ev => {
     ev.preventDefault();
-    busy(ev.submitter, async () => {
+    busy(createBtn, async () => {
       const v = Object.fromEntries(new FormData(f));
       const body = { display_text: v.display_text, db_type: v.db_type, host: v.host, port: Number(v.port), database: v.database,
-        username: v.username || null, password: v.password || null, pool_size: Number(v.pool_size), max_concurrency: Number(v.max_concurrency), remark: v.remark || null };
-      const p = await post("/api/connection-pools", body);
-      replace(out, h("div", { class: "notice" }, `Pool ${p.display_text} created.`));
-      f.reset();
+        username: v.username || null, pool_size: Number(v.pool_size), max_concurrency: Number(v.max_concurrency), remark: v.remark || null,
+        is_active: els.is_active.checked };
+      if (editing) {
+        body.password = v.password ? v.password : "********";   // the mask keeps the stored password
+        const p = await put(`/api/connection-pools/${editing.id}`, body);
+        replace(out, h("div", { class: "notice", "data-testid": "pool-saved" }, `Pool ${p.display_text} saved.`));
+        stopEdit();
+      } else {
+        body.password = v.password || null;
+        const p = await post("/api/connection-pools", body);
+        replace(out, h("div", { class: "notice", "data-testid": "pool-created" }, `Pool ${p.display_text} created.`));
+        // The other fields keep their values: the next pool often differs by its name and database only.
+        els.display_text.value = ""; els.password.value = "";
+      }
       await load();
     }, out);
   });
-  replace(main, h("h1", {}, "Connection pools"), h("section", { class: "panel" }, h("h2", {}, "New pool"), f, out), h("section", { class: "panel" }, box));
+  replace(main, h("h1", {}, "Connection pools"), h("section", { class: "panel", id: "pool-editor" }, formTitle, f, out), h("section", { class: "panel" }, box));
   await busy(null, load, box);
 }
