@@ -56,6 +56,7 @@ def test_try_it_sends_a_form_encoded_body_and_names_the_pattern_a_value_misses(b
     b.click("#try-send")
     b.wait_text("#try-response", "HTTP 201", timeout=20)
     assert not b.find_all("#try-result .error-box")          # the old error box is gone
+    b.shot("endpoint-try-it", docs=True, at="#main h1")
     sent = [r for r in up.requests if r.method == "POST"][-1]
     ctype = {k.lower(): v for k, v in sent.headers.items()}["content-type"]
     assert ctype.startswith("application/x-www-form-urlencoded")

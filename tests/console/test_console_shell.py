@@ -154,3 +154,24 @@ def test_keyboard_users_get_a_skip_link_focus_on_each_new_heading_and_arrow_key_
     sort = b.find('#endpoints th button[data-sort="path"]')
     sort.send_keys(Keys.ENTER)
     b.wait(lambda: b.find('#endpoints th[aria-sort="descending"]'), what="sorted by the keyboard")
+
+
+@pytest.mark.parametrize("name, ctype", [("codemirror.js", "text/javascript"), ("codemirror-sql.js", "text/javascript"),
+                                         ("codemirror-overlay.js", "text/javascript"), ("codemirror.css", "text/css"),
+                                         ("LICENSE-codemirror.txt", "text/plain")])
+def test_the_vendored_editor_is_served_by_the_app_with_its_license(console_url, name, ctype):
+    status, headers, body = _get(f"{console_url}/console/vendor/{name}")
+    assert status == 200 and headers["Content-Type"].startswith(ctype)
+    if name.startswith("LICENSE"):
+        assert b"MIT" in body or b"Permission is hereby granted" in body
+
+
+@pytest.mark.parametrize("name", ["..%2Fapp.js", "nope.js", "..%2F..%2Froutes.py"])
+def test_unknown_or_traversing_vendor_names_answer_404(console_url, name):
+    assert _get(f"{console_url}/console/vendor/{name}")[0] == 404
+
+
+def test_the_index_loads_nothing_from_elsewhere():
+    import re
+    text = static_files()["index.html"][0]
+    assert all(src.startswith("/console/") for src in re.findall(r'(?:src|href)="([^"#]+)"', text))

@@ -48,4 +48,4 @@ def test_the_cards_equal_the_servers_figures_for_a_document_with_more_than_2000_
     assert cards["error rate"] == f"{100 * expected_errors / CALLS:.1f}%"
     for k in ("p50", "p95", "p99"):   # shown with one decimal
         assert abs(float(cards[k].removesuffix(" ms").replace(",", "")) - series[k + "_ms"]) <= 0.05, (k, cards[k], series)
-    b.shot("stats-2121-calls")
+    b.shot("statistics", docs=True)
