@@ -139,7 +139,7 @@ def test_the_sql_editor_highlights_sql_and_the_template_and_marks_undeclared_var
     assert "SELECT" in [e.text for e in editor.find_elements("css selector", ".cm-keyword")]
     assert editor.find_elements("css selector", ".cm-template-expr") and editor.find_elements("css selector", ".cm-template-tag")
     b.wait(lambda: [e.text for e in editor.find_elements("css selector", ".cm-undeclared")] == ["name", "name"], what="undeclared marks")
-    b.shot("sql-editor", docs=True, at="#dyn-template-editor")
+    b.shot("sql-editor", docs=True, at=".steps > section:nth-child(2)")
     b.click_text("#dyn-vars button", "+ add name")
     b.wait(lambda: not editor.find_elements("css selector", ".cm-undeclared"), what="marks gone once declared")
     # keyboard: typing goes into the editor, Tab leaves it (no keyboard trap)

@@ -30,9 +30,9 @@ const ROUTES = [
   [/^dynamic\/([^/]+)$/, dynamic.renderEditor, "dynamic"],
   [/^pools$/, dynamic.renderPools, "pools"],
   [/^compare$/, compare.renderForms, "compare"],
-  [/^history$/, compare.renderHistory, "history"],
-  [/^history\/([^/]+)$/, compare.renderHistoryEntry, "history"],
-  [/^logs$/, compare.renderLogs, "history"],
+  [/^history$/, compare.renderHistory, "compare"],
+  [/^history\/([^/]+)$/, compare.renderHistoryEntry, "compare"],
+  [/^logs$/, compare.renderLogs, "compare"],
   [/^jobs$/, jobs.render, "jobs"],
 ];
 
