@@ -265,8 +265,8 @@ def update_document(ctx: Ctx, document_id: str):
     changes = ctx.body.model_dump(exclude_unset=True)
     if changes.get("auth_config") is not None:
         _check_auth_config(changes["auth_config"])
-    return Reply(_service().update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx)),
-                 "document updated")
+    return Reply(_service().update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx),
+                                            may_retarget=ctx.principal.has_role("admin")), "document updated")
 
 
 @bp.api("/api/documents/{document_id}", "DELETE", role="operator",
@@ -283,7 +283,8 @@ def reimport_document(ctx: Ctx, document_id: str):
     out = _service().reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
-        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx))
+        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
+        may_retarget=ctx.principal.has_role("admin"))
     c = out["counts"]
     return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")

@@ -54,7 +54,8 @@ def health_check_schedule(event):
 def partition_rollover(event):
     from chalicelib.dynamic_api.store import rollover_log_partitions
     from chalicelib.schedules.partitions import rollover
-    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions()}
+    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions(),
+              "api_access_logs": rollover(table="api_access_logs")}
     log.info("partition rollover: %s", report)
     return report
 

@@ -30,7 +30,8 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.web import envelope
+from chalicelib.keys import quotas
+from chalicelib.web import envelope, versions
 from chalicelib.web.auth import Principal, authenticate
 from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
@@ -81,6 +82,12 @@ class RouteMeta:
     status: int
     content_types: list[str]
     raw_response: bool = False
+    deprecated: str | None = None     # the sunset date (YYYY-MM-DD) of a deprecated route
+
+    @property
+    def paths(self) -> list[str]:
+        """Where the route answers: its path and the same under every version prefix."""
+        return [self.path] + versions.versioned_paths(self.path)
 
     @property
     def body(self) -> type[BaseModel] | None:
@@ -212,9 +219,12 @@ class ApiBlueprint(Blueprint):
 
     def api(self, path: str, method: str = "GET", *, role: str | None, body: ModelRef | None = None,
             query: ModelRef | None = None, status: int = 200, summary: str = "",
-            content_types: list[str] | None = None, raw_response: bool = False) -> Callable:
+            content_types: list[str] | None = None, raw_response: bool = False,
+            deprecated: str | None = None) -> Callable:
         """Declare a route. `role` None means public. `body`/`query`: a model class or
-        "package.module:ClassName" (imported on the first request)."""
+        "package.module:ClassName" (imported on the first request). `deprecated`: the
+        sunset date (YYYY-MM-DD); answers then carry Deprecation and Sunset headers.
+        The route also answers under /api/v1/... (chalicelib.web.versions)."""
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
@@ -222,14 +232,17 @@ class ApiBlueprint(Blueprint):
 
         def decorator(fn: Callable) -> Callable:
             meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
-                             body, query, status, ctypes, raw_response)
+                             body, query, status, ctypes, raw_response, deprecated)
             ROUTES.append(meta)
             bp = self
 
             def view(**path_params: Any) -> Response:
                 request = bp.current_request
+                ticket = None
                 try:
                     principal = authenticate(request, role) if role else None
+                    if principal is not None:
+                        ticket = quotas.admit(principal)
                     parsed_query = parse_query(request, meta.query) if query is not None else None
                     parsed_body = None
                     if body is not None:
@@ -239,22 +252,40 @@ class ApiBlueprint(Blueprint):
                         parsed_body = validate_model(meta.body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
+                    quotas.release(ticket)
                     raise
                 except Exception as exc:
+                    quotas.release(ticket)
                     log.exception("unhandled error in %s %s request_id=%s", method, path, envelope.request_id())
                     raise SystemError_("internal error; quote the request_id when reporting it") from exc
+                quotas.release(ticket)
                 if isinstance(result, Response):
-                    return result
-                if isinstance(result, Reply):
-                    return envelope.success(result.data, result.message, result.status, result.headers)
-                return envelope.success(result, "ok", status)
+                    response = result
+                elif isinstance(result, Reply):
+                    response = envelope.success(result.data, result.message, result.status, result.headers)
+                else:
+                    response = envelope.success(result, "ok", status)
+                if ticket is not None:
+                    response.headers.update(ticket.headers())
+                return response
 
             view.__name__ = fn.__name__
             view.__doc__ = fn.__doc__
-            self.route(path, methods=[method], content_types=ctypes)(view)
+            for i, p in enumerate(meta.paths):
+                # Chalice names routes by function: each path needs its own view object.
+                v = view if i == 0 else _alias(view, p)
+                self.route(p, methods=[method], content_types=ctypes)(v)
             return fn
 
         return decorator
+
+
+def _alias(view: Callable, path: str) -> Callable:
+    def alias(**path_params: Any) -> Response:
+        return view(**path_params)
+    alias.__name__ = f"{view.__name__}__{path.strip('/').split('/')[1]}"
+    alias.__doc__ = view.__doc__
+    return alias
 
 
 def page_of(items: list, total: int, limit: int, offset: int) -> dict:
