@@ -1,11 +1,11 @@
 """Serves the console's static files and tells a key what it may do.
 
 `GET /` is the console's index.html; `GET /console/{name}` serves one file of
-chalicelib/console/static/ and `GET /console/vendor/{name}` one of its vendor/
-folder (third-party components shipped with the console, each with its
-license; flat folders: Chalice path parameters cannot span slashes, and a
-fixed set of names leaves nothing to traverse). All are public: the pages hold
-no data; every call they make carries the user's key.
+chalicelib/console/static/ or of its vendor/ folder (third-party components
+shipped with the console, each with its license), by file name: one flat
+namespace (Chalice path parameters cannot span slashes, and a fixed set of
+names leaves nothing to traverse). Both are public: the pages hold no data;
+every call they make carries the user's key.
 """
 from __future__ import annotations
 
@@ -37,18 +37,20 @@ _files: dict[str, tuple[str, str, str]] | None = None
 
 
 def static_files() -> dict[str, tuple[str, str, str]]:
-    """name ("app.js", "vendor/codemirror.js") -> (text, content type, etag); read once per container."""
+    """name ("app.js", "codemirror.js" from vendor/) -> (text, content type, etag); read once per container."""
     global _files
     if _files is None:
         found = {}
-        for folder, prefix in ((STATIC_DIR, ""), (STATIC_DIR / "vendor", "vendor/")):
+        for folder in (STATIC_DIR, STATIC_DIR / "vendor"):
             for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
                 path = folder / entry
                 ctype = CONTENT_TYPES.get(path.suffix)
                 if ctype and path.is_file():
                     text = path.read_text(encoding="utf-8")
                     etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20] + '"'
-                    found[prefix + entry] = (text, ctype, etag)
+                    if entry in found:
+                        raise RuntimeError(f"two console files are named {entry!r}")
+                    found[entry] = (text, ctype, etag)
         _files = found
     return _files
 
@@ -74,19 +76,11 @@ def console_index(ctx: Ctx):
 
 
 @bp.api("/console/{name}", "GET", role=None, raw_response=True,
-        summary="A static file of the web console (JS, CSS, SVG), public")
+        summary="A static file of the web console (JS, CSS, SVG, vendored components and their licenses), public")
 def console_file(ctx: Ctx, name: str):
     if "/" in name:
         raise NotFound(f"no console file named {name!r}")
     return serve(name, ctx.request)
-
-
-@bp.api("/console/vendor/{name}", "GET", role=None, raw_response=True,
-        summary="A third-party component of the web console (JS, CSS, license), public")
-def console_vendor_file(ctx: Ctx, name: str):
-    if "/" in name:
-        raise NotFound(f"no console file named {name!r}")
-    return serve(f"vendor/{name}", ctx.request)
 
 
 @bp.api("/api/whoami", "GET", role="viewer", summary="The calling key: prefix, role, permissions and quota")

@@ -95,9 +95,9 @@ def test_an_admin_creates_a_key_sees_it_once_and_revokes_it(browser, keys, api):
     b.choose("#key-role", "viewer")
     b.click("#key-create")
     secret = b.find("#key-secret").get_attribute("value")
-    assert secret.startswith("sfk_") or len(secret) > 20
+    assert len(secret) > 20
     assert api.as_key(secret).get("/api/whoami").data["role"] == "viewer"
-    row = b.wait_text("#key-list tbody tr", name)
+    b.wait_text("#key-list tbody tr", name)
     assert secret not in b.find("#key-list").text                     # the list never shows a key
     b.go("#/catalog"); b.go("#/keys")
     b.wait_text("#key-list tbody tr", name)
@@ -114,7 +114,7 @@ def test_operators_read_the_audit_log_and_viewers_do_not_see_it(browser, keys, a
     b = browser
     b.sign_in(keys["operator"])
     b.go(f"#/audit?record_id={doc['id']}")
-    rows = b.wait(lambda: len(b.find_all("#audit-list tbody tr")) >= 2 and b.find_all("#audit-list tbody tr"), what="audit rows")
+    b.wait(lambda: len(b.find_all("#audit-list tbody tr")) >= 2, what="audit rows")
     text = b.find("#audit-list").text
     assert "INSERT" in text and "UPDATE" in text
     assert "base_url" in text                                          # the changed field is named
@@ -153,8 +153,7 @@ def test_a_reference_is_created_with_a_mapping_invoked_and_its_usage_counted(bro
         b.choose("#ref-document", doc["id"])
         b.choose("#ref-endpoint", text="POST /Accounts/{AccountSid}/Messages.json")
         b.wait(lambda: b.find_all("#ref-mapping tr.map-row"), what="mapping rows from the parameters")
-        assert b.find("#ref-mapping input[name=map_key]").get_attribute("value") == "path_params.AccountSid" or \
-            b.find("#ref-mapping input[name=map_key]").get_attribute("value") == "path.AccountSid"
+        assert b.find("#ref-mapping input[name=map_key]").get_attribute("value") == "path.AccountSid"
         rows = b.find_all("#ref-mapping tr.map-row")
         rows[-1].find_element("css selector", "input[name=map_key]").clear()
         rows[-1].find_element("css selector", "input[name=map_key]").send_keys("body")
