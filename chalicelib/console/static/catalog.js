@@ -1,7 +1,6 @@
 // Catalog: import specs, documents with health, endpoints with filters.
 import { session, get, post, put, del, call, itemsOf, jobOf, waitForJob, setHashQuery } from "./api.js";
-import { h, replace, clear, table, badge, method, field, input, select, textarea, busy, toast, fmtTime, fmtNum,
-         errorBox, jsonView, kv, tabs as tabList, pathText } from "./dom.js";
+import { h, replace, table, badge, method, field, input, select, textarea, busy, toast, fmtTime, fmtNum, kv, tabs as tabList, pathText } from "./dom.js";
 import { timeline } from "./charts.js";
 
 const PAGE = 50;

@@ -1,8 +1,7 @@
 // Comparisons (seed 003): Redis and Cassandra forms, config groups, async progress,
 // differences with filters and the summary, history and logs.
-import { session, get, post, put, del, call, itemsOf, jobOf, waitForJob } from "./api.js";
-import { h, replace, clear, table, badge, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, fmtPct,
-         jsonView, kv, errorBox, lines, tabs as tabList } from "./dom.js";
+import { session, get, post, del, call, itemsOf, jobOf, waitForJob } from "./api.js";
+import { h, replace, clear, table, badge, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, fmtPct, jsonView, kv, lines, tabs as tabList } from "./dom.js";
 import { sideBySide, differingFields, asJson } from "./jsondiff.js";
 
 // ------------------------------------------------------------------ forms

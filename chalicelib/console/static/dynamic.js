@@ -1,7 +1,6 @@
 // Dynamic APIs (seed 002 steps 1-7) and connection pools.
 import { session, get, post, put, del, call, itemsOf, ApiError } from "./api.js";
-import { h, replace, clear, table, badge, method, field, input, select, textarea, checkbox, busy, toast, fmtTime,
-         fmtNum, jsonView, kv, errorBox, lines } from "./dom.js";
+import { h, replace, clear, table, badge, method, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, jsonView, lines } from "./dom.js";
 import { sqlEditor } from "./sqleditor.js";
 
 const DATA_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "uuid"];

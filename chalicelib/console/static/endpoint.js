@@ -1,7 +1,7 @@
 // One endpoint: parameters and schemas, "try it", the formatted response and recent calls.
 import { session, get, post, itemsOf } from "./api.js";
-import { h, replace, clear, table, badge, method, field, busy, fmtTime, fmtNum, jsonView, kv, select, errorBox, bodyView, pathText } from "./dom.js";
-import { paramInput, bodyMedia, exampleOf, schemaBlock, schemaTree, schemaType, constraints } from "./schemaform.js";
+import { h, replace, table, badge, method, field, busy, fmtTime, fmtNum, jsonView, kv, select, bodyView, pathText } from "./dom.js";
+import { paramInput, bodyMedia, exampleOf, schemaBlock, schemaTree, constraints } from "./schemaform.js";
 import { markdown } from "./md.js";
 import { statusBadge } from "./calls.js";
 
