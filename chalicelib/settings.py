@@ -47,6 +47,8 @@ PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
 HEALTH_CHECK_FAILURES_UNHEALTHY = "HEALTH_CHECK_FAILURES_UNHEALTHY"
 HEALTH_CHECK_SUCCESSES_HEALTHY = "HEALTH_CHECK_SUCCESSES_HEALTHY"
 APP_VERSION = "APP_VERSION"
+# CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
+METRICS_NAMESPACE = "METRICS_NAMESPACE"
 STAGE = "STAGE"
 
 
@@ -117,6 +119,7 @@ class Settings:
     health_successes_healthy: int = 1
     app_version: str = "0.1.0"
     stage: str = "local"
+    metrics_namespace: str = "StepFlowGateway"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -158,6 +161,7 @@ class Settings:
             health_successes_healthy=_int(env, HEALTH_CHECK_SUCCESSES_HEALTHY, cls.health_successes_healthy),
             app_version=env.get(APP_VERSION) or cls.app_version,
             stage=env.get(STAGE) or cls.stage,
+            metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
         )
 
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from chalicelib import limits
-from chalicelib.web.errors import RateLimited, ValidationError
+from chalicelib.web.errors import RateLimited
 
 
 @dataclass(frozen=True)
@@ -24,24 +24,16 @@ class Limit:
     scope: str = "endpoint"  # or "document": one bucket for all its endpoints
 
 
-def parse_limit(cfg) -> Limit | None:
-    """A document's rate_limit_config ({requests, per_seconds, scope?}) or None."""
-    if not cfg:
+def parse_limit(cfg, document_id=None) -> Limit | None:
+    """A document's rate_limit_config or None, checked by the one typed
+    validator (chalicelib.gateway.configs): a stored config that breaks the
+    rule is a 409 naming the field."""
+    from chalicelib.gateway import configs
+
+    model = configs.for_use("rate_limit_config", cfg, document_id)
+    if model is None:
         return None
-    if not isinstance(cfg, dict):
-        raise ValidationError("rate_limit_config must be an object {requests, per_seconds}")
-    try:
-        requests_ = int(cfg.get("requests"))
-        per = float(cfg.get("per_seconds", 1))
-    except (TypeError, ValueError):
-        raise ValidationError("rate_limit_config needs integer requests and a number per_seconds",
-                              [{"loc": ["rate_limit_config"], "type": "type", "msg": "{requests, per_seconds}"}]) from None
-    if requests_ < 1 or not (0 < per <= 86400):
-        raise ValidationError("rate_limit_config: requests >= 1 and 0 < per_seconds <= 86400")
-    scope = cfg.get("scope", "endpoint")
-    if scope not in ("endpoint", "document"):
-        raise ValidationError("rate_limit_config.scope must be endpoint or document")
-    return Limit(requests_, per, scope)
+    return Limit(model.requests, model.per_seconds, model.scope)
 
 
 # The stores (Redis / PostgreSQL fixed windows) are chalicelib.limits.

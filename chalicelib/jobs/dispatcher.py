@@ -13,6 +13,9 @@ the local worker (`make run` with queue URLs) and the in-process runner.
   maxReceiveCount), or when the job's attempts are used up, the job becomes
   `failed` with the error, and SQS moves the message to the dead-letter queue
   on its next receive. `PermanentJobError` fails the job at once.
+* Cancel is cooperative: `ctx.progress()` raises JobCancelled, and a handler
+  that writes through `ctx.commit(work)` commits its writes only together with
+  the job's success, so a cancelled job leaves nothing written.
 * What a caller sees of a failure is a summary (`summarise`: code, message,
   hint), stored as the job's `last_error`; the traceback goes to the server
   log (logger "stepflow.jobs", with the job id) and nowhere else.
@@ -35,6 +38,7 @@ from typing import Any, Iterable
 
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
+from chalicelib.observability import logged_job
 
 log = logging.getLogger("stepflow.jobs")
 UNKNOWN_JOB_RETRY_S = 5  # a message may arrive before its row commits
@@ -93,6 +97,7 @@ def summarise(exc: BaseException, job_id: str) -> dict:
             "hint": f"the server log has the traceback under job {job_id}; retrying may help if it was transient"}
 
 
+@logged_job
 def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
     """Claim and run one job; what to do with its message is in the Outcome."""
     row = store.claim(job_id, _stale_after_s())
@@ -121,7 +126,7 @@ def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
         return Outcome("ack", "failed", job_id, "unknown job type", final=True, attempts=attempts)
 
     ctx = JobContext(job_id=job_id, type=row["type"], payload=row["payload"], attempt=attempts,
-                     priority=row["priority"], _report=store.report)
+                     priority=row["priority"], _report=store.report, _finish=store.succeed)
     try:
         result = job_type.handler(ctx)
     except JobCancelled:
@@ -140,6 +145,8 @@ def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
         # Leave the message: redelivered after the backoff, or (last delivery) moved to the DLQ.
         return Outcome("retry", "failed" if final else "retrying", job_id, str(exc), final=final,
                        attempts=attempts, delay_s=0 if final else retry_delay(attempts))
+    if ctx.committed:  # the handler's ctx.commit() marked it succeeded with its writes
+        return Outcome("ack", "succeeded", job_id, final=True, attempts=attempts)
     done = store.succeed(job_id, result)
     if done is None:  # cancelled while it ran: the result is dropped
         return Outcome("ack", "cancelled", job_id, final=True, attempts=attempts)

@@ -206,3 +206,12 @@ def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
             WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
         idle=idle_after_s, limit=limit)
     return [_out(r) for r in rows]
+
+
+def requeue_failed(job_id: str) -> dict | None:
+    """failed -> queued with its attempts reset (a DLQ redrive); None when the job is not failed."""
+    return _out(get_db().one(
+        f"""UPDATE jobs SET status = 'queued', attempts = 0, finished_at = NULL, heartbeat_at = NULL,
+                   updated_at = NOW()
+            WHERE id = CAST(:id AS uuid) AND status = 'failed' RETURNING {COLUMNS}""",
+        id=job_id))

@@ -21,7 +21,6 @@ imports pydantic only inside the functions that validate.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import typing
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.keys import quotas
 from chalicelib.web import envelope, versions
+from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
 from chalicelib.web.auth import Principal, authenticate
 from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
@@ -141,12 +141,14 @@ def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
     from pydantic import ValidationError as PydanticValidationError
     model = resolve_model(model)
     try:
-        return model.model_validate(data)
+        validated = model.model_validate(data)
     except PydanticValidationError as exc:
         details = validation_details(exc, (where,))
         first = details[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", details) from None
+    _check_ints(validated, where)
+    return validated
 
 
 def raw_body(request: Any) -> bytes:
@@ -165,20 +167,31 @@ def media_type(request: Any) -> str:
 
 
 def parse_json_body(request: Any) -> Any:
+    """A JSON or form request body (see parse_json); None when empty."""
     body = raw_body(request)
     if not body.strip():
         return None
     ctype = media_type(request)
     if ctype == "application/x-www-form-urlencoded":
-        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise ValidationError("request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            {"line": exc.lineno, "column": exc.colno}) from None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"the body is not UTF-8 text (invalid byte at offset {exc.start})",
+                                  [{"loc": ["body"], "type": "utf8", "msg": "invalid UTF-8"}]) from None
+        data = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
+        refuse_nul(data, "body")
+        return data
+    return parse_json(body)
+
+
+def _check_ints(model: Any, where: str) -> None:
+    """Integers beyond 64 bits never reach SQL: a 400 naming the field."""
+    for name, value in model:
+        if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value <= INT64:
+            f = type(model).model_fields.get(name)
+            key = (f.alias if f is not None and f.alias else name)
+            raise ValidationError(f"{where}.{key}: {value} is out of range",
+                                  [{"loc": [where, key], "type": "int_range", "msg": "out of the 64-bit range"}])
 
 
 def _is_list(annotation: Any) -> bool:
@@ -205,6 +218,7 @@ def parse_query(request: Any, model: ModelRef) -> BaseModel:
             data[key] = values
         else:
             data[key] = params.get(key)
+    refuse_nul(data, "query")
     extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
     if extra and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",

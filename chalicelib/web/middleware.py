@@ -20,6 +20,7 @@ from email.utils import format_datetime
 
 from chalice import Response
 
+from chalicelib import observability
 from chalicelib.web import access_log, envelope, versions
 from chalicelib.web.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
                                    ValidationError)
@@ -76,6 +77,7 @@ def http_middleware(event, get_response):
     started = time.perf_counter()
     context = getattr(event, "context", None) or {}
     rid = envelope.set_request_id(context.get("requestId"))
+    observability.request_started()
     resource = context.get("resourcePath")
     method = getattr(event, "method", "") or context.get("httpMethod", "")
     asked, media = versions.requested((getattr(event, "headers", None) or {}).get("accept"))
@@ -107,4 +109,5 @@ def http_middleware(event, get_response):
     if access_log.should_record(resource):
         access_log.record(method=method, route=resource, status=response.status_code,
                           duration_ms=(time.perf_counter() - started) * 1000, request_id=rid, api_version=served)
+    observability.access_log(event, response, rid, (time.perf_counter() - started) * 1000)
     return response
