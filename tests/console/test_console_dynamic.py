@@ -188,10 +188,13 @@ def test_the_pool_form_keeps_its_values_after_a_create_and_a_pool_can_be_edited(
     b.wait_text("#pool-form-title", f"Edit pool {first}")
     b.fill("#pool-remark", "edited in the console")
     b.fill("#pool-concurrency", "7")
+    b.click("#pool-access input[name=write_operator]")              # operators may now define writing APIs
     b.click("#pool-create")
     b.wait_text("[data-testid=pool-saved]", first)
     pool = next(p for p in api.get("/api/connection-pools?limit=500").data["items"] if p["display_text"] == first)
     assert (pool["remark"], pool["max_concurrency"]) == ("edited in the console", 7)
+    assert set(pool["access"]["write_roles"]) == {"admin", "operator"}
+    assert set(pool["access"]["read_roles"]) == {"admin", "operator"}
     assert api.post(f"/api/connection-pools/{pool['id']}/test", {}).status == 200
 
 

@@ -5,6 +5,7 @@ import * as catalog from "./catalog.js";
 import * as endpoint from "./endpoint.js";
 import * as stats from "./stats.js";
 import * as dynamic from "./dynamic.js";
+import * as pools from "./pools.js";
 import * as compare from "./compare.js";
 import * as jobs from "./jobs.js";
 import * as templates from "./templates.js";
@@ -28,7 +29,7 @@ const ROUTES = [
   [/^stats$/, stats.render, "stats"],
   [/^dynamic$/, dynamic.renderList, "dynamic"],
   [/^dynamic\/([^/]+)$/, dynamic.renderEditor, "dynamic"],
-  [/^pools$/, dynamic.renderPools, "pools"],
+  [/^pools$/, pools.renderPools, "pools"],
   [/^compare$/, compare.renderForms, "compare"],
   [/^history$/, compare.renderHistory, "compare"],
   [/^history\/([^/]+)$/, compare.renderHistoryEntry, "compare"],
