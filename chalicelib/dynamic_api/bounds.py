@@ -23,7 +23,7 @@ import functools
 import re
 from typing import Any, Callable, Iterable
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 MAX_STRING = 1_000_000
 MAX_ITEMS = 10_000

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from chalicelib.web.errors import ServiceUnavailable
+from chalicelib.errors import ServiceUnavailable
 
 from .drivers import ConnectParams, DbConnection, connect
 

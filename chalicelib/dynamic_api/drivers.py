@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.web.errors import (ConnectionFailed, PermissionDenied, QueryError, RequestTimeout,
+from chalicelib.errors import (ConnectionFailed, PermissionDenied, QueryError, RequestTimeout,
                                    ValidationError)
 
 from .dialects import BoundStatement, normalize_db_type

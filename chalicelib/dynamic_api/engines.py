@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from chalicelib.web.errors import QueryError, ValidationError
+from chalicelib.errors import QueryError, ValidationError
 
 from . import bounds, sqltext
 from .dialects import BoundStatement, Dialect

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from chalicelib.web.envelope import dumps
-from chalicelib.web.errors import ConnectionFailed, NotFound, QueryError
+from chalicelib.errors import ConnectionFailed, NotFound, QueryError
 
 from . import limits, paging
 from .cache import templates

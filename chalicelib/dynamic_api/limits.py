@@ -13,7 +13,7 @@ Gateway cuts at 29 s, Lambda refuses responses over 6 MB).
 """
 from __future__ import annotations
 
-from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError
 
 MAX_SYNC_TIMEOUT_MS = 29_000
 LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024

@@ -138,7 +138,7 @@ def _operation(d: store.LoadedDefinition) -> dict:
 
 def may_call(principal, permissions: list[str]) -> bool:
     from chalicelib.web.auth import require_permissions
-    from chalicelib.web.errors import AppError
+    from chalicelib.errors import AppError
     try:
         require_permissions(principal, permissions)
     except AppError:

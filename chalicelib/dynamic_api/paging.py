@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .dialects import BoundStatement, Dialect
 from .engines import RenderedSql

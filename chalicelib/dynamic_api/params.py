@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .engines import BUILTIN_VARIABLES
 

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,7 +16,7 @@ from chalice import Response
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
-from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
+from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
 
 
 def _service():
@@ -157,6 +156,7 @@ def definition_logs(ctx: Ctx, def_id: str):
 # --------------------------------------------------------------------------- invoke
 
 def _form_or_json(request) -> tuple[dict, dict]:
+    from chalicelib.web.json_body import parse_json
     """(json_object, form_fields) of the request body; either may be empty."""
     body = raw_body(request)
     if not body.strip():
@@ -166,10 +166,7 @@ def _form_or_json(request) -> tuple[dict, dict]:
     if ctype == "application/x-www-form-urlencoded":
         form = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
         return {}, form
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
     if not isinstance(data, dict):
         raise ValidationError("the JSON body must be an object of parameter values")
     return data, {}

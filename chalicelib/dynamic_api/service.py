@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from chalicelib.web.errors import AppError, NotFound, ValidationError
+from chalicelib.errors import AppError, NotFound, ValidationError
 
 from . import connstr, executor, limits, paging, store, trust
 from .checks import SCRIPT_TYPES, check_template

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import get_db
-from chalicelib.web.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound
 
 from .connections import PoolConfig
 from .drivers import ConnectParams

@@ -33,7 +33,7 @@ import threading
 from dataclasses import dataclass
 
 from chalicelib.web.auth import ROLES, Principal
-from chalicelib.web.errors import ConnectionFailed, PermissionDenied, QueryError, ValidationError
+from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, ValidationError
 
 from .dialects import BoundStatement
 from .drivers import ConnectParams, DbConnection, connect

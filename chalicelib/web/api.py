@@ -11,7 +11,7 @@ everywhere, and the OpenAPI description is generated from the same facts.
         # or Reply(data, message=..., status=...) / a chalice Response (raw)
 
 `role=None` makes a route public. Views raise typed errors
-(chalicelib.web.errors); anything else becomes a 500 SYSTEM_ERROR.
+(chalicelib.errors); anything else becomes a 500 SYSTEM_ERROR.
 
 `body=`/`query=` take a pydantic model class or, preferably, a string
 "package.module:ClassName" resolved (and cached) on first use, so that
@@ -33,7 +33,7 @@ from chalicelib.keys import quotas
 from chalicelib.web import envelope, versions
 from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
 from chalicelib.web.auth import Principal, authenticate
-from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

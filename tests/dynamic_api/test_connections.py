@@ -10,7 +10,7 @@ import pytest
 from chalicelib.dynamic_api.connections import ConnectionManager, PoolConfig
 from chalicelib.dynamic_api.dialects import BoundStatement
 from chalicelib.dynamic_api.drivers import ConnectParams, connect
-from chalicelib.web.errors import ConnectionFailed, RequestTimeout, ServiceUnavailable
+from chalicelib.errors import ConnectionFailed, RequestTimeout, ServiceUnavailable
 
 
 def cfg_for(params, *, version=1, pool_size=2, max_concurrency=3, pool_id="p1") -> PoolConfig:
@@ -156,7 +156,7 @@ def test_unreachable_database_is_a_connection_error_with_suggestions(tparams):
 
 
 def test_two_statements_in_one_call_are_refused_by_the_protocol(tparams):
-    from chalicelib.web.errors import QueryError
+    from chalicelib.errors import QueryError
     conn = connect(tparams)
     try:
         with pytest.raises(QueryError):

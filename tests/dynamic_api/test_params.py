@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.dynamic_api.params import (ParamSpec, check_default, check_param_name, convert_inputs, mask,
                                            normalize_data_type)
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 
 @pytest.mark.parametrize("data_type,raw,expected", [
