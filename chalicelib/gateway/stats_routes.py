@@ -27,7 +27,7 @@ def stats_timeseries(ctx: Ctx):
 
 def _bucket(text: str | None) -> int | None:
     from chalicelib.gateway.calllogs import parse_window
-    from chalicelib.web.errors import ValidationError
+    from chalicelib.errors import ValidationError
     if not text:
         return None
     try:

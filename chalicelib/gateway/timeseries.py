@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from chalicelib.db.where import Where
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 MAX_BUCKETS = 500
 # The bucket a window gets when the caller names none: about 24-60 points.
