@@ -49,6 +49,31 @@ ModelRef = Union["type[BaseModel]", str]
 _RESOLVED: dict[str, type] = {}
 
 
+class LazyModels:
+    """A models module named without importing it (Lambda cold start).
+
+    Routes write `body=models.CreateKey` with
+
+        if TYPE_CHECKING:
+            from chalicelib.keys import models
+        else:
+            models = LazyModels("chalicelib.keys.models")
+
+    A type checker (and a rename) sees the real class; at run time the
+    attribute is the reference "chalicelib.keys.models:CreateKey", imported
+    on the first request that needs it. tests/test_cold_start.py resolves
+    every reference.
+    """
+
+    def __init__(self, module: str):
+        self._module = module
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return f"{self._module}:{name}"
+
+
 def _check_ref(ref: ModelRef | None) -> None:
     if isinstance(ref, str):
         module, sep, name = ref.partition(":")
