@@ -15,8 +15,8 @@ from pathlib import Path
 
 from chalice import Response
 
-from chalicelib.web.api import ApiBlueprint, Ctx
 from chalicelib.errors import NotFound
+from chalicelib.web.api import ApiBlueprint, Ctx
 
 bp = ApiBlueprint(__name__, tag="console")
 
@@ -60,8 +60,9 @@ def serve(name: str, request) -> Response:
     if item is None:
         raise NotFound(f"no console file named {name!r}")
     text, ctype, etag = item
-    headers = {"Content-Type": ctype, "Cache-Control": "no-cache", "ETag": etag,
-               "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": ctype, "Cache-Control": "no-cache", "ETag": etag,
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
     if ctype.startswith("text/html"):
         headers["Content-Security-Policy"] = CSP
         headers["X-Frame-Options"] = "DENY"

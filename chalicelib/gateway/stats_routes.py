@@ -26,8 +26,8 @@ def stats_timeseries(ctx: Ctx):
 
 
 def _bucket(text: str | None) -> int | None:
-    from chalicelib.gateway.calllogs import parse_window
     from chalicelib.errors import ValidationError
+    from chalicelib.gateway.calllogs import parse_window
     if not text:
         return None
     try:

@@ -60,7 +60,8 @@ def timeseries_sql(scope: Scope) -> str:
     w = (Where("l.created_at >= :since", "l.created_at < :until")
          .when(scope.endpoint_id, "l.api_endpoint_id = CAST(:endpoint_id AS uuid)")
          .when(scope.document_id and not scope.endpoint_id,
-               "l.api_endpoint_id IN (SELECT id FROM api_endpoints WHERE api_document_id = CAST(:document_id AS uuid))"))
+               "l.api_endpoint_id IN (SELECT id FROM api_endpoints "
+               "WHERE api_document_id = CAST(:document_id AS uuid))"))
     return (
         "SELECT l.b, count(*) AS calls, "
         f" count(*) FILTER (WHERE {SUCCESS}) AS successes, count(*) FILTER (WHERE {ERROR}) AS errors, "
