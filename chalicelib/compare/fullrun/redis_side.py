@@ -22,12 +22,17 @@ L1, L2 = "cluster1", "cluster2"
 
 
 class SideFailure(Exception):
-    """A side stopped answering: the run pauses instead of hammering it."""
+    """A side stopped answering: the run pauses instead of hammering it.
+    `detail` names the side and its config name ("cluster2 'test': ...")."""
 
     def __init__(self, side: str, detail: str):
-        super().__init__(f"{side}: {detail}")
+        super().__init__(detail)
         self.side = side
         self.detail = detail
+
+
+def _fail(side, detail: str) -> SideFailure:
+    return SideFailure(side.label, f"{side.label} '{side.config.name}': {detail}")
 
 
 @dataclass
@@ -70,15 +75,14 @@ def failing(side) -> str | None:
         errors = [f"{st.host}:{st.port}: {st.error}" for st in side.nodes_status
                   if f"{st.host}:{st.port}" in side.down_nodes and st.error]
         return f"{side.label} '{side.config.name}': master(s) {', '.join(sorted(side.down_nodes))} " \
-               f"not answering" + (f" ({'; '.join(errors)})" if errors else "")
+               "not answering" + (f" ({'; '.join(errors)})" if errors else "")
     return None
 
 
 def scan(side, node: str, cursor: int, pattern: str, count: int, type_: str | None) -> tuple[int, list]:
     import redis.exceptions as rex
     if node not in side.clients:
-        raise SideFailure(side.label, f"node {node} is no longer a master of '{side.config.name}' "
-                                      "(topology changed; start a new run)")
+        raise _fail(side, f"node {node} is no longer a master (topology changed; start a new run)")
     args: list = ["SCAN", cursor, "MATCH", pattern, "COUNT", count]
     if type_:
         args += ["TYPE", type_]
@@ -86,9 +90,9 @@ def scan(side, node: str, cursor: int, pattern: str, count: int, type_: str | No
         nxt, keys = side.client(node).execute_command(*args)
     except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
         side.down_nodes.add(node)
-        raise SideFailure(side.label, f"SCAN on {node} failed: {side.scrub(exc)}") from exc
+        raise _fail(side, f"SCAN on {node} failed: {side.scrub(exc)}") from exc
     except rex.ResponseError as exc:
-        raise SideFailure(side.label, f"SCAN on {node} refused: {side.scrub(exc)}") from exc
+        raise _fail(side, f"SCAN on {node} refused: {side.scrub(exc)}") from exc
     return int(nxt), list(keys)
 
 
@@ -99,12 +103,12 @@ def absent_on(side, keys: list) -> list:
     out: list = []
     for node, node_keys in side.group_by_node(keys).items():
         if node is None or node in side.down_nodes:
-            raise SideFailure(side.label, f"no reachable master for {len(node_keys)} key(s)")
+            raise _fail(side, f"no reachable master for {len(node_keys)} key(s)")
         try:
             replies = run_cmds(side, node, [("EXISTS", k) for k in node_keys])
         except NodeFailure as exc:
             side.down_nodes.add(node)
-            raise SideFailure(side.label, f"EXISTS on {node} failed: {exc.detail}") from exc
+            raise _fail(side, f"EXISTS on {node} failed: {exc.detail}") from exc
         out.extend(k for k, r in zip(node_keys, replies) if r != 1)
     return out
 

@@ -210,11 +210,11 @@ def segment_job(ctx) -> dict:
         outcome = worker.run()
     except SideFailure as exc:
         journal.release_segment(run_id, seg_id, gen, "failed", str(exc))
-        pause(run_id, f"paused: Redis {exc.detail}; resume the run when the side is healthy again")
+        pause(run_id, f"Redis {exc.detail}; resume the run when that side is healthy again")
         return {"outcome": "paused", "error": str(exc)}
     except AppError as exc:  # connecting failed (ConnectionFailed names the side)
         journal.release_segment(run_id, seg_id, gen, "failed", exc.message)
-        pause(run_id, f"paused: {exc.message}; resume the run when the side is healthy again")
+        pause(run_id, f"{exc.message}; resume the run when that side is healthy again")
         return {"outcome": "paused", "error": exc.message}
     except JobCancelled:
         journal.release_segment(run_id, seg_id, gen, "pending")
