@@ -122,8 +122,7 @@ class SegmentWorker:
             st.compared = len(keys)
             st.add_batch(b)
             if rounds:
-                raw = {key_text(k): k for k in keys}
-                st.candidates = [raw.get(d["key"], d["key"]) for d in b.differences]
+                st.candidates = raw_keys([d["key"] for d in b.differences], keys)
             else:
                 st.final_diffs = [difference_row(d) for d in b.differences]
         else:
@@ -219,6 +218,17 @@ class SegmentWorker:
             redis_side.close(self.s1, self.s2)
 
 
-def key_text(k: Any) -> str:
+def raw_keys(texts: list[str], keys: list) -> list:
+    """The scanned (bytes) keys behind the engine's display texts of them."""
     from chalicelib.compare.core.values import as_text
-    return str(as_text(k))
+    if not texts:
+        return []
+    page = set(keys)
+    out, rest = [], []
+    for t in texts:
+        b = t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
+        (out if b in page and as_text(b) == t else rest).append(b if b in page else t)
+    if rest:
+        wanted = set(rest)
+        out.extend(k for k in keys if as_text(k) in wanted)
+    return out
