@@ -1,7 +1,5 @@
 """StepFlow Gateway: the Chalice app. It only declares: blueprints, the HTTP
 middleware, SQS handlers and schedules. Domains live in chalicelib/."""
-from chalice import Chalice
-
 from chalicelib.catalog.routes import bp as catalog_bp
 from chalicelib.compare.cassandra.routes import bp as cassandra_bp
 from chalicelib.compare.routes import bp as compare_bp
@@ -14,9 +12,10 @@ from chalicelib.jobs.routes import bp as jobs_bp
 from chalicelib.schedules.routes import bp as health_checks_bp
 from chalicelib.keys.routes import bp as keys_bp
 from chalicelib.system.routes import bp as system_bp
+from chalicelib.web.lambda_app import StepflowApp
 from chalicelib.web.middleware import http_middleware
 
-app = Chalice(app_name="stepflow-gateway")
+app = StepflowApp(app_name="stepflow-gateway")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(system_bp)

@@ -18,6 +18,14 @@ SECRET_KEYS_SECRET_ARN = "SECRET_KEYS_SECRET_ARN"
 OUTBOUND_ALLOWLIST = "OUTBOUND_ALLOWLIST"
 DB_STATEMENT_TIMEOUT_MS = "DB_STATEMENT_TIMEOUT_MS"
 DB_CONNECT_TIMEOUT_S = "DB_CONNECT_TIMEOUT_S"
+DB_POOL_MAX = "DB_POOL_MAX"
+DB_POOL_IDLE_S = "DB_POOL_IDLE_S"
+DB_POOL_WAIT_S = "DB_POOL_WAIT_S"
+AWS_LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"   # set by the Lambda runtime
+# make run (scripts/run_local.py) only:
+LOCAL_STATE_DIR = "STEPFLOW_STATE_DIR"
+LOCAL_HOST = "HOST"
+LOCAL_PORT = "PORT"
 MAX_SYNC_BODY_BYTES = "MAX_SYNC_BODY_BYTES"
 MAX_ASYNC_SPEC_BYTES = "MAX_ASYNC_SPEC_BYTES"
 YAML_MAX_ALIASES = "YAML_MAX_ALIASES"
@@ -82,6 +90,10 @@ class Settings:
     outbound_allowlist: tuple[str, ...] = ()
     db_statement_timeout_ms: int = 25_000
     db_connect_timeout_s: float = 5.0
+    # Connections to the project's database per process (a Lambda container: 1).
+    db_pool_max: int = 8
+    db_pool_idle_s: float = 60.0
+    db_pool_wait_s: float = 5.0
     max_sync_body_bytes: int = 6 * 1024 * 1024
     max_async_spec_bytes: int = 50 * 1024 * 1024
     yaml_max_aliases: int = 10_000
@@ -118,6 +130,9 @@ class Settings:
             outbound_allowlist=_list(env, OUTBOUND_ALLOWLIST),
             db_statement_timeout_ms=_int(env, DB_STATEMENT_TIMEOUT_MS, cls.db_statement_timeout_ms),
             db_connect_timeout_s=_float(env, DB_CONNECT_TIMEOUT_S, cls.db_connect_timeout_s),
+            db_pool_max=_int(env, DB_POOL_MAX, 1 if env.get(AWS_LAMBDA_FUNCTION_NAME) else cls.db_pool_max),
+            db_pool_idle_s=_float(env, DB_POOL_IDLE_S, cls.db_pool_idle_s),
+            db_pool_wait_s=_float(env, DB_POOL_WAIT_S, cls.db_pool_wait_s),
             max_sync_body_bytes=_int(env, MAX_SYNC_BODY_BYTES, cls.max_sync_body_bytes),
             max_async_spec_bytes=_int(env, MAX_ASYNC_SPEC_BYTES, cls.max_async_spec_bytes),
             yaml_max_aliases=_int(env, YAML_MAX_ALIASES, cls.yaml_max_aliases),

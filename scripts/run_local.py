@@ -4,6 +4,11 @@ on http://127.0.0.1:8000 (chalice local). Ctrl-C stops everything it started.
 PostgreSQL: DATABASE_URL when set, else an embedded server (pgserver) whose
 data lives in .local/pgdata and survives restarts. The admin key is created
 once and kept in .local/admin_key; the secret key in .local/secret_key.
+STEPFLOW_STATE_DIR moves .local elsewhere (the HTTP test tier runs its own
+server this way); HOST/PORT choose the address (127.0.0.1:8000).
+
+The server is chalicelib.web.local_server (see its docstring for how each
+request is isolated). SIGTERM stops it like Ctrl-C.
 """
 from __future__ import annotations
 
@@ -13,8 +18,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
 sys.path.insert(0, str(ROOT))
+
+from chalicelib.settings import LOCAL_HOST, LOCAL_PORT, LOCAL_STATE_DIR  # noqa: E402 - after sys.path
+
+LOCAL = Path(os.environ.get(LOCAL_STATE_DIR) or ROOT / ".local")
 
 
 def _read_or_create(path: Path, make) -> str:
@@ -27,16 +35,45 @@ def _read_or_create(path: Path, make) -> str:
 
 
 def _repair_pgserver_handles(pgdata: Path) -> None:
-    """pgserver tracks its users in .handle_pids.json; a process killed while
-    writing it leaves it empty, and pgserver then fails to start. An empty or
-    unreadable file is reset (PostgreSQL's own data is not touched)."""
+    """pgserver tracks the processes using the embedded server in
+    .handle_pids.json and stops it when the last one exits. A process killed
+    while writing it leaves it empty (pgserver then fails to start); a killed
+    process leaves its pid behind (the server would then never be stopped).
+    Unreadable files are reset and dead pids dropped (PostgreSQL's own data
+    is not touched)."""
     import json
     handles = pgdata / ".handle_pids.json"
-    if handles.exists():
-        try:
-            json.loads(handles.read_text() or "x")
-        except ValueError:
-            handles.write_text("[]")
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text() or "x")
+    except ValueError:
+        pids = []
+    handles.write_text(json.dumps([p for p in pids if isinstance(p, int) and _alive(p)]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_clients() -> None:
+    """At shutdown: close the clients the server opened (only modules in use are touched)."""
+    closers = (("chalicelib.dynamic_api.connections", lambda m: m.manager.close_all()),
+               ("chalicelib.compare.cassandra.sessions", lambda m: m.close_all()),
+               ("chalicelib.net.outbound", lambda m: m.close_pools()))
+    for name, close in closers:
+        module = sys.modules.get(name)
+        if module is not None:
+            try:
+                close(module)
+            except Exception as exc:  # shutting down: report and go on
+                print(f"closing {name}: {exc}", file=sys.stderr)
 
 
 def main() -> int:
@@ -67,10 +104,10 @@ def main() -> int:
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
 
-    host, port = "127.0.0.1", int(os.environ.get("PORT", "8000"))
+    host, port = os.environ.get(LOCAL_HOST) or "127.0.0.1", int(os.environ.get(LOCAL_PORT) or "8000")
     base = f"http://{host}:{port}"
     print(f"""
-StepFlow Gateway is serving on {base}
+StepFlow Gateway is serving on {base} (pid {os.getpid()})
 Web console: {base}/  (sign in with the key below)
 Admin API key (kept in .local/admin_key): {key}
 
@@ -88,6 +125,10 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
     import app as app_module
     config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
     httpd = make_server(app_module.app, config, host, port)
+
+    def _terminate(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, _terminate)
     # With QUEUE_URL_* set (real SQS or moto_server), a local worker long-polls
     # the queues in priority order; without them jobs run in-process.
     from chalicelib.jobs.worker import start_local_worker
@@ -102,8 +143,12 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
         # A second Ctrl-C must not interrupt the shutdown half-way: pgserver
         # stops the embedded PostgreSQL in its own exit handler.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        httpd.server_close()
         if worker is not None:
             worker.stop()
+        close_clients()
+        get_db().close()
     return 0
 
 

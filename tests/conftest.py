@@ -174,3 +174,23 @@ def api(client, keys) -> Api:
 @pytest.fixture
 def anon(client) -> Api:
     return Api(client.http, None)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The real server of `make run` over HTTP (tests/live.py), own port and database."""
+    from tests.live import start_live_server, stop_live_server
+    name = TEST_DB_NAME + "_live"
+    admin = _admin()
+    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    admin.close()
+    server = start_live_server(_db_url(name), SECRET_KEY)
+    try:
+        yield server
+    finally:
+        stop_live_server(server.process)
+        admin = _admin()
+        try:
+            admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        finally:
+            admin.close()

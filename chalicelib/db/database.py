@@ -1,19 +1,42 @@
-"""One PostgreSQL connection per container (per thread), plain SQL.
+"""The project's PostgreSQL: a bounded, reused set of connections, plain SQL.
 
-`Database.query/one/execute` take SQL with `:name` parameters (pg8000.native
-binds them; values are never spliced). `transaction()` opens one transaction
-on the thread's connection; calls made inside it (on the same Database) join
-it. A broken connection is discarded and re-opened on the next call.
+`Database.query/one/scalar/execute` take SQL with `:name` parameters
+(pg8000.native binds them; values are never spliced).
+
+Connections are pooled per process and bounded (`max_connections`,
+setting DB_POOL_MAX: 1 in a Lambda container, 8 elsewhere). A statement
+outside a transaction borrows an idle connection for that statement only
+and gives it back, so the number of connections never grows with the
+number of requests or threads. `transaction()` pins one connection to the
+calling thread until COMMIT/ROLLBACK (calls made inside it join it);
+`session()` pins one without a transaction, for session-level state such as
+the migrator's advisory lock. A thread waiting for a free connection longer
+than `pool_wait_s` gets StorageUnavailable (503 with Retry-After).
+
+Idle connections are closed after `idle_s` (DB_POOL_IDLE_S) and by
+`close()` (process shutdown). A broken connection is discarded; outside a
+transaction the statement is retried once on a fresh one. Opening a
+connection includes the session settings after it (statement_timeout, UTC):
+a network failure anywhere in that set-up is retried once, then answered as
+StorageUnavailable, never as a 500.
+
+Database errors are translated into typed errors whose messages say what
+was wrong in the caller's terms; SQLSTATEs and the database's own text go to
+the server log only.
 """
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
 from chalicelib.web.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
+
+log = logging.getLogger("stepflow.db")
 
 
 def quote_ident(name: str) -> str:
@@ -49,22 +72,45 @@ _CHECK_VIOLATION = "23514"
 _NOT_NULL_VIOLATION = "23502"
 _QUERY_CANCELED = "57014"
 _INVALID_TEXT = "22P02"
+_NUMERIC_OUT_OF_RANGE = "22003"
+_CLASS_22 = {
+    "22P02": "invalid text representation",
+    "22001": "a text value is too long",
+    "22007": "invalid date/time format",
+    "22008": "date/time out of range",
+    "22021": "invalid byte sequence",
+    "22P05": "unsupported Unicode escape sequence",
+    "22023": "invalid parameter value",
+    "2201W": "invalid LIMIT value",
+    "2201X": "invalid OFFSET value",
+    "23514": "a check constraint failed",
+    "23502": "a required value is missing",
+}
 
 
 def translate(exc: Exception) -> Exception:
+    """A driver error as a typed error. The SQLSTATE, the database's message
+    and the statement stay in the server log; callers get the kind of
+    problem and, for constraint errors, the constraint's name."""
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     code = info.get("C", "")
     message = info.get("M", str(exc))
-    detail = {"sqlstate": code}
+    log.info("database error %s: %s", code, message)
+    detail: dict = {}
     if info.get("n"):
         detail["constraint"] = info["n"]
     if code == _UNIQUE_VIOLATION:
-        return Conflict(f"already exists: {info.get('D', message)}", detail)
-    if code in (_CHECK_VIOLATION, _NOT_NULL_VIOLATION, _INVALID_TEXT) or code.startswith("22"):
-        return ValidationError(f"rejected by the database: {message}", detail)
+        what = info.get("D", "")
+        # "Key (name, version)=(x, 1) already exists." names the caller's own values.
+        return Conflict(f"already exists: {what}" if what.startswith("Key (") else "already exists", detail or None)
     if code == _QUERY_CANCELED:
-        return RequestTimeout("the database statement timed out", detail)
-    return QueryError(f"database error: {message}", detail)
+        return RequestTimeout("the database statement timed out", detail or None)
+    if code == _NUMERIC_OUT_OF_RANGE:
+        return ValidationError("a number is out of range", detail or None)
+    if code in (_CHECK_VIOLATION, _NOT_NULL_VIOLATION, _INVALID_TEXT) or code.startswith("22"):
+        return ValidationError("a value was rejected: " + _CLASS_22.get(code, "invalid value"), detail or None)
+    return QueryError("the database could not run the operation; quote the request_id when reporting it",
+                      detail or None)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -75,7 +121,8 @@ def _statement(sql: str):
 
 class Database:
     def __init__(self, url: str, statement_timeout_ms: int = 25_000, connect_timeout_s: float = 5.0,
-                 application_name: str = "stepflow", credentials: "Callable[[bool], dict] | None" = None):
+                 application_name: str = "stepflow", credentials: "Callable[[bool], dict] | None" = None,
+                 max_connections: int = 8, idle_s: float = 60.0, pool_wait_s: float = 5.0):
         """`credentials(refresh)` (optional) returns {"username", "password"}
         to use instead of the URL's; it is called again with refresh=True
         after an authentication failure (rotated RDS password)."""
@@ -85,14 +132,33 @@ class Database:
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_s = connect_timeout_s
         self.application_name = application_name
-        self._local = threading.local()
+        self.max_connections = max(1, int(max_connections))
+        self.idle_s = idle_s
+        self.pool_wait_s = pool_wait_s
+        self._local = threading.local()      # the thread's pinned connection and depth
+        self._cond = threading.Condition()
+        self._idle: list[tuple[Any, float]] = []   # (connection, returned at), newest last
+        self._open = 0                          # idle + borrowed + being opened
 
     # -- connection lifecycle -------------------------------------------------
     def connect(self, timeout: float | None = None):
+        """A new connection with the session settings applied. A network
+        failure during set-up is retried once on a new connection."""
+        for attempt in (0, 1):
+            try:
+                return self._connect_once(timeout)
+            except StorageUnavailable:
+                if attempt == 1:
+                    raise
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
+
+    def _connect_once(self, timeout: float | None):
         # pg8000 (with scramp/asn1crypto) costs ~40 ms to import: on first use only.
         import pg8000.native
         from pg8000.exceptions import DatabaseError, InterfaceError
         params = dict(self.params)
+        conn = None
         for attempt in (0, 1):
             if self.credentials is not None:
                 creds = self.credentials(attempt == 1)
@@ -107,48 +173,119 @@ class Database:
                 # 28P01 invalid_password: the secret may have rotated; read it again once.
                 if info.get("C") == "28P01" and self.credentials is not None and attempt == 0:
                     continue
-                raise StorageUnavailable("the database refused the connection",
-                                         {"error_detail": info.get("M", str(exc))}) from exc
+                log.warning("database refused the connection: %s %s", info.get("C"), info.get("M", exc))
+                raise StorageUnavailable("the database refused the connection") from exc
             except (InterfaceError, OSError) as exc:
-                raise StorageUnavailable("cannot connect to the database", {"error_detail": str(exc)}) from exc
-        # The socket timeout above bounds connect; queries are bounded by
-        # statement_timeout on the server (plus a generous socket timeout).
-        conn._usock.settimeout(max(self.statement_timeout_ms / 1000 + 5, self.connect_timeout_s))
-        conn.run(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
-        conn.run("SET TIME ZONE 'UTC'")
+                log.warning("cannot connect to the database: %s", exc)
+                raise StorageUnavailable("cannot connect to the database") from exc
+        try:
+            # The socket timeout above bounds connect; queries are bounded by
+            # statement_timeout on the server (plus a generous socket timeout).
+            conn._usock.settimeout(max(self.statement_timeout_ms / 1000 + 5, self.connect_timeout_s))
+            conn.run(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
+            conn.run("SET TIME ZONE 'UTC'")
+        except (InterfaceError, DatabaseError, OSError) as exc:
+            _close_quietly(conn)
+            log.warning("database session set-up failed: %s", exc)
+            raise StorageUnavailable("lost the database connection while opening it") from exc
         return conn
 
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self.connect()
-            self._local.conn = conn
-            self._local.depth = 0
-        return conn
+    def _acquire(self):
+        """A connection for the calling thread: its pinned one, an idle one,
+        a new one while under the bound, or wait for one to come back."""
+        deadline = time.monotonic() + self.pool_wait_s
+        with self._cond:
+            while True:
+                self._close_expired()
+                if self._idle:
+                    return self._idle.pop()[0]
+                if self._open < self.max_connections:
+                    self._open += 1
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StorageUnavailable(
+                        f"all {self.max_connections} database connections are busy; retry shortly")
+                self._cond.wait(left)
+        try:
+            return self.connect()
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
 
-    def _discard(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        self._local.depth = 0
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
+    def _give_back(self, conn, broken: bool = False) -> None:
+        with self._cond:
+            if broken:
+                self._open -= 1
+            else:
+                self._idle.append((conn, time.monotonic()))
+            self._cond.notify()
+        if broken:
+            _close_quietly(conn)
+
+    def _close_expired(self) -> None:
+        """Under the lock: close connections idle for longer than idle_s."""
+        if not self._idle:
+            return
+        limit = time.monotonic() - self.idle_s
+        while self._idle and self._idle[0][1] < limit:
+            conn, _ = self._idle.pop(0)
+            self._open -= 1
+            _close_quietly(conn)
+
+    def close_idle(self) -> int:
+        """Close every idle connection now; answers how many were closed."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for conn, _ in idle:
+            _close_quietly(conn)
+        return len(idle)
 
     def close(self) -> None:
-        self._discard()
+        """Close the calling thread's pinned connection (if any) and every idle one."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._local.depth = 0
+            self._give_back(conn, broken=True)
+        self.close_idle()
+
+    @property
+    def open_connections(self) -> int:
+        return self._open
 
     @property
     def in_transaction(self) -> bool:
         return getattr(self._local, "depth", 0) > 0
+
+    @contextmanager
+    def session(self) -> Iterator["Database"]:
+        """Pin one connection to the calling thread for the block (session-level
+        state such as advisory locks). Transactions inside it use it too."""
+        if getattr(self._local, "conn", None) is not None:
+            yield self
+            return
+        self._local.conn = self._acquire()
+        self._local.depth = 0
+        self._local.fresh = True     # nothing ran on it yet: a broken one may be swapped
+        try:
+            yield self
+        finally:
+            conn, self._local.conn = self._local.conn, None
+            if conn is not None:
+                self._give_back(conn)
 
     # -- statements ----------------------------------------------------------
     def _run(self, sql: str, params: dict) -> tuple[list, Any]:
         """Returns (rows, context); context has .columns and .row_count."""
         from pg8000.exceptions import DatabaseError, InterfaceError
         for attempt in (0, 1):
-            conn = self._conn()
+            pinned = getattr(self._local, "conn", None)
+            conn = pinned if pinned is not None else self._acquire()
             try:
                 if params:
                     # pg8000.native re-parses `:name` SQL on every run; the
@@ -157,16 +294,30 @@ class Database:
                     ctx = conn.execute_unnamed(statement, make_vals(params), oids=())
                 else:
                     ctx = conn.execute_simple(sql)
-                return ctx.rows or [], ctx
             except DatabaseError as exc:
+                if pinned is None:
+                    self._give_back(conn)
                 raise translate(exc) from exc
             except (InterfaceError, OSError) as exc:
-                in_tx = self.in_transaction
-                self._discard()
-                # Outside a transaction a broken connection is retried once on a
-                # fresh one (the container's connection may have gone stale).
-                if in_tx or attempt == 1:
-                    raise StorageUnavailable("lost the database connection", {"error_detail": str(exc)}) from exc
+                # A broken connection is retried once on a fresh one (an idle
+                # connection may have gone stale), unless work already done on
+                # it (a transaction, session state) would be lost.
+                retry = attempt == 0 and (pinned is None or getattr(self._local, "fresh", False))
+                if pinned is not None:
+                    self._local.conn = None
+                    self._local.depth = 0
+                self._give_back(conn, broken=True)
+                log.warning("lost a database connection: %s", exc)
+                if not retry:
+                    raise StorageUnavailable("lost the database connection") from exc
+                if pinned is not None:
+                    self._local.conn = self._acquire()
+                continue
+            if pinned is None:
+                self._give_back(conn)
+            else:
+                self._local.fresh = False
+            return ctx.rows or [], ctx
         raise AssertionError("unreachable")
 
     def query(self, sql: str, **params: Any) -> list[dict]:
@@ -198,22 +349,31 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
-        self._run("START TRANSACTION", {})
-        self._local.depth = 1
-        try:
-            yield self
-        except BaseException:
-            self._local.depth = 0
-            conn = getattr(self._local, "conn", None)
-            if conn is not None:
-                try:
-                    conn.run("ROLLBACK")
-                except Exception:
-                    self._discard()
-            raise
-        else:
-            self._local.depth = 0
-            self._run("COMMIT", {})
+        with self.session():
+            self._run("START TRANSACTION", {})
+            self._local.depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._local.depth = 0
+                conn = getattr(self._local, "conn", None)
+                if conn is not None:
+                    try:
+                        conn.run("ROLLBACK")
+                    except Exception:
+                        self._local.conn = None
+                        self._give_back(conn, broken=True)
+                raise
+            else:
+                self._local.depth = 0
+                self._run("COMMIT", {})
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:
+        pass
 
 
 _db: Database | None = None
@@ -230,7 +390,8 @@ def get_db() -> Database:
                 s = get_settings()
                 creds = _secret_credentials(s.database_secret_arn) if s.database_secret_arn else None
                 _db = Database(s.database_url, s.db_statement_timeout_ms, s.db_connect_timeout_s,
-                               credentials=creds)
+                               credentials=creds, max_connections=s.db_pool_max, idle_s=s.db_pool_idle_s,
+                               pool_wait_s=s.db_pool_wait_s)
     return _db
 
 

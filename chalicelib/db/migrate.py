@@ -33,6 +33,12 @@ def _tables(db: Database) -> set[str]:
 
 def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> dict:
     """Returns {"applied": [file names], "tables_created": [names]}."""
+    # The advisory lock is session-level: everything runs on one pinned connection.
+    with db.session():
+        return _migrate_locked(db, directory)
+
+
+def _migrate_locked(db: Database, directory: Path) -> dict:
     db.scalar("SELECT pg_advisory_lock(:k)", k=LOCK_KEY)
     try:
         db.execute(

@@ -89,7 +89,14 @@ class UpstreamError(AppError):
 
 
 class ServiceUnavailable(AppError):
+    """A dependency's fault: the caller may retry (Retry-After, seconds)."""
     code, status = "SERVICE_UNAVAILABLE", 503
+    retry_after = 1
+
+    def __init__(self, message: str, details: Any = None, headers: dict | None = None):
+        merged = {"Retry-After": str(self.retry_after)}
+        merged.update(headers or {})
+        super().__init__(message, details, merged)
 
 
 class StorageUnavailable(ServiceUnavailable):

@@ -1,15 +1,13 @@
 """Local API Gateway stand-in for `make run` and the tests.
 
-Chalice's LocalGateway answers an unknown path with API Gateway's 403
+The HTTP server itself is chalicelib.web.local_server. Chalice's LocalGateway answers an unknown path with API Gateway's 403
 "Missing Authentication Token". In AWS the infra maps that gateway response
 to a 404 envelope; here `EnvelopeGateway` does the same, so unknown routes
 answer 404 in the envelope everywhere.
 """
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
-
-from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGateway
+from chalice.local import ForbiddenError, LocalGateway
 from chalice.test import TestHTTPClient
 
 from chalicelib.web import envelope
@@ -40,14 +38,10 @@ class EnvelopeTestHTTPClient(TestHTTPClient):
         self._local_gateway = EnvelopeGateway(app, self._config)
 
 
-class EnvelopeRequestHandler(ChaliceRequestHandler):
-    def __init__(self, request, client_address, server, app_object, config):
-        self.local_gateway = EnvelopeGateway(app_object, config)
-        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
-
-
-def make_server(app, config, host: str, port: int) -> LocalDevServer:
-    return LocalDevServer(app, config, host, port, handler_cls=EnvelopeRequestHandler)
+def make_server(app, config, host: str, port: int):
+    """The local HTTP server (see chalicelib.web.local_server)."""
+    from chalicelib.web.local_server import make_server as _make
+    return _make(app, config, host, port)
 
 
 from chalice.test import Client  # noqa: E402

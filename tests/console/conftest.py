@@ -1,13 +1,11 @@
-"""Fixtures for the console's browser tests: the app served on a free
-loopback port in a thread (as `make run` serves it), headless Chromium, and
-on failure a screenshot in build/console-screenshots/."""
+"""Fixtures for the console's browser tests: the real server that `make run`
+starts (tests/live.py, own port and database), headless Chromium, and on
+failure a screenshot in build/console-screenshots/. Keys and state are made
+through that server's API (`keys`, `api` here shadow the in-process ones)."""
 from __future__ import annotations
-
-import threading
 
 import pytest
 
-from tests.conftest import ROOT, base_settings
 from tests.console.browser import Browser, ensure_chromium
 
 
@@ -18,31 +16,25 @@ def pytest_runtest_makereport(item, call):
     return rep
 
 
-@pytest.fixture(autouse=True)
-def allow_loopback_upstreams():
-    """The gateway may call the loopback upstreams these tests start."""
-    from chalicelib.settings import reset_settings
-    reset_settings(base_settings(outbound_allowlist=("127.0.0.1",)))
-    yield
-    from chalicelib.net import outbound
-    outbound.close_pools()
+@pytest.fixture(scope="session")
+def console_url(live_server):
+    return live_server.url
 
 
 @pytest.fixture(scope="session")
-def console_url(chalice_app, db):
-    from chalice.cli import factory
+def keys(live_server) -> dict[str, str]:
+    return {"admin": live_server.admin_key, "operator": live_server.key("operator"),
+            "viewer": live_server.key("viewer")}
 
-    from chalicelib.web.local import make_server
-    config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
-    httpd = make_server(chalice_app, config, "127.0.0.1", 0)
-    httpd.server.daemon_threads = True
-    port = httpd.server.server_address[1]
-    thread = threading.Thread(target=httpd.server.serve_forever, name="console-http", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.server.shutdown()
-    httpd.server.server_close()
-    thread.join(10)
+
+@pytest.fixture
+def api(live_server):
+    return live_server.api("admin")
+
+
+@pytest.fixture
+def anon(live_server):
+    return live_server.api(None)
 
 
 @pytest.fixture(scope="session")

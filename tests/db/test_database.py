@@ -75,3 +75,102 @@ def test_credentials_are_read_again_after_an_auth_failure(db):
         d.close()
     finally:
         db.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+# -- the pool: bounded, reused, closed -----------------------------------------
+
+def _backends(db, app_name: str) -> int:
+    return int(db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a", a=app_name))
+
+
+def test_many_threads_share_a_bounded_set_of_connections(db):
+    import threading
+    import uuid as _uuid
+    app_name = f"pool-{_uuid.uuid4().hex[:8]}"
+    pooled = Database(TEST_DATABASE_URL, application_name=app_name, max_connections=3)
+    peak = []
+    errors = []
+
+    def work():
+        try:
+            for _ in range(40):
+                assert pooled.scalar("SELECT 1") == 1
+                peak.append(pooled.open_connections)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert max(peak) <= 3
+    assert 1 <= _backends(db, app_name) <= 3
+    pooled.close()
+    assert _backends(db, app_name) == 0
+
+
+def test_a_caller_waiting_too_long_for_a_connection_gets_a_503_with_retry_after():
+    import threading
+    pooled = Database(TEST_DATABASE_URL, max_connections=1, pool_wait_s=0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with pooled.transaction():
+            pooled.scalar("SELECT 1")
+            holding.set()
+            release.wait(5)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    holding.wait(5)
+    try:
+        with pytest.raises(StorageUnavailable) as err:
+            pooled.scalar("SELECT 2")
+        assert err.value.status == 503
+        assert err.value.headers["Retry-After"] == "1"
+        assert "busy" in err.value.message
+    finally:
+        release.set()
+        t.join()
+    assert pooled.scalar("SELECT 3") == 3   # the connection came back
+    pooled.close()
+
+
+def test_idle_connections_are_closed_after_the_idle_time(db):
+    import time
+    import uuid as _uuid
+    app_name = f"idle-{_uuid.uuid4().hex[:8]}"
+    pooled = Database(TEST_DATABASE_URL, application_name=app_name, idle_s=0.2)
+    first = pooled.scalar("SELECT pg_backend_pid()")
+    assert pooled.scalar("SELECT pg_backend_pid()") == first      # reused while fresh
+    time.sleep(0.3)
+    second = pooled.scalar("SELECT pg_backend_pid()")
+    assert second != first                                        # the idle one was closed
+    assert _backends(db, app_name) == 1
+    pooled.close()
+
+
+def test_a_session_keeps_one_connection_for_session_level_state(fresh):
+    with fresh.session():
+        pid = fresh.scalar("SELECT pg_backend_pid()")
+        fresh.scalar("SELECT pg_advisory_lock(4242)")
+        with fresh.transaction():
+            assert fresh.scalar("SELECT pg_backend_pid()") == pid
+        assert fresh.scalar("SELECT pg_advisory_unlock(4242)") is True
+
+
+def test_a_stale_connection_at_the_start_of_a_transaction_is_replaced(fresh, db):
+    pid = fresh.scalar("SELECT pg_backend_pid()")
+    db.scalar("SELECT pg_terminate_backend(:pid)", pid=pid)
+    with fresh.transaction():
+        assert fresh.scalar("SELECT 40 + 2") == 42
+
+
+def test_database_errors_do_not_show_sqlstates_or_the_database_text(fresh):
+    from chalicelib.web.errors import ValidationError
+    with pytest.raises(ValidationError) as err:
+        fresh.query("SELECT 1 OFFSET :o", o=10**30)
+    text = f"{err.value.message} {err.value.details}"
+    assert "22" not in text and "bigint" not in text.lower() and "sqlstate" not in text.lower()

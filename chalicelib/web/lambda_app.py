@@ -1,0 +1,38 @@
+"""The Chalice app class: per-request state that cannot be shared.
+
+Chalice keeps the request being handled on the app object itself
+(`app.current_request`, `app.lambda_context`; aws/chalice#759). In Lambda a
+container handles one invocation at a time, so that is safe there; a server
+that handles requests concurrently in one process (`make run`) would let
+one request read another's headers, body and principal. `StepflowApp`
+keeps both attributes in context variables instead: each request runs in
+its own `contextvars.Context` (chalicelib.web.local_server), so what one
+request sets is invisible to every other, whatever the concurrency.
+"""
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from chalice import Chalice
+
+_current_request: contextvars.ContextVar[Any] = contextvars.ContextVar("current_request", default=None)
+_lambda_context: contextvars.ContextVar[Any] = contextvars.ContextVar("lambda_context", default=None)
+
+
+class StepflowApp(Chalice):
+    @property  # type: ignore[override]
+    def current_request(self) -> Any:
+        return _current_request.get()
+
+    @current_request.setter
+    def current_request(self, value: Any) -> None:
+        _current_request.set(value)
+
+    @property  # type: ignore[override]
+    def lambda_context(self) -> Any:
+        return _lambda_context.get()
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        _lambda_context.set(value)
