@@ -122,7 +122,7 @@ def test_two_workers_together_stay_under_max_ops_per_second_on_each_side(api, sq
         assert sent / elapsed <= limit * 1.1, (sent, elapsed)
 
 
-def test_a_side_that_fails_mid_run_pauses_the_run_and_resume_finishes_it(api, sqs_env, cfg1, env1):
+def test_a_side_that_fails_mid_run_pauses_the_run_and_resume_after_its_restart_finishes_it(api, sqs_env, cfg1, env1):
     from tests.compare import redis_servers as rs
     from tests.compare.conftest import side_config
     srv = rs.start_server()
@@ -142,6 +142,7 @@ def test_a_side_that_fails_mid_run_pauses_the_run_and_resume_finishes_it(api, sq
         run = wait_state(api, run_id, ("paused",), 60)
         worker._stop.set()
         t.join(30)
+        paused = api.get(f"/api/compare-runs/{run_id}").data
         assert run["state"] == "paused", run
         assert "cluster2" in run["state_reason"] and "flaky" in run["state_reason"]
         assert any(s["state"] == "failed" and s["last_error"] for s in run["segments"])
@@ -154,5 +155,10 @@ def test_a_side_that_fails_mid_run_pauses_the_run_and_resume_finishes_it(api, sq
         run = drain(api, sqs_env, run_id)
         assert run["state"] == "completed", run
         assert found(all_differences(api, run_id)) == expected
+        assert run["progress"]["keys_compared"] == union_size(env1, c2)
+        # a cluster2 walk cut short is walked again: its cursor belonged to the server that died
+        after = {s["segment_id"]: s["restarts"] for s in run["segments"]}
+        assert all(after[s["segment_id"]] == (s["side"] == "cluster2" and s["step"] > 0 and s["state"] != "done")
+                   for s in paused["segments"])
     finally:
         srv.stop()

@@ -23,7 +23,8 @@ from chalicelib.db.where import Where
 
 RUN_COLUMNS = ("id, engine, name, description, state, state_reason, public_config, priority, config_group_id, "
                "summary, created_by, created_at, updated_at, started_at, finished_at, active_seconds")
-SEG_COLUMNS = ("run_id, segment_id, side, node, scan_type, state, cursor_pos, step, generation, attempts, "
+SEG_COLUMNS = ("run_id, segment_id, side, node, scan_type, state, cursor_pos, node_run_id, restarts, step, "
+               "generation, attempts, "
                "estimated_keys, keys_scanned, keys_compared, identical, differences, skipped, stats, last_error, "
                "job_id, updated_at, finished_at")
 DIFF_COLUMNS = "id, segment_id, key, difference_type, value_type, missing_in, detail, created_at"
@@ -126,6 +127,37 @@ def reopen_segments(run_id: str) -> list[dict]:
     return get_db().query(
         f"""UPDATE compare_full_segments SET generation = generation + 1, state = 'pending', updated_at = NOW()
             WHERE run_id = CAST(:run AS uuid) AND state <> 'done' RETURNING {SEG_COLUMNS}""", run=run_id)
+
+
+def bind_node(run_id: str, segment_id: str, generation: int, node_run_id: str | None) -> dict | None:
+    """Tie the segment's cursor to the server instance it walks. A cursor is
+    only meaningful on the instance that gave it: when the node restarted
+    since (another run_id), the segment's partial work is dropped (its
+    differences and counts) and the walk starts again from cursor 0."""
+    db = get_db()
+    with db.transaction():
+        seg = db.one(f"""SELECT {SEG_COLUMNS} FROM compare_full_segments
+                         WHERE run_id = CAST(:run AS uuid) AND segment_id = :seg AND generation = :gen
+                           AND state = 'running' FOR UPDATE""", run=run_id, seg=segment_id, gen=generation)
+        if seg is None or node_run_id is None or seg["node_run_id"] == node_run_id:
+            return seg
+        restart = seg["node_run_id"] is not None and seg["step"] > 0
+        if restart:
+            db.execute("DELETE FROM compare_full_differences WHERE run_id = CAST(:run AS uuid) AND segment_id = :seg",
+                       run=run_id, seg=segment_id)
+        return db.one(
+            f"""UPDATE compare_full_segments SET node_run_id = :nid, updated_at = NOW(),
+                       restarts = restarts + CASE WHEN CAST(:restart AS boolean) THEN 1 ELSE 0 END,
+                       cursor_pos = CASE WHEN CAST(:restart AS boolean) THEN '0' ELSE cursor_pos END,
+                       step = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE step END,
+                       keys_scanned = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE keys_scanned END,
+                       keys_compared = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE keys_compared END,
+                       identical = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE identical END,
+                       differences = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE differences END,
+                       skipped = CASE WHEN CAST(:restart AS boolean) THEN 0 ELSE skipped END,
+                       stats = CASE WHEN CAST(:restart AS boolean) THEN '{{}}'::jsonb ELSE stats END
+                WHERE run_id = CAST(:run AS uuid) AND segment_id = :seg RETURNING {SEG_COLUMNS}""",
+            run=run_id, seg=segment_id, nid=node_run_id, restart=restart)
 
 
 def _merge(a: dict, b: dict) -> dict:

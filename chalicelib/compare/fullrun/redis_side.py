@@ -70,6 +70,14 @@ def dbsize(side, node: str) -> int:
         return 0
 
 
+def instance_id(side, node: str) -> str | None:
+    """The node's INFO run_id (changes when the server restarts); None when not allowed."""
+    try:
+        return str(side.client(node).info("server").get("run_id")) or None
+    except Exception:  # noqa: BLE001 - an ACL user without INFO: restarts go undetected
+        return None
+
+
 def failing(side) -> str | None:
     if side.down_nodes:
         errors = [f"{st.host}:{st.port}: {st.error}" for st in side.nodes_status

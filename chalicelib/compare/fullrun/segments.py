@@ -197,6 +197,16 @@ class SegmentWorker:
                 why = redis_side.failing(side)
                 if why:
                     raise SideFailure(side.label, why)
+            own = self.s1 if self.seg["side"] == L1 else self.s2
+            if self.seg["node"] in own.clients:
+                seg = journal.bind_node(self.run_id, self.seg["segment_id"], self.seg["generation"],
+                                        redis_side.instance_id(own, self.seg["node"]))
+                if seg is None:
+                    return "lost"
+                if seg["restarts"] != self.seg["restarts"]:
+                    log.warning("compare run %s: %s restarted since its last step; walking it again",
+                                self.run_id, self.seg["node"])
+                self.seg = seg
             number, cursor = int(self.seg["step"]), int(self.seg["cursor_pos"])
             if number and cursor == 0:
                 return "done"

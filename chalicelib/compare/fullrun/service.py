@@ -126,7 +126,7 @@ def view(run_id: str, segments: bool = True) -> dict:
     }
     if segments:
         out["segments"] = [{k: s[k] for k in ("segment_id", "side", "node", "scan_type", "state", "step",
-                                              "keys_scanned", "keys_compared", "differences", "attempts",
+                                              "keys_scanned", "keys_compared", "differences", "attempts", "restarts",
                                               "last_error", "job_id")} for s in journal.segments(run_id)]
     if out.get("summary") is None and run["state"] != "running":
         out["summary"] = summary_of(run_id)

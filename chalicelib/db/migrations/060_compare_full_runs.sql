@@ -38,6 +38,8 @@ CREATE TABLE compare_full_segments (
     scan_type VARCHAR(20),
     state VARCHAR(20) NOT NULL DEFAULT 'pending',
     cursor_pos TEXT NOT NULL DEFAULT '0',
+    node_run_id VARCHAR(64),                     -- INFO run_id of the node the cursor belongs to
+    restarts INTEGER NOT NULL DEFAULT 0,
     step INTEGER NOT NULL DEFAULT 0,
     generation INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
