@@ -6,7 +6,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from . import cql
+from . import cql, tokens
 from .cqltypes import CqlType, UdtDef, list_of, parse_type, split_collection
 from .wire import INVALID, SYNTAX_ERROR
 
@@ -274,6 +274,14 @@ class Catalog:
         bind = {}
         eq_markers = {}
         for relation in select.relations:
+            if relation.token_columns is not None:
+                if relation.token_columns != table.partition_key:
+                    raise invalid("The token() function must be applied to all partition key components "
+                                  f"or none of them ({', '.join(table.partition_key)})")
+                for term in relation.terms:
+                    if isinstance(term, cql.Marker):
+                        bind[term.index] = ("partition key token", parse_type("bigint"))
+                continue
             ctype = table.columns.get(relation.column)
             if ctype is None:
                 raise invalid(f"Undefined column name {relation.column}")
@@ -296,7 +304,11 @@ class Catalog:
         if len(values) != select.marker_count:
             raise invalid(f"There were {select.marker_count} markers(?) in CQL but {len(values)} bound variables")
         allowed: dict = {}
+        bounds = []
         for relation in select.relations:
+            if relation.token_columns is not None:
+                bounds.append((relation.op, tokens.bound_value(relation.terms[0], values)))
+                continue
             ctype = table.columns[relation.column]
             if relation.marker is not None:
                 bound = values[relation.marker.index]
@@ -317,6 +329,9 @@ class Catalog:
                 keys = itertools.product(*(allowed[c] for c in table.partition_key))
                 partitions = [table.partitions.get(key) for key in keys]
                 partitions = [p for p in partitions if p]
+            elif bounds:
+                ranged = sorted((tokens.token_of(pk), pk) for pk in table.partitions)
+                partitions = [table.partitions[pk] for t, pk in ranged if tokens.in_range(t, bounds)]
             else:
                 partitions = list(table.partitions.values())
             filters = [(c, set(v)) for c, v in allowed.items() if c not in table.partition_key]
