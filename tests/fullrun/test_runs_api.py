@@ -82,7 +82,10 @@ def test_a_run_from_a_config_group_uses_its_stored_configs(api, inline_queue, cf
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"engine": "cassandra"}, "engine"),
+    ({"engine": "mongodb"}, "engine"),
+    ({"engine": "cassandra"}, "pro_config"),
+    ({"engine": "cassandra", "pro_config": {"hosts": ["127.0.0.1"], "table": "t"},
+      "test_config": {"hosts": ["127.0.0.1"], "table": "t"}}, "keyspace"),
     ({"max_ops_per_second": 0}, "max_ops_per_second"),
     ({"types": ["string", "bitmap"]}, "types"),
     ({"cluster2_config": None}, "cluster2_config"),

@@ -27,7 +27,7 @@ SEG_COLUMNS = ("run_id, segment_id, side, node, scan_type, state, cursor_pos, no
                "generation, attempts, "
                "estimated_keys, keys_scanned, keys_compared, identical, differences, skipped, stats, last_error, "
                "job_id, updated_at, finished_at")
-DIFF_COLUMNS = "id, segment_id, key, difference_type, value_type, missing_in, detail, created_at"
+DIFF_COLUMNS = "id, segment_id, key, field, difference_type, value_type, missing_in, detail, created_at"
 OPEN_SEGMENT = ("pending", "running", "failed")
 MAX_ERROR = 2000
 
@@ -52,10 +52,11 @@ def insert_run(*, engine: str, name: str | None, description: str | None, reques
 
 def insert_segments(run_id: str, segments: list[dict]) -> None:
     get_db().execute(
-        """INSERT INTO compare_full_segments (run_id, segment_id, side, node, scan_type, estimated_keys)
-           SELECT CAST(:run AS uuid), s.segment_id, s.side, s.node, s.scan_type, s.estimated_keys
+        """INSERT INTO compare_full_segments (run_id, segment_id, side, node, scan_type, estimated_keys, cursor_pos)
+           SELECT CAST(:run AS uuid), s.segment_id, s.side, s.node, s.scan_type, s.estimated_keys,
+                  COALESCE(s.cursor_pos, '0')
            FROM jsonb_to_recordset(CAST(:segs AS jsonb))
-                AS s(segment_id text, side text, node text, scan_type text, estimated_keys bigint)""",
+                AS s(segment_id text, side text, node text, scan_type text, estimated_keys bigint, cursor_pos text)""",
         run=run_id, segs=_j(segments))
 
 
@@ -187,13 +188,14 @@ def commit_step(run_id: str, segment_id: str, generation: int, step: int, *, cur
         if differences:
             inserted = int(db.scalar(
                 """WITH ins AS (
-                       INSERT INTO compare_full_differences (run_id, segment_id, step, key, difference_type,
+                       INSERT INTO compare_full_differences (run_id, segment_id, step, key, field, difference_type,
                                                              value_type, missing_in, detail)
-                       SELECT CAST(:run AS uuid), :seg, :step, d.key, d.difference_type, d.value_type,
+                       SELECT CAST(:run AS uuid), :seg, :step, d.key, d.field, d.difference_type, d.value_type,
                               d.missing_in, d.detail
                        FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-                            AS d(key text, difference_type text, value_type text, missing_in text, detail jsonb)
-                       ON CONFLICT (run_id, md5(key)) DO NOTHING RETURNING 1)
+                            AS d(key text, field text, difference_type text, value_type text, missing_in text,
+                                 detail jsonb)
+                       ON CONFLICT (run_id, md5(key), COALESCE(field, '')) DO NOTHING RETURNING 1)
                    SELECT count(*) FROM ins""",
                 run=run_id, seg=segment_id, step=step, rows=_j(differences)))
         db.execute(
@@ -274,26 +276,44 @@ def differences_after(run_id: str, after_id: int, limit: int, difference_type: s
 
 
 def difference_facts(run_id: str) -> dict:
-    """Aggregates the summary needs (bounded: grouped counts and a few examples)."""
+    """Aggregates the summary needs (bounded: grouped counts and a few examples).
+    Counts are of distinct keys (a Cassandra row differing in two fields is one key)."""
     db = get_db()
+    run = dict(run=run_id)
     by_kind = db.query("""SELECT difference_type, COALESCE(value_type, '') AS value_type,
-                                 COALESCE(missing_in, '') AS missing_in, count(*) AS n
+                                 COALESCE(missing_in, '') AS missing_in, count(DISTINCT key) AS n
                           FROM compare_full_differences WHERE run_id = CAST(:run AS uuid)
-                          GROUP BY 1, 2, 3""", run=run_id)
+                          GROUP BY 1, 2, 3""", **run)
+    different = int(db.scalar("SELECT count(DISTINCT key) FROM compare_full_differences "
+                              "WHERE run_id = CAST(:run AS uuid)", **run) or 0)
+    entries = int(db.scalar("SELECT count(*) FROM compare_full_differences WHERE run_id = CAST(:run AS uuid)",
+                            **run) or 0)
     examples = db.query("""SELECT missing_in, key FROM (
                                SELECT missing_in, key, row_number() OVER (PARTITION BY missing_in ORDER BY id) AS rn
                                FROM compare_full_differences
                                WHERE run_id = CAST(:run AS uuid) AND difference_type = 'missing') x
-                           WHERE rn <= 200""", run=run_id)
+                           WHERE rn <= 200""", **run)
     ttl_only = [r["key"] for r in db.query(
         """SELECT key FROM compare_full_differences WHERE run_id = CAST(:run AS uuid)
-           AND difference_type = 'ttl_mismatch' ORDER BY id LIMIT 200""", run=run_id)]
-    paths = db.query("""SELECT p AS path, count(*) AS n FROM compare_full_differences,
-                               jsonb_array_elements_text(COALESCE(detail->'json_paths', '[]'::jsonb)) AS p
-                        WHERE run_id = CAST(:run AS uuid) GROUP BY p ORDER BY n DESC, p LIMIT 200""", run=run_id)
+           AND difference_type = 'ttl_mismatch' ORDER BY id LIMIT 200""", **run)]
+    paths = db.query("""SELECT CASE WHEN field IS NULL THEN p ELSE field || ':' || p END AS path, count(*) AS n
+                        FROM compare_full_differences,
+                             jsonb_array_elements_text(COALESCE(detail->'json_paths', '[]'::jsonb)) AS p
+                        WHERE run_id = CAST(:run AS uuid) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 200""", **run)
+    fields = db.query("""SELECT field, count(DISTINCT key) AS n FROM compare_full_differences
+                         WHERE run_id = CAST(:run AS uuid) AND field IS NOT NULL
+                         GROUP BY field ORDER BY n DESC, field LIMIT 500""", **run)
+    only_field = db.query("""SELECT f AS field, count(*) AS n FROM (
+                                 SELECT key, min(field) AS f, count(DISTINCT field) AS nf
+                                 FROM compare_full_differences
+                                 WHERE run_id = CAST(:run AS uuid) AND field IS NOT NULL GROUP BY key) x
+                             WHERE nf = 1 GROUP BY f""", **run)
     stats = [r["stats"] for r in db.query(
-        "SELECT stats FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)", run=run_id)]
+        "SELECT stats FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)", **run)]
     merged: dict = {}
     for s in stats:
         merged = _merge(merged, s or {})
-    return {"by_kind": by_kind, "examples": examples, "ttl_only": ttl_only, "paths": paths, "stats": merged}
+    return {"by_kind": by_kind, "different": different, "entries": entries, "examples": examples,
+            "ttl_only": ttl_only, "paths": paths, "stats": merged,
+            "fields": {r["field"]: int(r["n"]) for r in fields},
+            "only_field": {r["field"]: int(r["n"]) for r in only_field}}

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from chalicelib.web.errors import AppError, Conflict, NotFound, ValidationError
+from chalicelib.web.errors import AppError, Conflict, NotFound
 
 from . import journal
 
@@ -43,19 +43,42 @@ def _sealed_request(req, run_opts: dict) -> dict:
 
 
 def open_request(run: dict) -> tuple[Any, dict]:
-    from chalicelib.compare.redis.config import RedisCompareRequest
+    """(Redis request model, or the Cassandra spec; run options) of a stored run."""
     from chalicelib.secrets import get_box
     body = get_box().unseal(run["request"])
+    if run["engine"] == "cassandra":
+        from .cassandra_run import open_spec
+        return open_spec(body["cassandra"]), body["run"]
+    from chalicelib.compare.redis.config import RedisCompareRequest
     return RedisCompareRequest.model_validate(body["redis"]), body["run"]
+
+
+def _create_cassandra(body, created_by: str | None) -> dict:
+    from chalicelib.db import get_db
+    from chalicelib.secrets import get_box
+
+    from .cassandra_run import prepare
+    run_opts = body.run_options()
+    spec, public, segs, group_id = prepare(body.model_extra or {}, run_opts)
+    db = get_db()
+    with db.transaction():
+        run = journal.insert_run(
+            engine="cassandra", name=body.name or f"Cassandra {spec['pro']['keyspace']}.{spec['pro']['table']} "
+                                                  "(whole table)",
+            description=body.description, request=get_box().seal({"cassandra": spec, "run": run_opts}),
+            public_config=public, priority=body.priority, config_group_id=group_id, created_by=created_by)
+        journal.insert_segments(str(run["id"]), segs)
+    rid = str(run["id"])
+    _enqueue(rid, journal.segments(rid), body.priority, created_by)
+    return view(rid)
 
 
 def create(body, created_by: str | None = None) -> dict:
     """`body` is a validated models.CreateRun."""
     from . import redis_side
     from .segments import plan
-    if body.engine != "redis":
-        raise ValidationError("engine 'cassandra' is not available for whole-dataset runs yet; use 'redis'",
-                              [{"loc": ["body", "engine"], "type": "enum", "msg": "only 'redis' is supported"}])
+    if body.engine == "cassandra":
+        return _create_cassandra(body, created_by)
     req = _redis_request(body.model_extra or {})
     run_opts = body.run_options()
     s1, s2 = redis_side.connect(req)
@@ -112,30 +135,40 @@ def view(run_id: str, segments: bool = True) -> dict:
     scan_rate = p["keys_scanned"] / elapsed if elapsed > 0 else 0.0
     left = max(0, p["estimated_keys"] - p["keys_scanned"])
     eta = None
-    if run["state"] == "running" and scan_rate > 0:
-        eta = round(left / scan_rate, 1)
+    segs = journal.segments(run_id)
+    if run["engine"] == "cassandra":  # progress is the share of the ring walked
+        from .ranges import fraction_done
+        frac = sum(fraction_done(s) for s in segs) / len(segs) if segs else 1.0
+        percent = 100.0 if run["state"] == "completed" else round(min(99.9, 100.0 * frac), 1)
+        if run["state"] == "running" and 0 < frac < 1:
+            eta = round(elapsed * (1 - frac) / frac, 1)
+    else:
+        percent = 100.0 if run["state"] == "completed" else \
+            round(min(99.0, 100.0 * p["keys_scanned"] / p["estimated_keys"]), 1) if p["estimated_keys"] else 0.0
+        if run["state"] == "running" and scan_rate > 0:
+            eta = round(left / scan_rate, 1)
     out = dict(run)
     out["progress"] = {
         "segments": {"total": p["total"], "done": p["done"], "failed": p["failed"], "running": p["running"]},
         "keys_scanned": p["keys_scanned"], "keys_compared": p["keys_compared"], "identical": p["identical"],
         "differences": p["differences"], "skipped": p["skipped"], "steps": p["steps"],
-        "estimated_keys": p["estimated_keys"],
-        "percent": 100.0 if run["state"] == "completed" else
-        round(min(99.0, 100.0 * p["keys_scanned"] / p["estimated_keys"]), 1) if p["estimated_keys"] else 0.0,
+        "estimated_keys": p["estimated_keys"], "percent": percent,
         "elapsed_seconds": round(elapsed, 3), "keys_per_second": round(rate, 1), "eta_seconds": eta,
     }
     if segments:
         out["segments"] = [{k: s[k] for k in ("segment_id", "side", "node", "scan_type", "state", "step",
                                               "keys_scanned", "keys_compared", "differences", "attempts", "restarts",
-                                              "last_error", "job_id")} for s in journal.segments(run_id)]
+                                              "last_error", "job_id")} for s in segs]
     if out.get("summary") is None and run["state"] != "running":
-        out["summary"] = summary_of(run_id)
+        out["summary"] = summary_of(run_id, run["engine"])
     return out
 
 
-def summary_of(run_id: str) -> dict:
+def summary_of(run_id: str, engine: str | None = None) -> dict:
     from . import summary
-    return summary.build(journal.progress(run_id), journal.difference_facts(run_id))
+    engine = engine or _get(run_id)["engine"]
+    sides = ("pro", "test", "row") if engine == "cassandra" else ("cluster1", "cluster2", "key")
+    return summary.build(journal.progress(run_id), journal.difference_facts(run_id), *sides)
 
 
 def list_runs(limit: int, offset: int, state: str | None, engine: str | None) -> tuple[list[dict], int]:
@@ -204,7 +237,11 @@ def segment_job(ctx) -> dict:
     if seg is None:
         return {"skipped": "segment finished or taken over by a resume"}
     req, run_opts = open_request(run)
-    worker = SegmentWorker(run_id, seg, req, run_opts, heartbeat=ctx.heartbeat)
+    if run["engine"] == "cassandra":
+        from .ranges import RangeWorker
+        worker = RangeWorker(run_id, seg, req, run_opts, heartbeat=ctx.heartbeat)
+    else:
+        worker = SegmentWorker(run_id, seg, req, run_opts, heartbeat=ctx.heartbeat)
     started = time.perf_counter()
     try:
         outcome = worker.run()

@@ -26,20 +26,19 @@ def build(prog: dict, agg: dict, left: str = L1, right: str = L2, subject: str =
     for r in agg["by_kind"]:
         n = int(r["n"])
         kinds[r["difference_type"]] += n
-        cat = r["value_type"] or "unknown"
-        c = categories.setdefault(cat, {"total": 0, "identical": 0, "different": 0, "missing": 0})
-        c["total"] += n
         if r["difference_type"] == MISSING:
             missing[r["missing_in"]] += n
-            c["missing"] += n
-        else:
-            c["different"] += n
+        if not r["value_type"]:
+            continue
+        c = categories.setdefault(r["value_type"], {"total": 0, "identical": 0, "different": 0, "missing": 0})
+        c["total"] += n
+        c["missing" if r["difference_type"] == MISSING else "different"] += n
     stats = agg["stats"]
     for cat, n in (stats.get("identical_by_type") or {}).items():
         c = categories.setdefault(cat, {"total": 0, "identical": 0, "different": 0, "missing": 0})
         c["total"] += n
         c["identical"] += n
-    different = sum(kinds.values())
+    different = agg["different"]
     missing_keys = kinds.get(MISSING, 0)
     total = prog["identical"] + different + prog["skipped"]
     examples: dict = {left: [], right: []}
@@ -53,7 +52,8 @@ def build(prog: dict, agg: dict, left: str = L1, right: str = L2, subject: str =
         missing_keys=missing_keys, missing_examples=examples, skipped=prog["skipped"],
         skipped_reasons=Counter(stats.get("skipped_reasons") or {}),
         present_both=max(0, total - missing_keys - prog["skipped"]), kinds_per_key=dict(kinds),
-        only_ttl_keys=agg["ttl_only"] if kinds.get(TTL_MISMATCH) else [], field_counts={}, only_field={},
+        only_ttl_keys=agg["ttl_only"] if kinds.get(TTL_MISMATCH) else [], field_counts=agg["fields"],
+        only_field=agg["only_field"],
         only_path={}, path_counts=paths, categories=categories, notes=dict(stats.get("notes") or {}))
     out: dict = {
         "overview": overview_text(f),
@@ -61,9 +61,10 @@ def build(prog: dict, agg: dict, left: str = L1, right: str = L2, subject: str =
                         "missing_rate": rate(missing_keys, total)},
         "counts": {"total_keys": total, "identical_keys": f.identical_keys, "different_keys": different,
                    f"missing_in_{left}": f.missing[left], f"missing_in_{right}": f.missing[right],
-                   "skipped_keys": f.skipped, "difference_entries": different},
+                   "skipped_keys": f.skipped, "difference_entries": agg["entries"]},
         "difference_types": {k: kinds[k] for k in DIFFERENCE_TYPES if kinds.get(k)},
-        "field_analysis": {},
+        "field_analysis": {name: {"diff_count": n, "diff_rate": rate(n, f.present_both)}
+                           for name, n in sorted(agg["fields"].items(), key=lambda kv: (-kv[1], kv[0]))},
     }
     if categories:
         out["type_analysis"] = {cat: {**c, "diff_rate": rate(c["different"] + c["missing"], c["total"])}

@@ -1,7 +1,8 @@
 -- Whole-dataset comparison runs (DESIGN decision 19): a run, its segments
--- (the journal: one row per SCAN walk of one master node of one side, with
--- its checkpointed cursor), the differences found, and the shared rate
--- buckets of each side. No foreign keys; updated_at set by code.
+-- (the journal: one row per SCAN walk of one Redis master of one side, or
+-- per Cassandra token range, with its checkpointed cursor), the differences
+-- found, and the shared rate buckets of each side. No foreign keys;
+-- updated_at set by code.
 --
 -- Idempotency: a segment advances by one conditional UPDATE on
 -- (generation, step); the differences of that step are inserted in the same
@@ -65,14 +66,15 @@ CREATE TABLE compare_full_differences (
     segment_id VARCHAR(300) NOT NULL,
     step INTEGER NOT NULL,
     key TEXT NOT NULL,
+    field TEXT,                                  -- Cassandra: the differing column
     difference_type VARCHAR(30) NOT NULL,
     value_type VARCHAR(60),
     missing_in VARCHAR(20),
     detail JSONB NOT NULL DEFAULT '{}'::jsonb,
     created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
 );
--- a key is reported once per run, whichever segment or SCAN pass met it
-CREATE UNIQUE INDEX uk_full_differences_key ON compare_full_differences (run_id, md5(key));
+-- a key (a row's field) is reported once per run, whichever segment or SCAN pass met it
+CREATE UNIQUE INDEX uk_full_differences_key ON compare_full_differences (run_id, md5(key), COALESCE(field, ''));
 CREATE INDEX idx_full_differences_run ON compare_full_differences (run_id, id);
 CREATE INDEX idx_full_differences_type ON compare_full_differences (run_id, difference_type, id);
 
