@@ -18,6 +18,11 @@ workers, the jobs system's LocalWorker) drain them. Printed:
 Sizes: BENCH_FULL_KEYS (default 1,000,000 string keys per side, about three
 minutes in all on a 2-core machine) and BENCH_FULL_SMALL (default 100,000)
 for the memory comparison.
+
+Cassandra: BENCH_FULL_ROWS (default 200,000) rows per side on two CQL test
+servers (tests/cqlserver, in this process), 0.1% planted differences, 32
+token ranges, 1 then 2 worker processes: rows/s end to end, against the
+floor of a bare paged read of every range on both sides.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 N_FULL = int(os.environ.get("BENCH_FULL_KEYS", 1_000_000))
 N_SMALL = int(os.environ.get("BENCH_FULL_SMALL", 100_000))
+N_ROWS = int(os.environ.get("BENCH_FULL_ROWS", 200_000))
 FIELDS = 10
 
 
@@ -107,15 +113,15 @@ def start_workers(n: int, env: dict) -> list[subprocess.Popen]:
     return procs
 
 
-def one_run(cfg1: dict, cfg2: dict, workers: int, env: dict) -> dict:
+def one_run(cfg1: dict, cfg2: dict, workers: int, env: dict, body: dict | None = None) -> dict:
     from chalicelib.compare.fullrun import journal, service
     from chalicelib.compare.fullrun.models import CreateRun
     procs = start_workers(workers, env)
     idle_rss = [peak_rss_kb(p.pid) for p in procs]
     try:
         t0 = time.perf_counter()
-        body = CreateRun.model_validate({"cluster1_config": cfg1, "cluster2_config": cfg2, "scan_count": 1000,
-                                         "step_keys": 5000, "slice_seconds": 20, "max_listed": 1000})
+        body = CreateRun.model_validate(body or {"cluster1_config": cfg1, "cluster2_config": cfg2, "scan_count": 1000,
+                                                 "step_keys": 5000, "slice_seconds": 20, "max_listed": 1000})
         run = service.create(body)
         rid = str(run["id"])
         while journal.run_state(rid) == "running":
@@ -132,10 +138,80 @@ def one_run(cfg1: dict, cfg2: dict, workers: int, env: dict) -> dict:
         rows = journal.differences_after(rid, after, 5000)
         if not rows:
             break
-        diffs.update({r["key"]: (r["difference_type"], r["missing_in"]) for r in rows})
+        diffs.update({(r["key"] if r["field"] is None else (r["key"], r["field"])): (r["difference_type"],
+                                                                                  r["missing_in"]) for r in rows})
         after = rows[-1]["id"]
     return {"state": view["state"], "seconds": elapsed, "keys": view["progress"]["keys_compared"],
             "diffs": diffs, "rss_kb": rss, "idle_rss_kb": idle_rss}
+
+
+def load_cql(n: int):
+    """Two CQL test servers with n rows each (0.1% differing); (pro, test, expected)."""
+    import json
+
+    from tests.cqlserver import CqlTestServer
+    pro, test = CqlTestServer(cluster_name="production"), CqlTestServer(cluster_name="test")
+    cols = {"user_id": "int", "name": "text", "email": "text", "score": "double"}
+    expected: dict = {}
+    for s in (pro, test):
+        s.create_table("ks", "users", cols, primary_key=["user_id"])
+    for i in range(n):
+        row = {"user_id": i, "name": f"user {i}", "email": f"u{i}@example.com", "score": i / 7}
+        pro.insert("ks", "users", row)
+        key = json.dumps({"user_id": i}, separators=(",", ":"))
+        if i % 2000 == 9:
+            expected[key] = ("missing", "test")
+            continue
+        if i % 1000 == 5:
+            row = dict(row, email="changed@example.com")
+            expected[(key, "email")] = ("value_mismatch", None)
+        test.insert("ks", "users", row)
+    for i in range(n, n + n // 2000):
+        test.insert("ks", "users", {"user_id": i, "name": "new", "email": "n@example.com", "score": 0.0})
+        expected[json.dumps({"user_id": i}, separators=(",", ":"))] = ("missing", "pro")
+    pro.start()
+    test.start()
+    return pro, test, expected
+
+
+def cql_floor(cfgs: list[dict], split_count: int) -> tuple[float, int]:
+    """A bare paged read of every token range of both sides (no comparison)."""
+    from chalicelib.compare.cassandra.config import CassandraConfig
+    from chalicelib.compare.fullrun import cassandra_side as cs
+    t0 = time.perf_counter()
+    n = 0
+    for i, c in enumerate(cfgs):
+        cfg = CassandraConfig.model_validate(c)
+        sess = cs.connect(cfg, f"side{i}")
+        try:
+            reader = cs.RangeReader(sess, cfg, ["user_id"], [], [], 1000)
+            for a, b in cs.split(cs.ring_tokens(sess), split_count):
+                n += sum(1 for _ in reader.rows(a, b))
+        finally:
+            sess.release()
+    return time.perf_counter() - t0, n
+
+
+def cassandra_part(env: dict) -> None:
+    pro, test, expected = load_cql(N_ROWS)
+    try:
+        cfgs = [{"cluster_name": s.catalog.cluster_name, "hosts": [s.host], "port": s.port, "keyspace": "ks",
+                 "table": "users", "datacenter": "datacenter1"} for s in (pro, test)]
+        fl_s, fl_rows = cql_floor(cfgs, 32)
+        union = N_ROWS + N_ROWS // 2000
+        for w in (1, 2):
+            r = one_run({}, {}, w, env, {"engine": "cassandra", "pro_config": cfgs[0], "test_config": cfgs[1],
+                                         "split_count": 32, "page_size": 1000, "step_keys": 2000,
+                                         "slice_seconds": 20})
+            ok = r["diffs"] == expected and r["keys"] == union and r["state"] == "completed"
+            print(f"Cassandra {N_ROWS:,} rows per side, {w} worker(s): {r['state']}, {r['keys']:,} rows in "
+                  f"{r['seconds']:.1f}s = {r['keys'] / r['seconds']:,.0f} rows/s; floor (bare paged range reads of "
+                  f"both sides) {fl_rows / 2 / fl_s:,.0f} rows/s; ratio {r['keys'] / r['seconds'] / (fl_rows / 2 / fl_s):.2f}; "
+                  f"peak RSS per worker {', '.join(f'{x / 1024:.0f} MB' for x in r['rss_kb'])}; "
+                  f"planted differences {len(expected)}, found {len(r['diffs'])}, exact: {ok}", flush=True)
+    finally:
+        pro.stop()
+        test.stop()
 
 
 def main() -> None:
@@ -198,6 +274,8 @@ def main() -> None:
         two = next(r for n, w, r, _, _ in results if n == N_FULL and w == 2)
         print(f"2 workers vs 1: {large['seconds'] / two['seconds']:.2f}x faster (2 cores shared with redis, "
               "PostgreSQL and moto)")
+        if N_ROWS:
+            cassandra_part(env)
     finally:
         set_db(None)
         s1.stop()

@@ -330,8 +330,7 @@ class Catalog:
                 partitions = [table.partitions.get(key) for key in keys]
                 partitions = [p for p in partitions if p]
             elif bounds:
-                ranged = sorted((tokens.token_of(pk), pk) for pk in table.partitions)
-                partitions = [table.partitions[pk] for t, pk in ranged if tokens.in_range(t, bounds)]
+                partitions = tokens.partitions_in_range(table, bounds)
             else:
                 partitions = list(table.partitions.values())
             filters = [(c, set(v)) for c, v in allowed.items() if c not in table.partition_key]

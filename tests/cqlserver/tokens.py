@@ -26,15 +26,6 @@ def token_of(pk_cells: tuple) -> int:
     return MAX_TOKEN if t == MIN_TOKEN else t
 
 
-def in_range(token: int, bounds: list) -> bool:
-    """bounds: [(op, value)] with op one of > >= < <=."""
-    for op, v in bounds:
-        if (op == ">" and not token > v) or (op == ">=" and not token >= v) or \
-                (op == "<" and not token < v) or (op == "<=" and not token <= v):
-            return False
-    return True
-
-
 def bound_value(term, values: list) -> int:
     """The bigint a token bound compares with (a bound marker or a number literal)."""
     from . import cql
@@ -45,3 +36,28 @@ def bound_value(term, values: list) -> int:
             raise invalid("Invalid null value for partition key token")
         return struct.unpack(">q", raw)[0]
     return int(term.value)
+
+
+def partitions_in_range(table, bounds: list) -> list:
+    """The table's partitions whose token satisfies `bounds`, in token order.
+
+    The token order is computed once per table size (rows only ever get
+    added), so paging through a range costs a bisection, not a sort."""
+    import bisect
+    cached = getattr(table, "_token_order", None)
+    if cached is None or cached[0] != len(table.partitions):
+        order = sorted((token_of(pk), pk) for pk in table.partitions)
+        cached = (len(table.partitions), [t for t, _ in order], [pk for _, pk in order])
+        table._token_order = cached
+    _, toks, pks = cached
+    lo, hi = 0, len(toks)
+    for op, v in bounds:
+        if op == ">":
+            lo = max(lo, bisect.bisect_right(toks, v))
+        elif op == ">=":
+            lo = max(lo, bisect.bisect_left(toks, v))
+        elif op == "<":
+            hi = min(hi, bisect.bisect_left(toks, v))
+        elif op == "<=":
+            hi = min(hi, bisect.bisect_right(toks, v))
+    return [table.partitions[pk] for pk in pks[lo:hi]]
