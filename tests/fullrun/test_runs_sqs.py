@@ -55,11 +55,8 @@ def _worker_process(sqs_env, moto_endpoint) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
-def test_a_killed_worker_resumed_gives_the_results_of_an_uninterrupted_run_and_counts_no_segment_twice(
-        api, sqs_env, moto_endpoint, cfg1, cfg2, env1, env2):
-    expected = plant(env1, env2, n_identical=1500)
-    union = union_size(env1, env2)
-    body = run_body(cfg1, cfg2, max_ops_per_second=1500)
+def _start_and_kill_a_worker(api, sqs_env, moto_endpoint, body: dict) -> str:
+    """Start a run, let a worker process commit a few steps, SIGKILL it."""
     run_id = api.post("/api/compare-runs", body).data["id"]
     proc = _worker_process(sqs_env, moto_endpoint)
     try:
@@ -70,11 +67,19 @@ def test_a_killed_worker_resumed_gives_the_results_of_an_uninterrupted_run_and_c
             if p["steps"] >= 6:
                 break
             time.sleep(0.05)
-        proc.kill()  # SIGKILL: no cleanup, a step may be half done
+        proc.kill()  # no cleanup: a step may be half done
         proc.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return run_id
+
+
+def test_a_killed_worker_resumed_gives_the_results_of_an_uninterrupted_run_and_counts_no_segment_twice(
+        api, sqs_env, moto_endpoint, cfg1, cfg2, env1, env2):
+    expected = plant(env1, env2, n_identical=1500)
+    union = union_size(env1, env2)
+    run_id = _start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
     killed = api.get(f"/api/compare-runs/{run_id}").data
     assert killed["state"] == "running" and killed["progress"]["keys_compared"] < union
 
@@ -93,6 +98,24 @@ def test_a_killed_worker_resumed_gives_the_results_of_an_uninterrupted_run_and_c
     assert straight["state"] == "completed"
     assert comparable(all_differences(api, again)) == resumed
     assert straight["summary"]["counts"] == run["summary"]["counts"]
+
+
+def test_the_job_of_a_killed_worker_is_redelivered_and_finishes_its_segment_from_the_checkpoint(
+        api, sqs_env, moto_endpoint, cfg1, cfg2, env1, env2):
+    from chalicelib.jobs.sweep import sweep_stuck_jobs
+    expected = plant(env1, env2, n_identical=1500)
+    union = union_size(env1, env2)
+    run_id = _start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
+    before = api.get(f"/api/compare-runs/{run_id}").data
+    assert before["state"] == "running" and before["progress"]["keys_compared"] < union
+    report = sweep_stuck_jobs(stuck_after_s=0)  # its heartbeat stopped with it: the job is re-queued
+    assert report["requeued"]
+    run = drain(api, sqs_env, run_id)
+    assert run["state"] == "completed", run
+    assert run["progress"]["keys_compared"] == union
+    assert found(all_differences(api, run_id)) == expected
+    attempts = [s["attempts"] for s in run["segments"]]
+    assert max(attempts) >= 2  # a segment was claimed again after the kill
 
 
 def _commands(client) -> int:
