@@ -26,8 +26,10 @@ bench: $(STAMP)
 	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \
 	$(PY) -m bench $(BENCH)
 
+# dist/$(STAGE)/: sam.yaml + deployment.zip; prints the zip's sizes and the connection budget,
+# fails when the zip exceeds PACKAGE_BUDGET_MB (zipped) or the template breaks an infra rule.
 package: $(STAMP)
-	bash infra/package.sh $(STAGE)
+	PACKAGE_BUDGET_MB=$(or $(PACKAGE_BUDGET_MB),40) bash infra/package.sh $(STAGE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -1,5 +1,6 @@
 """Shell commands: `python -m chalicelib.cli create-key --role admin`,
-`python -m chalicelib.cli migrate`, `python -m chalicelib.cli gen-secret-key`."""
+`python -m chalicelib.cli migrate`, `python -m chalicelib.cli gen-secret-key`,
+`python -m chalicelib.cli redrive-dlq --priority default [--dry-run] [--limit N]`."""
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,23 @@ def main(argv: list[str] | None = None) -> int:
     ck.add_argument("--json", action="store_true", help="print the whole record as JSON")
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("gen-secret-key", help="print a new Fernet key for SECRET_KEYS")
+    rd = sub.add_parser("redrive-dlq", help="move a dead-letter queue's jobs back to their queue (JSON report)")
+    rd.add_argument("--priority", required=True, choices=["critical", "default", "low"])
+    rd.add_argument("--limit", type=int, default=1000, help="at most this many messages")
+    rd.add_argument("--dry-run", action="store_true", help="report what would move, change nothing")
     args = parser.parse_args(argv)
 
     if args.command == "gen-secret-key":
         from chalicelib.secrets import generate_key
         print(generate_key())
+        return 0
+    if args.command == "redrive-dlq":
+        from chalicelib.aws import client
+        from chalicelib.jobs.redrive import redrive
+        from chalicelib.settings import get_settings
+        report = redrive(args.priority, client("sqs"), get_settings().queue_urls, limit=args.limit,
+                         dry_run=args.dry_run)
+        print(json.dumps(report))
         return 0
     from chalicelib.db import get_db
     from chalicelib.db.migrate import migrate

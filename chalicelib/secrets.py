@@ -1,4 +1,8 @@
-"""Secrets at rest (DESIGN decision 8): Fernet with key rotation, and masking.
+"""Secrets at rest (DESIGN decision 8): Fernet with key rotation.
+
+Masking (what is secret, how it is shown) belongs to `chalicelib.masking`;
+`mask_config`, `merge_secrets` and `MASK` here are the same functions,
+re-exported for the callers that hold a config and its box together.
 
 Keys come from settings: SECRET_KEYS (comma-separated Fernet keys, newest
 first) or, in AWS, SECRET_KEYS_SECRET_ARN (a Secrets Manager secret holding
@@ -13,15 +17,10 @@ import json
 import threading
 from typing import Any
 
-from chalicelib.web.errors import SystemError_, ValidationError
-
-MASK = "********"
-ENC_FIELD = "_enc"
-# Field names whose values are secrets wherever they appear in a config.
-SECRET_FIELDS = frozenset({
-    "password", "token", "value", "client_secret", "secret", "api_key", "apikey",
-    "access_token", "refresh_token", "private_key", "authorization",
-})
+from chalicelib.masking import ENC_FIELD, MASK, is_secret_name, mask_value  # noqa: F401 - re-exported
+from chalicelib.masking import mask as mask_config  # noqa: F401 - re-exported
+from chalicelib.masking import merge as merge_secrets  # noqa: F401 - re-exported
+from chalicelib.web.errors import SystemError_
 
 
 class SecretBox:
@@ -95,36 +94,3 @@ def get_box() -> SecretBox:
 def set_box(box: SecretBox | None) -> None:
     global _box
     _box = box
-
-
-def mask_value(value: Any) -> Any:
-    if value is None or value == "":
-        return value
-    return MASK
-
-
-def mask_config(obj: Any, secret_fields: frozenset = SECRET_FIELDS) -> Any:
-    """A copy with every secret-named field's value replaced by the mask."""
-    if isinstance(obj, dict):
-        return {k: (mask_value(v) if k.lower() in secret_fields and not isinstance(v, (dict, list)) else
-                    mask_config(v, secret_fields)) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [mask_config(v, secret_fields) for v in obj]
-    return obj
-
-
-def merge_secrets(new: Any, old: Any, secret_fields: frozenset = SECRET_FIELDS) -> Any:
-    """On update, a secret field sent back as the mask keeps its stored value."""
-    if isinstance(new, dict) and isinstance(old, dict):
-        out = {}
-        for k, v in new.items():
-            if k.lower() in secret_fields and v == MASK:
-                if k not in old:
-                    raise ValidationError(f"{k} is the mask '{MASK}' but nothing is stored to keep")
-                out[k] = old[k]
-            else:
-                out[k] = merge_secrets(v, old.get(k), secret_fields)
-        return out
-    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
-        return [merge_secrets(n, o, secret_fields) for n, o in zip(new, old)]
-    return new

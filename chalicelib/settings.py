@@ -22,6 +22,8 @@ DB_POOL_MAX = "DB_POOL_MAX"
 DB_POOL_IDLE_S = "DB_POOL_IDLE_S"
 DB_POOL_WAIT_S = "DB_POOL_WAIT_S"
 AWS_LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"   # set by the Lambda runtime
+KEY_DEFAULT_RATE_PER_MINUTE = "KEY_DEFAULT_RATE_PER_MINUTE"
+KEY_DEFAULT_MAX_CONCURRENT = "KEY_DEFAULT_MAX_CONCURRENT"
 # make run (scripts/run_local.py) only:
 LOCAL_STATE_DIR = "STEPFLOW_STATE_DIR"
 LOCAL_HOST = "HOST"
@@ -45,6 +47,8 @@ PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
 HEALTH_CHECK_FAILURES_UNHEALTHY = "HEALTH_CHECK_FAILURES_UNHEALTHY"
 HEALTH_CHECK_SUCCESSES_HEALTHY = "HEALTH_CHECK_SUCCESSES_HEALTHY"
 APP_VERSION = "APP_VERSION"
+# CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
+METRICS_NAMESPACE = "METRICS_NAMESPACE"
 STAGE = "STAGE"
 
 
@@ -94,6 +98,9 @@ class Settings:
     db_pool_max: int = 8
     db_pool_idle_s: float = 60.0
     db_pool_wait_s: float = 5.0
+    # Quotas of viewer/operator keys on the management API (0 = unlimited); admin: unlimited.
+    key_default_rate_per_minute: int = 100
+    key_default_max_concurrent: int = 10
     max_sync_body_bytes: int = 6 * 1024 * 1024
     max_async_spec_bytes: int = 50 * 1024 * 1024
     yaml_max_aliases: int = 10_000
@@ -112,6 +119,7 @@ class Settings:
     health_successes_healthy: int = 1
     app_version: str = "0.1.0"
     stage: str = "local"
+    metrics_namespace: str = "StepFlowGateway"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -133,6 +141,8 @@ class Settings:
             db_pool_max=_int(env, DB_POOL_MAX, 1 if env.get(AWS_LAMBDA_FUNCTION_NAME) else cls.db_pool_max),
             db_pool_idle_s=_float(env, DB_POOL_IDLE_S, cls.db_pool_idle_s),
             db_pool_wait_s=_float(env, DB_POOL_WAIT_S, cls.db_pool_wait_s),
+            key_default_rate_per_minute=_int(env, KEY_DEFAULT_RATE_PER_MINUTE, cls.key_default_rate_per_minute),
+            key_default_max_concurrent=_int(env, KEY_DEFAULT_MAX_CONCURRENT, cls.key_default_max_concurrent),
             max_sync_body_bytes=_int(env, MAX_SYNC_BODY_BYTES, cls.max_sync_body_bytes),
             max_async_spec_bytes=_int(env, MAX_ASYNC_SPEC_BYTES, cls.max_async_spec_bytes),
             yaml_max_aliases=_int(env, YAML_MAX_ALIASES, cls.yaml_max_aliases),
@@ -151,6 +161,7 @@ class Settings:
             health_successes_healthy=_int(env, HEALTH_CHECK_SUCCESSES_HEALTHY, cls.health_successes_healthy),
             app_version=env.get(APP_VERSION) or cls.app_version,
             stage=env.get(STAGE) or cls.stage,
+            metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
         )
 
 

@@ -14,14 +14,19 @@ template use what the `stepflow-<stage>` infrastructure stack exports:
 - functions get the names `chalice deploy` would give them
   (`<app>-<stage>[-<function>]`) and a log group with a retention, so logs
   permissions can be scoped to those names;
-- YAML aliases (Chalice emits `&id001`) are expanded: CloudFormation rejects them.
+- YAML aliases (Chalice emits `&id001`) are expanded: CloudFormation rejects them;
+- the connection budget (infra/budget.py, numbers from the `ConnectionBudget`
+  mapping of resources.yaml): container caps per function (reserved
+  concurrency, SQS MaximumConcurrency), ReportBatchItemFailures on the SQS
+  event sources, DB_POOL_MAX=1.
 
 It then checks the rules that tie the two stacks together (queue names, the
 visibility timeout >= 6x the consumer timeout, maxReceiveCount >= 5, the API
-Gateway 29 s limit) and exits non-zero when one is broken.
+Gateway 29 s limit, the connection budget) and exits non-zero when one is broken.
 
     python infra/finalize_template.py finalize --stage dev dist/dev/sam.yaml
     python infra/finalize_template.py render --stage dev --out /tmp/sam.yaml
+    python infra/finalize_template.py budget --stage prod     # the budget table
 
 `render` builds the template from app.py and .chalice/config.json the way
 `chalice package` does but without building deployment.zip (no pip download),
@@ -38,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import budget  # noqa: E402  (infra/budget.py, beside this script)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = ROOT / "infra" / "resources.yaml"
@@ -202,7 +210,7 @@ def _deep_merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def finalize(template: dict, stage: str, app_name: str) -> dict:
+def finalize(template: dict, stage: str, app_name: str, resources_template: dict | None = None) -> dict:
     """Rewrite `template` (Chalice SAM output) in place and return it."""
     resources = template["Resources"]
     replaced_roles: set[str] = set()
@@ -226,6 +234,7 @@ def finalize(template: dict, stage: str, app_name: str) -> dict:
             del resources[role_id]
     template["Globals"] = _deep_merge(template.get("Globals") or {}, globals_for(stage))
     _add_not_found_response(resources)
+    budget.apply(template, resources_template or load_template(RESOURCES_TEMPLATE), stage)
     return template
 
 
@@ -290,6 +299,7 @@ def check(template: dict, resources_template: dict, stage: str) -> list[str]:
     for logical_id, resource in template["Resources"].items():
         if resource.get("Type") == "AWS::IAM::Role":
             problems.append(f"{logical_id}: Chalice-generated role left in the template")
+    problems += budget.problems(template, resources_template, stage)
     return problems
 
 
@@ -354,20 +364,34 @@ def main(argv: list[str] | None = None) -> int:
     fin.add_argument("template")
     ren = sub.add_parser("render", help="build, finalize and check the template without deployment.zip")
     ren.add_argument("--out", required=True)
-    for p in (fin, ren):
+    bud = sub.add_parser("budget", help="print the stage's connection budget (from a template, or rendered)")
+    bud.add_argument("template", nargs="?", help="a finalized template; rendered from app.py when omitted")
+    for p in (fin, ren, bud):
         p.add_argument("--stage", default="dev")
         p.add_argument("--project-dir", default=str(ROOT))
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,15}", args.stage):
         parser.error(f"stage must match [a-z][a-z0-9-]{{0,15}} (it names AWS resources): {args.stage!r}")
 
+    resources = load_template(RESOURCES_TEMPLATE)
+    if args.command == "budget":
+        if args.template:
+            template = load_template(args.template)
+        else:
+            template = finalize(render(args.project_dir, args.stage), args.stage, app_name_of(args.project_dir),
+                                resources)
+        print(budget.table(template))
+        problems = budget.problems(template, resources, args.stage)
+        for problem in problems:
+            print(f"infra rule broken: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     if args.command == "render":
         template, out = render(args.project_dir, args.stage), args.out
     else:
         template, out = load_template(args.template), args.template
-    finalize(template, args.stage, app_name_of(args.project_dir))
+    finalize(template, args.stage, app_name_of(args.project_dir), resources)
     dump_template(template, out)
-    problems = check(template, load_template(RESOURCES_TEMPLATE), args.stage)
+    problems = check(template, resources, args.stage)
     for problem in problems:
         print(f"infra rule broken: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the deployable app template for one stage:
 #   chalice package -> dist/<stage>/sam.yaml + deployment.zip
+#   infra/slim_package.py -> runtime code only; prints sizes; fails above the budget
 #   infra/finalize_template.py -> roles, VPC, environment from the infra stack; rule checks
 #   cfn-lint over the result and the infra templates.
 # Usage: infra/package.sh [stage]          (STAGE env var also accepted; default dev)
@@ -30,8 +31,12 @@ echo "==> chalice package (stage $STAGE) -> $OUT"
 "$CHALICE" package --stage "$STAGE" --pkg-format cloudformation --template-format yaml "$OUT"
 echo "==> precompile the app's bytecode into deployment.zip (Lambda cannot write __pycache__)"
 "$PYTHON" "$ROOT/infra/precompile.py" "$OUT/deployment.zip"
+echo "==> slim the package to runtime code; sizes against the budget (PACKAGE_BUDGET_MB, default 40)"
+"$PYTHON" "$ROOT/infra/slim_package.py" "$OUT/deployment.zip"
 echo "==> finalize + rule checks"
 "$PYTHON" "$ROOT/infra/finalize_template.py" finalize --stage "$STAGE" --project-dir "$ROOT" "$OUT/sam.yaml"
+echo "==> connection budget"
+"$PYTHON" "$ROOT/infra/finalize_template.py" budget --stage "$STAGE" "$OUT/sam.yaml"
 echo "==> cfn-lint"
 "$CFN_LINT" "$OUT/sam.yaml" "$ROOT/infra/resources.yaml" "$ROOT/infra/network.yaml"
 cp "$ROOT/infra/resources.yaml" "$ROOT/infra/network.yaml" "$OUT/"

@@ -42,7 +42,9 @@ TEST_DATABASE_URL = _db_url(TEST_DB_NAME)
 
 
 def base_settings(**overrides: Any) -> Settings:
-    values = dict(database_url=TEST_DATABASE_URL, secret_keys=(SECRET_KEY,), stage="test")
+    # Role-default key quotas are off for the suite; tests of quotas set them explicitly.
+    values = dict(database_url=TEST_DATABASE_URL, secret_keys=(SECRET_KEY,), stage="test",
+                  key_default_rate_per_minute=0, key_default_max_concurrent=0)
     values.update(overrides)
     return Settings(**values)
 

@@ -106,6 +106,9 @@ def start_live_server(database_url: str, secret_key: str, extra_env: dict | None
         "DATABASE_URL": database_url, "SECRET_KEYS": secret_key, "STEPFLOW_STATE_DIR": str(state),
         "HOST": "127.0.0.1", "PORT": str(port), "OUTBOUND_ALLOWLIST": "127.0.0.1", "STAGE": "local",
         "PYTHONUNBUFFERED": "1",
+        # Role-default key quotas off: tests hammer the server; quota tests set limits per key
+        # or start a server with the defaults (extra_env).
+        "KEY_DEFAULT_RATE_PER_MINUTE": "0", "KEY_DEFAULT_MAX_CONCURRENT": "0",
     })
     env.update(extra_env or {})
     log_path = state / "server.log"

@@ -25,11 +25,12 @@ def test_key_rotation_newest_first_reads_old_and_writes_new():
 
 
 def test_mask_config_masks_secret_fields_at_any_depth():
-    cfg = {"type": "oauth2", "client_id": "abc", "client_secret": "xyz",
-           "headers": {"X-Env": "prod"}, "nodes": [{"host": "h", "password": "p"}]}
+    cfg = {"name": "c", "client_id": "abc", "client_secret": "xyz", "nodes": [{"host": "h", "password": "p"}],
+           "auth_config": {"type": "oauth2", "headers": {"X-Env": "prod"}}}
     masked = mask_config(cfg)
     assert masked["client_secret"] == MASK and masked["nodes"][0]["password"] == MASK
-    assert masked["client_id"] == "abc" and masked["headers"] == {"X-Env": "prod"}
+    assert masked["client_id"] == "abc" and masked["nodes"][0]["host"] == "h"
+    assert masked["auth_config"]["headers"] == {"X-Env": MASK}
     assert cfg["client_secret"] == "xyz"
 
 

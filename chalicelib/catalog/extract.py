@@ -5,6 +5,7 @@ expanded or copied per endpoint, so a 3 MB spec with 300 operations
 produces small rows. Every reference an endpoint relies on is still
 checked (RefIndex.check), so a broken one fails the import with its
 pointer; `refs.resolve_inline` expands on demand for the detail view.
+Schemas that are not valid JSON Schema become warnings (catalog.schema_lint).
 """
 from __future__ import annotations
 
@@ -217,7 +218,11 @@ def extract_endpoints(spec: dict, problems: Problems, max_depth: int = 500,
 
     `json_text`: the JSON the spec was parsed from (unconverted), enabling
     the fast reference check."""
+    from chalicelib.catalog.schema_lint import lint
+
     ex = Extractor(spec, problems, max_depth=max_depth)
     if json_text is not None:
         ex.refs.prevalidated = json_refs_all_resolve(json_text, ex.refs)
-    return ex.run(), ex.skipped
+    endpoints = ex.run()
+    lint(spec, endpoints, problems)  # schemas the gateway cannot check: stored import warnings
+    return endpoints, ex.skipped

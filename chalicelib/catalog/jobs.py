@@ -11,6 +11,13 @@ from chalicelib.jobs.registry import JobContext, PermanentJobError, register_job
 from chalicelib.web.errors import AppError
 
 
+def _is_permanent(exc: AppError) -> bool:
+    """Retrying cannot fix a refused input, a refused target or a 4xx from the spec's URL."""
+    status = exc.details.get("status_code") if isinstance(exc.details, dict) else None
+    return (exc.status < 500 or getattr(exc, "error_type", None) == "refused"
+            or (isinstance(status, int) and 400 <= status < 500))
+
+
 def _permanent(exc: AppError) -> PermanentJobError:
     err = PermanentJobError(f"{exc.code}: {exc.message}")
     err.details = exc.details  # type: ignore[attr-defined]
@@ -23,11 +30,17 @@ def import_url_job(ctx: JobContext) -> dict:
     p = ctx.payload
     ctx.progress(10, "fetching and parsing")
     try:
-        row = import_template_from_url(p["url"], p.get("meta") or {}, p.get("created_by"), asynchronous=True)
+        # The template is written in one transaction with the job's success:
+        # a cancel before the commit leaves no template.
+        return import_template_from_url(p["url"], p.get("meta") or {}, p.get("created_by"), asynchronous=True,
+                                        commit=lambda store: ctx.commit(store, _template_summary))
     except AppError as exc:
-        if exc.status < 500 or getattr(exc, "error_type", None) == "refused":
+        if _is_permanent(exc):
             raise _permanent(exc) from exc
         raise
+
+
+def _template_summary(row: dict) -> dict:
     return {"template_id": str(row["id"]), "name": row["name"], "version": row["version"],
             "operation_count": row["operation_count"], "warning_count": row["warning_count"]}
 
@@ -40,10 +53,13 @@ def import_document_job(ctx: JobContext) -> dict:
     p["auth_config"] = get_box().unseal(p.pop("sealed_auth_config", None))
     ctx.progress(10, "parsing")
     try:
-        out = service.import_document(None, asynchronous=True, **p)
+        return ctx.commit(lambda: service.import_document(None, asynchronous=True, **p), _document_summary)
     except AppError as exc:
-        if exc.status < 500:
+        if _is_permanent(exc):
             raise _permanent(exc) from exc
         raise
+
+
+def _document_summary(out: dict) -> dict:
     return {"document_id": str(out["document"]["id"]), "endpoints": len(out["endpoints"]),
             "warning_count": out["warning_count"]}

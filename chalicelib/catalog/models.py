@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from chalicelib.jobs.models import AsyncOptions
 from chalicelib.web.models import Model, PageQuery, StrictModel
 
 
@@ -27,9 +28,8 @@ class CreateTemplate(TemplateMeta):
     content: str = Field(..., min_length=1, description="the OpenAPI / Swagger text (YAML or JSON)")
 
 
-class ImportUrl(TemplateMeta):
+class ImportUrl(TemplateMeta, AsyncOptions):
     url: str = Field(..., min_length=1, max_length=2000)
-    async_: bool = Field(False, alias="async", description="run as a job (large specs); answers 202 with the job")
 
 
 class TemplateQuery(PageQuery):
@@ -56,7 +56,7 @@ class UpdateTemplate(StrictModel):
     content_type: ContentType | None = None
 
 
-class CreateDocument(StrictModel):
+class CreateDocument(AsyncOptions):
     template_id: str | None = None
     content: str | None = Field(None, min_length=1)
     content_type: ContentType | None = None
@@ -67,7 +67,6 @@ class CreateDocument(StrictModel):
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
-    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
 
 
 class DocumentQuery(PageQuery):
@@ -75,6 +74,8 @@ class DocumentQuery(PageQuery):
     health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
     template_id: str | None = None
     text: str | None = None
+    invalid_config: bool = Field(False, description="only documents whose stored auth/rate-limit/timeout "
+                                                    "configuration breaks a rule, with `config_problems`")
 
 
 class DocumentGetQuery(Model):
@@ -90,6 +91,8 @@ class UpdateDocument(StrictModel):
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
+    health_check_config: dict | None = Field(None, description="{check_type, path, method, expected_status, "
+                                                               "timeout_s}; null clears it")
 
 
 class Reimport(StrictModel):
@@ -100,7 +103,7 @@ class Reimport(StrictModel):
     base_url: str | None = Field(None, max_length=500)
 
 
-class DocumentMeta(Model):
+class DocumentMeta(AsyncOptions):
     """Query-string metadata when the raw spec is the request body."""
     name: str | None = Field(None, min_length=1, max_length=255)
     version: str | None = Field(None, min_length=1, max_length=50)
@@ -108,7 +111,6 @@ class DocumentMeta(Model):
     base_url: str | None = Field(None, max_length=500)
     template_id: str | None = None
     content_type: ContentType | None = None
-    async_: bool = Field(False, alias="async", description="parse and store as a job; answers 202 with the job")
 
 
 class EndpointQuery(PageQuery):

@@ -1,10 +1,10 @@
 """Catalog routes: templates, documents, endpoints, audit logs (issue 3)."""
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, uuid_param, validate_model
+from chalicelib.web.api import (ApiBlueprint, Ctx, Reply, media_type, page_of, parse_json, uuid_param,
+                                validate_model)
 from chalicelib.web.errors import PayloadTooLarge, ValidationError
 
 if TYPE_CHECKING:
@@ -38,6 +38,21 @@ def _by(ctx: Ctx) -> str | None:
     return ctx.principal.key_id if ctx.principal else None
 
 
+def _json_or_none(body: bytes, empty: Any = None) -> Any:
+    """The body as JSON when it is JSON (the shared request parser: nesting,
+    NaN and NUL rules, a 400 when it breaks one), None when it is not JSON at
+    all (the spec loader then explains, or reads it as YAML)."""
+    from chalicelib.settings import get_settings
+    if not body.strip():
+        return empty
+    try:
+        return parse_json(body, max_depth=get_settings().yaml_max_depth)
+    except ValidationError as exc:
+        if isinstance(exc.details, list) and exc.details and exc.details[0].get("type") != "utf8":
+            raise  # JSON, but refused (too deep, NaN, out of range, NUL)
+        return None
+
+
 def _spec_body(ctx: Ctx) -> bytes:
     """The raw body, with the size limit pointing large specs to import-url."""
     from chalicelib.settings import get_settings
@@ -64,10 +79,7 @@ def create_template(ctx: Ctx):
     content: Any = body
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
-        try:
-            data = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            data = None  # not JSON: let the spec loader explain (or read it as YAML)
+        data = _json_or_none(body)
         if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
             from chalicelib.catalog.models import CreateTemplate
             req: CreateTemplate = validate_model(CreateTemplate, data, "body")  # type: ignore[assignment]
@@ -98,27 +110,32 @@ def _fetch_spec(url: str) -> tuple[bytes, str | None, str]:
 
 
 def import_template_from_url(url: str, meta: dict, created_by: str | None = None,
-                             asynchronous: bool = True) -> dict:
+                             asynchronous: bool = True, commit: Callable | None = None) -> Any:
     """Fetch a spec through the outbound guard and store it as a template
-    (used by the route and by the `catalog.import_url` job)."""
+    (used by the route and by the `catalog.import_url` job). `commit(work)`,
+    when given, runs the parse-and-store step (the job's cancel-safe commit)
+    and its answer is returned; the fetch happens before it."""
     content, ctype, final_url = _fetch_spec(url)
-    return _service().create_template(
-        None, content=content, name=meta.get("name"), version=meta.get("version"),
-        description=meta.get("description"), category=meta.get("category"), tags=meta.get("tags") or [],
-        is_public=bool(meta.get("is_public")), content_type=meta.get("content_type") or ctype,
-        source_url=final_url, created_by=created_by, asynchronous=asynchronous)
+
+    def store() -> dict:
+        return _service().create_template(
+            None, content=content, name=meta.get("name"), version=meta.get("version"),
+            description=meta.get("description"), category=meta.get("category"), tags=meta.get("tags") or [],
+            is_public=bool(meta.get("is_public")), content_type=meta.get("content_type") or ctype,
+            source_url=final_url, created_by=created_by, asynchronous=asynchronous)
+
+    return commit(store) if commit is not None else store()
 
 
 @bp.api("/api/templates/import-url", "POST", role="operator", body="chalicelib.catalog.models:ImportUrl", status=201,
         summary="Fetch a spec over HTTP(S) through the outbound guard and store it as a template")
 def import_url(ctx: Ctx):
     b: ImportUrl = ctx.body
-    meta = b.model_dump(exclude={"url", "async_"})
+    meta = b.model_dump(exclude={"url", "async_", "priority"})
     if b.async_:
-        from chalicelib.jobs import submit_job
-        job = submit_job("catalog.import_url", {"url": b.url, "meta": meta, "created_by": _by(ctx)},
-                         created_by=_by(ctx))
-        return Reply(job, "import queued as a job", 202)
+        from chalicelib.jobs.service import submit_for_request
+        return submit_for_request(ctx, "catalog.import_url", {"url": b.url, "meta": meta, "created_by": _by(ctx)},
+                                  b.priority, "import queued as a job; follow it at GET /api/jobs/{id}")
     return Reply(import_template_from_url(b.url, meta, _by(ctx)), "template imported", 201)
 
 
@@ -153,28 +170,11 @@ def delete_template(ctx: Ctx, template_id: str):
 
 # ---- documents ---------------------------------------------------------------------------------------
 
-def _check_auth_config(cfg: dict | None) -> dict | None:
-    if cfg is None:
-        return None
-    kind = cfg.get("type")
-    need = {"apiKey": ("in", "name", "value"), "oauth2": ("token_url", "client_id", "client_secret")}.get(kind, ())
-    if kind == "http":
-        scheme = str(cfg.get("scheme", "")).lower()
-        need = {"bearer": ("token",), "basic": ("username", "password")}.get(scheme)
-        if need is None:
-            raise ValidationError("auth_config.scheme must be 'bearer' or 'basic' for type http",
-                                  [{"loc": ["body", "auth_config", "scheme"], "type": "enum", "msg": "bearer or basic"}])
-    if kind == "apiKey" and cfg.get("in") not in ("header", "query", "cookie"):
-        raise ValidationError("auth_config.in must be header, query or cookie",
-                              [{"loc": ["body", "auth_config", "in"], "type": "enum", "msg": "header, query or cookie"}])
-    missing = [f for f in need if cfg.get(f) in (None, "")]
-    if missing:
-        raise ValidationError(f"auth_config of type {kind} needs {', '.join(missing)}",
-                              [{"loc": ["body", "auth_config", f], "type": "missing", "msg": "Field required"}
-                               for f in missing])
-    if "headers" in cfg and not isinstance(cfg["headers"], dict):
-        raise ValidationError("auth_config.headers must be an object")
-    return cfg
+def _configs_for_save(values: dict) -> dict:
+    """auth_config / rate_limit_config / timeout_config checked by the gateway's
+    typed validators (the ones each invoke uses): normalised, or a 400 naming the field."""
+    from chalicelib.gateway import configs
+    return {k: configs.for_save(k, v) if v is not None else None for k, v in values.items()}
 
 
 @bp.api("/api/documents", "POST", role="operator", status=201, query="chalicelib.catalog.models:DocumentMeta",
@@ -190,10 +190,7 @@ def create_document(ctx: Ctx):
     content: Any = body
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
-        try:
-            data = json.loads(body) if body.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            data = None  # not JSON: the spec loader explains (or reads it as YAML)
+        data = _json_or_none(body, {})
         if isinstance(data, dict) and not ({"openapi", "swagger", "swaggerVersion"} & set(data)):
             req = validate_model(CreateDocument, data, "body")  # type: ignore[assignment]
         elif data is not None:
@@ -203,7 +200,8 @@ def create_document(ctx: Ctx):
     if req is None:
         req = CreateDocument(content=None, name=meta.name, version=meta.version, description=meta.description,
                              base_url=meta.base_url, template_id=meta.template_id,
-                             content_type=meta.content_type or ctype, **{"async": meta.async_})
+                             content_type=meta.content_type or ctype,
+                             **{"async": meta.async_, "priority": meta.priority})
         if not meta.template_id or body.strip():
             req.template_id = None
         else:
@@ -211,32 +209,44 @@ def create_document(ctx: Ctx):
     else:
         content = req.content
     b = req
+    cfg = _configs_for_save({"auth_config": b.auth_config, "rate_limit_config": b.rate_limit_config,
+                             "timeout_config": b.timeout_config})
     if b.async_:
         # The job payload lives in the jobs table: the auth config is sealed.
-        from chalicelib.jobs import submit_job
+        from chalicelib.jobs.service import submit_for_request
         from chalicelib.secrets import get_box
         payload = {"content": content, "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
                    "content_type": b.content_type, "name": b.name, "version": b.version,
                    "description": b.description, "base_url": b.base_url,
-                   "sealed_auth_config": get_box().seal(_check_auth_config(b.auth_config)),
-                   "rate_limit_config": b.rate_limit_config, "timeout_config": b.timeout_config,
+                   "sealed_auth_config": get_box().seal(cfg["auth_config"]),
+                   "rate_limit_config": cfg["rate_limit_config"], "timeout_config": cfg["timeout_config"],
                    "created_by": _by(ctx)}
-        job = submit_job("catalog.import_document", payload, created_by=_by(ctx))
-        return Reply(job, "import queued as a job; follow it at GET /api/jobs/{id}", 202)
+        return submit_for_request(ctx, "catalog.import_document", payload, b.priority or meta.priority,
+                                  "import queued as a job; follow it at GET /api/jobs/{id}")
     out = _service().import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,
-        base_url=b.base_url, auth_config=_check_auth_config(b.auth_config),
-        rate_limit_config=b.rate_limit_config, timeout_config=b.timeout_config, created_by=_by(ctx))
+        base_url=b.base_url, created_by=_by(ctx), **cfg)
     n = len(out["endpoints"])
     return Reply(out, f"document imported with {n} endpoints"
                       + (f" and {out['warning_count']} warnings" if out["warning_count"] else ""), 201)
 
 
 @bp.api("/api/documents", "GET", role="viewer", query="chalicelib.catalog.models:DocumentQuery",
-        summary="List documents")
+        summary="List documents (invalid_config=true: those whose stored configurations break a rule, "
+                "with their problems)")
 def list_documents(ctx: Ctx):
     q: DocumentQuery = ctx.query
+    if q.invalid_config:
+        others = [n for n in ("status", "health_status", "template_id", "text") if getattr(q, n) is not None]
+        if others:
+            raise ValidationError(f"invalid_config=true lists every such document; it does not combine with "
+                                  f"{', '.join(others)}",
+                                  [{"loc": ["query", n], "type": "conflict", "msg": "not with invalid_config"}
+                                   for n in others])
+        from chalicelib.gateway import configs
+        items, total = configs.invalid_documents(q.limit, q.offset)
+        return page_of(items, total, q.limit, q.offset)
     items, total = _service().list_documents(
         None, status=q.status, health_status=q.health_status, text=q.text,
         template_id=uuid_param(q.template_id, "template_id") if q.template_id else None,
@@ -263,10 +273,25 @@ def get_document_content(ctx: Ctx, document_id: str):
         summary="Update a document")
 def update_document(ctx: Ctx, document_id: str):
     changes = ctx.body.model_dump(exclude_unset=True)
-    if changes.get("auth_config") is not None:
-        _check_auth_config(changes["auth_config"])
-    return Reply(_service().update_document(None, uuid_param(document_id, "document_id"), changes, _by(ctx)),
-                 "document updated")
+    changes.update(_configs_for_save({k: changes[k] for k in ("auth_config", "rate_limit_config", "timeout_config")
+                                      if k in changes}))
+    from chalicelib.db import get_db
+    from chalicelib.gateway import references
+    did = uuid_param(document_id, "document_id")
+    health_set = "health_check_config" in changes
+    health_cfg = changes.pop("health_check_config", None)
+    if health_set:
+        from chalicelib.schedules import health
+        health.validate_config(health_cfg)
+    db = get_db()
+    with db.transaction():  # the references follow their document in the same transaction
+        row = _service().update_document(db, did, changes, _by(ctx),
+                                         may_retarget=ctx.principal.has_role("admin"))
+        if health_set:
+            row["health_check_config"] = health.set_config(did, health_cfg, db)
+        if row.get("status") == "active":
+            references.recover(document_id=did, db=db)
+    return Reply(row, "document updated")
 
 
 @bp.api("/api/documents/{document_id}", "DELETE", role="operator",
@@ -283,7 +308,8 @@ def reimport_document(ctx: Ctx, document_id: str):
     out = _service().reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
-        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx))
+        content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
+        may_retarget=ctx.principal.has_role("admin"))
     c = out["counts"]
     return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")
@@ -310,8 +336,15 @@ def get_endpoint(ctx: Ctx, endpoint_id: str):
 @bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body="chalicelib.catalog.models:PatchEndpoint",
         summary="Change an endpoint's status, timeout or rate-limit flag")
 def patch_endpoint(ctx: Ctx, endpoint_id: str):
-    return Reply(_service().patch_endpoint(None, uuid_param(endpoint_id, "endpoint_id"),
-                                        ctx.body.model_dump(exclude_unset=True), _by(ctx)), "endpoint updated")
+    from chalicelib.db import get_db
+    from chalicelib.gateway import references
+    eid = uuid_param(endpoint_id, "endpoint_id")
+    db = get_db()
+    with db.transaction():  # the references follow their endpoint in the same transaction
+        row = _service().patch_endpoint(db, eid, ctx.body.model_dump(exclude_unset=True), _by(ctx))
+        if row.get("status") != "inactive":
+            references.recover(endpoint_id=eid, db=db)
+    return Reply(row, "endpoint updated")
 
 
 # ---- audit -------------------------------------------------------------------------------------------

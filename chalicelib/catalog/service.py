@@ -80,8 +80,47 @@ def _unseal(stored: Any) -> Any:
 
 
 def _masked(stored: Any) -> Any:
-    from chalicelib.secrets import mask_config
-    return mask_config(_unseal(stored))
+    from chalicelib.masking import mask_auth_config
+    return mask_auth_config(_unseal(stored))
+
+
+def _check_origin_binding(old_row: dict, old_auth: dict | None, new_base: str | None, new_auth: Any,
+                          kept: list | None, may_retarget: bool) -> None:
+    """A stored upstream secret is bound to the origin (scheme, host, port) it
+    is sent to: the document's base_url, and for OAuth2 the token_url. Moving
+    an origin while a stored secret would follow it needs the secrets sent
+    again in the same request (nothing kept from the stored config), or an
+    admin. `kept`: the paths merged from the stored config (None: the request
+    leaves auth_config as it is)."""
+    from chalicelib.masking import secret_values
+    from chalicelib.net.policy import origin_of
+    from chalicelib.web.errors import Conflict
+
+    if may_retarget or not old_auth or not secret_values(old_auth, auth=True):
+        return
+    following = kept is None or bool(kept)  # stored secrets the new config still carries
+    if not following:
+        return
+    moves = []
+    if new_base is not None and origin_of(new_base) != origin_of(old_row["base_url"]):
+        moves.append(("base_url", old_row["base_url"], new_base))
+    final = old_auth if kept is None else new_auth
+    if (isinstance(final, dict) and old_auth.get("type") == "oauth2" and final.get("token_url")
+            and origin_of(final["token_url"]) != origin_of(old_auth.get("token_url") or "")):
+        moves.append(("auth_config.token_url", old_auth.get("token_url"), final["token_url"]))
+    if not moves:
+        return
+    field, old_url, new_url = moves[0]
+    o, n = origin_of(old_url or ""), origin_of(new_url)
+    shown = lambda t: f"{t[0]}://{t[1]}:{t[2]}" if t else None  # noqa: E731
+    raise Conflict(
+        f"{field} moves the upstream origin from {shown(o)} to {shown(n)}, and the stored auth_config "
+        "secrets are bound to their origin: send auth_config again with every secret in clear in the same "
+        "request (not the mask; PUT /api/documents/{id} takes base_url and auth_config together), "
+        "or ask an admin to make the change",
+        {"field": field, "old_origin": shown(o), "new_origin": shown(n),
+         "kept_secrets": ["auth_config"] if kept is None else [".".join(map(str, p)) for p in kept],
+         "fix": "resend auth_config with its secrets"})
 
 
 def document_auth_config(db, document_id: str) -> dict | None:
@@ -403,10 +442,13 @@ def get_document_content(db, document_id: str) -> tuple[str, str]:
     return row["original_content"], row["content_type"]
 
 
-def update_document(db, document_id: str, changes: dict, changed_by: str | None = None) -> dict:
+def update_document(db, document_id: str, changes: dict, changed_by: str | None = None, *,
+                    may_retarget: bool = False) -> dict:
     """`changes`: any of name, description, version, base_url, status,
     auth_config (masked values keep the stored secret), rate_limit_config,
-    timeout_config. An explicit None clears a config."""
+    timeout_config. An explicit None clears a config. Moving the upstream
+    origin of stored secrets needs them sent again, or `may_retarget`
+    (the admin role): 409 otherwise (see `_check_origin_binding`)."""
     from chalicelib.secrets import merge_secrets
     db = _db(db)
     with db.transaction():
@@ -422,12 +464,15 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
         if changes.get("base_url") is not None:
             sets.append("base_url = :base_url")
             params["base_url"] = _check_base_url(changes["base_url"])
+        old_auth = _unseal(old["auth_config"])
+        new_auth, kept = None, None
         if "auth_config" in changes:
-            new_auth = changes["auth_config"]
+            new_auth, kept = changes["auth_config"], []
             if new_auth is not None:
-                new_auth = merge_secrets(new_auth, _unseal(old["auth_config"]) or {})
+                new_auth = merge_secrets(new_auth, old_auth or {}, kept)
             sets.append("auth_config = CAST(:auth AS jsonb)")
             params["auth"] = _seal(new_auth)
+        _check_origin_binding(old, old_auth, params.get("base_url"), new_auth, kept, may_retarget)
         for field, key in (("rate_limit_config", "rl"), ("timeout_config", "to")):
             if field in changes:
                 sets.append(f"{field} = CAST(:{key} AS jsonb)")
@@ -481,7 +526,8 @@ def _endpoint_changes(old: dict, new: dict) -> list[str]:
 def reimport_document(db, document_id: str, *, content: bytes | str | None = None,
                       template_id: str | None = None, content_type: str | None = None,
                       version: str | None = None, base_url: str | None = None,
-                      changed_by: str | None = None, asynchronous: bool = False) -> dict:
+                      changed_by: str | None = None, asynchronous: bool = False,
+                      may_retarget: bool = False) -> dict:
     """Update a document to a new version of its spec. Endpoints are matched
     by (path, method): unchanged and changed ones keep their ids, statistics
     and references; new ones are added; removed ones become inactive and
@@ -504,6 +550,8 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
                          id=document_id)
         if old_doc is None:
             raise NotFound(f"document {document_id} not found")
+        _check_origin_binding(old_doc, _unseal(old_doc["auth_config"]), base_url and new_base, None, None,
+                              may_retarget)
         existing = db.query(
             "SELECT id, path, method, status, removed_at, operation_id, summary, description, tags, parameters,"
             " request_body_schema, response_schemas, auth_required, security, is_deprecated"

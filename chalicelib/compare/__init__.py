@@ -1,7 +1,8 @@
 """Data comparison between two environments (seed 003, DataTools Pro).
 
-- core/           engine-independent: value comparison (JSON-aware, differing
-                  paths, truncation), ReportBuilder (seed 003 answer + summary),
+- core/           engine-independent: value comparison (exact / format_only /
+                  different, compare modes, differing paths), the binary-safe
+                  form, ReportBuilder (seed 003 answer, exact per-class counts),
                   rule-based recommendations, throttled progress
 - runs.py         ComparisonRun: a run's query logs (batch id) + history record
 - history.py, query_logs.py, config_groups.py, sealing.py: the tables of

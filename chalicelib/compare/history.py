@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.db import get_db
 from chalicelib.web.errors import NotFound
 
+from .core.binary import storable_text
 from .sealing import mask_secrets
 
 QUERY_TYPES = ("single", "sharding", "redis")
@@ -32,7 +33,7 @@ def results_summary(answer: dict) -> dict:
     if s.get("percentages"):
         out["percentages"] = s["percentages"]
     for k in ("missing_in_pro", "missing_in_test", "missing_in_cluster1", "missing_in_cluster2",
-              "skipped_keys"):
+              "missing_in_both", "format_only_keys", "matching_keys", "skipped_keys"):
         if k in (s.get("counts") or {}):
             out[k] = s["counts"][k]
     return out
@@ -53,7 +54,8 @@ def save(*, name: str, query_type: str, description: str | None = None, pro_conf
         "CAST(:keys AS jsonb), CAST(:rs AS jsonb), CAST(:sc AS jsonb), CAST(:raw AS jsonb), :total, :diffs, "
         ":ident, :exec_time, :batch_id, :group_id, CAST(:job_id AS uuid), CAST(:created_by AS uuid)) "
         f"RETURNING {_DETAIL_COLS}",
-        name=name, description=description, query_type=query_type,
+        name=storable_text(name), description=storable_text(description) if description else description,
+        query_type=query_type,
         pro=_json(mask_secrets(pro_config)), test=_json(mask_secrets(test_config)),
         qc=_json(mask_secrets(query_config)), keys=_json(list(query_keys or [])), rs=_json(rs),
         sc=_json(sharding_config), raw=_json(_mask_configs(raw_results)),
@@ -73,11 +75,15 @@ def _mask_configs(raw: Any) -> Any:
 
 
 def _json(v: Any) -> str | None:
-    """JSON text for a CAST(... AS jsonb) parameter (pg8000 would send a list as an array)."""
+    """JSON text for a CAST(... AS jsonb) parameter (pg8000 would send a list as an array).
+    Any bytes are accepted: text jsonb cannot hold (NUL, invalid UTF-8) is stored in the
+    binary-safe form {"base64": ...} (compare.core.binary)."""
     if v is None:
         return None
     from chalicelib.web.envelope import dumps
-    return dumps(v)
+
+    from .core.binary import storable
+    return dumps(storable(v))
 
 
 def list_history(limit: int = 50, offset: int = 0, query_type: str | None = None, db=None) -> tuple[list, int]:

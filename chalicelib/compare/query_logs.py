@@ -2,6 +2,8 @@
 
 Entries are written in bulk at the end of a run (ComparisonRun), one row per
 message, all sharing the run's batch id and, once saved, its history id.
+Any bytes are accepted: a message or detail text PostgreSQL cannot hold
+(NUL, invalid UTF-8) is stored in the binary-safe form of compare.core.binary.
 """
 from __future__ import annotations
 
@@ -19,15 +21,17 @@ def write(entries: list[dict], db=None) -> int:
     message, query_type and optional details. One statement."""
     if not entries:
         return 0
+    from .core.binary import storable, storable_text
+
     db = db or get_db()
     rows = [{
         "batch_id": e["batch_id"],
         "history_id": e.get("history_id"),
         "timestamp": e["timestamp"],
         "level": e["level"],
-        "message": e["message"],
+        "message": storable_text(e["message"]),
         "query_type": e["query_type"],
-        "details": e.get("details"),
+        "details": storable(e.get("details")),
     } for e in entries]
     return db.execute(
         "INSERT INTO query_logs (batch_id, history_id, \"timestamp\", level, message, query_type, details) "

@@ -75,8 +75,9 @@ def console_file(ctx: Ctx, name: str):
     return serve(name, ctx.request)
 
 
-@bp.api("/api/whoami", "GET", role="viewer", summary="The calling key: prefix, role and permissions")
+@bp.api("/api/whoami", "GET", role="viewer", summary="The calling key: prefix, role, permissions and quota")
 def whoami(ctx: Ctx):
+    from chalicelib.keys import quotas
     p = ctx.principal
     return {"key_id": p.key_id, "key_prefix": p.key_prefix, "role": p.role,
-            "permissions": sorted(p.permissions)}
+            "permissions": sorted(p.permissions), "limits": quotas.status(p)}

@@ -95,7 +95,9 @@ def translate(exc: Exception) -> Exception:
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     code = info.get("C", "")
     message = info.get("M", str(exc))
-    log.info("database error %s: %s", code, message)
+    # Constraint and value errors are the caller's; anything else is ours: logged loudly.
+    level = logging.INFO if code.startswith(("22", "23", "57014")) else logging.WARNING
+    log.log(level, "database error %s: %s", code, message)
     detail: dict = {}
     if info.get("n"):
         detail["constraint"] = info["n"]

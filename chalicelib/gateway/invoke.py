@@ -11,9 +11,11 @@ on 401 -> one log row + statistics (one statement) -> answer. An upstream
 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
 
 `timeout_config` (document): {"connect_ms", "read_ms", "retries",
-"retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}
-(`connect_timeout_ms` / `read_timeout_ms` / `max_retries` are accepted too).
-Retries are opt-in (retries > 0) and only for idempotent methods.
+"retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}.
+The document's three configurations are checked by the typed validators of
+chalicelib.gateway.configs (the same ones the save routes use); a stored one
+that breaks a rule is a 409 naming it. Retries are opt-in (retries > 0) and
+only for idempotent methods.
 """
 from __future__ import annotations
 
@@ -26,17 +28,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
-from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
-from chalicelib.web.errors import AppError, Conflict, NotFound, UpstreamError, ValidationError
+from chalicelib.web.errors import AppError, Conflict, NotFound, UpstreamError
 
 log = logging.getLogger("stepflow")
 
 DEFAULT_RESPONSE_LIMIT = 4 * 1024 * 1024  # base64 of this still fits Lambda's 6 MB
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_ON = (502, 503, 504)
-MAX_RETRIES = 5
 RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
                                   "content-length", "proxy-authenticate", "trailer", "upgrade"})
 
@@ -118,17 +120,15 @@ def auth_config_of(t: Target) -> dict | None:
             from chalicelib.secrets import get_box
 
             cfg = get_box().unseal(stored)
-            _checked(cfg)
-            cfg = _remember(_auth_cache, token, cfg)
+            cfg = _remember(_auth_cache, token, _checked(cfg, t))
         return cfg
-    return _checked(stored)  # unsealed (written before encryption was configured)
+    return _checked(stored, t)  # unsealed (written before encryption was configured)
 
 
-def _checked(cfg):
-    try:
-        return upstream_auth.validate_auth_config(cfg)
-    except ValidationError as exc:
-        raise ValidationError(f"the document's auth_config is unusable: {exc.message}", exc.details) from None
+def _checked(cfg, t: Target):
+    from chalicelib.gateway import configs
+
+    return configs.as_dict(configs.for_use("auth_config", cfg, t.api_document_id))
 
 
 def _has_ref(node) -> bool:
@@ -190,17 +190,6 @@ def _checker(t: Target, components: dict | None):
 # ----------------------------------------------------------------- settings
 
 
-def _ms(cfg: dict, *names: str) -> float | None:
-    for n in names:
-        v = cfg.get(n)
-        if v is not None:
-            try:
-                return float(v)
-            except (TypeError, ValueError):
-                raise ValidationError(f"timeout_config.{n} must be a number of milliseconds") from None
-    return None
-
-
 @dataclass
 class CallPlan:
     total_s: float
@@ -213,25 +202,25 @@ class CallPlan:
 
 
 def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
-    cfg = t.timeout_config or {}
+    """Timeouts and retries of one call: the document's timeout_config (checked
+    by chalicelib.gateway.configs), capped by the call's own limit."""
+    from chalicelib.gateway import configs
+
+    cfg = t.timeout_config
     if isinstance(cfg, str):
         cfg = json.loads(cfg)
+    c = configs.for_use("timeout_config", cfg, t.api_document_id) or configs.TimeoutConfig()
     total_ms = min(float(timeout_ms or t.timeout_ms or 30_000), MAX_INVOKE_TIMEOUT_MS)
-    connect_ms = _ms(cfg, "connect_ms", "connect_timeout_ms") or min(5_000.0, total_ms)
-    read_ms = _ms(cfg, "read_ms", "read_timeout_ms") or total_ms
-    retries = cfg.get("retries", cfg.get("max_retries", 0)) or 0
-    try:
-        retries = max(0, min(int(retries), MAX_RETRIES))
-    except (TypeError, ValueError):
-        raise ValidationError("timeout_config.retries must be an integer") from None
+    connect_ms = c.connect_ms or min(5_000.0, total_ms)
+    read_ms = c.read_ms or total_ms
     return CallPlan(
         total_s=total_ms / 1000,
         connect_s=min(connect_ms, total_ms) / 1000,
         read_s=min(read_ms, total_ms) / 1000,
-        retries=retries,
-        backoff_s=(_ms(cfg, "retry_backoff_ms") or 100.0) / 1000,
-        max_backoff_s=(_ms(cfg, "retry_max_backoff_ms") or 2_000.0) / 1000,
-        retry_on=tuple(cfg.get("retry_on") or DEFAULT_RETRY_ON),
+        retries=c.retries,
+        backoff_s=(c.retry_backoff_ms if c.retry_backoff_ms is not None else 100.0) / 1000,
+        max_backoff_s=(c.retry_max_backoff_ms if c.retry_max_backoff_ms is not None else 2_000.0) / 1000,
+        retry_on=tuple(c.retry_on or DEFAULT_RETRY_ON),
     )
 
 
@@ -286,7 +275,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
                           check=_checker(t, components), resolve=_resolver(components))
 
     if t.rate_limit_enabled:
-        limit = ratelimit.parse_limit(t.rate_limit_config)
+        limit = ratelimit.parse_limit(t.rate_limit_config, t.api_document_id)
         if limit is not None:
             bucket = f"doc:{t.api_document_id}" if limit.scope == "document" else f"ep:{t.id}"
             ratelimit.check(bucket, limit)
@@ -340,9 +329,30 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             break
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
+    observability.record_invoke(t, resp, failure, elapsed_ms)
 
     return _finish(t, built, inp, resp, failure, elapsed_ms, attempts, sensitive, client_ip, user_agent,
                    reference_id, db)
+
+
+LOG_FAILED_WARNING = ("the call was made but its call log and statistics could not be written "
+                      "(the database failed twice); it is missing from /api/call-logs")
+
+
+def record_log(entry, db=None) -> str | None:
+    """Write the call's log row and counters once the upstream was called:
+    retried once (on a fresh connection: a broken one is discarded); None
+    when both attempts fail, so the answer says plainly that logging failed."""
+    for attempt in (1, 2):
+        try:
+            return calllogs.record(entry, _db(db))
+        except Exception as exc:  # noqa: BLE001 - whatever the database did, the call already happened
+            log.warning("call log write for endpoint %s failed (attempt %s): %s", entry.endpoint_id, attempt,
+                        type(exc).__name__)
+            if getattr(_db(db), "in_transaction", False):
+                break  # inside a caller's transaction a retry cannot help
+    log.error("call log for endpoint %s lost after a retry", entry.endpoint_id)
+    return None
 
 
 def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms, attempts, sensitive,
@@ -391,18 +401,19 @@ def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms,
     else:
         entry.error_type = getattr(failure, "error_type", None) or "auth"
         entry.error_message = masking.scrub(failure.message, sensitive.values)
-    try:
-        log_id = calllogs.record(entry, _db(db))
-    except AppError:
-        log.exception("could not write the call log for endpoint %s", t.id)
-        log_id = None
+    log_id = record_log(entry, db)
+    log_warning = None if log_id else LOG_FAILED_WARNING
     if result is not None:
         result["log_id"] = log_id
+        if log_warning:
+            result["warning"] = f"{result['warning']}; {log_warning}" if result.get("warning") else log_warning
         return result
     # a failure: the typed error, with secrets scrubbed from what it shows
     details = failure.details if isinstance(failure.details, dict) else {}
     details = {k: (masking.mask_url(v, sensitive) if isinstance(v, str) and k in ("url", "redirect_from") else v)
                for k, v in details.items()}
+    if log_warning:
+        details["warning"] = log_warning
     details.update({"log_id": log_id, "url": shown_url, "error_type": entry.error_type, "attempts": attempts,
                     "response_time_ms": elapsed_ms})
     failure.message = masking.scrub(failure.message, sensitive.values)

@@ -12,6 +12,9 @@ number, a list a list); other strings render as text. Only expressions are
 allowed (`{% ... %}` statements are refused), in Jinja2's sandbox, with
 undefined names an error. The template context is `input` (the caller's input
 over `defaults`) and `reference` (id, resource_type, resource_id).
+`input.items` / `input.keys` are the input's keys named so, never dict
+methods: on a mapping, `a.b` looks up the key first, and a template whose
+value is a function (a method reached by attribute) is refused.
 """
 from __future__ import annotations
 
@@ -32,6 +35,16 @@ _env = None
 _env_lock = threading.Lock()
 
 
+class FunctionValue(ValueError):
+    """A template expression produced a function instead of a value."""
+
+
+def _no_functions(value):
+    if callable(value):
+        raise FunctionValue("the expression is a function, not a value (is a key missing from the input?)")
+    return value
+
+
 def env():
     global _env
     if _env is None:
@@ -40,7 +53,13 @@ def env():
                 from jinja2 import StrictUndefined
                 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-                _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+                class KeysFirst(ImmutableSandboxedEnvironment):
+                    def getattr(self, obj, attribute):
+                        if isinstance(obj, dict) and attribute in obj:
+                            return obj[attribute]
+                        return super().getattr(obj, attribute)
+
+                _env = KeysFirst(undefined=StrictUndefined, autoescape=False, finalize=_no_functions)
     return _env
 
 
@@ -130,7 +149,7 @@ def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[Invo
             value = compiled(**context) if kind == "expr" else compiled.render(**context)
             if isinstance(value, Undefined):
                 str(value)  # StrictUndefined: raises UndefinedError naming what is missing
-            return value
+            return _no_functions(value)
         except SecurityError as exc:
             raise ValidationError(f"template at {where} is not allowed: {exc}",
                                   [{"loc": ["reference_config", where], "type": "sandbox", "msg": str(exc)}]) from None

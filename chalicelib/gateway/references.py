@@ -2,7 +2,11 @@
 that point at an endpoint (seed 000), with a parameter mapping to invoke it.
 
 A reference whose endpoint is gone, inactive, or whose document is not active
-reads with status `error` (and is stored as `error` when invoked: 409).
+reads with status `error` (and is stored as `error` when invoked: 409). The
+status follows the endpoint: once the endpoint is callable again the
+reference reads `active`, and `recover()` (called by the catalog when an
+endpoint or document becomes active) stores it so. Only `inactive`, set by a
+user, sticks.
 """
 from __future__ import annotations
 
@@ -17,10 +21,8 @@ from chalicelib.web.errors import Conflict, NotFound
 RESOURCE_TYPES = ("workflow_node", "scheduled_task", "form", "dashboard")
 STATUSES = ("active", "inactive", "error")
 
-_EFFECTIVE_STATUS = (
-    "CASE WHEN r.status = 'active' AND (e.id IS NULL OR e.status = 'inactive' OR d.id IS NULL "
-    "OR d.status <> 'active') THEN 'error' ELSE r.status END"
-)
+_BROKEN = "(e.id IS NULL OR e.status = 'inactive' OR d.id IS NULL OR d.status <> 'active')"
+_EFFECTIVE_STATUS = f"CASE WHEN r.status = 'inactive' THEN 'inactive' WHEN {_BROKEN} THEN 'error' ELSE 'active' END"
 _SELECT = (
     f"SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.display_name, "
     f"r.description, {_EFFECTIVE_STATUS} AS status, r.status AS stored_status, r.last_used_at, r.usage_count, "
@@ -123,6 +125,18 @@ def delete(ref_id: str, db=None) -> dict:
         row = get(ref_id, db)
         db.execute("DELETE FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref_id)
     return row
+
+
+def recover(*, endpoint_id: str | None = None, document_id: str | None = None, db=None) -> int:
+    """References stored as `error` whose endpoint is callable again become
+    `active` (for one endpoint, or every endpoint of a document); returns how many."""
+    return _db(db).execute(
+        "UPDATE resource_references r SET status = 'active', updated_at = now() "
+        "FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id "
+        "WHERE r.api_endpoint_id = e.id AND r.status = 'error' AND e.status <> 'inactive' AND d.status = 'active' "
+        "AND (CAST(:eid AS uuid) IS NULL OR e.id = CAST(:eid AS uuid)) "
+        "AND (CAST(:did AS uuid) IS NULL OR d.id = CAST(:did AS uuid))",
+        eid=endpoint_id, did=document_id)
 
 
 def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:

@@ -10,7 +10,9 @@
 
 OAuth2 tokens are fetched through the outbound guard, cached per container
 until shortly before they expire (one fetch at a time per client), and
-refreshed once when the upstream answers 401 (see `invoke`).
+refreshed once when the upstream answers 401 (see `invoke`). The shape is
+checked by chalicelib.gateway.configs (on save and on use); this module
+applies an already-checked config.
 """
 from __future__ import annotations
 
@@ -19,10 +21,9 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
-from chalicelib.web.errors import UpstreamError, ValidationError
+from chalicelib.web.errors import UpstreamError
 
 TOKEN_EXPIRY_SKEW_S = 30
 DEFAULT_TOKEN_TTL_S = 3600
@@ -37,46 +38,6 @@ class Sensitive:
     query: set[str] = field(default_factory=set)
     cookies: set[str] = field(default_factory=set)
     values: set[str] = field(default_factory=set)
-
-
-def validate_auth_config(cfg: Any) -> dict | None:
-    """Shape check used when a document's auth_config is saved or used."""
-    if cfg is None or cfg == {}:
-        return None
-    if not isinstance(cfg, dict):
-        raise ValidationError("auth_config must be an object")
-    kind = cfg.get("type", "none")
-    need: list[str] = []
-    if kind == "apiKey":
-        if cfg.get("in") not in ("header", "query", "cookie"):
-            raise ValidationError("auth_config.in must be header, query or cookie",
-                                  [{"loc": ["auth_config", "in"], "type": "enum", "msg": "header, query or cookie"}])
-        need = ["name", "value"]
-    elif kind == "http":
-        scheme = str(cfg.get("scheme", "")).lower()
-        if scheme == "bearer":
-            need = ["token"]
-        elif scheme == "basic":
-            need = ["username", "password"]
-        else:
-            raise ValidationError("auth_config.scheme must be bearer or basic",
-                                  [{"loc": ["auth_config", "scheme"], "type": "enum", "msg": "bearer or basic"}])
-    elif kind == "oauth2":
-        if cfg.get("flow", "client_credentials") != "client_credentials":
-            raise ValidationError("only the OAuth2 client_credentials flow is supported",
-                                  [{"loc": ["auth_config", "flow"], "type": "enum", "msg": "client_credentials"}])
-        need = ["token_url", "client_id", "client_secret"]
-    elif kind != "none":
-        raise ValidationError(f"auth_config.type {kind!r} is not supported (apiKey, http, oauth2, none)",
-                              [{"loc": ["auth_config", "type"], "type": "enum", "msg": "apiKey, http, oauth2 or none"}])
-    missing = [n for n in need if not cfg.get(n)]
-    if missing:
-        raise ValidationError(f"auth_config ({kind}) needs {', '.join(missing)}",
-                              [{"loc": ["auth_config", n], "type": "required", "msg": "required"} for n in missing])
-    extra = cfg.get("headers")
-    if extra is not None and (not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values())):
-        raise ValidationError("auth_config.headers must map header names to strings")
-    return cfg
 
 
 def sensitive_for(cfg: dict | None) -> Sensitive:

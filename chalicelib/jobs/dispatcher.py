@@ -13,6 +13,12 @@ the local worker (`make run` with queue URLs) and the in-process runner.
   maxReceiveCount), or when the job's attempts are used up, the job becomes
   `failed` with the error, and SQS moves the message to the dead-letter queue
   on its next receive. `PermanentJobError` fails the job at once.
+* Cancel is cooperative: `ctx.progress()` raises JobCancelled, and a handler
+  that writes through `ctx.commit(work)` commits its writes only together with
+  the job's success, so a cancelled job leaves nothing written.
+* What a caller sees of a failure is a summary (`summarise`: code, message,
+  hint), stored as the job's `last_error`; the traceback goes to the server
+  log (logger "stepflow.jobs", with the job id) and nowhere else.
 
 Batches (`handle_sqs_event`): Chalice's `on_sqs_message` has no
 ReportBatchItemFailures option, and when a Lambda SQS handler raises, every
@@ -27,12 +33,12 @@ hold its batch-mates back.
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
+from chalicelib.observability import logged_job
 
 log = logging.getLogger("stepflow.jobs")
 UNKNOWN_JOB_RETRY_S = 5  # a message may arrive before its row commits
@@ -65,12 +71,33 @@ def _stale_after_s() -> int:
     return get_settings().stuck_job_after_s
 
 
-def _error_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
-    return f"{text}\n{tb}" if tb else text
+def summarise(exc: BaseException, job_id: str) -> dict:
+    """What a caller may see of a handler's failure: {code, message, hint}.
+    A typed error (`chalicelib.web.errors`) shows its code and message; any
+    other exception only its kind, since its text may hold internals."""
+    from chalicelib.masking import mask_text
+    from chalicelib.web.errors import AppError
+
+    cause = exc.__cause__ if isinstance(exc, PermanentJobError) and isinstance(exc.__cause__, AppError) else exc
+    if isinstance(cause, AppError):
+        if isinstance(exc, PermanentJobError):
+            hint = "retrying cannot fix this: correct the input and submit a new job"
+        elif cause.status < 500:
+            hint = "correct the input and submit a new job"
+        elif cause.status in (502, 503, 408):
+            hint = "a dependency failed; the job is retried while attempts remain, or submit it again later"
+        else:
+            hint = f"an internal error; the server log has the details under job {job_id}"
+        return {"code": cause.code, "message": mask_text(cause.message), "hint": hint}
+    if isinstance(exc, PermanentJobError):
+        return {"code": "JOB_FAILED", "message": mask_text(str(exc)),
+                "hint": "retrying cannot fix this: correct the input and submit a new job"}
+    return {"code": "SYSTEM_ERROR", "message": f"the job failed with an unexpected internal error "
+                                               f"({type(exc).__name__})",
+            "hint": f"the server log has the traceback under job {job_id}; retrying may help if it was transient"}
 
 
+@logged_job
 def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
     """Claim and run one job; what to do with its message is in the Outcome."""
     row = store.claim(job_id, _stale_after_s())
@@ -81,8 +108,10 @@ def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
             # a message that never finds its job ends in the DLQ.
             return Outcome("retry", "skipped", job_id, "job row not found", delay_s=UNKNOWN_JOB_RETRY_S)
         if current["status"] in ("queued", "running") and current["attempts"] >= current["max_attempts"]:
-            store.fail(job_id, f"attempts exhausted ({current['attempts']}); last error: {current['last_error']}",
-                       final=True)
+            store.fail(job_id, {"code": "ATTEMPTS_EXHAUSTED",
+                                "message": f"attempts exhausted ({current['attempts']}); "
+                                           f"last error: {current['last_error']}",
+                                "hint": "submit the job again once the cause is fixed"}, final=True)
             return Outcome("ack", "failed", job_id, current["last_error"], final=True, attempts=current["attempts"])
         # succeeded / failed / cancelled, or running elsewhere with a fresh heartbeat: nothing to do.
         return Outcome("ack", "skipped", job_id, attempts=current["attempts"])
@@ -90,27 +119,34 @@ def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
     attempts = row["attempts"]
     job_type = get_job_type(row["type"])
     if job_type is None:
-        store.fail(job_id, f"unknown job type {row['type']!r} (not registered in this deployment)", final=True)
+        store.fail(job_id, {"code": "UNKNOWN_JOB_TYPE",
+                            "message": f"unknown job type {row['type']!r} (not registered in this deployment)",
+                            "hint": "deploy the code that registers this job type, then submit it again"},
+                   final=True)
         return Outcome("ack", "failed", job_id, "unknown job type", final=True, attempts=attempts)
 
     ctx = JobContext(job_id=job_id, type=row["type"], payload=row["payload"], attempt=attempts,
-                     priority=row["priority"], _report=store.report)
+                     priority=row["priority"], _report=store.report, _finish=store.succeed)
     try:
         result = job_type.handler(ctx)
     except JobCancelled:
         return Outcome("ack", "cancelled", job_id, final=True, attempts=attempts)
     except PermanentJobError as exc:
-        store.fail(job_id, _error_text(exc), final=True)
-        return Outcome("ack", "failed", job_id, str(exc), final=True, attempts=attempts)
+        log.warning("job %s (%s) failed for good: %s", job_id, row["type"], exc, exc_info=True)
+        summary = summarise(exc, job_id)
+        store.fail(job_id, summary, final=True)
+        return Outcome("ack", "failed", job_id, summary["message"], final=True, attempts=attempts)
     except Exception as exc:  # noqa: BLE001 - any handler error is a failed attempt
         last_delivery = receive_count is not None and receive_count >= MAX_RECEIVE_COUNT
         final = attempts >= row["max_attempts"] or last_delivery
         log.warning("job %s (%s) attempt %s failed%s: %s", job_id, row["type"], attempts,
-                    " for good" if final else "", exc)
-        store.fail(job_id, _error_text(exc), final=final)
+                    " for good" if final else "", exc, exc_info=True)
+        store.fail(job_id, summarise(exc, job_id), final=final)
         # Leave the message: redelivered after the backoff, or (last delivery) moved to the DLQ.
         return Outcome("retry", "failed" if final else "retrying", job_id, str(exc), final=final,
                        attempts=attempts, delay_s=0 if final else retry_delay(attempts))
+    if ctx.committed:  # the handler's ctx.commit() marked it succeeded with its writes
+        return Outcome("ack", "succeeded", job_id, final=True, attempts=attempts)
     done = store.succeed(job_id, result)
     if done is None:  # cancelled while it ran: the result is dropped
         return Outcome("ack", "cancelled", job_id, final=True, attempts=attempts)

@@ -7,8 +7,16 @@ maxReceiveCount 5). Queue names come from settings (QUEUE_NAME_PREFIX, set per
 stage in the config) when app.py is imported: `<prefix>-critical|default|low`.
 
 batch_size=1: a job may run for minutes, and a batch-mate would wait for it.
-The handler is still correct for larger batches (it deletes what succeeded
-and fails the invocation for the rest; see chalicelib.jobs.dispatcher).
+The handlers are correct for any batch size: `consume()` runs each record
+through the dispatcher and answers SQS partial batch responses,
+`{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}`, listing the
+records to redeliver (a failed attempt before its last delivery, a job row
+not committed yet, a database outage); Lambda deletes the others.
+infra/finalize_template.py turns on `ReportBatchItemFailures` on every SQS
+event source, without which Lambda would ignore the answer. A record to
+redeliver gets its visibility shortened to the retry backoff first. The
+connection budget caps how many of these containers run at once
+(infra/budget.py).
 """
 from __future__ import annotations
 
@@ -24,22 +32,61 @@ _prefix = get_settings().queue_name_prefix
 BATCH_SIZE = 1
 
 
+def _raw(record) -> dict:
+    return record.to_dict() if hasattr(record, "to_dict") else dict(record)
+
+
+def _priority_of(arn: str) -> str:
+    """The queue's priority from its ARN (`...:<prefix>-critical`)."""
+    return arn.rsplit(":", 1)[-1].rsplit("-", 1)[-1] or "unknown"
+
+
+def consume(event, queue=None) -> dict:
+    """Run an SQS batch; answer the records to redeliver as batchItemFailures."""
+    from chalicelib import observability
+    from chalicelib.jobs.dispatcher import Outcome, retry_delay, run_message
+
+    invocation = getattr(getattr(event, "context", None), "aws_request_id", None)
+    failures, outcomes = [], []
+    for record in event:
+        raw = _raw(record)
+        arn = raw.get("eventSourceARN", "")
+        receive_count = int((raw.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        with observability.job_scope(queue=_priority_of(arn), function_request_id=invocation):
+            try:
+                outcome = run_message(raw.get("body", ""), receive_count)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database is down: redeliver this record
+                log.exception("job message failed before its handler ran")
+                outcome = Outcome("retry", "retrying", None, str(exc), delay_s=retry_delay(receive_count))
+        outcomes.append(outcome.status)
+        if outcome.action != "retry":
+            continue
+        failures.append({"itemIdentifier": raw.get("messageId", "")})
+        if outcome.delay_s is not None:
+            try:
+                if queue is None:
+                    from chalicelib.jobs.queue import get_queue
+                    queue = get_queue()
+                queue.delay(queue.url_for_arn(arn), raw.get("receiptHandle", ""), outcome.delay_s)
+            except Exception:  # noqa: BLE001 - the queue's own visibility timeout still applies
+                log.exception("could not shorten the visibility of a job message to redeliver")
+    return {"batchItemFailures": failures, "processed": len(outcomes),
+            "acknowledged": len(outcomes) - len(failures), "redelivered": len(failures), "outcomes": outcomes}
+
+
 @bp.on_sqs_message(queue=f"{_prefix}-critical", batch_size=BATCH_SIZE)
 def jobs_critical(event):
-    from chalicelib.jobs.dispatcher import handle_sqs_event
-    return handle_sqs_event(event)
+    return consume(event)
 
 
 @bp.on_sqs_message(queue=f"{_prefix}-default", batch_size=BATCH_SIZE)
 def jobs_default(event):
-    from chalicelib.jobs.dispatcher import handle_sqs_event
-    return handle_sqs_event(event)
+    return consume(event)
 
 
 @bp.on_sqs_message(queue=f"{_prefix}-low", batch_size=BATCH_SIZE)
 def jobs_low(event):
-    from chalicelib.jobs.dispatcher import handle_sqs_event
-    return handle_sqs_event(event)
+    return consume(event)
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES))
@@ -54,7 +101,8 @@ def health_check_schedule(event):
 def partition_rollover(event):
     from chalicelib.dynamic_api.store import rollover_log_partitions
     from chalicelib.schedules.partitions import rollover
-    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions()}
+    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions(),
+              "api_access_logs": rollover(table="api_access_logs")}
     log.info("partition rollover: %s", report)
     return report
 

@@ -83,6 +83,22 @@ class JobContext:
     attempt: int
     priority: str
     _report: Callable[[str, int | None, str | None], bool] = field(repr=False, default=None)
+    _finish: Callable[[str, Any], Any] = field(repr=False, default=None)
+    committed: bool = False
+
+    def commit(self, work: Callable[[], Any], summary: Callable[[Any], Any] = lambda out: out) -> Any:
+        """Run `work` (the job's writes) in one database transaction that also
+        marks the job succeeded with `summary(work's output)` as its result,
+        committed only if the job is still running. A cancel that came first
+        rolls the writes back (JobCancelled); one that comes later finds the
+        job succeeded (409). Returns the summary (return it from the handler)."""
+        from chalicelib.db import get_db
+        with get_db().transaction():
+            result = summary(work())
+            if self._finish is not None and self._finish(self.job_id, result) is None:
+                raise JobCancelled(self.job_id)  # rolls back everything work wrote
+        self.committed = True
+        return result
 
     def progress(self, percent: int | float, message: str | None = None) -> None:
         """Record progress (0-100, clamped) and a message; also a heartbeat.

@@ -30,6 +30,12 @@ def submit_job(type: str, payload: Any = None, priority: str | None = None, idem
     one (409 if it was submitted for another type). Call it outside a
     transaction: the worker must see the committed row (it re-delivers
     otherwise, but later)."""
+    return submit(type, payload, priority, idempotency_key, max_attempts=max_attempts, created_by=created_by)[0]
+
+
+def submit(type: str, payload: Any = None, priority: str | None = None, idempotency_key: str | None = None,
+           *, max_attempts: int | None = None, created_by: str | None = None) -> tuple[dict, bool]:
+    """submit_job, and whether this call created the job (False: the key's earlier job)."""
     jt = require_job_type(type)
     priority = priority or jt.default_priority
     if priority not in PRIORITIES:
@@ -49,9 +55,32 @@ def submit_job(type: str, payload: Any = None, priority: str | None = None, idem
             raise Conflict(f"idempotency_key was used for a {existing['type']} job",
                            {"job_id": str(existing["id"])})
         else:
-            return public(existing)
+            return public(existing), False
     _enqueue(row)
-    return public(store.get(str(row["id"])) or row)
+    return public(store.get(str(row["id"])) or row), True
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def submit_for_request(ctx: Any, type: str, payload: Any, priority: str | None, message: str) -> Any:
+    """What an async route answers: the job (202), submitted at `priority` and,
+    with an `Idempotency-Key` header, once per key and caller: a second
+    submit with the same key answers the first job (202 again, with its current state)."""
+    from chalicelib.web.api import Reply
+    created_by = getattr(ctx.principal, "key_id", None)
+    key = (ctx.headers.get(IDEMPOTENCY_HEADER) or "").strip() or None
+    scoped = None
+    if key is not None:
+        if len(key) > MAX_IDEMPOTENCY_KEY - 40 or not key.isprintable():
+            raise ValidationError(f"the {IDEMPOTENCY_HEADER} header must be 1-{MAX_IDEMPOTENCY_KEY - 40} "
+                                  "printable characters",
+                                  [{"loc": ["header", IDEMPOTENCY_HEADER], "type": "string", "msg": "invalid key"}])
+        scoped = f"{created_by or 'public'}:{key}"
+    job, created = submit(type, payload, priority, scoped, created_by=created_by)
+    if not created:
+        return Reply(job, f"a job was already submitted with this {IDEMPOTENCY_HEADER}: it is answered again", 202)
+    return Reply(job, message, 202)
 
 
 def _enqueue(row: dict) -> None:

@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
 
 if TYPE_CHECKING:
-    from chalicelib.keys.models import CreateKey
+    from chalicelib.keys.models import CreateKeyWithLimits, UpdateKey
 
 # Models are named as strings and imported on the first request (cold start).
 bp = ApiBlueprint(__name__, tag="keys")
 
 
-@bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKey", status=201,
-        summary="Create an API key (shown once)")
+@bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKeyWithLimits", status=201,
+        summary="Create an API key (shown once), optionally with its quota")
 def create_key(ctx: Ctx):
     from chalicelib.keys import service
-    b: CreateKey = ctx.body
-    row = service.create_key(b.role, b.permissions, b.name, created_by=ctx.principal.key_id)
+    b: CreateKeyWithLimits = ctx.body
+    row = service.create_key(b.role, b.permissions, b.name, created_by=ctx.principal.key_id,
+                             rate_per_minute=b.rate_per_minute, max_concurrent=b.max_concurrent)
     return Reply(row, "API key created; store it now, it is not shown again", 201)
 
 
@@ -27,6 +28,15 @@ def list_keys(ctx: Ctx):
     from chalicelib.keys import service
     items, total = service.list_keys(ctx.query.limit, ctx.query.offset)
     return page_of(items, total, ctx.query.limit, ctx.query.offset)
+
+
+@bp.api("/api/keys/{key_id}", "PATCH", role="admin", body="chalicelib.keys.models:UpdateKey",
+        summary="Change a key's name, permissions or quota (rate_per_minute, max_concurrent)")
+def update_key(ctx: Ctx, key_id: str):
+    from chalicelib.keys import service
+    b: UpdateKey = ctx.body
+    changes = {k: getattr(b, k) for k in b.model_fields_set}
+    return Reply(service.update_key(uuid_param(key_id, "key_id"), **changes), "API key updated")
 
 
 @bp.api("/api/keys/{key_id}", "DELETE", role="admin", summary="Revoke an API key")

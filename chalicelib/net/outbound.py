@@ -1,5 +1,10 @@
 """The outbound guard: the only way this service makes HTTP calls (DESIGN 9).
 
+This module is the HTTP client; what may be reached is decided by
+`chalicelib.net.policy` (URL checks, allowlist, limits) and
+`chalicelib.net.addresses` (the IANA special-purpose registries). Their
+public names are re-exported here.
+
 Used by spec import-from-URL (catalog), the gateway and health checks.
 
     from chalicelib.net import outbound
@@ -11,12 +16,12 @@ What it guarantees:
 
 * The host is resolved **once** (IP literals in any numeric form - ``127.1``,
   ``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``[::ffff:127.0.0.1]`` - are
-  normalised without DNS). Every resolved address must be public: loopback,
-  private (RFC 1918, fc00::/7), link-local (169.254.0.0/16 incl. the metadata
-  address, fe80::/10), CGNAT (100.64.0.0/10), unspecified, multicast,
-  broadcast/reserved and IPv4-mapped / IPv4-embedding IPv6 (::ffff:0:0/96,
-  64:ff9b::/96, 2002::/16, Teredo, IPv4-compatible) are refused unless the
-  allowlist (``OUTBOUND_ALLOWLIST``: CIDRs and/or ``host[:port]`` entries,
+  normalised without DNS). Every resolved address must be globally
+  reachable by the IANA IPv4 / IPv6 special-purpose registries (loopback,
+  private, link-local incl. the metadata address, CGNAT, documentation,
+  benchmarking, reserved, multicast, and every IPv4-embedding IPv6 block such
+  as ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 2002::/16, Teredo are
+  refused) unless the allowlist (``OUTBOUND_ALLOWLIST``: CIDRs and/or ``host[:port]`` entries,
   ``*.suffix`` wildcards allowed) admits them.
 * The connection goes to the checked address only: the pooled connection is
   keyed by the pinned IP, while the ``Host`` header, TLS SNI and certificate
@@ -48,376 +53,25 @@ adapter).
 """
 from __future__ import annotations
 
-import ipaddress
 import json as _json
 import re
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Iterable, Mapping
+from urllib.parse import urljoin
 
-from chalicelib.web.errors import RequestTimeout, UpstreamError, ValidationError
+from chalicelib.net.addresses import IPAddress, classify_address  # noqa: F401 - re-exported
+from chalicelib.net.policy import (  # noqa: F401 - re-exported
+    ALLOWLIST_SETTING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT, Allowlist, OutboundConnectionError, OutboundFailure, OutboundPolicy, OutboundRefused,
+    OutboundSSLError, OutboundTimeout, RedirectRefused, Resolver, ResponseTooLarge, Target, TooManyRedirects,
+    check_url, literal_address, origin_of, parse_allowlist, policy_from_settings, system_resolver)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Sequence[str]]
-
-ALLOWLIST_SETTING = "OUTBOUND_ALLOWLIST"
-DEFAULT_MAX_REDIRECTS = 5
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # below the 6 MB Lambda payload
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 20.0
-DEFAULT_TOTAL_TIMEOUT = 25.0  # under API Gateway's 29 s
 DEFAULT_USER_AGENT = "StepFlow-Gateway/1"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 _CHUNK = 16 * 1024
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class OutboundFailure(Exception):
-    """Mixin shared by every outbound error; `error_type` names the failure kind."""
-
-    error_type = "connection"
-
-
-class OutboundRefused(OutboundFailure, ValidationError):
-    """The URL given by the caller is not allowed (scheme, form or address)."""
-
-    error_type = "refused"
-
-
-class RedirectRefused(OutboundFailure, UpstreamError):
-    """The upstream redirected to a URL the guard refuses."""
-
-    error_type = "refused"
-
-
-class OutboundTimeout(OutboundFailure, RequestTimeout):
-    error_type = "timeout"
-
-
-class OutboundConnectionError(OutboundFailure, UpstreamError):
-    error_type = "connection"
-
-
-class OutboundSSLError(OutboundFailure, UpstreamError):
-    error_type = "ssl"
-
-
-class ResponseTooLarge(OutboundFailure, UpstreamError):
-    error_type = "too_large"
-
-
-class TooManyRedirects(OutboundFailure, UpstreamError):
-    error_type = "redirects"
-
-
-# --------------------------------------------------------------- address classes
-
-# Ordered: the first matching range names the class (specific before general).
-_REFUSED_RANGES: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = tuple(
-    (ipaddress.ip_network(cidr), name)
-    for cidr, name in (
-        ("0.0.0.0/8", "unspecified"),
-        ("127.0.0.0/8", "loopback"),
-        ("10.0.0.0/8", "private (RFC 1918)"),
-        ("172.16.0.0/12", "private (RFC 1918)"),
-        ("192.168.0.0/16", "private (RFC 1918)"),
-        ("169.254.169.254/32", "link-local (cloud metadata)"),
-        ("169.254.0.0/16", "link-local"),
-        ("100.64.0.0/10", "CGNAT shared address space"),
-        ("224.0.0.0/4", "multicast"),
-        ("255.255.255.255/32", "broadcast"),
-        ("240.0.0.0/4", "reserved"),
-        ("192.0.0.0/24", "reserved (IETF protocol assignments)"),
-        ("192.0.2.0/24", "documentation"),
-        ("198.51.100.0/24", "documentation"),
-        ("203.0.113.0/24", "documentation"),
-        ("198.18.0.0/15", "benchmarking"),
-        ("::/128", "unspecified"),
-        ("::1/128", "loopback"),
-        ("::ffff:0:0/96", "IPv4-mapped IPv6"),
-        ("64:ff9b::/96", "IPv4-embedding IPv6 (NAT64)"),
-        ("64:ff9b:1::/48", "IPv4-embedding IPv6 (local NAT64)"),
-        ("2002::/16", "IPv4-embedding IPv6 (6to4)"),
-        ("2001::/32", "IPv4-embedding IPv6 (Teredo)"),
-        ("::/96", "IPv4-compatible IPv6"),
-        ("fc00::/7", "private (unique local)"),
-        ("fe80::/10", "link-local"),
-        ("fec0::/10", "site-local"),
-        ("ff00::/8", "multicast"),
-        ("2001:db8::/32", "documentation"),
-        ("100::/64", "discard-only"),
-    )
-)
-
-
-def classify_address(address: str | IPAddress) -> tuple[str, str] | None:
-    """Return ``(class name, range)`` when `address` is not a public unicast
-    address, else None."""
-    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if ip.version == 6 and ip.scope_id:
-        ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
-    for net, name in _REFUSED_RANGES:
-        if ip.version == net.version and ip in net:
-            return name, str(net)
-    return None
-
-
-# ------------------------------------------------------------------------ allowlist
-
-
-@dataclass(frozen=True)
-class _HostRule:
-    host: str  # normalised; "*.example.com" for a wildcard
-    port: int | None
-
-    def matches(self, host: str, port: int) -> bool:
-        if self.port is not None and self.port != port:
-            return False
-        if self.host.startswith("*."):
-            return host.endswith(self.host[1:]) and host != self.host[2:]
-        return host == self.host
-
-
-@dataclass(frozen=True)
-class Allowlist:
-    """Networks and host rules that admit otherwise refused targets."""
-
-    networks: tuple = ()
-    hosts: tuple[_HostRule, ...] = ()
-
-    def admits(self, host: str, port: int, ip: IPAddress) -> bool:
-        if any(ip.version == n.version and ip in n for n in self.networks):
-            return True
-        return any(rule.matches(host, port) for rule in self.hosts)
-
-    def __bool__(self) -> bool:
-        return bool(self.networks or self.hosts)
-
-
-def parse_allowlist(spec: str | Iterable[str] | Allowlist | None) -> Allowlist:
-    """Build an Allowlist from a comma/space separated string or an iterable of
-    entries: CIDRs or addresses (``127.0.0.0/8``, ``::1``) and ``host[:port]``
-    strings (``localhost:8080``, ``[::1]:9000``, ``*.corp.example``)."""
-    if spec is None:
-        return Allowlist()
-    if isinstance(spec, Allowlist):
-        return spec
-    entries = re.split(r"[,\s]+", spec) if isinstance(spec, str) else list(spec)
-    networks, hosts = [], []
-    for raw in entries:
-        entry = str(raw).strip()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-            continue
-        except ValueError:
-            pass
-        host, port = entry, None
-        m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", entry)
-        if m:
-            host, port = m.group(1), m.group(2)
-        elif entry.count(":") == 1:
-            host, port = entry.split(":")
-        try:
-            port_no = int(port) if port not in (None, "") else None
-        except ValueError:
-            raise ValueError(f"{ALLOWLIST_SETTING} entry {entry!r} has an invalid port") from None
-        if port_no is not None and not 0 < port_no < 65536:
-            raise ValueError(f"{ALLOWLIST_SETTING} entry {entry!r} has an invalid port")
-        wildcard = host.startswith("*.")
-        norm = _normalise_host(host[2:] if wildcard else host, for_setting=True)
-        hosts.append(_HostRule(("*." if wildcard else "") + norm, port_no))
-    return Allowlist(tuple(networks), tuple(hosts))
-
-
-# ------------------------------------------------------------------ URL + resolve
-
-_NUMERIC_V4 = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?", re.I)
-_HOST_CHARS = re.compile(r"[a-z0-9._\-:%\[\]]+", re.I)
-
-
-def _normalise_host(host: str, for_setting: bool = False) -> str:
-    host = host.strip().lower()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            if for_setting:
-                raise ValueError(f"invalid host name {host!r}") from None
-            raise OutboundRefused(f"invalid host name {host!r}", {"host": host}) from None
-    if host.endswith(".") and not _NUMERIC_V4.fullmatch(host):
-        host = host[:-1]
-    if not host or not _HOST_CHARS.fullmatch(host):
-        if for_setting:
-            raise ValueError(f"invalid host name {host!r}")
-        raise OutboundRefused(f"invalid host name {host!r}", {"host": host})
-    return host
-
-
-def literal_address(host: str) -> IPAddress | None:
-    """The IP address a host string denotes without DNS, in any numeric form
-    the C resolver accepts (``127.1``, ``2130706433``, ``0x7f000001``,
-    ``0177.0.0.1``), or None for a name."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if _NUMERIC_V4.fullmatch(host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
-        except OSError:
-            raise OutboundRefused(f"invalid numeric host {host!r}", {"host": host}) from None
-    return None
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """Resolve through getaddrinfo (one lookup), IPv4 answers first."""
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    seen: list[str] = []
-    for family, _t, _p, _c, sockaddr in sorted(infos, key=lambda i: i[0] != socket.AF_INET):
-        addr = sockaddr[0]
-        if addr not in seen:
-            seen.append(addr)
-    return seen
-
-
-@dataclass(frozen=True)
-class Target:
-    """A checked URL: the address to connect to and what the guard saw."""
-
-    url: str
-    scheme: str
-    host: str  # normalised host name (or IP text) for Host/SNI
-    port: int
-    address: str  # the pinned IP the connection goes to
-    addresses: tuple[str, ...]  # all resolved addresses (all checked)
-    host_header: str
-
-
-def check_url(
-    url: str,
-    allowlist: str | Iterable[str] | Allowlist | None = None,
-    resolver: Resolver | None = None,
-    *,
-    _redirect_from: str | None = None,
-) -> Target:
-    """Validate `url` and resolve its host once. Raises OutboundRefused (or
-    RedirectRefused when `_redirect_from` is set) for a forbidden target."""
-    refused = RedirectRefused if _redirect_from else OutboundRefused
-    allow = parse_allowlist(allowlist)
-    base_details = {"url": url} | ({"redirect_from": _redirect_from} if _redirect_from else {})
-    if not isinstance(url, str) or not url.strip():
-        raise refused("URL is required", base_details)
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise refused(f"malformed URL: {exc}", base_details) from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise refused(f"only http and https URLs are allowed, got {scheme or 'no'} scheme", base_details)
-    if parts.username is not None or parts.password is not None:
-        raise refused("credentials in the URL are not allowed; use the auth configuration", base_details)
-    if not parts.hostname:
-        raise refused("URL has no host", base_details)
-    if refused is OutboundRefused:
-        host = _normalise_host(parts.hostname)
-    else:
-        try:
-            host = _normalise_host(parts.hostname)
-        except OutboundRefused as exc:
-            raise refused(exc.message, base_details) from None
-    port = port or (443 if scheme == "https" else 80)
-
-    try:
-        literal = literal_address(host)
-    except OutboundRefused as exc:
-        raise refused(exc.message, base_details) from None
-    if literal is not None:
-        addresses = [literal]
-    else:
-        try:
-            answers = (resolver or system_resolver)(host, port)
-        except (OSError, UnicodeError) as exc:
-            raise OutboundConnectionError(
-                f"could not resolve host {host!r}: {exc}", base_details | {"host": host}
-            ) from None
-        addresses = []
-        for answer in answers:
-            try:
-                addresses.append(ipaddress.ip_address(str(answer).split("%", 1)[0]))
-            except ValueError:
-                raise OutboundConnectionError(
-                    f"resolver returned a non-address {answer!r} for {host!r}", base_details
-                ) from None
-        if not addresses:
-            raise OutboundConnectionError(f"host {host!r} resolved to no address", base_details)
-
-    for ip in addresses:
-        cls = classify_address(ip)
-        if cls is not None and not allow.admits(host, port, ip):
-            name, net = cls
-            shown = host if literal is None else parts.hostname
-            raise refused(
-                f"refused outbound call to {shown!r}: {ip} is a {name} address ({net}); "
-                f"add it to {ALLOWLIST_SETTING} to admit it",
-                base_details
-                | {"host": host, "address": str(ip), "address_class": name, "range": net, "setting": ALLOWLIST_SETTING},
-            )
-
-    pinned = next((ip for ip in addresses if ip.version == 4), addresses[0])
-    default_port = port == (443 if scheme == "https" else 80)
-    host_text = f"[{host}]" if ":" in host else host
-    if literal is not None:
-        # normalise odd numeric forms so Host/SNI carry a canonical literal
-        host = str(literal)
-        host_text = f"[{host}]" if literal.version == 6 else host
-    return Target(
-        url=url.strip(),
-        scheme=scheme,
-        host=host,
-        port=port,
-        address=str(pinned),
-        addresses=tuple(str(a) for a in addresses),
-        host_header=host_text if default_port else f"{host_text}:{port}",
-    )
-
-
-# --------------------------------------------------------------------- the client
-
-
-@dataclass(frozen=True)
-class OutboundPolicy:
-    """Limits for one kind of outbound call. Per-call arguments override."""
-
-    allowlist: Allowlist = field(default_factory=Allowlist)
-    max_redirects: int = DEFAULT_MAX_REDIRECTS
-    max_bytes: int = DEFAULT_MAX_BYTES
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    read_timeout: float = DEFAULT_READ_TIMEOUT
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
-    resolver: Resolver | None = None
-    verify: bool | str = True
-
-
-def policy_from_settings(settings: Any = None, **overrides: Any) -> OutboundPolicy:
-    """The policy with OUTBOUND_ALLOWLIST from `chalicelib.settings`."""
-    if settings is None:
-        from chalicelib.settings import get_settings
-
-        settings = get_settings()
-    allow = parse_allowlist(getattr(settings, "outbound_allowlist", ()) or ())
-    if "allowlist" in overrides:
-        allow = parse_allowlist(overrides.pop("allowlist"))
-    return OutboundPolicy(allowlist=allow, **overrides)
 
 
 @dataclass
@@ -536,42 +190,32 @@ def fetch(
     params: Any = None,
     body: bytes | str | None = None,
     policy: OutboundPolicy | None = None,
-    allowlist: str | Iterable[str] | Allowlist | None = None,
-    resolver: Resolver | None = None,
-    max_redirects: int | None = None,
-    max_bytes: int | None = None,
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
-    total_timeout: float | None = None,
-    verify: bool | str | None = None,
     sensitive_headers: Iterable[str] = (),
+    **limits: Any,
 ) -> OutboundResponse:
     """Make one guarded HTTP call, following redirects (each hop re-checked).
 
-    `params` (mapping or list of pairs) is appended to the URL's query.
-    `sensitive_headers` extends the headers dropped when a redirect changes
-    origin (Authorization, Proxy-Authorization, Cookie, X-API-Key always are).
-    With ``max_redirects=0`` a 3xx is returned as is; otherwise more than
-    `max_redirects` hops raise TooManyRedirects.
+    The allowlist, resolver and limits come from `policy`; keyword `limits`
+    (any OutboundPolicy field: allowlist, resolver, max_redirects, max_bytes,
+    connect_timeout, read_timeout, total_timeout, verify) override it for
+    this call. `params` (mapping or list of pairs) is appended to the URL's
+    query. `sensitive_headers` extends the headers dropped when a redirect
+    changes origin (Authorization, Proxy-Authorization, Cookie, X-API-Key
+    always are). With ``max_redirects=0`` a 3xx is returned as is; otherwise
+    more than `max_redirects` hops raise TooManyRedirects.
     """
     import requests
 
-    pol = policy or OutboundPolicy()
-    allow = parse_allowlist(allowlist) if allowlist is not None else pol.allowlist
-    resolve = resolver or pol.resolver
-    max_redirects = pol.max_redirects if max_redirects is None else max_redirects
-    max_bytes = pol.max_bytes if max_bytes is None else max_bytes
-    c_timeout = pol.connect_timeout if connect_timeout is None else connect_timeout
-    r_timeout = pol.read_timeout if read_timeout is None else read_timeout
-    t_timeout = pol.total_timeout if total_timeout is None else total_timeout
-    verify = pol.verify if verify is None else verify
+    pol = (policy or OutboundPolicy()).with_limits(**limits)
+    max_redirects, max_bytes = pol.max_redirects, pol.max_bytes
+    r_timeout, t_timeout = pol.read_timeout, pol.total_timeout
     drop_on_cross_origin = SENSITIVE_HEADERS | {h.lower() for h in sensitive_headers}
 
     started = time.perf_counter()
     deadline = started + t_timeout
     adapter = _get_adapter()
 
-    target = check_url(url, allow, resolve)
+    target = pol.check(url)
     method = method.upper()
     send_headers = {"User-Agent": DEFAULT_USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
     send_headers.update(headers or {})
@@ -600,8 +244,8 @@ def fetch(
             resp = adapter.send(
                 prepared,
                 stream=True,
-                timeout=(min(c_timeout, remaining), read_t),
-                verify=verify,
+                timeout=(min(pol.connect_timeout, remaining), read_t),
+                verify=pol.verify,
                 proxies={},
             )
         except requests.exceptions.InvalidHeader as exc:
@@ -619,7 +263,7 @@ def fetch(
                 )
             redirects.append(hop_url)
             next_url = urljoin(prepared.url, location)
-            new_target = check_url(next_url, allow, resolve, _redirect_from=prepared.url)
+            new_target = pol.check(next_url, redirect_from=prepared.url)
             if _origin(new_target) != _origin(target):
                 send_headers = {k: v for k, v in send_headers.items() if k.lower() not in drop_on_cross_origin}
             if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):

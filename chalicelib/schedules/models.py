@@ -7,13 +7,22 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import PageQuery, StrictModel
+from chalicelib.jobs.models import AsyncOptions
+from chalicelib.web.models import Model, PageQuery
 
 
 class CheckQuery(PageQuery):
     status: list[Literal["success", "failed", "timeout"]] = []
 
 
-class BulkRun(StrictModel):
-    async_: bool = Field(False, alias="async", description="run as a job and answer 202 with it")
+CheckType = Literal["connectivity", "endpoint", "full"]
+
+
+class CheckNow(Model):
+    check_type: CheckType | None = Field(None, description="default: the document's health_check_config, "
+                                                           "else connectivity")
+
+
+class BulkRun(AsyncOptions):
+    check_type: CheckType | None = None
     document_ids: list[str] | None = Field(None, max_length=1000)

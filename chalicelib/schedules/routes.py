@@ -23,10 +23,12 @@ def health_checks_job(ctx: JobContext) -> dict:
 
 
 @bp.api("/api/documents/{document_id}/health-check", "POST", role="operator",
-        summary="Check one document now and record the result")
+        body="chalicelib.schedules.models:CheckNow",
+        summary="Check one document now (check_type connectivity, endpoint or full) and record the result")
 def check_now(ctx: Ctx, document_id: str):
     from chalicelib.schedules import health
-    return Reply(health.check_one_now(uuid_param(document_id, "document_id")), "health check recorded")
+    return Reply(health.check_one_now(uuid_param(document_id, "document_id"), ctx.body.check_type),
+                 "health check recorded")
 
 
 @bp.api("/api/documents/{document_id}/health-checks", "GET", role="viewer",
@@ -43,11 +45,10 @@ def list_checks(ctx: Ctx, document_id: str):
         summary="Check all active documents (or the given ones); async: true answers 202 with a job")
 def run_bulk(ctx: Ctx):
     from chalicelib.schedules import health
-    from chalicelib.jobs import submit_job
     b: BulkRun = ctx.body
     ids = [uuid_param(i, "document_ids") for i in b.document_ids] if b.document_ids is not None else None
     if b.async_:
-        job = submit_job("health_checks.run", {"document_ids": ids}, "default",
-                         created_by=getattr(ctx.principal, "key_id", None))
-        return Reply(job, "health checks queued", 202)
-    return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S)
+        from chalicelib.jobs.service import submit_for_request
+        return submit_for_request(ctx, "health_checks.run", {"document_ids": ids, "check_type": b.check_type},
+                                  b.priority, "health checks queued")
+    return health.run_health_checks(ids, deadline_s=health.API_DEADLINE_S, check_type=b.check_type)

@@ -36,3 +36,13 @@ def openapi_json(ctx: Ctx):
     from chalicelib.settings import get_settings
     from chalicelib.web.openapi import build_openapi
     return envelope.json_response(build_openapi(get_settings().app_version))
+
+
+@bp.api("/api/metrics/routes", "GET", role="admin", query="chalicelib.system.models:RouteMetricsQuery",
+        summary="Management API metrics per route (and per key): requests, error rate, avg/p50/p95/p99 latency")
+def route_metrics(ctx: Ctx):
+    from chalicelib.web import access_log
+    q = ctx.query
+    items = access_log.route_metrics(access_log.WINDOWS[q.window], route=q.route, method=q.method,
+                                     api_key_id=q.api_key_id, by_key=q.by_key)
+    return {"window": q.window, "items": items, "total": len(items), "has_more": False}

@@ -21,7 +21,6 @@ imports pydantic only inside the functions that validate.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import typing
 from dataclasses import dataclass, field
@@ -30,7 +29,9 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.web import envelope
+from chalicelib.keys import quotas
+from chalicelib.web import envelope, versions
+from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
 from chalicelib.web.auth import Principal, authenticate
 from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
@@ -81,6 +82,12 @@ class RouteMeta:
     status: int
     content_types: list[str]
     raw_response: bool = False
+    deprecated: str | None = None     # the sunset date (YYYY-MM-DD) of a deprecated route
+
+    @property
+    def paths(self) -> list[str]:
+        """Where the route answers: its path and the same under every version prefix."""
+        return [self.path] + versions.versioned_paths(self.path)
 
     @property
     def body(self) -> type[BaseModel] | None:
@@ -134,12 +141,14 @@ def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
     from pydantic import ValidationError as PydanticValidationError
     model = resolve_model(model)
     try:
-        return model.model_validate(data)
+        validated = model.model_validate(data)
     except PydanticValidationError as exc:
         details = validation_details(exc, (where,))
         first = details[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", details) from None
+    _check_ints(validated, where)
+    return validated
 
 
 def raw_body(request: Any) -> bytes:
@@ -158,20 +167,31 @@ def media_type(request: Any) -> str:
 
 
 def parse_json_body(request: Any) -> Any:
+    """A JSON or form request body (see parse_json); None when empty."""
     body = raw_body(request)
     if not body.strip():
         return None
     ctype = media_type(request)
     if ctype == "application/x-www-form-urlencoded":
-        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise ValidationError("request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            {"line": exc.lineno, "column": exc.colno}) from None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"the body is not UTF-8 text (invalid byte at offset {exc.start})",
+                                  [{"loc": ["body"], "type": "utf8", "msg": "invalid UTF-8"}]) from None
+        data = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
+        refuse_nul(data, "body")
+        return data
+    return parse_json(body)
+
+
+def _check_ints(model: Any, where: str) -> None:
+    """Integers beyond 64 bits never reach SQL: a 400 naming the field."""
+    for name, value in model:
+        if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value <= INT64:
+            f = type(model).model_fields.get(name)
+            key = (f.alias if f is not None and f.alias else name)
+            raise ValidationError(f"{where}.{key}: {value} is out of range",
+                                  [{"loc": [where, key], "type": "int_range", "msg": "out of the 64-bit range"}])
 
 
 def _is_list(annotation: Any) -> bool:
@@ -198,6 +218,7 @@ def parse_query(request: Any, model: ModelRef) -> BaseModel:
             data[key] = values
         else:
             data[key] = params.get(key)
+    refuse_nul(data, "query")
     extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
     if extra and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",
@@ -212,9 +233,12 @@ class ApiBlueprint(Blueprint):
 
     def api(self, path: str, method: str = "GET", *, role: str | None, body: ModelRef | None = None,
             query: ModelRef | None = None, status: int = 200, summary: str = "",
-            content_types: list[str] | None = None, raw_response: bool = False) -> Callable:
+            content_types: list[str] | None = None, raw_response: bool = False,
+            deprecated: str | None = None) -> Callable:
         """Declare a route. `role` None means public. `body`/`query`: a model class or
-        "package.module:ClassName" (imported on the first request)."""
+        "package.module:ClassName" (imported on the first request). `deprecated`: the
+        sunset date (YYYY-MM-DD); answers then carry Deprecation and Sunset headers.
+        The route also answers under /api/v1/... (chalicelib.web.versions)."""
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
@@ -222,14 +246,17 @@ class ApiBlueprint(Blueprint):
 
         def decorator(fn: Callable) -> Callable:
             meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
-                             body, query, status, ctypes, raw_response)
+                             body, query, status, ctypes, raw_response, deprecated)
             ROUTES.append(meta)
             bp = self
 
             def view(**path_params: Any) -> Response:
                 request = bp.current_request
+                ticket = None
                 try:
                     principal = authenticate(request, role) if role else None
+                    if principal is not None:
+                        ticket = quotas.admit(principal)
                     parsed_query = parse_query(request, meta.query) if query is not None else None
                     parsed_body = None
                     if body is not None:
@@ -239,22 +266,40 @@ class ApiBlueprint(Blueprint):
                         parsed_body = validate_model(meta.body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
+                    quotas.release(ticket)
                     raise
                 except Exception as exc:
+                    quotas.release(ticket)
                     log.exception("unhandled error in %s %s request_id=%s", method, path, envelope.request_id())
                     raise SystemError_("internal error; quote the request_id when reporting it") from exc
+                quotas.release(ticket)
                 if isinstance(result, Response):
-                    return result
-                if isinstance(result, Reply):
-                    return envelope.success(result.data, result.message, result.status, result.headers)
-                return envelope.success(result, "ok", status)
+                    response = result
+                elif isinstance(result, Reply):
+                    response = envelope.success(result.data, result.message, result.status, result.headers)
+                else:
+                    response = envelope.success(result, "ok", status)
+                if ticket is not None:
+                    response.headers.update(ticket.headers())
+                return response
 
             view.__name__ = fn.__name__
             view.__doc__ = fn.__doc__
-            self.route(path, methods=[method], content_types=ctypes)(view)
+            for i, p in enumerate(meta.paths):
+                # Chalice names routes by function: each path needs its own view object.
+                v = view if i == 0 else _alias(view, p)
+                self.route(p, methods=[method], content_types=ctypes)(v)
             return fn
 
         return decorator
+
+
+def _alias(view: Callable, path: str) -> Callable:
+    def alias(**path_params: Any) -> Response:
+        return view(**path_params)
+    alias.__name__ = f"{view.__name__}__{path.strip('/').split('/')[1]}"
+    alias.__doc__ = view.__doc__
+    return alias
 
 
 def page_of(items: list, total: int, limit: int, offset: int) -> dict:

@@ -1,27 +1,15 @@
-"""API-key authentication and role checks (DESIGN decision 7, seed 003 4.2).
+"""API-key authentication and role checks at the edge (DESIGN decision 7).
 
-Roles are ordered: viewer reads; operator also writes and invokes; admin also
-manages keys, connection pools and init-db.
+Roles and the Principal live with the keys (chalicelib.keys.principal); this
+module reads the key from the request and checks the route's role.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from chalicelib.keys.principal import ROLE_RANK, ROLES, Principal
+from chalicelib.web import access_log
 from chalicelib.web.errors import AuthError, PermissionDenied
 
-ROLES = ("viewer", "operator", "admin")
-ROLE_RANK = {name: i for i, name in enumerate(ROLES)}
-
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    role: str
-    permissions: frozenset = field(default_factory=frozenset)
-    key_prefix: str = ""
-
-    def has_role(self, role: str) -> bool:
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+__all__ = ["ROLES", "ROLE_RANK", "Principal", "extract_key", "identify", "authenticate", "require_permissions"]
 
 
 def extract_key(headers) -> str | None:
@@ -44,6 +32,7 @@ def identify(request) -> Principal | None:
     principal = lookup_key(key)
     if principal is None:
         raise AuthError("invalid or revoked API key")
+    access_log.set_principal(principal)   # the access-log row names the caller, refused or not
     return principal
 
 

@@ -26,6 +26,11 @@ class AppError(ChaliceUnhandledError):
         self.details = details
         self.headers = dict(headers or {})
 
+    def with_headers(self, headers: dict) -> "AppError":
+        """Add response headers (e.g. RateLimit-*); answers self for `raise ....with_headers(...)`."""
+        self.headers.update(headers)
+        return self
+
 
 class ValidationError(AppError):
     code, status = "VALIDATION_ERROR", 400
@@ -86,6 +91,10 @@ class SystemError_(AppError):
 
 class UpstreamError(AppError):
     code, status = "UPSTREAM_ERROR", 502
+
+
+class NotAcceptable(AppError):
+    code, status = "NOT_ACCEPTABLE", 406
 
 
 class ServiceUnavailable(AppError):

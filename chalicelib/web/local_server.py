@@ -112,7 +112,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._write(response)
         self._access_log(response, time.perf_counter() - started)
 
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle
+    # TRACE (and any method a route does not declare) gets the 405 envelope from the app.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _handle
 
     def _write(self, response: dict) -> None:
         status = int(response["statusCode"])

@@ -1,4 +1,10 @@
-"""HTTP middleware: request id, and the one place errors become envelopes.
+"""HTTP middleware: request id, API version, access log, and the one place
+errors become envelopes.
+
+Versions (chalicelib.web.versions): an `Accept` asking for a version this
+server does not serve is a 406 before the route runs; every answer carries
+`API-Version`; deprecated routes add `Deprecation` and `Sunset`. Each
+management request then writes its access-log row (chalicelib.web.access_log).
 
 Typed errors (AppError) propagate out of views (they derive from Chalice's
 ChaliceUnhandledError) and are mapped here. Responses Chalice produces itself
@@ -9,11 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from email.utils import format_datetime
 
 from chalice import Response
 
-from chalicelib.web import envelope
-from chalicelib.web.errors import AppError, MethodNotAllowed, SystemError_, UnsupportedMediaType, ValidationError
+from chalicelib import observability
+from chalicelib.web import access_log, envelope, versions
+from chalicelib.web.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
+                                   ValidationError)
 
 log = logging.getLogger("stepflow")
 
@@ -46,19 +56,58 @@ def _chalice_error(response: Response) -> AppError | None:
     return err
 
 
+_ROUTE_INDEX: tuple[int, dict] = (-1, {})
+
+
+def _route_meta(resource_path: str | None, method: str):
+    global _ROUTE_INDEX
+    from chalicelib.web.api import ROUTES
+    if _ROUTE_INDEX[0] != len(ROUTES):   # built once, again only if routes were declared since
+        _ROUTE_INDEX = (len(ROUTES), {(p, m.method): m for m in ROUTES for p in m.paths})
+    return _ROUTE_INDEX[1].get((resource_path, method))
+
+
+def _deprecation_headers(sunset: str) -> dict:
+    import datetime as dt
+    day = dt.datetime.strptime(sunset, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    return {"Deprecation": "true", "Sunset": format_datetime(day, usegmt=True)}
+
+
 def http_middleware(event, get_response):
+    started = time.perf_counter()
     context = getattr(event, "context", None) or {}
     rid = envelope.set_request_id(context.get("requestId"))
-    try:
-        response = get_response(event)
-    except AppError as exc:
-        response = envelope.error_response(exc)
-    except Exception:  # pragma: no cover - views wrap their own; defensive
-        log.exception("unhandled error, request_id=%s", rid)
-        response = envelope.error_response(SystemError_("internal error; quote the request_id when reporting it"))
-    if response.status_code >= 400:
-        mapped = _chalice_error(response)
-        if mapped is not None:
-            response = envelope.error_response(mapped)
+    observability.request_started()
+    resource = context.get("resourcePath")
+    method = getattr(event, "method", "") or context.get("httpMethod", "")
+    asked, media = versions.requested((getattr(event, "headers", None) or {}).get("accept"))
+    served = versions.path_version(resource or "") or versions.CURRENT
+    if asked is not None and (asked not in versions.SUPPORTED or asked != served):
+        response = envelope.error_response(NotAcceptable(
+            f"API version {asked} is not served here; supported: {', '.join(versions.SUPPORTED)}"
+            + (f" (this path is {served})" if asked in versions.SUPPORTED else ""),
+            {"supported_versions": list(versions.SUPPORTED), "requested": asked}))
+    else:
+        try:
+            response = get_response(event)
+        except AppError as exc:
+            response = envelope.error_response(exc)
+        except Exception:  # pragma: no cover - views wrap their own; defensive
+            log.exception("unhandled error, request_id=%s", rid)
+            response = envelope.error_response(SystemError_("internal error; quote the request_id when reporting it"))
+        if response.status_code >= 400:
+            mapped = _chalice_error(response)
+            if mapped is not None:
+                response = envelope.error_response(mapped)
     response.headers["X-Request-Id"] = rid
+    response.headers["API-Version"] = served
+    if media and response.headers.get("Content-Type", "").startswith("application/json"):
+        response.headers["Content-Type"] = media
+    meta = _route_meta(resource, method)
+    if meta is not None and meta.deprecated:
+        response.headers.update(_deprecation_headers(meta.deprecated))
+    if access_log.should_record(resource):
+        access_log.record(method=method, route=resource, status=response.status_code,
+                          duration_ms=(time.perf_counter() - started) * 1000, request_id=rid, api_version=served)
+    observability.access_log(event, response, rid, (time.perf_counter() - started) * 1000)
     return response

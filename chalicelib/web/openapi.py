@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.web import versions
 from chalicelib.web.api import ROUTES, RouteMeta
 
 if TYPE_CHECKING:
@@ -78,13 +79,20 @@ def _operation(meta: RouteMeta, components: dict) -> dict:
                              "content": {ct: {"schema": ref} for ct in meta.content_types if "json" in ct or "form" in ct}}
     ok = {"description": "success", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
     err = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-    op["responses"] = {str(meta.status): ok, "400": err, "default": err}
+    op["responses"] = {str(meta.status): ok, "400": err, "406": err, "default": err}
     if meta.role is None:
         op["security"] = []
     else:
         op["responses"]["401"] = err
         op["responses"]["403"] = err
+        op["responses"]["429"] = err
         op["x-required-role"] = meta.role
+    if meta.deprecated:
+        op["deprecated"] = True
+        op["x-sunset"] = meta.deprecated
+    aliases = versions.versioned_paths(meta.path)
+    if aliases:
+        op["x-also-at"] = aliases
     return op
 
 
@@ -96,7 +104,11 @@ def build_openapi(version: str, routes: list[RouteMeta] | None = None) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "StepFlow Gateway management API", "version": version,
-                 "description": "Errors use the envelope in ErrorEnvelope. Roles: viewer < operator < admin."},
+                 "description": "Errors use the envelope in ErrorEnvelope. Roles: viewer < operator < admin. "
+                                "API version v1: every /api/... path also answers at /api/v1/... (x-also-at), "
+                                "and `Accept: application/vnd.stepflow.v1+json` selects v1; answers carry "
+                                "API-Version. Keys have request quotas (429 with RateLimit-* headers).",
+                 "x-api-version": versions.CURRENT, "x-api-versions": list(versions.SUPPORTED)},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {

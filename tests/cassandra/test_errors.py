@@ -41,15 +41,14 @@ def test_wrong_password_is_reported_without_the_password(api, configs, db):
     assert logs and "not-the-password" not in str(logs)
 
 
-@pytest.mark.parametrize("override, fields, expected, suggestion", [
-    ({"keyspace": "missing_ks"}, [], "Keyspace 'missing_ks' does not exist", "keyspace"),
-    ({"table": "missing_table"}, [], "table missing_table does not exist", "table"),
-    ({}, ["no_such_column"], "Undefined column name no_such_column", "field"),
+@pytest.mark.parametrize("override, expected, suggestion", [
+    ({"keyspace": "missing_ks"}, "keyspace missing_ks does not exist", "keyspace"),
+    ({"table": "missing_table"}, "table production_ks.missing_table does not exist", "table"),
 ])
-def test_unknown_keyspace_table_or_column_is_a_query_error(api, configs, override, fields, expected, suggestion):
+def test_unknown_keyspace_or_table_is_a_query_error(api, configs, override, expected, suggestion):
     pro, test = configs(pro=override)
 
-    r = _query(api, pro, test, fields_to_compare=fields)
+    r = _query(api, pro, test)
 
     assert r.status == 500
     err = r.error
@@ -60,13 +59,19 @@ def test_unknown_keyspace_table_or_column_is_a_query_error(api, configs, overrid
     assert any(suggestion in s for s in err["details"]["suggestions"])
 
 
-def test_unknown_key_column_is_a_query_error(api, configs):
+@pytest.mark.parametrize("body, named", [
+    ({"keys": ["uid"]}, "uid is not a column of production_ks.user_data"),
+    ({"fields_to_compare": ["no_such_column"]}, "no_such_column not in production_ks.user_data"),
+])
+def test_unknown_key_or_field_column_is_a_400_before_any_data_query(api, configs, envs, body, named):
     pro, test = configs()
+    before = len(envs["pro"].user_statements())
 
-    r = _query(api, pro, test, keys=["uid"])
+    r = _query(api, pro, test, **body)
 
-    assert r.error["code"] == "QUERY_ERROR"
-    assert "Undefined column name uid" in r.error["details"]["error_detail"]
+    assert r.status == 400 and r.error["code"] == "VALIDATION_ERROR"
+    assert named in r.error["message"]
+    assert not [s for s in envs["pro"].user_statements()[before:] if "user_data" in s[1]]
 
 
 def test_slow_cluster_is_a_timeout_error(api, configs, envs):

@@ -22,6 +22,7 @@ def test_single_table_comparison_reports_seed_fields(api, configs):
     assert data["total_keys"] == 6
     assert (data["pro_count"], data["test_count"]) == (5, 5)
     diffs = {(d["key"]["user_id"], d.get("field")) for d in data["differences"]}
+    assert (data["summary"]["counts"]["missing_in_pro"], data["summary"]["counts"]["missing_in_test"]) == (1, 1)
     assert ("1001", "email") in diffs and ("1004", "updated_at") in diffs
     email = next(d for d in data["differences"] if d.get("field") == "email")
     assert (email["pro_value"], email["test_value"]) == ("user1@prod.com", "user1@test.com")
@@ -97,7 +98,7 @@ def test_values_of_every_type_have_a_json_display(api, configs):
     assert row["c_date"] == "2021-02-28"
     assert row["c_decimal"] == "1.50" and row["c_varint"] == 10**25
     assert row["c_uuid"] == "123e4567-e89b-12d3-a456-426614174000"
-    assert row["c_blob"] == "0x0102"
+    assert row["c_blob"] == {"base64": "AQI="}
     assert row["c_set"] == ["x", "y"] and row["c_list"] == [3, 1, 2]
     assert row["c_map"] == {"a": 1, "b": 2}
     assert row["c_tuple"] == [1, "one"]
@@ -135,7 +136,7 @@ def test_composite_keys_as_lists_or_objects(api, configs, values):
 
     assert r.status == 200, r.json
     data = r.data
-    assert [(d["key"], d["field"]) for d in data["differences"]] == \
+    assert [(d["key"], d["field"]) for d in data["differences"] if d["difference_type"] != "missing"] == \
         [({"tenant": "t2", "day": "2", "seq": "2"}, "payload")]
     assert data["identical_count"] == 2
     assert data["missing_in_both"] == [{"tenant": "t9", "day": "1", "seq": "1"}]
@@ -158,12 +159,13 @@ def test_wrong_composite_key_shape_is_a_400(api, configs):
 def test_keys_are_fetched_in_prepared_in_batches(api, configs, envs):
     before = len(envs["pro"].user_statements("EXECUTE"))
 
-    r = _query(api, configs, values=[str(1000 + i) for i in range(25)], batch_size=10)
+    r = _query(api, configs, values=[str(1000 + i) for i in range(25)], batch_size=10, recheck_rounds=0)
 
     assert r.status == 200
     executes = envs["pro"].user_statements("EXECUTE")[before:]
-    assert [n for _, _, n in executes] == [1, 1, 1]  # one bound list per query
-    assert all("IN ?" in q for _, q, _ in executes)
+    assert [s[2] for s in executes] == [1, 1, 1]  # one bound list per query
+    assert all("IN ?" in s[1] for s in executes)
+    assert {s[3] for s in executes} == {"LOCAL_QUORUM"}
 
 
 def test_run_writes_history_and_logs_without_passwords(api, configs, db):
@@ -226,6 +228,15 @@ def test_config_group_with_a_bad_cassandra_port_is_refused(api, configs):
 
     assert r.status == 400
     assert r.error["details"][0]["loc"] == ["pro_config", "port"]
+
+
+def test_config_group_with_a_write_only_consistency_level_is_refused_when_saved(api, configs):
+    pro, test = configs(test={"consistency_level": "ANY"})
+
+    r = api.post("/api/config-groups", {"name": "bad level", "pro_config": pro, "test_config": test})
+
+    assert r.status == 400
+    assert r.error["details"][0]["loc"] == ["test_config", "consistency_level"]
 
 
 def test_unknown_config_group_is_404(api):

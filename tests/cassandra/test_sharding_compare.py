@@ -56,13 +56,24 @@ def test_keys_without_timestamp_are_reported_not_fatal(api, configs):
     assert {s["key"]["doc_id"] for s in r.data["skipped_keys"]} == {"wmid_abc", "no-digits"}
 
 
-def test_unsharded_side_reading_shard_tables_is_missing_data(api, configs):
-    # both sides sharded: test has no docs_N tables -> a query error naming the table
-    r = _sharded(api, configs, KEYS[:1], pro=True, test=True)
+def test_a_missing_shard_table_fails_its_keys_and_the_run_goes_on(api, configs, envs):
+    present = _shard(1610064000)
+    assert present != _shard(1609459200)
+    envs["test"].create_table("test_ks", present, {"doc_id": "text", "content": "text", "status": "text"},
+                              primary_key=["doc_id"])
+    envs["test"].insert("test_ks", present, {"doc_id": doc_key(1610064000), "content": "again", "status": "ok"})
+    try:
+        # both sides sharded: test has only one of the two docs_N tables
+        r = _sharded(api, configs, [doc_key(1609459200), doc_key(1610064000)], pro=True, test=True)
+    finally:
+        envs["test"].drop_table("test_ks", present)
 
-    assert r.status == 500
-    assert r.error["code"] == "QUERY_ERROR"
-    assert f"table {_shard(1609459200)} does not exist" in r.error["details"]["error_detail"]
+    assert r.status == 200, r.json
+    info = r.data["sharding_info"]
+    assert info["failed_keys"] == [doc_key(1609459200)]
+    assert f"table test_ks.{_shard(1609459200)} does not exist" in info["failed_key_reasons"][doc_key(1609459200)]
+    assert r.data["identical_count"] == 1 and r.data["summary"]["counts"]["skipped_keys"] == 1
+    assert any("create the missing table" in t for t in r.data["summary"]["recommendations"])
 
 
 def test_sharding_history_records_query_type(api, configs, db):

@@ -27,7 +27,9 @@ def test_redis_compare_answers_seed_fields_and_saves_history_and_logs(api, cfg1,
     assert r.json["message"] == "Redis comparison completed"
     assert (d["total_keys"], d["cluster1_found"], d["cluster2_found"]) == (3, 2, 3)
     assert d["differences"][0]["key"] == "user:1001" and d["differences"][0]["difference_type"] == "value_mismatch"
-    assert d["identical"] == [{"key": "user:1002", "value": '{"name":"Jane","age":30}', "value_type": "string"}]
+    assert d["identical"] == []  # exact by default: another key order is not the same bytes
+    assert [(f["key"], f["format_kinds"], f["tolerated_by_mode"]) for f in d["format_only"]] == \
+        [("user:1002", ["json_key_order"], False)]
     assert d["missing_in_cluster1"] == ["session:abc123"] and d["missing_in_cluster2"] == []
     assert d["cluster_stats"]["cluster1"]["connection_status"] == "connected"
     assert set(d["performance_summary"]) >= {"total_execution_time", "keys_per_second", "data_transferred_kb"}
@@ -38,10 +40,10 @@ def test_redis_compare_answers_seed_fields_and_saves_history_and_logs(api, cfg1,
     assert h["name"] == "nightly" and h["query_type"] == "redis" and h["total_keys"] == 3
     assert h["test_config"]["password"] == "********"
     assert h["query_keys"] == ["user:1001", "user:1002", "session:abc123"]
-    assert h["results_summary"]["differences_count"] == 2
+    assert h["results_summary"]["differences_count"] == 3
     res = api.get(f"/api/query-history/{hid}/results").data
     assert res["differences"] == d["differences"] and res["summary"] == d["summary"]
-    assert res["identical"] == d["identical"]
+    assert res["identical"] == d["identical"] and res["format_only"] == d["format_only"]
 
     logs = api.get(f"/api/query-logs/history/{hid}").data
     assert logs["history_id"] == hid
@@ -274,3 +276,38 @@ def test_clearing_logs_is_admin_only_and_counts(api, keys, cfg1, cfg2, env1, env
     r = api.delete("/api/query-logs")
     assert r.status == 200 and r.data["deleted_count"] >= 0
     assert api.get("/api/query-logs").data["total"] == 0
+
+
+def test_a_run_whose_messages_and_results_hold_nul_and_invalid_utf8_is_saved_reversibly(api, db):
+    from chalicelib.compare.core.binary import from_binary_form
+    from chalicelib.compare.runs import ComparisonRun
+
+    run = ComparisonRun("redis", name="nul\x00name")
+    with run:
+        run.log("WARNING", "key a\x00b could not be read", key="a\x00b")
+        run.finish({"total_keys": 1, "differences": [{"key": "a\x00b", "cluster1_value": b"\xff\x00"}]},
+                   query_keys=["a\x00b"])
+
+    saved = api.get(f"/api/query-history/{run.history_id}").data
+    assert from_binary_form(saved["query_keys"][0]) == b"a\x00b"
+    results = api.get(f"/api/query-history/{run.history_id}/results").data
+    assert from_binary_form(results["differences"][0]["cluster1_value"]) == b"\xff\x00"
+    logs = api.get(f"/api/query-logs?batch_id={run.batch_id}").data["logs"]
+    warning = next(entry for entry in logs if entry["level"] == "WARNING")
+    assert from_binary_form(json.loads(warning["message"])) == b"key a\x00b could not be read"
+    assert from_binary_form(warning["details"]["key"]) == b"a\x00b"
+
+
+def test_an_async_comparison_takes_binary_keys_in_their_base64_form(api, cfg1, cfg2, env1, env2):
+    from chalicelib.jobs.queue import get_queue
+
+    env1.set(b"\xffkey", b"\x00v")
+    env2.set(b"\xffkey", b"\x00v")
+
+    r = api.post("/api/redis/compare", compare_body(cfg1, cfg2, [{"base64": "/2tleQ=="}], **{"async": True}))
+
+    assert r.status == 202, r.json
+    assert get_queue().wait_idle(30)
+    job = api.get(f"/api/jobs/{r.data['job_id']}").data
+    assert job["status"] == "succeeded", job
+    assert job["result"]["identical_count"] == 1

@@ -102,19 +102,25 @@ def test_keys_missing_on_each_side_are_listed(cfg1, cfg2, env1, env2):
     assert diffs["nowhere"]["missing_in"] == "both"
 
 
-def test_json_strings_differing_only_in_key_order_are_identical(cfg1, cfg2, env1, env2):
+@pytest.mark.parametrize("mode, matching", [("exact", 0), ("json", 1), ("normalized", 1)])
+def test_json_strings_differing_only_in_key_order_are_format_only_in_every_mode(cfg1, cfg2, env1, env2,
+                                                                                   mode, matching):
     env1.set("user:1002", '{"name":"Jane","age":30}')
     env2.set("user:1002", '{"age": 30, "name": "Jane"}')
     env1.set("user:1001", '{"name":"John","age":25}')
     env2.set("user:1001", '{"name":"John","age":26}')
-    a = run(cfg1, cfg2, ["user:1001", "user:1002"])
-    assert [i["key"] for i in a["identical"]] == ["user:1002"]
+    a = run(cfg1, cfg2, ["user:1001", "user:1002"], compare_mode=mode)
+    assert a["identical"] == []
+    assert [(f["key"], f["format_kinds"]) for f in a["format_only"]] == \
+        [("user:1002", ["json_key_order", "json_whitespace"])]
+    assert a["summary"]["counts"]["matching_keys"] == matching
+    assert a["differences_count"] == 2 - matching
     d = a["differences"][0]
     assert d["key"] == "user:1001" and d["json_paths"] == ["$.age"] and d["value_type"] == "string"
     assert d["cluster1_value"] == '{"name":"John","age":25}'
     recs = a["summary"]["recommendations"]
     assert "1 key differs only at JSON path $.age." in recs
-    assert any("only in key order" in r for r in recs)
+    assert any("only in formatting" in r for r in recs)
 
 
 def test_json_inside_hash_fields_reports_nested_paths(cfg1, cfg2, env1, env2):
@@ -206,8 +212,9 @@ def test_big_json_strings_compare_as_json(cfg1, cfg2, env1, env2):
     doc = {f"k{i}": i for i in range(500)}
     env1.set("j", json.dumps(doc))
     env2.set("j", json.dumps(dict(reversed(list(doc.items())))))
-    a = run(cfg1, cfg2, ["j"], inline_max_bytes=256)
-    assert a["differences"] == [] and a["identical"][0]["key"] == "j"
+    a = run(cfg1, cfg2, ["j"], inline_max_bytes=256, compare_mode="json")
+    assert a["differences"] == [] and a["format_only"][0]["key"] == "j"
+    assert a["summary"]["counts"]["matching_keys"] == 1
 
 
 def test_cluster_against_standalone_groups_keys_by_node(cfg1, cfg_cluster, env1, cluster):

@@ -24,9 +24,10 @@ def test_answer_has_seed_fields_for_cassandra_sides():
     assert a["identical_results"][0]["key"] == {"user_id": "1002"}
     assert a["missing_in_test"] == [{"user_id": "1003"}] and a["missing_in_pro"] == []
     s = a["summary"]
-    assert s["percentages"] == {"match_rate": 33.33, "diff_rate": 66.67, "missing_rate": 33.33}
+    assert s["percentages"] == {"match_rate": 33.33, "diff_rate": 66.67, "missing_rate": 33.33,
+                                "format_only_rate": 0.0}
     assert s["field_analysis"] == {"email": {"diff_count": 1, "diff_rate": 50.0}}
-    assert s["overview"].startswith("Compared 3 keys: 1 identical, 1 with differences, 1 missing in test.")
+    assert s["overview"].startswith("Compared 3 keys: 1 identical, 1 with differences, 1 missing in test only.")
 
 
 def test_several_field_differences_of_one_key_count_the_key_once():
@@ -116,10 +117,10 @@ def test_notes_become_recommendations():
     rb = ReportBuilder("a", "b")
     rb.add_identical("k")
     rb.note("transient_dropped", 2)
-    rb.note("json_reordered")
+    rb.add_format_only("j", left_value='{"a":1,"b":2}', right_value='{"b":2,"a":1}', kinds=["json_key_order"])
     recs = rb.build()["summary"]["recommendations"]
     assert any(r.startswith("2 differences disappeared when re-read") for r in recs)
-    assert any(r.startswith("1 JSON value differs only in key order") for r in recs)
+    assert any(r.startswith("1 key differs only in formatting (json_key_order (1))") for r in recs)
 
 
 def test_skipped_keys_are_not_differences():
@@ -133,3 +134,49 @@ def test_skipped_keys_are_not_differences():
 def test_side_labels_must_differ():
     with pytest.raises(ValueError):
         ReportBuilder("x", "x")
+
+
+def test_every_key_is_in_exactly_one_class_and_a_key_missing_on_both_sides_is_counted_once():
+    rb = ReportBuilder("cluster1", "cluster2", compare_mode="json")
+    for i in range(3):
+        rb.add_identical(f"same{i}")
+    rb.add_difference("d1", left_value=1, right_value=2)
+    rb.add_difference("d2", field="a", left_value=1, right_value=2)
+    rb.add_difference("d2", field="b", left_value=1, right_value=2)
+    rb.add_format_only("f1", left_value='{"a":1,"b":2}', right_value='{"b":2,"a":1}', kinds=["json_key_order"],
+                       tolerated=True)
+    rb.add_missing("m1a", "cluster1")
+    rb.add_missing("m1b", "cluster1")
+    rb.add_missing("m2", "cluster2")
+    rb.add_missing("ghost1", "both")
+    rb.add_missing("ghost2", "both")
+    rb.add_skipped("s1", "node 127.0.0.1:1 unreachable")
+
+    a = rb.build(total_keys=12)
+
+    c = a["summary"]["counts"]
+    assert (c["identical_keys"], c["different_keys"], c["format_only_keys"], c["missing_in_cluster1"],
+            c["missing_in_cluster2"], c["missing_in_both"], c["skipped_keys"]) == (3, 2, 1, 2, 1, 2, 1)
+    assert sum(c[k] for k in ("identical_keys", "different_keys", "format_only_keys", "missing_in_cluster1",
+                              "missing_in_cluster2", "missing_in_both", "skipped_keys")) == c["total_keys"] == 12
+    assert c["matching_keys"] == 4  # the tolerated formatting-only key matches under compare_mode json
+    assert a["missing_in_both"] == ["ghost1", "ghost2"]
+    assert a["summary"]["overview"] == (
+        "Compared 12 keys: 3 identical, 2 with differences, 1 differing only in formatting, 2 missing in "
+        "cluster1 only, 1 missing in cluster2 only, 2 missing in both, 1 not readable. Found 7 keys that differ.")
+
+
+@pytest.mark.parametrize("reason, advice, not_advice", [
+    ("permission denied: NOPERM this user has no permissions to run the 'get' command", "grant the user read",
+     "unreachable"),
+    ("node 127.0.0.1:7001 unreachable: Connection refused", "fix the unreachable nodes", "grant"),
+    ("test: table test_ks.docs_3 does not exist", "create the missing table", "unreachable"),
+    ("no timestamp in key to pick its shard table", "carry a timestamp", "unreachable"),
+])
+def test_advice_for_unreadable_keys_matches_the_failure(reason, advice, not_advice):
+    rb = ReportBuilder("a", "b")
+    rb.add_skipped("k", reason)
+
+    text = next(r for r in rb.build()["summary"]["recommendations"] if "could not be read" in r)
+
+    assert advice in text and not_advice not in text.split(";", 1)[1]

@@ -34,6 +34,7 @@ class Table:
     table_id: uuid.UUID = field(default_factory=uuid.uuid4)
     # partition key bytes tuple -> clustering bytes tuple -> {column: bytes | None}
     partitions: dict = field(default_factory=dict)
+    stale: dict | None = None  # a lagging replica (Catalog.make_stale)
 
     def star_columns(self) -> list:
         """Column order of SELECT *: partition key, clustering key, then the rest by name."""
@@ -47,13 +48,57 @@ class Table:
         for column in self.partition_key + self.clustering_key:
             if row.get(column) is None:
                 raise ValueError(f"primary key column {column!r} needs a value")
-        cells = {c: self.columns[c].encode(v) for c, v in row.items()}
+        cells = {c: self.columns[c].encode(_null_if_empty(self.columns[c], v)) for c, v in row.items()}
         pk = tuple(cells[c] for c in self.partition_key)
         ck = tuple(cells[c] for c in self.clustering_key)
         self.partitions.setdefault(pk, {}).setdefault(ck, {}).update(cells)
 
     def row_count(self) -> int:
         return sum(len(rows) for rows in self.partitions.values())
+
+
+_COLLECTIONS = ("list", "set", "map")
+
+
+def _null_if_empty(ctype: CqlType, value):
+    """Cassandra stores an empty non-frozen collection as no cells at all: it reads back as null."""
+    if ctype.name in _COLLECTIONS and not ctype.frozen and value is not None and len(value) == 0:
+        return None
+    return value
+
+
+FILTERING = ("Cannot execute this query as it might involve data filtering and thus may have unpredictable "
+             "performance. If you want to execute this query despite the performance unpredictability, "
+             "use ALLOW FILTERING")
+
+
+def check_restrictions(select: cql.Select, table: "Table") -> None:
+    """Refuse what Cassandra 3.11/4.x refuses for a SELECT's WHERE clause (code 0x2200 Invalid)."""
+    restricted = [r.column for r in select.relations]
+    in_columns = {r.column for r in select.relations if r.op == "IN"}
+    pk = table.partition_key
+    given_pk = [c for c in pk if c in restricted]
+    if given_pk and len(given_pk) < len(pk):
+        missing = ", ".join(c for c in pk if c not in restricted)
+        raise invalid(f"Partition key parts: {missing} must be restricted as other parts are")
+    regular = [c for c in restricted if c not in pk and c not in table.clustering_key]
+    if (regular or (not given_pk and restricted)) and not select.allow_filtering:
+        raise invalid(FILTERING)
+    if not select.allow_filtering:
+        previous = None
+        for column in table.clustering_key:
+            if column in restricted and previous is not None and previous not in restricted:
+                raise invalid(f'PRIMARY KEY column "{column}" cannot be restricted as preceding column '
+                              f'"{previous}" is not restricted')
+            previous = column
+    if in_columns & set(table.clustering_key):
+        selected = select.columns if select.columns is not None else list(table.columns)
+        if any(table.columns[c].name in _COLLECTIONS and not table.columns[c].frozen for c in selected):
+            raise invalid("Cannot restrict clustering columns by IN relations when a collection is selected "
+                          "by the query")
+
+
+WEAK_READS = frozenset({"ONE", "LOCAL_ONE"})
 
 
 @dataclass
@@ -271,6 +316,10 @@ class Catalog:
             if column not in table.columns:
                 raise invalid(f"Undefined column name {column}")
         result_columns = [(c, table.columns[c]) for c in names]
+        for relation in select.relations:
+            if relation.column not in table.columns:
+                raise invalid(f"Undefined column name {relation.column}")
+        check_restrictions(select, table)
         bind = {}
         eq_markers = {}
         for relation in select.relations:
@@ -298,8 +347,57 @@ class Catalog:
             pk_indices = [eq_markers[c] for c in table.partition_key]
         return Statement(select, table, result_columns, bind_columns, pk_indices)
 
-    def run(self, statement: Statement, values: list) -> list:
+    def run(self, statement: Statement, values: list, consistency: str = "LOCAL_QUORUM") -> list:
         """Rows (lists of cell bytes) the statement selects with these bound values."""
+        return [row for _, row in self.run_positioned(statement, values, consistency)]
+
+    def make_stale(self, keyspace: str, name: str, rows: dict, reads: int = 1) -> None:
+        """One replica lags: the next `reads` reads of each partition named in `rows` at ONE /
+        LOCAL_ONE see the replica's older version ({primary key tuple: {column: old value}}, or
+        None for a row the replica lacks) instead of the current data; then it has caught up.
+        QUORUM and stronger reads never see it (the newest answer of the replicas wins)."""
+        with self.lock:
+            table = self.table(keyspace, name)
+            overlay, left = {}, {}
+            for key, row in rows.items():
+                key = key if isinstance(key, tuple) else (key,)
+                cells = dict(zip(table.partition_key + table.clustering_key, key))
+                encoded = {c: table.columns[c].encode(v) for c, v in cells.items()}
+                pk = tuple(encoded[c] for c in table.partition_key)
+                ck = tuple(encoded[c] for c in table.clustering_key)
+                if row is None:
+                    overlay[(pk, ck)] = None
+                else:
+                    current = dict(table.partitions.get(pk, {}).get(ck, encoded))
+                    current.update({c: table.columns[c].encode(_null_if_empty(table.columns[c], v))
+                                    for c, v in row.items()})
+                    overlay[(pk, ck)] = current
+                left[pk] = reads
+            table.stale = {"rows": overlay, "left": left}
+
+    def _partitions(self, table: "Table", keys, consistency: str) -> list:
+        """[(pk, {ck: cells})] as the replica answering at this consistency level holds them."""
+        stale = table.stale if consistency in WEAK_READS else None
+        out = []
+        for pk in keys:
+            rows = table.partitions.get(pk)
+            if stale and stale["left"].get(pk, 0) > 0:
+                stale["left"][pk] -= 1
+                rows = dict(rows or {})
+                for (spk, sck), cells in stale["rows"].items():
+                    if spk == pk:
+                        if cells is None:
+                            rows.pop(sck, None)
+                        else:
+                            rows[sck] = cells
+            if rows:
+                out.append((pk, rows))
+        if stale and not any(n > 0 for n in stale["left"].values()):
+            table.stale = None
+        return out
+
+    def run_positioned(self, statement: Statement, values: list, consistency: str = "LOCAL_QUORUM") -> list:
+        """[((partition key bytes, clustering bytes), row cells)] in the order pages return them."""
         select, table = statement.select, statement.table
         if len(values) != select.marker_count:
             raise invalid(f"There were {select.marker_count} markers(?) in CQL but {len(values)} bound variables")
@@ -326,21 +424,23 @@ class Catalog:
             allowed[relation.column] = ordered
         with self.lock:
             if all(c in allowed for c in table.partition_key):
-                keys = itertools.product(*(allowed[c] for c in table.partition_key))
-                partitions = [table.partitions.get(key) for key in keys]
-                partitions = [p for p in partitions if p]
+                keys = list(itertools.product(*(allowed[c] for c in table.partition_key)))
             elif bounds:
-                partitions = tokens.partitions_in_range(table, bounds)
+                keys = tokens.partition_keys_in_range(table, bounds)
             else:
-                partitions = list(table.partitions.values())
+                keys = list(table.partitions)
+                stale = table.stale if consistency in WEAK_READS else None
+                if stale:
+                    keys += [pk for pk, _ in stale["rows"] if pk not in table.partitions]
+            partitions = self._partitions(table, list(dict.fromkeys(keys)), consistency)
             filters = [(c, set(v)) for c, v in allowed.items() if c not in table.partition_key]
             names = [c for c, _ in statement.result_columns]
             rows = []
-            for partition in partitions:
+            for pk, partition in partitions:
                 for ck in sorted(partition):
                     row = partition[ck]
                     if all(row.get(c) in accepted for c, accepted in filters):
-                        rows.append([row.get(c) for c in names])
+                        rows.append(((pk, ck), [row.get(c) for c in names]))
         if select.limit is not None:
             rows = rows[:select.limit]
         return rows

@@ -94,6 +94,7 @@ class Select:
     limit: int | None
     marker_count: int
     text: str = ""
+    allow_filtering: bool = False
 
 
 @dataclass
@@ -190,11 +191,13 @@ class _Parser:
             if token.kind != "number":
                 raise CqlSyntaxError(f"line 1:0 mismatched input '{token.text}' expecting INTEGER")
             limit = int(token.text)
+        allow_filtering = False
         if self.is_word("allow"):
             self.next()
             self.expect_word("filtering")
+            allow_filtering = True
         self._end()
-        return Select(keyspace, table, columns, relations, limit, self.markers, self.text)
+        return Select(keyspace, table, columns, relations, limit, self.markers, self.text, allow_filtering)
 
     def relation(self) -> Relation:
         if self.is_word("token"):

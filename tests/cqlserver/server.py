@@ -13,17 +13,18 @@ One thread per client connection; requests on a connection are answered in order
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import socket
 import socketserver
-import struct
 import threading
 import time
 
 from . import cql
 from .catalog import Catalog, CqlError, Statement
 from .wire import (
-    AUTH_RESPONSE, AUTH_SUCCESS, AUTHENTICATE, BAD_CREDENTIALS, BATCH, ERROR, EXECUTE, HEADER,
+    AUTH_RESPONSE, AUTH_SUCCESS, AUTHENTICATE, BAD_CREDENTIALS, BATCH, CONSISTENCY, CONSISTENCY_CODE, ERROR,
+    EXECUTE, HEADER, READ_FAILURE, READ_TIMEOUT, UNAVAILABLE,
     OPTIONS, PREPARE, PREPARED, PROTOCOL_ERROR, QUERY, READY, REGISTER, RESULT, ROWS, SERVER_ERROR,
     SET_KEYSPACE, STARTUP, SUPPORTED, SYNTAX_ERROR, UNAUTHORIZED, UNPREPARED, INVALID,
     ProtocolViolation, Reader, write_bytes, write_int, write_short, write_short_bytes, write_string,
@@ -118,6 +119,14 @@ class _Connection(socketserver.BaseRequestHandler):
         body = write_int(code) + write_string(message)
         if code == UNPREPARED and exc is not None:
             body += write_short_bytes(exc.query_id)
+        elif code in (UNAVAILABLE, READ_TIMEOUT, READ_FAILURE) and exc is not None:
+            cl = write_short(CONSISTENCY_CODE[exc.consistency])
+            if code == UNAVAILABLE:
+                body += cl + write_int(2) + write_int(1)                    # required, alive
+            elif code == READ_TIMEOUT:
+                body += cl + write_int(1) + write_int(2) + bytes([0])       # received, blockfor, data_present
+            else:
+                body += cl + write_int(1) + write_int(2) + write_int(1) + bytes([0])  # + numfailures
         self._send(stream, ERROR, body)
 
     # ------------------------------------------------------------ requests
@@ -219,21 +228,27 @@ class _Connection(socketserver.BaseRequestHandler):
                 + _rows_metadata(statement, paging_state=None, skip_metadata=False))
 
     def _rows(self, statement: Statement, params: dict) -> bytes:
-        if not statement.table.keyspace.startswith("system") and self.owner.delay:
-            time.sleep(self.owner.delay)
-        rows = self.owner.catalog.run(statement, params["values"])
+        user_table = not statement.table.keyspace.startswith("system")
+        consistency = params["consistency"]
+        if consistency in ("ANY", "EACH_QUORUM"):
+            raise CqlError(INVALID, f"{consistency} ConsistencyLevel is only supported for writes")
+        if user_table:
+            self.owner._maybe_fail(statement, consistency)
+            if self.owner.delay:
+                time.sleep(self.owner.delay)
+        positioned = self.owner.catalog.run_positioned(statement, params["values"], consistency)
         start = 0
         if params["paging_state"] is not None:
-            start = struct.unpack(">q", params["paging_state"][:8])[0]
+            start = _resume(positioned, _read_paging_state(params["paging_state"], statement))
         page_size = params["page_size"]
         paging_state = None
-        end = len(rows)
-        if page_size and page_size > 0 and start + page_size < len(rows):
+        end = len(positioned)
+        if page_size and page_size > 0 and start + page_size < len(positioned):
             end = start + page_size
-            paging_state = struct.pack(">q", end)
+            paging_state = _paging_state(statement, positioned[end - 1][0])
         out = [write_int(ROWS), _rows_metadata(statement, paging_state, params["skip_metadata"]),
                write_int(end - start)]
-        for row in rows[start:end]:
+        for _, row in positioned[start:end]:
             out.extend(write_bytes(cell) for cell in row)
         return b"".join(out)
 
@@ -254,8 +269,44 @@ def _rows_metadata(statement: Statement, paging_state: bytes | None, skip_metada
     return b"".join(out)
 
 
+def _paging_state(statement: Statement, position: tuple) -> bytes:
+    """Opaque to the client, as Cassandra's: the statement and the last row returned
+    (partition key and clustering), so that the next page resumes after that row."""
+    pk, ck = position
+    return json.dumps({"q": hashlib.md5(statement.select.text.encode()).hexdigest(),
+                       "pk": [b.hex() if b is not None else None for b in pk],
+                       "ck": [b.hex() if b is not None else None for b in ck]}).encode()
+
+
+def _read_paging_state(raw: bytes, statement: Statement) -> tuple:
+    try:
+        state = json.loads(raw)
+        if state["q"] != hashlib.md5(statement.select.text.encode()).hexdigest():
+            raise ValueError
+        unhex = lambda items: tuple(bytes.fromhex(b) if b is not None else None for b in items)  # noqa: E731
+        return unhex(state["pk"]), unhex(state["ck"])
+    except (ValueError, KeyError, TypeError):
+        raise CqlError(PROTOCOL_ERROR, "Invalid value for the paging state") from None
+
+
+def _resume(positioned: list, last: tuple) -> int:
+    """Index of the first row after `last` (a row removed meanwhile is skipped over)."""
+    last_pk, last_ck = last
+    in_partition = False
+    for index, ((pk, ck), _) in enumerate(positioned):
+        if pk == last_pk:
+            in_partition = True
+            if ck > last_ck:
+                return index
+        elif in_partition:
+            return index
+    return len(positioned)
+
+
 def _read_query_parameters(body: Reader) -> dict:
-    body.short()  # consistency
+    code = body.short()
+    if code not in CONSISTENCY:
+        raise ProtocolViolation(f"Unknown code {code} for a consistency level")
     flags = body.byte()
     values = []
     if flags & 0x01:
@@ -264,7 +315,7 @@ def _read_query_parameters(body: Reader) -> dict:
                 body.string()
             values.append(body.bytes())
     params = {"values": values, "skip_metadata": bool(flags & 0x02), "page_size": None,
-              "paging_state": None}
+              "paging_state": None, "consistency": CONSISTENCY[code]}
     if flags & 0x04:
         params["page_size"] = body.int()
     if flags & 0x08:
@@ -285,8 +336,10 @@ class CqlTestServer:
         self.username = username
         self.password = password
         self.catalog = Catalog(cluster_name, datacenter, rack, release_version)
-        self.delay = 0.0  # seconds to wait before answering a user-table SELECT (timeout tests)
-        self.statements: list = []  # (kind, query text, number of bound values) of user queries
+        self.delay = 0.0  # seconds to wait before answering a user-table SELECT (client-side timeouts)
+        # (kind, query text, number of bound values, consistency level) of every query
+        self.statements: list = []
+        self._failures: list = []  # [error code, reads left, table name or None]
         self.host = "127.0.0.1"
         self.port: int | None = None
         self._prepared: dict = {}
@@ -318,6 +371,37 @@ class CqlTestServer:
             target = self.catalog.table(keyspace, table)
             for row in rows:
                 target.put(row)
+
+    def make_stale(self, keyspace: str, table: str, rows: dict, reads: int = 1):
+        """A lagging replica (see Catalog.make_stale): weak reads of those partitions see `rows`
+        the next `reads` times."""
+        self.catalog.make_stale(keyspace, table, rows, reads)
+
+    def time_out_reads(self, count: int | None = 1, table: str | None = None, error: str = "read_timeout"):
+        """The next `count` user SELECTs (None: all, until cleared) answer a coordinator error as
+        Cassandra does when replicas do not answer in time: read_timeout (0x1200),
+        unavailable (0x1000) or read_failure (0x1300)."""
+        code = {"read_timeout": READ_TIMEOUT, "unavailable": UNAVAILABLE, "read_failure": READ_FAILURE}[error]
+        self._failures.append([code, count, table])
+
+    def clear_failures(self):
+        self._failures.clear()
+
+    def _maybe_fail(self, statement: Statement, consistency: str):
+        for failure in self._failures:
+            code, left, table = failure
+            if table is not None and table != statement.table.name:
+                continue
+            if left is not None:
+                if left <= 0:
+                    continue
+                failure[1] -= 1
+            messages = {READ_TIMEOUT: "Operation timed out - received only 1 responses.",
+                        UNAVAILABLE: "Cannot achieve consistency level " + consistency,
+                        READ_FAILURE: "Operation failed - received 1 responses and 1 failures"}
+            error = CqlError(code, messages[code])
+            error.consistency = consistency
+            raise error
 
     def row_count(self, keyspace: str, table: str) -> int:
         return self.catalog.table(keyspace, table).row_count()
@@ -370,4 +454,5 @@ class CqlTestServer:
             (self._sockets.add if alive else self._sockets.discard)(sock)
 
     def _note(self, kind: str, text: str, params: dict | None):
-        self.statements.append((kind, text, len(params["values"]) if params else 0))
+        self.statements.append((kind, text, len(params["values"]) if params else 0,
+                                params["consistency"] if params else None))

@@ -38,8 +38,8 @@ def bound_value(term, values: list) -> int:
     return int(term.value)
 
 
-def partitions_in_range(table, bounds: list) -> list:
-    """The table's partitions whose token satisfies `bounds`, in token order.
+def partition_keys_in_range(table, bounds: list) -> list:
+    """The keys of the table's partitions whose token satisfies `bounds`, in token order.
 
     The token order is computed once per table size (rows only ever get
     added), so paging through a range costs a bisection, not a sort."""
@@ -60,4 +60,4 @@ def partitions_in_range(table, bounds: list) -> list:
             hi = min(hi, bisect.bisect_left(toks, v))
         elif op == "<=":
             hi = min(hi, bisect.bisect_right(toks, v))
-    return [table.partitions[pk] for pk in pks[lo:hi]]
+    return pks[lo:hi]

@@ -79,8 +79,15 @@ def test_credentials_are_read_again_after_an_auth_failure(db):
 
 # -- the pool: bounded, reused, closed -----------------------------------------
 
-def _backends(db, app_name: str) -> int:
-    return int(db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a", a=app_name))
+def _backends(db, app_name: str, settle_to: int | None = None) -> int:
+    """Backends of `app_name`; with settle_to, waits (up to 2 s) for closed ones to exit."""
+    import time
+    deadline = time.monotonic() + 2
+    while True:
+        n = int(db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = :a", a=app_name))
+        if settle_to is None or n <= settle_to or time.monotonic() > deadline:
+            return n
+        time.sleep(0.02)
 
 
 def test_many_threads_share_a_bounded_set_of_connections(db):
@@ -108,7 +115,7 @@ def test_many_threads_share_a_bounded_set_of_connections(db):
     assert max(peak) <= 3
     assert 1 <= _backends(db, app_name) <= 3
     pooled.close()
-    assert _backends(db, app_name) == 0
+    assert _backends(db, app_name, settle_to=0) == 0
 
 
 def test_a_caller_waiting_too_long_for_a_connection_gets_a_503_with_retry_after():
@@ -148,7 +155,7 @@ def test_idle_connections_are_closed_after_the_idle_time(db):
     time.sleep(0.3)
     second = pooled.scalar("SELECT pg_backend_pid()")
     assert second != first                                        # the idle one was closed
-    assert _backends(db, app_name) == 1
+    assert _backends(db, app_name, settle_to=1) == 1
     pooled.close()
 
 

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from chalicelib.masking import MASK
 from tests.gateway.helpers import SEED001
 
 TOKEN = "seed-token-1"
@@ -101,7 +102,7 @@ def test_every_seed001_operation_is_invoked_logged_and_counted(api, db, seed001,
     for item in logs.data["items"]:
         if item["request_url"].endswith("/health"):
             continue
-        assert item["request_headers"]["token"] == "***"
+        assert item["request_headers"]["token"] == MASK
 
     # stats for GET /users/{id}: one 200, one 404
     stats = api.get(f"/api/endpoints/{ep(seed_doc, 'GET', '/users/{id}')}/stats?window=1h")

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from chalicelib.gateway import upstream_auth
+from chalicelib.masking import MASK
 from tests.gateway.helpers import import_spec, set_document, spec_text
 
 OPEN = {"responses": {"200": {"description": "ok"}}}
@@ -74,7 +75,7 @@ AUTH_CASES = [
 
 @pytest.mark.parametrize("cfg,check,secret", AUTH_CASES, ids=lambda v: v.get("in") or v.get("scheme") if isinstance(v, dict) else "")
 def test_each_auth_kind_reaches_the_upstream_and_never_the_logs(api, db, doc, cfg, check, secret):
-    set_document(db, doc["document_id"], auth_config=cfg)
+    set_document(api, doc["document_id"], auth_config=cfg)
     r = call(api, eid(doc), query={"q": 1})
     assert r.status == 200, r.json
     # what the upstream saw (the echo is data: check it, then keep it out of our assertion)
@@ -85,9 +86,9 @@ def test_each_auth_kind_reaches_the_upstream_and_never_the_logs(api, db, doc, cf
     for name in ("authorization", "x-upstream-key", "x-tenant", "cookie"):
         for k, v in (row["request_headers"] or {}).items():
             if k.lower() == name:
-                assert v == "***"
+                assert v == MASK
     if cfg.get("in") == "query":
-        assert "api_key=***" in row["request_url"]
+        assert f"api_key={MASK}" in row["request_url"]
     # the stored document never shows the secret either
     stored = db.one("SELECT auth_config::text AS a FROM api_documents WHERE id = CAST(:id AS uuid)", id=doc["document_id"])
     assert secret not in stored["a"]
@@ -99,10 +100,10 @@ def test_callers_authorization_header_is_not_forwarded_unless_allowed(api, db, d
     r = call(api, eid(doc), headers={"Authorization": "Bearer caller-own", "X-Other": "1"})
     assert "authorization" not in r.data["body"]["headers"]
     assert r.data["body"]["headers"]["x-other"] == "1"
-    set_document(db, doc["document_id"], auth_config={"type": "none", "forward_authorization": True})
+    set_document(api, doc["document_id"], auth_config={"type": "none", "forward_authorization": True})
     r = call(api, eid(doc), headers={"Authorization": "Bearer caller-own"})
     assert r.data["body"]["headers"]["authorization"] == "Bearer caller-own"
-    assert log_row(db, r.data["log_id"])["request_headers"]["Authorization"] == "***"
+    assert log_row(db, r.data["log_id"])["request_headers"]["Authorization"] == MASK
 
 
 def test_oauth2_client_credentials_token_is_cached_and_refreshed_once_on_401(api, db, doc, loopback):
@@ -123,7 +124,7 @@ def test_oauth2_client_credentials_token_is_cached_and_refreshed_once_on_401(api
         return echo(req)
 
     loopback.handler = handler
-    set_document(db, doc["document_id"], auth_config={
+    set_document(api, doc["document_id"], auth_config={
         "type": "oauth2", "flow": "client_credentials", "token_url": loopback.url("/oauth/token"),
         "client_id": "cid", "client_secret": "oauth-secret-7", "scopes": ["read", "write"]})
     r1 = call(api, eid(doc))
@@ -149,7 +150,7 @@ def test_oauth2_client_credentials_token_is_cached_and_refreshed_once_on_401(api
 def test_oauth2_token_endpoint_failure_is_an_upstream_error(api, db, doc, loopback):
     upstream_auth.clear_token_cache()
     loopback.handler = lambda req: (400, {}, {"error": "invalid_client"})
-    set_document(db, doc["document_id"], auth_config={
+    set_document(api, doc["document_id"], auth_config={
         "type": "oauth2", "flow": "client_credentials", "token_url": loopback.url("/oauth/token"),
         "client_id": "cid", "client_secret": "oauth-secret-8"})
     r = call(api, eid(doc))
@@ -179,7 +180,7 @@ def test_document_read_timeout_applies(api, db, doc, loopback):
         return echo(req)
 
     loopback.handler = slow
-    set_document(db, doc["document_id"], timeout_config={"connect_ms": 500, "read_ms": 150})
+    set_document(api, doc["document_id"], timeout_config={"connect_ms": 500, "read_ms": 150})
     r = call(api, eid(doc))
     assert r.status == 408
 
@@ -213,7 +214,7 @@ def test_retries_are_opt_in_and_only_for_idempotent_methods(api, db, doc, loopba
     assert r.data["status_code"] == 503 and hits["n"] == 1  # no retries by default
 
     hits["n"] = 0
-    set_document(db, doc["document_id"], timeout_config={"retries": 3, "retry_backoff_ms": 5})
+    set_document(api, doc["document_id"], timeout_config={"retries": 3, "retry_backoff_ms": 5})
     r = call(api, eid(doc))
     assert r.data["status_code"] == 200 and r.data["attempts"] == 3 and hits["n"] == 3
 
@@ -310,9 +311,9 @@ def test_upstream_errors_are_data_and_counted_as_errors(api, db, doc, loopback):
 @pytest.mark.parametrize("what", ["endpoint", "document"])
 def test_inactive_endpoint_or_document_refuses_calls(api, db, doc, loopback, what):
     if what == "endpoint":
-        db.execute("UPDATE api_endpoints SET status = 'inactive' WHERE id = CAST(:id AS uuid)", id=eid(doc))
+        assert api.patch(f"/api/endpoints/{eid(doc)}", {"status": "inactive"}).status == 200
     else:
-        set_document(db, doc["document_id"], status="inactive")
+        set_document(api, doc["document_id"], status="inactive")
     r = call(api, eid(doc))
     assert r.status == 409 and r.error["code"] == "CONFLICT"
     assert loopback.requests == []

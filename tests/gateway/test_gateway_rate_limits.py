@@ -110,9 +110,18 @@ def test_unreachable_redis_falls_back_to_postgresql(db, loopback):
         invoke_endpoint(endpoint_id, InvokeInput())
 
 
-@pytest.mark.parametrize("cfg", [{"requests": 0, "per_seconds": 1}, {"requests": "x"}, {"requests": 1, "scope": "x"}, ["x"]])
-def test_malformed_rate_limit_config_is_reported(cfg):
-    from chalicelib.web.errors import ValidationError
+@pytest.mark.parametrize("cfg,loc", [
+    ({"requests": 0, "per_seconds": 1}, ["rate_limit_config", "requests"]),
+    ({"requests": "x"}, ["rate_limit_config", "requests"]),
+    ({"requests": 1, "scope": "x"}, ["rate_limit_config", "scope"]),
+    ({"requests": 1, "per_seconds": float("nan")}, ["rate_limit_config", "per_seconds"]),
+    ({"requests": 1, "burst": 5}, ["rate_limit_config", "burst"]),
+    (["x"], ["rate_limit_config"]),
+])
+def test_a_stored_malformed_rate_limit_config_is_a_conflict_naming_the_field(cfg, loc):
+    from chalicelib.web.errors import Conflict
 
-    with pytest.raises(ValidationError):
-        ratelimit.parse_limit(cfg)
+    with pytest.raises(Conflict) as caught:
+        ratelimit.parse_limit(cfg, "doc-1")
+    assert caught.value.details["config"] == "rate_limit_config"
+    assert caught.value.details["problems"][0]["loc"] == loc

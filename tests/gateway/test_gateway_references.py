@@ -132,6 +132,48 @@ def test_reference_to_inactive_or_removed_endpoint_is_409_and_shows_error(api, d
     stored = db.scalar("SELECT status FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref["id"])
     assert stored == "error"
     assert api.get(f"/api/references?status=error&resource_id={ref['resource_id']}").data["total"] == 1
+    api.delete(f"/api/references/{ref['id']}")
+
+
+def test_a_reference_recovers_to_active_when_its_endpoint_is_active_again(api, endpoint, loopback):
+    ref = create(api, endpoint).data
+    assert api.patch(f"/api/endpoints/{endpoint['id']}", {"status": "inactive"}).status == 200
+    assert api.get(f"/api/references/{ref['id']}").data["status"] == "error"
+    r = api.post(f"/api/references/{ref['id']}/invoke", {"input": {"pet_id": 1, "name": "a"}})
+    assert r.status == 409  # stored as error now
+    assert api.patch(f"/api/endpoints/{endpoint['id']}", {"status": "active"}).status == 200
+    assert api.get(f"/api/references/{ref['id']}").data["status"] == "active"
+    listed = api.get(f"/api/references?status=active&resource_id={ref['resource_id']}").data
+    assert [i["id"] for i in listed["items"]] == [ref["id"]]
+    stats = api.get(f"/api/references/stats?resource_id={ref['resource_id']}").data["items"][0]
+    assert stats["active_references"] == 1 and stats["error_references"] == 0
+
+
+def test_a_document_reactivated_recovers_its_references(api, endpoint):
+    ref = create(api, endpoint).data
+    assert api.put(f"/api/documents/{endpoint['document_id']}", {"status": "inactive"}).status == 200
+    assert api.post(f"/api/references/{ref['id']}/invoke", {"input": {"pet_id": 1, "name": "a"}}).status == 409
+    assert api.put(f"/api/documents/{endpoint['document_id']}", {"status": "active"}).status == 200
+    stats = api.get(f"/api/references/stats?resource_id={ref['resource_id']}").data["items"][0]
+    assert stats["active_references"] == 1 and stats["error_references"] == 0
+
+
+@pytest.mark.parametrize("template,expected", [
+    ("{{ input.items }}", ["a", "b"]),
+    ("{{ input.keys }}", "k1"),
+    ("{{ input.values | length }}", 3),
+])
+def test_mapping_names_are_the_inputs_keys_not_dict_methods(template, expected):
+    built, _ = mapping.render({"body.v": template}, {"items": ["a", "b"], "keys": "k1", "values": [1, 2, 3]},
+                              {"id": "r"})
+    assert built.body == {"v": expected}
+
+
+@pytest.mark.parametrize("template", ["{{ input.keys }}", "k={{ input.items }}", "{{ input.get }}"])
+def test_a_mapping_that_reaches_a_dict_method_is_refused(template):
+    with pytest.raises(ValidationError) as caught:
+        mapping.render({"query.x": template}, {}, {"id": "r"})
+    assert "function" in caught.value.message
 
 
 def test_reference_stats_view(api, endpoint):

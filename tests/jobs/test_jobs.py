@@ -97,14 +97,19 @@ def test_submitted_job_goes_queued_running_succeeded_with_progress(sqs_env):
     assert sqs_env.count(sqs_env.urls["critical"]) == 0
 
 
-def test_failing_handler_is_retried_then_lands_in_the_dlq_with_the_job_failed(sqs_env):
+def test_failing_handler_is_retried_then_lands_in_the_dlq_with_the_job_failed(sqs_env, caplog):
     job_id = str(submit_job("test.jobs.boom", {}, "default")["id"])
     worker = LocalWorker(sqs_env.queue)
-    drain(worker, rounds=3 * MAX_RECEIVE_COUNT)
-    row = job(job_id)
+    with caplog.at_level("WARNING", logger="stepflow.jobs"):
+        drain(worker, rounds=3 * MAX_RECEIVE_COUNT)
+    row = get_job(job_id)
     assert CALLS[job_id] == MAX_RECEIVE_COUNT
     assert row["status"] == "failed" and row["attempts"] == MAX_RECEIVE_COUNT
-    assert row["last_error"].startswith(f"RuntimeError: boom #{MAX_RECEIVE_COUNT}")
+    # the caller gets a summary; the last attempt's traceback is in the server log only
+    assert row["error"]["code"] == "SYSTEM_ERROR" and "RuntimeError" in row["last_error"]
+    assert "boom #" not in json.dumps(row, default=str) and "Traceback" not in json.dumps(row, default=str)
+    last = [r for r in caplog.records if job_id in r.getMessage() and r.exc_info][-1]
+    assert str(last.exc_info[1]) == f"boom #{MAX_RECEIVE_COUNT}"
     assert sqs_env.count(sqs_env.urls["default"]) == 0
     dead = sqs_env.sqs.receive_message(QueueUrl=sqs_env.dlqs["default"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["job_id"] for m in dead] == [job_id]

@@ -426,3 +426,13 @@ def test_header_injection_is_refused(upstream):
 def test_percent_encoded_dots_reach_the_upstream_unchanged(upstream):
     outbound.fetch(upstream.url("/items/%2E%2E/x%2Fy"), allowlist="127.0.0.1")
     assert upstream.requests[-1].raw_target == "/items/%2E%2E/x%2Fy"
+
+
+def test_per_call_limits_override_the_policy_and_unknown_ones_are_refused(upstream):
+    policy = outbound.policy_from_settings(allowlist="127.0.0.1", max_redirects=0)
+    assert policy.with_limits(max_bytes=10, read_timeout=None).max_bytes == 10
+    assert policy.with_limits(read_timeout=None).read_timeout == policy.read_timeout
+    with pytest.raises(outbound.ResponseTooLarge):
+        outbound.fetch(upstream.url("/big"), policy=policy, max_bytes=5)
+    with pytest.raises(TypeError, match="max_bites"):
+        outbound.fetch(upstream.url("/"), policy=policy, max_bites=5)

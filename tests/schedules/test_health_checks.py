@@ -163,3 +163,93 @@ def test_health_check_routes_run_one_page_history_and_queue_a_bulk_job(api, keys
     assert api.get(f"/api/documents/{missing}/health-checks").status == 404
     assert api.as_key(keys["viewer"]).post(f"/api/documents/{doc_id}/health-check").status == 403
     assert anon.get(f"/api/documents/{doc_id}/health-checks").status == 401
+
+
+# ------------------------------------------------------------ check types and history
+
+CHECKED_SPEC = {
+    "openapi": "3.0.3", "info": {"title": "checked", "version": "1"},
+    "paths": {
+        "/items": {"get": {"responses": {"200": {"description": "ok"}}}},
+        "/status": {"get": {"responses": {"200": {"description": "ok"}}}},
+        "/items/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True,
+                                                 "schema": {"type": "string"}}],
+                                "responses": {"200": {"description": "ok"}}}},
+        "/search": {"get": {"parameters": [{"name": "q", "in": "query", "required": True,
+                                             "schema": {"type": "string"}}],
+                            "responses": {"200": {"description": "ok"}}}},
+        "/orders": {"post": {"responses": {"201": {"description": "made"}}}},
+    },
+}
+
+
+def imported(api, base_url: str) -> str:
+    r = api.post("/api/documents", {"content": json.dumps(CHECKED_SPEC), "base_url": base_url,
+                                    "name": f"checked-{uuid.uuid4().hex[:8]}"})
+    assert r.status == 201, r.json
+    return r.data["document"]["id"]
+
+
+def by_path(statuses: dict):
+    def handler(req):
+        return statuses.get(req.path, 404), {}, b"x"
+    return handler
+
+
+def test_endpoint_check_calls_a_declared_parameter_free_get_and_needs_2xx_or_3xx(api):
+    statuses = {"/status": 200, "/items": 200}
+    with LoopbackServer(by_path(statuses)) as srv:
+        doc_id = imported(api, srv.url(""))
+        r = api.post(f"/api/documents/{doc_id}/health-check", {"check_type": "endpoint"})
+        assert r.status == 200, r.json
+        assert r.data["check"]["check_type"] == "endpoint" and r.data["check"]["status"] == "success"
+        assert [(q.method, q.path) for q in srv.requests] == [("GET", "/status")]  # the health-like path first
+        statuses["/status"] = 404
+        r = api.post(f"/api/documents/{doc_id}/health-check", {"check_type": "endpoint"})
+    assert r.data["check"]["status"] == "failed" and "404" in r.data["check"]["error_message"]
+
+
+def test_full_check_calls_every_parameter_free_get_and_fails_when_one_does(api):
+    statuses = {"/status": 200, "/items": 302}
+    with LoopbackServer(by_path(statuses)) as srv:
+        doc_id = imported(api, srv.url(""))
+        ok = api.post(f"/api/documents/{doc_id}/health-check", {"check_type": "full"}).data["check"]
+        assert sorted(q.path for q in srv.requests) == ["/items", "/status"]  # never /items/{id}, /search, POST
+        statuses["/items"] = 500
+        bad = api.post(f"/api/documents/{doc_id}/health-check", {"check_type": "full"}).data["check"]
+    assert ok["check_type"] == "full" and ok["status"] == "success"
+    assert bad["status"] == "failed" and "/items" in bad["error_message"]
+    assert {e["path"]: e["ok"] for e in bad["details"]["endpoints"]} == {"/items": False, "/status": True}
+
+
+def test_a_document_check_type_is_stored_through_the_document_route(api):
+    with LoopbackServer(by_path({"/status": 200, "/items": 200})) as srv:
+        doc_id = imported(api, srv.url(""))
+        r = api.put(f"/api/documents/{doc_id}", {"health_check_config": {"check_type": "full"}})
+        assert r.status == 200, r.json
+        assert api.post(f"/api/documents/{doc_id}/health-check").data["check"]["check_type"] == "full"
+    bad = api.put(f"/api/documents/{doc_id}", {"health_check_config": {"check_type": "deep"}})
+    assert bad.status == 400 and bad.error["details"][0]["loc"] == ["health_check_config", "check_type"]
+
+
+def test_previous_status_is_the_one_before_the_check_and_changed_only_on_a_real_change():
+    state = {"status": 200}
+    with LoopbackServer(lambda req: (state["status"], {}, b"")) as srv:
+        doc_id = make_document(srv.url("/"))
+        seen = []
+        for status in (200, 200, 500, 500, 500, 200):
+            state["status"] = status
+            d = health.check_one_now(doc_id)["document"]
+            seen.append((d["previous_health_status"], d["health_status"], d["changed"]))
+    assert seen == [("unknown", "healthy", True), ("healthy", "healthy", False), ("healthy", "healthy", False),
+                    ("healthy", "unhealthy", True), ("unhealthy", "unhealthy", False),
+                    ("unhealthy", "healthy", True)]
+
+
+def test_a_bulk_run_lists_only_documents_whose_status_changed(api):
+    with LoopbackServer(answer(200)) as srv:
+        ids = [make_document(srv.url("/")) for _ in range(2)]
+        first = api.post("/api/health-checks/run", {"document_ids": ids}).data
+        second = api.post("/api/health-checks/run", {"document_ids": ids}).data
+    assert sorted(first["became_healthy"]) == sorted(ids)
+    assert second["became_healthy"] == [] and second["became_unhealthy"] == []

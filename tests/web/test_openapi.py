@@ -10,7 +10,13 @@ def test_openapi_json_validates_and_lists_every_route(anon, chalice_app):
     validate(spec)
     listed = {(p, m.upper()) for p, ops in spec["paths"].items() for m in ops}
     registered = {(p, m) for p, methods in chalice_app.routes.items() for m in methods}
-    assert registered <= listed
+    versioned = {(p, m) for p, m in registered if p.startswith("/api/v1/")}
+    assert registered - versioned <= listed
+    # every /api/v1 path is the alias of a listed one, and says so
+    for p, m in versioned:
+        op = spec["paths"]["/api/" + p[len("/api/v1/"):]][m.lower()]
+        assert p in op["x-also-at"]
+    assert spec["info"]["x-api-version"] == "v1"
     assert spec["paths"]["/api/health"]["get"]["security"] == []
     assert "requestBody" in spec["paths"]["/api/keys"]["post"]
     assert {m.path for m in ROUTES} >= {"/api/keys", "/api/init-db"}

@@ -9,17 +9,19 @@ import pytest
 
 from chalicelib.web.api import ROUTES
 from chalicelib.web.auth import ROLE_RANK, ROLES
+from chalicelib.web.versions import versioned_paths
 
 # The only routes open without a key: health, the two OpenAPI descriptions
 # (published dynamic APIs are meant to be discovered), and the console's
 # static files (the console asks for a key before calling anything).
 PUBLIC = {("/api/health", "GET"), ("/api/openapi.json", "GET"), ("/api/dynamic-api/openapi.json", "GET"),
           ("/", "GET"), ("/console/{name}", "GET")}
+PUBLIC |= {(v, m) for p, m in set(PUBLIC) for v in versioned_paths(p)}
 
 
 def _routes(app):
     import app as app_module  # noqa: F401  (registers every blueprint)
-    metas = {(m.path, m.method): m for m in ROUTES}
+    metas = {(p, m.method): m for m in ROUTES for p in m.paths}
     out = []
     for path, methods in app.routes.items():
         for method in methods:

@@ -4,7 +4,11 @@
 - values: key strings -> CQL-typed values; driver values -> normalised comparable form
 - sharding: timestamp extraction and `<table>_<n>` routing
 - sessions: cached driver sessions per configuration (closed when idle), error translation
-- engine: ComparePlan + compare_cassandra (fetch both sides at once, compare, answer)
+- schema: a table's primary key (system_schema) and Cassandra's restriction rules (query_shape)
+- keys: request keys typed once, deduplicated by typed value, spellings kept
+- fetch: prepare_side (schema + rules, no data) / attach_keys / fetch_rows (rows by primary key)
+- rows: compare_key (rows matched by full primary key, field by field) / emit
+- engine: ComparePlan + compare_cassandra (both sides at once, recheck, answer)
 - (query logs, history and config groups come from the comparison core: compare.runs, compare.config_groups)
 - service: run_request (sync) / submit_request (async job) / run_job
 - routes: POST /api/query, POST /api/sharding-query

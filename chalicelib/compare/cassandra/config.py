@@ -7,13 +7,16 @@ repr or a log line never shows them.
 from __future__ import annotations
 
 import re
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from chalicelib.web.models import Model
 
 MAX_KEYS = 200_000
+# read consistency levels (ANY and EACH_QUORUM are write-only in Cassandra)
+READ_CONSISTENCY = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE", "SERIAL", "LOCAL_SERIAL")
+ConsistencyLevel = Literal[READ_CONSISTENCY]  # one list for the request model and the group check
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 _COLUMN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,127}$")
 
@@ -45,6 +48,13 @@ class CassandraConfig(Model):
     protocol_version: int = Field(4, ge=3, le=5)
     connect_timeout: float = Field(10.0, gt=0, le=60)
     request_timeout: float = Field(30.0, gt=0, le=600)
+    consistency_level: ConsistencyLevel = Field(
+        "LOCAL_QUORUM", description="read consistency of this side; LOCAL_QUORUM sees every acknowledged write")
+
+    @field_validator("consistency_level", mode="before")
+    @classmethod
+    def _upper(cls, value):
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("hosts")
     @classmethod
@@ -110,6 +120,10 @@ class QueryRequest(Model):
     batch_size: int = Field(100, ge=1, le=1000, description="keys per IN query")
     concurrency: int = Field(8, ge=1, le=64, description="queries in flight per side")
     max_raw_rows: int = Field(1000, ge=0, le=100_000, description="rows listed in raw_pro_data/raw_test_data")
+    compare_mode: Literal["exact", "json", "normalized"] = "exact"
+    recheck_rounds: int = Field(1, ge=0, le=10, description="re-read differing keys this many times")
+    recheck_delay_seconds: float = Field(0.2, ge=0, le=30)
+    max_listed: int = Field(1000, ge=0, le=100_000)
     async_: bool = Field(False, alias="async")
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=255)
@@ -135,15 +149,17 @@ class ShardingQueryRequest(QueryRequest):
 def key_parts(value: Any, keys: list[str]) -> list[str]:
     """The per-column strings of one key value: a scalar for one key column,
     a list (positional) or an object (by column name) for several."""
+    from chalicelib.compare.core.binary import is_binary_form
+
     if len(keys) == 1:
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         elif isinstance(value, dict) and set(value) == {keys[0]}:
             value = value[keys[0]]
-        if isinstance(value, (list, dict)):
+        if isinstance(value, (list, dict)) and not is_binary_form(value):
             raise ValueError("a single key column takes a scalar value")
         return [_text(value)]
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not is_binary_form(value):
         missing = [k for k in keys if k not in value]
         extra = [k for k in value if k not in keys]
         if missing or extra:
@@ -157,7 +173,11 @@ def key_parts(value: Any, keys: list[str]) -> list[str]:
     raise ValueError(f"a composite key ({', '.join(keys)}) takes a list or an object")
 
 
-def _text(value: Any) -> str:
+def _text(value: Any) -> Any:
+    from chalicelib.compare.core.binary import from_binary_form, is_binary_form
+
+    if is_binary_form(value):
+        return from_binary_form(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -180,6 +200,9 @@ def validate_group_config(cfg: dict, where: str) -> None:
     port = cfg.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
         problems.append(("port", "must be an integer port (1-65535)"))
+    level = cfg.get("consistency_level")
+    if level is not None and (not isinstance(level, str) or level.upper() not in READ_CONSISTENCY):
+        problems.append(("consistency_level", f"must be one of {', '.join(READ_CONSISTENCY)}"))
     for name in ("keyspace", "table"):
         value = cfg.get(name)
         if value not in (None, "") and (not isinstance(value, str) or not _IDENTIFIER.match(value)):

@@ -1,51 +1,42 @@
 """Cassandra comparison: one table (or sharded tables) in two environments.
 
-    from chalicelib.compare.cassandra.engine import compare_cassandra
+    from chalicelib.compare.cassandra.engine import ComparePlan, compare_cassandra
     answer = compare_cassandra(plan, progress=..., log=...)
 
 Flow: parse the key values -> (sharded mode) route each key to its
 `<table>_<n>` per side -> both sides at once: connect (cached session),
-prepare `SELECT … WHERE k IN ?` (or `k1 = ? AND … AND kn IN ?` for a
-composite key) per table, convert the key strings to the key columns' CQL
-types learned from the prepared statement, run the batches with bounded
-concurrency -> compare key by key on normalised values -> the seed 003
-answer built by the shared ReportBuilder, plus raw rows, counts and timing.
+learn each table's primary key and check the request against Cassandra's
+restriction rules (a 400 before any data query), convert the keys to
+their CQL types (deduplicated by typed value, spellings kept) -> both
+sides at once: read the rows at each side's consistency level -> match
+rows by full primary key and compare field by field -> keys that differ
+are read again after a short delay, up to `recheck_rounds` times (a
+lagging replica read at a weak consistency level is told from a real
+difference) -> the seed 003 answer built by the shared ReportBuilder
+(every key in exactly one class), plus row counts, raw rows and timing.
 """
 from __future__ import annotations
 
-import re
 import time
-from collections import defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from chalicelib.compare.core import Progress, ProgressCallback, ReportBuilder
-from chalicelib.compare.core.values import compare_values, to_display
-from chalicelib.web.errors import ValidationError
+from chalicelib.compare.core.binary import label
+from chalicelib.compare.core.values import to_display
 
-from .config import CassandraConfig, ShardingConfig, key_parts
-from .sessions import get_session, query_error
-from .sharding import ShardPlan, plan_side
-from .values import convert_key, key_identity, normalise, type_name
+from .config import CassandraConfig, ShardingConfig
+from .fetch import PreparedSide, SideRows, attach_keys, fetch_rows, prepare_side, statement_texts
+from .keys import parse_values, typed_keys
+from .rows import ROW_STATS, compare_key, emit, row_dicts
+from .schema import cql_name
+from .sharding import plan_side
+from .values import normalise
 
 LogFn = Callable[[str, str], None]
 SIDES = ("pro", "test")
-
-_RESERVED = frozenset("""
-add allow alter and apply asc authorize batch begin by columnfamily create delete desc describe drop
-entries execute from full grant if in index infinity insert into is keyspace limit modify nan
-norecursive not null of on or order primary rename replace revoke schema select set table to token
-truncate unlogged unset update use using view where with
-""".split())
-_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def cql_name(name: str) -> str:
-    """An identifier as CQL text: bare when Cassandra would read it back unchanged, else quoted."""
-    if _PLAIN.match(name) and name not in _RESERVED:
-        return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _no_log(level: str, message: str) -> None:
@@ -65,243 +56,16 @@ class ComparePlan:
     batch_size: int = 100
     concurrency: int = 8
     max_raw_rows: int = 1000
+    compare_mode: str = "exact"
+    recheck_rounds: int = 1
+    recheck_delay_seconds: float = 0.2
+    max_listed: int = 1000
 
 
-@dataclass
-class SideResult:
-    rows: dict  # key index -> list of row tuples
-    columns: list
-    row_count: int
-    fetch_seconds: float
-    statements: list
-    tables: list
-
-
-# ---------------------------------------------------------------- keys
-
-@dataclass
-class ParsedKeys:
-    parts: list  # unique keys: list of per-column strings
-    duplicates: int
-
-
-def parse_keys(values: list, keys: list) -> ParsedKeys:
-    seen: dict = {}
-    parts: list = []
-    errors = []
-    for index, value in enumerate(values):
-        try:
-            texts = key_parts(value, keys)
-        except ValueError as exc:
-            errors.append({"loc": ["body", "values", index], "type": "key_shape", "msg": str(exc)})
-            continue
-        ident = tuple(texts)
-        if ident not in seen:
-            seen[ident] = len(parts)
-            parts.append(texts)
-    if errors:
-        raise ValidationError(f"values[{errors[0]['loc'][2]}]: {errors[0]['msg']}", errors)
-    return ParsedKeys(parts, len(values) - len(parts) - len(errors))
-
-
-def key_display(keys: list, texts: list) -> dict:
-    return dict(zip(keys, texts))
-
-
-def key_label(texts: list) -> str:
-    return texts[0] if len(texts) == 1 else "|".join(texts)
-
-
-# ---------------------------------------------------------------- fetching
-
-def _select_text(cfg: CassandraConfig, table: str, keys: list, fields: list) -> str:
-    if fields:
-        wanted = list(dict.fromkeys(list(keys) + list(fields)))
-        columns = ", ".join(cql_name(c) for c in wanted)
-    else:
-        columns = "*"
-    where = " AND ".join(f"{cql_name(k)} = ?" for k in keys[:-1])
-    last = f"{cql_name(keys[-1])} IN ?"
-    where = f"{where} AND {last}" if where else last
-    return f"SELECT {columns} FROM {cql_name(cfg.keyspace)}.{cql_name(table)} WHERE {where}"
-
-
-def _bind_types(prepared: Any, keys: list) -> list:
-    """The CQL type of each key column, from the prepared statement's bind variables."""
-    types = []
-    metadata = list(prepared.column_metadata)
-    for index, key in enumerate(keys):
-        ctype = metadata[index].type
-        if index == len(keys) - 1:  # `in(k)` binds list<type>
-            subtypes = getattr(ctype, "subtypes", None)
-            ctype = subtypes[0] if subtypes else ctype
-        types.append(ctype)
-    return types
-
-
-def fetch_side(side: str, cfg: CassandraConfig, plan: ComparePlan, parsed: ParsedKeys,
-               shard: ShardPlan, progress: Callable[[int], None], log: LogFn) -> SideResult:
-    from cassandra.concurrent import execute_concurrent
-
-    started = time.perf_counter()
-    with get_session(cfg, side) as sess:
-        return _fetch(side, cfg, plan, parsed, shard, progress, log, sess, started)
-
-
-def _fetch(side: str, cfg: CassandraConfig, plan: ComparePlan, parsed: ParsedKeys, shard: ShardPlan,
-           progress: Callable[[int], None], log: LogFn, sess, started: float) -> SideResult:
-    from cassandra.concurrent import execute_concurrent
-
-    session = sess.session
-    by_table: dict = defaultdict(list)
-    for index, table in shard.table_of.items():
-        by_table[table].append(index)
-    identity_to_index: dict = {}
-    work = []  # (prepared, params)
-    statements = []
-    key_positions = None
-    columns: list = []
-    for table, indexes in by_table.items():
-        query = _select_text(cfg, table, plan.keys, plan.fields_to_compare)
-        prepared = sess.prepared.get(query)
-        if prepared is None:
-            try:
-                prepared = session.prepare(query)
-            except Exception as exc:
-                raise query_error(exc, cfg, side, query) from exc
-            sess.prepared[query] = prepared
-        statements.append(query)
-        types = _bind_types(prepared, plan.keys)
-        groups: dict = defaultdict(list)  # prefix values -> [(last value, index)]
-        for index in indexes:
-            texts = parsed.parts[index]
-            typed = []
-            for column, ctype, text in zip(plan.keys, types, texts):
-                try:
-                    typed.append(convert_key(text, ctype))
-                except (ValueError, TypeError, OverflowError) as exc:
-                    cql = type_name(ctype)
-                    raise ValidationError(
-                        f"value {text!r} for key column {column} is not a valid {cql} ({side}): {exc}",
-                        [{"loc": ["body", "values"], "type": "key_conversion",
-                          "msg": f"{text!r} is not a valid {cql}: {exc}", "value": text,
-                          "column": column, "cql_type": cql, "side": side}]) from None
-            identity_to_index[(table, tuple(key_identity(v) for v in typed))] = index
-            groups[tuple(typed[:-1])].append(typed[-1])
-        for prefix, last_values in groups.items():
-            for start in range(0, len(last_values), plan.batch_size):
-                work.append((table, query, prepared, list(prefix) + [last_values[start:start + plan.batch_size]]))
-    rows: dict = defaultdict(list)
-    row_count = 0
-    done = 0
-    for chunk_start in range(0, len(work), max(plan.concurrency * 4, 1)):
-        chunk = work[chunk_start:chunk_start + max(plan.concurrency * 4, 1)]
-        try:
-            results = execute_concurrent(session, [(w[2], w[3]) for w in chunk],
-                                         concurrency=plan.concurrency, raise_on_first_error=True)
-        except Exception as exc:
-            raise query_error(exc, cfg, side, chunk[0][1]) from exc
-        for (table, query, _, _), (ok, result) in zip(chunk, results):
-            try:
-                if not columns:
-                    columns = list(result.column_names or [])
-                    key_positions = [columns.index(k) if k in columns else None for k in plan.keys]
-                for row in result:
-                    row_count += 1
-                    ident = tuple(key_identity(row[p]) if p is not None else None for p in key_positions)
-                    index = identity_to_index.get((table, ident))
-                    if index is not None:
-                        rows[index].append(row)
-            except Exception as exc:  # paging through a big result can fail too
-                raise query_error(exc, cfg, side, query) from exc
-            done += 1
-            progress(done)
-    elapsed = time.perf_counter() - started
-    log("INFO", f"{side} query finished: {len(work)} queries on {len(by_table)} table(s), "
-                f"{row_count} rows in {elapsed:.3f}s")
-    return SideResult(dict(rows), columns, row_count, elapsed, statements, sorted(by_table))
-
-
-# ---------------------------------------------------------------- comparing
-
-def _row_dict(columns: list, row: tuple) -> dict:
-    return {c: normalise(v) for c, v in zip(columns, row)}
-
-
-def _fields(plan: ComparePlan, pro_cols: list, test_cols: list) -> list:
-    excluded = set(plan.exclude_fields) | set(plan.keys)
-    if plan.fields_to_compare:
-        base = plan.fields_to_compare
-    else:
-        base = list(dict.fromkeys(pro_cols + test_cols))
-    return [f for f in base if f not in excluded]
-
-
-def compare_rows(rb: ReportBuilder, key: dict, fields: list, pro_cols: set, test_cols: set,
-                 pro_row: dict, test_row: dict, suffix: str = "") -> bool:
-    """Feed the differences of one row pair; True when they are identical on `fields`."""
-    same = True
-    for name in fields:
-        label = name + suffix
-        if name not in pro_cols or name not in test_cols:
-            missing_in = "pro" if name not in pro_cols else "test"
-            rb.add_difference(key, field=label, left_value=pro_row.get(name), right_value=test_row.get(name),
-                              message=f"column missing in {missing_in}")
-            same = False
-            continue
-        a, b = pro_row.get(name), test_row.get(name)
-        if type(a) is type(b) and a == b:  # the common case, without the JSON-aware comparison
-            continue
-        outcome = compare_values(a, b)
-        if not outcome.equal:
-            rb.add_difference(key, field=label, left_value=a, right_value=b, json_paths=outcome.json_paths,
-                              paths_truncated=outcome.paths_truncated, message="field values differ")
-            same = False
-    return same
-
-
-def compare_cassandra(plan: ComparePlan, progress: Optional[ProgressCallback] = None,
-                      log: Optional[LogFn] = None) -> dict:
-    log = log or _no_log
-    prog = Progress(progress)
-    t0 = time.perf_counter()
-    parsed = parse_keys(plan.values, plan.keys)
-    total = len(parsed.parts)
-    labels = [key_label(p) for p in parsed.parts]
-    texts = ["|".join(p) for p in parsed.parts]
-    sharding = plan.sharding
-    interval = sharding.interval_seconds if sharding else 1
-    count = sharding.table_count if sharding else 1
-    shards = {
-        "pro": plan_side(plan.pro.table, texts, bool(sharding and sharding.use_sharding_for_pro), interval, count),
-        "test": plan_side(plan.test.table, texts, bool(sharding and sharding.use_sharding_for_test), interval, count),
-    }
-    failed = sorted(set(shards["pro"].failed) | set(shards["test"].failed))
-    for side in SIDES:  # a key one side cannot route is compared on neither
-        for index in failed:
-            shards[side].table_of.pop(index, None)
-    log("INFO", f"Starting Cassandra comparison of {total} keys: pro {plan.pro.keyspace}.{plan.pro.table} "
-                f"on {','.join(plan.pro.hosts)}, test {plan.test.keyspace}.{plan.test.table} "
-                f"on {','.join(plan.test.hosts)}")
-    if failed:
-        log("WARNING", f"{len(failed)} keys have no timestamp to pick their shard table: "
-                       f"{', '.join(labels[i] for i in failed[:10])}")
-
-    queries_total = {s: 0 for s in SIDES}
-    queries_done = {s: 0 for s in SIDES}
-
-    def side_progress(side: str):
-        def report(done: int) -> None:
-            queries_done[side] = done
-            prog.update(sum(queries_done.values()), max(1, sum(queries_total.values()) or 1), "fetching")
-        return report
-
-    for side in SIDES:
-        queries_total[side] = max(1, -(-len(shards[side].table_of) // plan.batch_size))
-    prog.update(0, 1, "connecting", force=True)
+def _both(fn, *args_per_side) -> dict:
+    """fn(side, *args) on both sides at once; the first failure is raised after both finished."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cassandra-compare") as pool:
-        futures = {side: pool.submit(fetch_side, side, getattr(plan, side), plan, parsed, shards[side],
-                                     side_progress(side), log) for side in SIDES}
+        futures = {side: pool.submit(fn, side, *(a[side] for a in args_per_side)) for side in SIDES}
         results, errors = {}, []
         for side in SIDES:
             try:
@@ -309,102 +73,223 @@ def compare_cassandra(plan: ComparePlan, progress: Optional[ProgressCallback] = 
             except Exception as exc:  # noqa: BLE001 - the first one is re-raised
                 errors.append(exc)
     if errors:
-        log("ERROR", getattr(errors[0], "message", str(errors[0])))
+        for r in results.values():
+            if isinstance(r, PreparedSide):
+                r.close()
         raise errors[0]
-    fetched = time.perf_counter()
-    pro, test = results["pro"], results["test"]
+    return results
 
-    rb = ReportBuilder("pro", "test", identical_name="identical_results")
-    fields = _fields(plan, pro.columns, test.columns)
-    pro_cols, test_cols = set(pro.columns), set(test.columns)
-    missing_both = []
-    failed_set = set(failed)
-    compared = [i for i in range(total) if i not in failed_set]
-    for done, index in enumerate(compared, 1):
-        key = key_display(plan.keys, parsed.parts[index])
-        pro_rows = [_row_dict(pro.columns, r) for r in pro.rows.get(index, [])]
-        test_rows = [_row_dict(test.columns, r) for r in test.rows.get(index, [])]
-        if not pro_rows and not test_rows:
-            missing_both.append(key)
-        elif not pro_rows:
-            rb.add_missing(key, "pro", present_value=test_rows[0])
-        elif not test_rows:
-            rb.add_missing(key, "test", present_value=pro_rows[0])
-        else:
-            same = True
-            multi = len(pro_rows) > 1 or len(test_rows) > 1
-            if len(pro_rows) != len(test_rows):
-                rb.add_difference(key, field="_row_count", left_value=len(pro_rows), right_value=len(test_rows),
-                                  message="number of rows differs")
-                same = False
-            for n, (pr, tr) in enumerate(zip(pro_rows, test_rows)):
-                suffix = f"[{n}]" if multi else ""
-                same = compare_rows(rb, key, fields, pro_cols, test_cols, pr, tr, suffix) and same
-            if same:
-                entry = None
-                if rb.identical_count < rb.max_listed:  # listed ones only: the rest are counted
-                    entry = {"pro_fields": to_display({f: pro_rows[0].get(f) for f in fields}),
-                             "test_fields": to_display({f: test_rows[0].get(f) for f in fields})}
-                rb.add_identical(key, entry)
-        if done % 1000 == 0:
-            prog.update(done, len(compared), "comparing")
-    for index in failed:
-        rb.add_skipped(key_display(plan.keys, parsed.parts[index]), "no timestamp in key to pick its shard table")
-    if missing_both:
-        rb.recommend(f"{len(missing_both)} key(s) exist in neither environment: check the key values "
-                     f"and the key columns ({', '.join(plan.keys)})")
-    if failed:
-        rb.recommend(f"{len(failed)} key(s) carry no 10-digit (seconds) or 13-digit (milliseconds) "
-                     "timestamp, so their shard table is unknown")
+
+def _fields(plan: ComparePlan, prep: dict, cols: dict) -> list:
+    identity = set()
+    for p in prep.values():
+        for t in p.tables.values():
+            identity.update(t.schema.primary_key)
+    excluded = set(plan.exclude_fields) | identity | set(plan.keys)
+    base = plan.fields_to_compare or list(dict.fromkeys(cols["pro"] + cols["test"]))
+    return [f for f in base if f not in excluded]
+
+
+def _columns(rows: SideRows, prep: PreparedSide) -> list:
+    for table in prep.tables:
+        if table in rows.columns:
+            return rows.columns[table]
+    first = next(iter(prep.tables.values()), None)
+    if first is None:
+        return []
+    return first.shape.select_columns or list(first.schema.types)
+
+
+def compare_cassandra(plan: ComparePlan, progress: Optional[ProgressCallback] = None,
+                      log: Optional[LogFn] = None) -> dict:
+    log = log or _no_log
+    prog = Progress(progress)
+    t0 = time.perf_counter()
+    parsed = parse_values(plan.values, plan.keys)
+    sharding = plan.sharding
+    interval = sharding.interval_seconds if sharding else 1
+    count = sharding.table_count if sharding else 1
+    sharded = {"pro": bool(sharding and sharding.use_sharding_for_pro),
+               "test": bool(sharding and sharding.use_sharding_for_test)}
+    log("INFO", f"Starting Cassandra comparison of {len(plan.values)} key values: pro {plan.pro.keyspace}."
+                f"{plan.pro.table} on {','.join(plan.pro.hosts)} at {plan.pro.consistency_level}, test "
+                f"{plan.test.keyspace}.{plan.test.table} on {','.join(plan.test.hosts)} at "
+                f"{plan.test.consistency_level}")
+    prog.update(0, 1, "connecting", force=True)
+    route = ["|".join(label(t) for t in texts) for texts in parsed]
+    value_shards = {side: plan_side(getattr(plan, side).table, route, sharded[side], interval, count)
+                    for side in SIDES}
+    tables = {side: sorted(set(value_shards[side].table_of.values())) for side in SIDES}
+    prep = _both(lambda side, t: prepare_side(side, getattr(plan, side), plan.keys, plan.fields_to_compare, t,
+                                              sharded=sharded[side], concurrency=plan.concurrency,
+                                              batch_size=plan.batch_size), tables)
+    try:
+        keys, duplicates = typed_keys(parsed, plan.keys, _key_types(plan, prep))
+        labels = [k.label() for k in keys]
+        shards = {side: plan_side(getattr(plan, side).table, [k.route_text() for k in keys], sharded[side],
+                                  interval, count) for side in SIDES}
+        unroutable = sorted(set(shards["pro"].failed) | set(shards["test"].failed))
+        for side in SIDES:  # a key one side cannot route is compared on neither
+            for index in unroutable:
+                shards[side].table_of.pop(index, None)
+        if unroutable:
+            log("WARNING", f"{len(unroutable)} keys have no timestamp to pick their shard table: "
+                           f"{', '.join(labels[i] for i in unroutable[:10])}")
+        for side in SIDES:
+            attach_keys(prep[side], keys, shards[side].table_of, plan.keys)
+        return _run(plan, prog, log, t0, keys, duplicates, shards, unroutable, prep, labels)
+    finally:
+        for p in prep.values():
+            p.close()
+
+
+def _key_types(plan: ComparePlan, prep: dict) -> list:
+    """The key columns' CQL types, from the pro side's schema (the test side converts again)."""
+    for side in SIDES:
+        for table_plan in prep[side].tables.values():
+            return [table_plan.schema.types[c] for c in plan.keys]
+    return ["text"] * len(plan.keys)  # no table exists at all: every key fails on its table
+
+
+def _run(plan: ComparePlan, prog: Progress, log: LogFn, t0: float, keys: list, duplicates: int, shards: dict,
+         unroutable: list, prep: dict, labels: list) -> dict:
+    total = len(keys)
+    failed: dict = {i: "no timestamp in key to pick its shard table" for i in unroutable}
+    for side in SIDES:
+        for index, reason in prep[side].failed.items():
+            failed.setdefault(index, reason)
+    compared = [k.index for k in keys if k.index not in failed]
+    done = {s: 0 for s in SIDES}
+    expected = max(1, len(compared) // max(plan.batch_size, 1) + 1) * 2
+
+    def side_progress(side: str):
+        def report(n: int) -> None:
+            done[side] = n
+            prog.update(min(sum(done.values()), expected), expected, "fetching")
+        return report
+
+    rb = ReportBuilder("pro", "test", identical_name="identical_results", compare_mode=plan.compare_mode,
+                       max_listed=plan.max_listed)
+    fetched = _both(lambda side, p: fetch_rows(p, compared, side_progress(side), log), prep)
+    t_fetch = time.perf_counter()
+    cols = {side: _columns(fetched[side], prep[side]) for side in SIDES}
+    fields = _fields(plan, prep, cols)
+    row_columns = _row_columns(prep)
+    outcomes = _outcomes(plan, keys, compared, fetched, fields, cols, row_columns)
+    transient = rechecked = 0
+    for rnd in range(1, plan.recheck_rounds + 1):
+        pending = [i for i in compared if outcomes[i].status != "identical"]
+        if not pending:
+            break
+        time.sleep(plan.recheck_delay_seconds)
+        log("INFO", f"Recheck round {rnd}: reading {len(pending)} differing keys again")
+        again = _both(lambda side, p: fetch_rows(p, pending, lambda n: None, log), prep)
+        rechecked += len(pending)
+        fresh = _outcomes(plan, keys, pending, again, fields, cols, row_columns)
+        for index in pending:
+            if fresh[index].status == "identical":
+                transient += 1
+            outcomes[index] = fresh[index]
+    if transient:
+        rb.note("transient_dropped", transient)
+        log("INFO", f"{transient} differences disappeared on recheck (transient)")
+    rows_total: Counter = Counter()
+    for index in compared:
+        emit(rb, outcomes[index])
+        rows_total.update(outcomes[index].rows)
+    for index in sorted(failed):
+        key = keys[index]
+        extra = {"spellings": key.spellings} if len(key.spellings) > 1 else {}
+        rb.add_skipped(key.display(plan.keys), failed[index], **extra)
+    for side, other in (("test", "pro"), ("pro", "test")):
+        n = rows_total.get(f"rows_missing_in_{side}", 0)
+        if n:
+            rb.recommend(f"{n} row{'s' if n != 1 else ''} of partitions present on both sides "
+                         f"{'is' if n == 1 else 'are'} missing in {side} (listed with their clustering key): check "
+                         f"that synchronisation from {other} to {side} copies whole partitions.")
     answer = rb.build(total_keys=total)
-    compared_at = time.perf_counter()
-    answer["missing_in_both"] = missing_both
-    answer["pro_count"] = pro.row_count
-    answer["test_count"] = test.row_count
-    answer["raw_pro_data"] = _raw(pro, plan.max_raw_rows)
-    answer["raw_test_data"] = _raw(test, plan.max_raw_rows)
-    if pro.row_count > plan.max_raw_rows or test.row_count > plan.max_raw_rows:
+    answer["row_summary"] = {name: rows_total.get(name, 0) for name in ROW_STATS}
+    answer["pro_count"] = fetched["pro"].row_count
+    answer["test_count"] = fetched["test"].row_count
+    answer["raw_pro_data"] = _raw(fetched["pro"], plan.max_raw_rows)
+    answer["raw_test_data"] = _raw(fetched["test"], plan.max_raw_rows)
+    if fetched["pro"].row_count > plan.max_raw_rows or fetched["test"].row_count > plan.max_raw_rows:
         answer["raw_data_truncated"] = {"max_raw_rows": plan.max_raw_rows}
-    if parsed.duplicates:
-        answer["duplicate_keys"] = parsed.duplicates
+    if duplicates:
+        answer["duplicate_keys"] = duplicates
+        answer["equivalent_keys"] = [{"key": k.display(plan.keys), "spellings": k.spellings}
+                                     for k in keys if len(k.spellings) > 1][:plan.max_listed]
+    answer["transient_dropped"] = transient
+    answer["recheck"] = {"rounds": plan.recheck_rounds, "keys_reread": rechecked, "transient": transient}
     answer["fields_compared"] = fields
-    answer["queries"] = {"pro": pro.statements, "test": test.statements}
-    execution = compared_at - t0
-    answer["execution_time"] = round(execution, 4)
+    answer["primary_key"] = {"pro": _pk(prep["pro"]), "test": _pk(prep["test"])}
+    answer["consistency_level"] = {s: getattr(plan, s).consistency_level for s in SIDES}
+    answer["queries"] = {s: statement_texts(prep[s]) for s in SIDES}
+    end = time.perf_counter()
+    rows_read = fetched["pro"].row_count + fetched["test"].row_count
+    answer["execution_time"] = round(end - t0, 4)
     answer["timing"] = {
-        "fetch_seconds": round(fetched - t0, 4),
-        "pro_fetch_seconds": round(pro.fetch_seconds, 4),
-        "test_fetch_seconds": round(test.fetch_seconds, 4),
-        "compare_seconds": round(compared_at - fetched, 4),
-        "keys_per_second": round(total / execution, 1) if execution > 0 else None,
+        "fetch_seconds": round(t_fetch - t0, 4),
+        "pro_fetch_seconds": round(fetched["pro"].seconds, 4),
+        "test_fetch_seconds": round(fetched["test"].seconds, 4),
+        "compare_seconds": round(end - t_fetch, 4),
+        "keys_per_second": round(total / (end - t0), 1) if end > t0 else None,
+        "rows_per_second": round(rows_read / (end - t0), 1) if end > t0 else None,
     }
-    if sharding is not None:
-        answer["sharding_info"] = sharding_info(shards, labels, failed, sharding, total)
+    if plan.sharding is not None:
+        answer["sharding_info"] = sharding_info(shards, labels, failed, plan.sharding, total)
     prog.update(1, 1, "done", force=True)
     log("INFO", f"Cassandra comparison finished: {answer['summary']['overview']}")
     return answer
 
 
-def _raw(result: SideResult, limit: int) -> list:
-    out = []
-    for index in sorted(result.rows):
-        for row in result.rows[index]:
-            if len(out) >= limit:
-                return out
-            out.append(to_display(_row_dict(result.columns, row)))
+def _row_columns(prep: dict) -> list:
+    for side in SIDES:
+        for t in prep[side].tables.values():
+            return t.shape.row_columns
+    return []
+
+
+def _pk(prep: PreparedSide) -> dict | None:
+    for t in prep.tables.values():
+        return {"partition_key": t.schema.partition_key, "clustering": t.schema.clustering}
+    return None
+
+
+def _outcomes(plan: ComparePlan, keys: list, indexes: list, fetched: dict, fields: list, cols: dict,
+              row_columns: list) -> dict:
+    pro_cols, test_cols = set(cols["pro"]), set(cols["test"])
+    out = {}
+    for index in indexes:
+        key = keys[index]
+        pro_rows = row_dicts(fetched["pro"].rows.get(index, {}), fetched["pro"].columns)
+        test_rows = row_dicts(fetched["test"].rows.get(index, {}), fetched["test"].columns)
+        out[index] = compare_key(key.display(plan.keys), key.spellings, fields, pro_rows, test_rows,
+                                 pro_cols, test_cols, row_columns, plan.compare_mode)
     return out
 
 
-def sharding_info(shards: dict, labels: list, failed: list, cfg: ShardingConfig, total: int) -> dict:
-    failed_set = set(failed)
+def _raw(result: SideRows, limit: int) -> list:
+    out = []
+    for index in sorted(result.rows):
+        for table, row in result.rows[index].values():
+            if len(out) >= limit:
+                return out
+            out.append(to_display(dict(zip(result.columns[table], (normalise(v) for v in row)))))
+    return out
+
+
+def sharding_info(shards: dict, labels: list, failed: dict, cfg: ShardingConfig, total: int) -> dict:
     return {
         "pro_shard_mapping": {labels[i]: t for i, t in sorted(shards["pro"].table_of.items())},
         "test_shard_mapping": {labels[i]: t for i, t in sorted(shards["test"].table_of.items())},
-        "failed_keys": [labels[i] for i in failed],
+        "failed_keys": [labels[i] for i in sorted(failed)],
+        "failed_key_reasons": {labels[i]: failed[i] for i in sorted(failed)},
         "shard_stats": {
             "pro_tables_used": shards["pro"].tables_used(),
             "test_tables_used": shards["test"].tables_used(),
-            "timestamp_extraction_success_rate": round(100.0 * (total - len(failed_set)) / total, 2) if total else 100.0,
+            "timestamp_extraction_success_rate": round(
+                100.0 * (total - len([r for r in failed.values() if "timestamp" in r])) / total, 2) if total else 100.0,
             "interval_seconds": cfg.interval_seconds,
             "table_count": cfg.table_count,
         },

@@ -52,7 +52,9 @@ def build_plan(req: QueryRequest, query_type: str):
         sharding = ShardingConfig()
     plan = ComparePlan(pro=pro, test=test, keys=keys, values=list(req.values), fields_to_compare=fields,
                        exclude_fields=exclude, sharding=sharding if query_type == "sharding" else None,
-                       batch_size=req.batch_size, concurrency=req.concurrency, max_raw_rows=req.max_raw_rows)
+                       batch_size=req.batch_size, concurrency=req.concurrency, max_raw_rows=req.max_raw_rows,
+                       compare_mode=req.compare_mode, recheck_rounds=req.recheck_rounds,
+                       recheck_delay_seconds=req.recheck_delay_seconds, max_listed=req.max_listed)
     return plan
 
 
@@ -81,7 +83,8 @@ def run_request(req: QueryRequest, query_type: str, *, created_by: str | None = 
         answer = compare_cassandra(plan, progress=progress, log=run)
         run.finish(answer, pro_config=plan.pro.public(), test_config=plan.test.public(),
                    query_config={"keys": plan.keys, "fields_to_compare": plan.fields_to_compare,
-                                 "exclude_fields": plan.exclude_fields},
+                                 "exclude_fields": plan.exclude_fields, "compare_mode": plan.compare_mode,
+                                 "recheck_rounds": plan.recheck_rounds},
                    query_keys=plan.values, sharding_config=plan.sharding.model_dump() if plan.sharding else None,
                    execution_time=answer["execution_time"], name=req.name or _default_name(plan, query_type))
     return answer

@@ -167,16 +167,35 @@ def _connect(cfg: CassandraConfig, side: str):
     try:
         session = cluster.connect()
     except Exception as exc:
+        datacenters = reported_datacenters(cluster)
         cluster.shutdown()
-        raise connection_error(exc, cfg, side) from exc
+        raise connection_error(exc, cfg, side, datacenters) from exc
     return cluster, session
 
 
-def connection_error(exc: BaseException, cfg: CassandraConfig, side: str) -> ConnectionFailed:
-    from cassandra import AuthenticationFailed
-    from cassandra.cluster import NoHostAvailable
+def reported_datacenters(cluster: Any) -> list:
+    """The datacenters of the hosts the control connection saw (empty when it saw none)."""
+    try:
+        return sorted({h.datacenter for h in cluster.metadata.all_hosts() if h.datacenter})
+    except Exception:  # noqa: BLE001 - only used to explain a failure
+        return []
 
-    causes = list(exc.errors.values()) if isinstance(exc, NoHostAvailable) and exc.errors else [exc]
+
+def _causes(exc: BaseException) -> list:
+    """The per-host errors of a NoHostAvailable: a dict host -> error, or (some driver versions,
+    e.g. when no host is in the local datacenter) a list of hosts without errors."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict):
+        found = [e for e in errors.values() if isinstance(e, BaseException)]
+        return found or [exc]
+    return [exc]
+
+
+def connection_error(exc: BaseException, cfg: CassandraConfig, side: str,
+                     datacenters: list | None = None) -> ConnectionFailed:
+    from cassandra import AuthenticationFailed
+
+    causes = _causes(exc)
     auth_failed = any(isinstance(c, AuthenticationFailed) for c in causes)
     detail = "; ".join(_describe(c) for c in causes) or type(exc).__name__
     details = {
@@ -191,6 +210,15 @@ def connection_error(exc: BaseException, cfg: CassandraConfig, side: str) -> Con
         details["reason"] = "authentication_failed"
         return ConnectionFailed(f"authentication to Cassandra cluster {cfg.cluster_name!r} ({side}) failed",
                                 details)
+    datacenters = datacenters or []
+    if cfg.datacenter and datacenters and cfg.datacenter not in datacenters:
+        details["reason"] = "unknown_datacenter"
+        details["datacenters"] = datacenters
+        details["suggestions"] = [f"set datacenter to one the cluster reports: {', '.join(datacenters)}",
+                                  "or leave datacenter empty to use the first host's"]
+        return ConnectionFailed(f"Cassandra cluster {cfg.cluster_name!r} ({side}) has no datacenter "
+                                f"{cfg.datacenter!r}; it reports {', '.join(datacenters)}", details)
+    details["reason"] = "unreachable"
     return ConnectionFailed(f"cannot connect to Cassandra cluster {cfg.cluster_name!r} ({side})", details)
 
 
@@ -220,21 +248,45 @@ QUERY_SUGGESTIONS = {
 
 
 def query_error(exc: BaseException, cfg: CassandraConfig, side: str, query: str):
-    """The typed error for a failure while preparing or running `query`."""
-    from cassandra import OperationTimedOut, ReadTimeout, Timeout
+    """The typed error (CONNECTION_ERROR, QUERY_ERROR or TIMEOUT_ERROR) for a driver failure
+    while preparing or running `query`; anything that is not the driver's is returned as is."""
+    import cassandra
     from cassandra.cluster import NoHostAvailable
+    from cassandra.connection import ConnectionException
 
-    if isinstance(exc, (OperationTimedOut, ReadTimeout, Timeout)):
+    base = {"side": side, "cluster": cfg.cluster_name, "query": query,
+            "consistency_level": cfg.consistency_level,
+            "error_detail": scrub(_error_message(exc) or type(exc).__name__, cfg)}
+    timeouts = (cassandra.OperationTimedOut, cassandra.ReadTimeout, cassandra.WriteTimeout, cassandra.Timeout)
+    if isinstance(exc, timeouts):
         return RequestTimeout(f"Cassandra query timed out ({side})", {
-            "side": side, "cluster": cfg.cluster_name, "query": query,
-            "error_detail": scrub(_error_message(exc) or type(exc).__name__, cfg),
-            "timeout_seconds": cfg.request_timeout,
+            **base, "timeout_seconds": cfg.request_timeout, "reason": "timeout",
             "suggestions": ["query fewer keys at once (batch_size)", "raise request_timeout of this environment",
-                            "check the cluster load"],
-        })
+                            "check the cluster load"]})
     if isinstance(exc, NoHostAvailable):
+        causes = [c for c in _causes(exc) if c is not exc and not isinstance(c, (ConnectionException, OSError))]
+        if causes:  # every host answered with a coordinator error: report that one
+            return query_error(causes[0], cfg, side, query)
         return connection_error(exc, cfg, side)
-    message = scrub(_error_message(exc), cfg)
+    if isinstance(exc, cassandra.Unavailable):
+        return ConnectionFailed(f"not enough Cassandra replicas alive for {cfg.consistency_level} ({side})", {
+            **base, "reason": "unavailable",
+            "suggestions": ["bring the down replicas back", "or read at a lower consistency_level "
+                            "(differences may then be replication lag: keep recheck_rounds)"]})
+    if isinstance(exc, (ConnectionException, OSError)):
+        return ConnectionFailed(f"connection to Cassandra lost ({side})", {
+            **base, "reason": "unreachable", "suggestions": CONNECTION_SUGGESTIONS})
+    if isinstance(exc, cassandra.Unauthorized):
+        return QueryError(f"the Cassandra user may not read this table ({side})", {
+            **base, "reason": "permission_denied",
+            "suggestions": [f"GRANT SELECT ON {cfg.keyspace}.{cfg.table} TO the user of this environment"]})
+    if isinstance(exc, (cassandra.ReadFailure, cassandra.CoordinationFailure)):
+        return QueryError(f"Cassandra replicas failed to answer the read ({side})", {
+            **base, "reason": "read_failure",
+            "suggestions": ["check the replicas' logs (tombstone overwhelm, disk errors)", "query fewer keys at once"]})
+    if not isinstance(exc, cassandra.DriverException) and type(exc).__module__.split(".")[0] != "cassandra":
+        return exc
+    message = base["error_detail"]
     lowered = message.lower()
     suggestions = []
     if "keyspace" in lowered:
@@ -245,7 +297,4 @@ def query_error(exc: BaseException, cfg: CassandraConfig, side: str, query: str)
         suggestions.append(QUERY_SUGGESTIONS["column"])
     if not suggestions:
         suggestions = list(QUERY_SUGGESTIONS.values())
-    return QueryError(f"CQL query failed ({side})", {
-        "side": side, "cluster": cfg.cluster_name, "query": query,
-        "error_detail": message, "suggestions": suggestions,
-    })
+    return QueryError(f"CQL query failed ({side})", {**base, "reason": "query_refused", "suggestions": suggestions})

@@ -6,7 +6,9 @@ Python value the driver binds for that CQL type (ValueError when it cannot).
 compared the same way on both sides: timestamps as ISO UTC text, decimals
 kept exact (Decimal), sets as sorted lists (order-free), lists in order,
 maps as objects keyed by the key's text, UDTs as objects, tuples as lists,
-blobs as "0x..." hex, UUIDs/dates/times/inet as text.
+blobs as `Blob` bytes (shown as {"base64": ...}), UUIDs/dates/times/inet as text.
+A key value may also be given as bytes (from the binary form {"base64": ...}):
+a blob takes them as they are, other types read them as UTF-8 text.
 
 Importing this module does not import the cassandra driver.
 """
@@ -20,6 +22,8 @@ import re
 import struct
 import uuid
 from typing import Any
+
+from chalicelib.compare.core.binary import Blob, label
 
 SIMPLE_TYPES = frozenset({
     "text", "varchar", "ascii", "int", "bigint", "smallint", "tinyint", "varint", "counter",
@@ -63,6 +67,10 @@ def _parse_timestamp(text: str) -> dt.datetime:
 def convert_key(value: Any, cql_type: Any) -> Any:
     """A key value (normally a string) as the Python value bound for `cql_type`."""
     name = type_name(cql_type)
+    if isinstance(value, (bytes, bytearray)):
+        if name == "blob":
+            return bytes(value)
+        value = bytes(value).decode("utf-8")  # UnicodeDecodeError is a ValueError
     text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     if name in ("text", "varchar"):
         return text
@@ -72,7 +80,7 @@ def convert_key(value: Any, cql_type: Any) -> Any:
     if name in _INT_RANGES or name == "varint":
         stripped = text.strip()
         if not _INTEGER.match(stripped):
-            raise ValueError(f"not an integer")
+            raise ValueError("not an integer")
         number = int(stripped)
         if name in _INT_RANGES:
             low, high = _INT_RANGES[name]
@@ -129,17 +137,36 @@ def iso_utc(moment: dt.datetime) -> str:
 
 
 def _sort_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(value, sort_keys=True, default=lambda v: label(v) if isinstance(v, bytes) else str(v))
+
+
+class ExactDecimal(decimal.Decimal):
+    """A decimal equal only to the same digits and scale (1.50 != 1.5), so that `==` on
+    normalised rows and collections is exact; ordering and arithmetic stay Decimal's."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return isinstance(other, decimal.Decimal) and str(self) == str(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+_AS_IS = frozenset({type(None), bool, int, str, float})
 
 
 def normalise(value: Any) -> Any:
     """A driver value in the comparable, JSON-like form described in the module docstring."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if type(value) in _AS_IS:
         return value
-    if isinstance(value, float):
+    if isinstance(value, (bool, int, str, float)):
         return value
     if isinstance(value, decimal.Decimal):
-        return value
+        return ExactDecimal(value)
     if isinstance(value, dt.datetime):
         return iso_utc(value)
     if isinstance(value, dt.date):
@@ -147,7 +174,7 @@ def normalise(value: Any) -> Any:
     if isinstance(value, dt.time):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "0x" + bytes(value).hex()
+        return Blob(bytes(value))
     if isinstance(value, uuid.UUID):
         return str(value)
     cls = type(value).__name__
@@ -167,8 +194,8 @@ def normalise(value: Any) -> Any:
         out = {}
         for key, item in value.items():
             normal_key = normalise(key)
-            text_key = normal_key if isinstance(normal_key, str) else json.dumps(
-                normal_key, sort_keys=True, default=str)
+            text_key = normal_key if isinstance(normal_key, str) else label(normal_key) if isinstance(
+                normal_key, bytes) else json.dumps(normal_key, sort_keys=True, default=str)
             out[text_key] = normalise(item)
         return dict(sorted(out.items()))
     if hasattr(value, "__dict__") and not callable(value):  # a UDT the driver mapped to a class
@@ -180,7 +207,9 @@ def key_identity(value: Any) -> Any:
     """A hashable identity of one key column value (request side and row side agree)."""
     normal = normalise(value)
     if isinstance(normal, (list, dict)):
-        return json.dumps(normal, sort_keys=True, default=str)
+        return _sort_key(normal)
+    if isinstance(normal, Blob):
+        return ("blob", bytes(normal))
     if isinstance(normal, decimal.Decimal):
-        return normal.normalize()
+        return ("decimal", str(normal))  # 1.50 and 1.5 are different keys in Cassandra (other bytes)
     return normal

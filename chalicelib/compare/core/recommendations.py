@@ -22,8 +22,14 @@ class Facts:
     subject: str = "key"
     total_keys: int = 0
     identical_keys: int = 0
-    different_keys: int = 0
-    missing: dict = field(default_factory=dict)           # side -> count
+    different_keys: int = 0                               # keys that do not match (see summary)
+    value_different_keys: int = 0                         # class "different"
+    format_only_keys: int = 0
+    format_only_tolerated: int = 0
+    format_kinds: dict = field(default_factory=dict)      # formatting kind -> keys
+    compare_mode: str = "exact"
+    missing: dict = field(default_factory=dict)           # side -> keys missing there only
+    missing_both: int = 0
     missing_keys: int = 0                                 # keys missing on at least one side
     missing_examples: dict = field(default_factory=dict)  # side -> [key, ...]
     skipped: int = 0
@@ -75,7 +81,7 @@ def _nothing(f: Facts) -> list[str]:
 
 
 def _all_identical(f: Facts) -> list[str]:
-    if f.total_keys and f.different_keys == 0 and f.skipped == 0:
+    if f.total_keys and f.different_keys == 0 and f.skipped == 0 and not f.format_only_keys:
         who = f"The only {f.subject} is" if f.total_keys == 1 else f"All {f.total_keys} {f.subject}s are"
         return [f"{who} identical in {f.left} and {f.right}; no action needed."]
     return []
@@ -96,6 +102,10 @@ def _missing(f: Facts) -> list[str]:
         if n == f.total_keys:
             text += f", and that {side} is the intended environment (nothing was found there)"
         out.append(text + ".")
+    if f.missing_both:
+        n = f.missing_both
+        out.append(f"{_plural(n, f.subject)} {_v(n, 'exists', 'exist')} in neither {f.left} nor {f.right}: "
+                   f"check the key values and the key columns or pattern.")
     return out
 
 
@@ -145,12 +155,17 @@ def _paths(f: Facts) -> list[str]:
     return out
 
 
-def _json_reordered(f: Facts) -> list[str]:
-    n = f.notes.get("json_reordered", 0)
+def _format_only(f: Facts) -> list[str]:
+    n = f.format_only_keys
     if not n:
         return []
-    return [f"{n} JSON {'value differs' if n == 1 else 'values differ'} only in key order or whitespace "
-            f"and {_were(n)} counted as identical."]
+    kinds = ", ".join(f"{k} ({c})" for k, c in sorted(f.format_kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    text = f"{_plural(n, f.subject)} {_v(n, 'differs', 'differ')} only in formatting ({kinds})"
+    if f.format_only_tolerated == n:
+        return [text + f": tolerated by compare_mode '{f.compare_mode}', so counted as matching."]
+    return [text + f": compare_mode '{f.compare_mode}' counts {f.subject}s like these as not matching; use "
+                   "'json' (JSON formatting) or 'normalized' (also whitespace and number spelling) if the "
+                   "environments may format values differently."]
 
 
 def _transient(f: Facts) -> list[str]:
@@ -161,12 +176,37 @@ def _transient(f: Facts) -> list[str]:
             f"(writes in flight or replication lag); raise recheck_rounds if results vary between runs."]
 
 
+_FAILURE_ADVICE = (
+    ("permission denied", "grant the user read access to these keys or tables"),
+    ("noperm", "grant the user read access to these keys or tables"),
+    ("unauthorized", "grant the user SELECT on these tables"),
+    ("auth", "check the credentials of that environment"),
+    ("does not exist", "create the missing table or fix the table name / sharding settings"),
+    ("no timestamp", "give keys that carry a timestamp, or compare without sharding"),
+    ("timed out", "retry with a smaller batch or a longer request timeout"),
+    ("timeout", "retry with a smaller batch or a longer request timeout"),
+    ("unreachable", "fix the unreachable nodes"),
+    ("connection", "fix the unreachable nodes"),
+    ("slot", "wait for the cluster to finish resharding"),
+)
+
+
+def failure_advice(reason: str) -> str:
+    lowered = reason.lower()
+    for marker, advice in _FAILURE_ADVICE:
+        if marker in lowered:
+            return advice
+    return "fix the cause shown"
+
+
 def _skipped(f: Facts) -> list[str]:
     if not f.skipped:
         return []
-    reasons = ", ".join(f"{r} ({c})" for r, c in f.skipped_reasons.most_common(3))
+    top = f.skipped_reasons.most_common(3)
+    reasons = ", ".join(f"{r} ({c})" for r, c in top)
+    advice = list(dict.fromkeys(failure_advice(r) for r, _ in top)) or ["fix the cause shown"]
     return [f"{_plural(f.skipped, f.subject)} could not be read and {_were(f.skipped)} not compared"
-            + (f": {reasons}" if reasons else "") + "; fix the unreachable nodes and run again."]
+            + (f": {reasons}" if reasons else "") + f"; {', and '.join(advice)}, then run again."]
 
 
 def _paged(f: Facts) -> list[str]:
@@ -179,7 +219,7 @@ def _paged(f: Facts) -> list[str]:
 
 RULES: list[Callable[[Facts], list[str]]] = [
     _nothing, _all_identical, _missing, _types, _only_ttl, _fields, _paths,
-    _json_reordered, _transient, _skipped, _paged,
+    _format_only, _transient, _skipped, _paged,
 ]
 
 

@@ -3,6 +3,8 @@
 One `ReportBuilder` per comparison run. Engines feed it outcomes key by
 key; it keeps exact counts for everything and lists up to `max_listed`
 entries of each kind, so an answer stays bounded whatever the key count.
+Every key ends in exactly one class (identical, different, format_only,
+missing on one side or both, skipped): see core/summary.py.
 
 Side labels are the engine's: Redis uses ("cluster1", "cluster2") and gets
 `cluster1_value`, `missing_in_cluster2`…; Cassandra uses ("pro", "test") and
@@ -13,6 +15,8 @@ gets `pro_value`, `missing_in_test`….
                       left_value="a@x", right_value="b@x")
     rb.add_identical({"user_id": "1002"}, {"pro_fields": {...}, "test_fields": {...}})
     rb.add_missing({"user_id": "1003"}, missing_in="test")
+    rb.add_format_only({"user_id": "1004"}, field="profile", left_value='{"a":1,"b":2}',
+                       right_value='{"b":2,"a":1}', kinds=["json_key_order"], tolerated=False)
     answer = rb.build()          # differences, identical_results, field_diff_count,
                                  # missing_in_pro/test, summary{overview, percentages,
                                  # field_analysis, recommendations, ...}, counts
@@ -23,14 +27,20 @@ import json
 from collections import Counter, defaultdict
 from typing import Any, Iterable
 
-from .recommendations import Facts, recommend
+from .recommendations import Facts
+from .summary import rate  # noqa: F401 - re-exported
 from .values import DEFAULT_MAX_CHARS, shorten
 
 VALUE_MISMATCH = "value_mismatch"
 TYPE_MISMATCH = "type_mismatch"
 TTL_MISMATCH = "ttl_mismatch"
 MISSING = "missing"
-DIFFERENCE_TYPES = (VALUE_MISMATCH, TYPE_MISMATCH, TTL_MISMATCH, MISSING)
+MISSING_ROW = "missing_row"
+FORMAT_ONLY = "format_only"
+DIFFERENCE_TYPES = (VALUE_MISMATCH, TYPE_MISMATCH, TTL_MISMATCH, MISSING, MISSING_ROW, FORMAT_ONLY)
+# every key lands in exactly one of these (identical keys are counted, not classified)
+KEY_CLASSES = ("identical", "different", "format_only", "missing_in_left", "missing_in_right",
+               "missing_in_both", "skipped")
 
 DEFAULT_MAX_LISTED = 1000
 
@@ -38,6 +48,7 @@ _DEFAULT_MESSAGES = {
     VALUE_MISMATCH: "values differ",
     TYPE_MISMATCH: "types differ",
     TTL_MISMATCH: "TTL differs beyond the tolerance",
+    MISSING_ROW: "row missing on one side",
 }
 
 
@@ -48,10 +59,6 @@ def key_id(key: Any) -> Any:
     if isinstance(key, (bytes, bytearray)):
         return bytes(key)
     return key
-
-
-def rate(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
 
 
 class ReportBuilder:
@@ -66,6 +73,7 @@ class ReportBuilder:
         max_listed: int = DEFAULT_MAX_LISTED,
         include_identical: bool = True,
         subject: str = "key",
+        compare_mode: str = "exact",
     ):
         if left == right:
             raise ValueError("side labels must differ")
@@ -76,6 +84,7 @@ class ReportBuilder:
         self.max_listed = max_listed
         self.include_identical = include_identical
         self.subject = subject
+        self.compare_mode = compare_mode
 
         self._differences: list[dict] = []
         self._identical: list[dict] = []
@@ -96,6 +105,13 @@ class ReportBuilder:
         self._category_identical: Counter = Counter()
         self._notes: Counter = Counter()
         self._extra_recommendations: list[str] = []
+        self._missing_side: dict[Any, str] = {}          # key -> left | right | both
+        self._missing_both: list = []
+        self._format_only: list[dict] = []
+        self._format_entries = 0
+        self._format_kinds: Counter = Counter()           # kind -> keys
+        self._format_untolerated: set = set()             # keys with a formatting the mode does not tolerate
+        self._key_kinds_format: dict[Any, set] = defaultdict(set)
 
     # ------------------------------------------------------------ feeding
 
@@ -195,6 +211,46 @@ class ReportBuilder:
             item.update(extra)
         self._differences.append(item)
 
+    def add_format_only(
+        self,
+        key: Any,
+        *,
+        left_value: Any = None,
+        right_value: Any = None,
+        kinds: Iterable[str] = (),
+        tolerated: bool = False,
+        field: str | None = None,
+        category: str | None = None,
+        json_paths: Iterable[str] | None = None,
+        extra: dict | None = None,
+    ) -> None:
+        """A value pair that differs only in formatting (its own class; see core.values)."""
+        kid = self._see(key, category)
+        self._diff_kinds[kid].add(FORMAT_ONLY)
+        kinds = sorted(set(kinds))
+        for k in kinds:
+            if k not in self._key_kinds_format[kid]:
+                self._format_kinds[k] += 1
+            self._key_kinds_format[kid].add(k)
+        if not tolerated:
+            self._format_untolerated.add(kid)
+        self._format_entries += 1
+        if len(self._format_only) >= self.max_listed:
+            return
+        item: dict = {"key": key}
+        if field is not None:
+            item["field"] = field
+        for side, value in ((self.left, left_value), (self.right, right_value)):
+            item[f"{side}_value"] = self.show(value)[0]
+        if category is not None:
+            item[self.category_name] = category
+        item.update({"difference_type": FORMAT_ONLY, "format_kinds": kinds,
+                     "json_paths": list(json_paths or []), "tolerated_by_mode": tolerated,
+                     "message": "differs only in formatting: " + ", ".join(kinds)})
+        if extra:
+            item.update(extra)
+        self._format_only.append(item)
+
     def add_missing(
         self,
         key: Any,
@@ -212,6 +268,10 @@ class ReportBuilder:
             if side not in self._missing:
                 raise ValueError(f"unknown side {side!r}")
         kid = self._see(key, category)
+        self._missing_side[kid] = "both" if missing_in == "both" else (
+            "left" if missing_in == self.left else "right")
+        if missing_in == "both" and len(self._missing_both) < self.max_listed:
+            self._missing_both.append(key)
         for side in sides:
             self._missing_count[side] += 1
             if len(self._missing[side]) < self.max_listed:
@@ -248,7 +308,7 @@ class ReportBuilder:
 
     def note(self, name: str, count: int = 1) -> None:
         """Count something worth a recommendation: transient_dropped,
-        json_reordered, paged_values, ... (see recommendations.Facts)."""
+        paged_values, ... (see recommendations.Facts)."""
         self._notes[name] += count
 
     def recommend(self, text: str) -> None:
@@ -257,9 +317,38 @@ class ReportBuilder:
 
     # ------------------------------------------------------------ reading
 
+    def key_class(self, key: Any) -> str:
+        """identical | different | format_only | missing_in_left/right/both | unknown."""
+        kid = key_id(key)
+        side = self._missing_side.get(kid)
+        if side is not None:
+            return f"missing_in_{side}"
+        kinds = self._diff_kinds.get(kid)
+        if not kinds:
+            return "unknown"
+        return "format_only" if kinds == {FORMAT_ONLY} else "different"
+
+    def class_counts(self) -> Counter:
+        out: Counter = Counter()
+        for kid, kinds in self._diff_kinds.items():
+            side = self._missing_side.get(kid)
+            if side is not None:
+                out[f"missing_in_{side}"] += 1
+            elif kinds == {FORMAT_ONLY}:
+                out["format_only"] += 1
+                if kid not in self._format_untolerated:
+                    out["format_only_tolerated"] += 1
+            else:
+                out["different"] += 1
+        out["identical"] = self._identical_count
+        out["skipped"] = self._skipped_count
+        return out
+
     @property
     def different_keys(self) -> int:
-        return len(self._diff_kinds)
+        """Keys that do not match: differences, missing, formatting the mode does not tolerate."""
+        c = self.class_counts()
+        return len(self._diff_kinds) - c["format_only_tolerated"]
 
     @property
     def identical_count(self) -> int:
@@ -271,137 +360,10 @@ class ReportBuilder:
     # ------------------------------------------------------------ building
 
     def facts(self, total_keys: int | None = None) -> Facts:
-        total = (total_keys if total_keys is not None
-                 else len(self._keys_seen) + self._identical_count + self._skipped_count)
-        missing_keys = {k for k, kinds in self._diff_kinds.items() if MISSING in kinds}
-        kinds_per_key = Counter()
-        only_ttl = []
-        for kid, kinds in self._diff_kinds.items():
-            for k in kinds:
-                kinds_per_key[k] += 1
-            if kinds == {TTL_MISMATCH}:
-                only_ttl.append(self._key_display[kid])
-        only_field: Counter = Counter()
-        for kid, fields in self._diff_fields.items():
-            if len(fields) == 1 and self._diff_kinds.get(kid, set()) - {MISSING}:
-                only_field[next(iter(fields))] += 1
-        only_path: Counter = Counter()
-        for kid, paths in self._diff_paths.items():
-            if len(paths) == 1:
-                only_path[next(iter(paths))] += 1
-        categories = defaultdict(lambda: {"total": 0, "identical": 0, "different": 0, "missing": 0})
-        for kid, cat in self._category_of.items():
-            c = categories[cat]
-            c["total"] += 1
-            kinds = self._diff_kinds.get(kid)
-            if kinds and MISSING in kinds:
-                c["missing"] += 1
-            elif kinds:
-                c["different"] += 1
-        for cat, n in self._category_identical.items():
-            categories[cat]["total"] += n
-            categories[cat]["identical"] += n
-        present_both = max(0, total - len(missing_keys) - self._skipped_count)
-        return Facts(
-            left=self.left,
-            right=self.right,
-            subject=self.subject,
-            total_keys=total,
-            identical_keys=self._identical_count,
-            different_keys=len(self._diff_kinds),
-            missing={side: self._missing_count[side] for side in (self.left, self.right)},
-            missing_keys=len(missing_keys),
-            missing_examples={side: list(self._missing[side][:200]) for side in (self.left, self.right)},
-            skipped=self._skipped_count,
-            skipped_reasons=Counter(s["reason"] for s in self._skipped),
-            present_both=present_both,
-            kinds_per_key=dict(kinds_per_key),
-            only_ttl_keys=only_ttl,
-            field_counts=dict(self._field_counts),
-            only_field=dict(only_field),
-            only_path=dict(only_path),
-            path_counts=dict(self._path_counts),
-            categories={k: dict(v) for k, v in categories.items()},
-            notes=dict(self._notes),
-        )
+        from .summary import facts
+        return facts(self, total_keys)
 
     def build(self, total_keys: int | None = None) -> dict:
-        f = self.facts(total_keys)
-        total = f.total_keys
-        summary: dict = {
-            "overview": overview_text(f),
-            "percentages": {
-                "match_rate": rate(f.identical_keys, total),
-                "diff_rate": rate(f.different_keys, total),
-                "missing_rate": rate(f.missing_keys, total),
-            },
-            "counts": {
-                "total_keys": total,
-                "identical_keys": f.identical_keys,
-                "different_keys": f.different_keys,
-                f"missing_in_{self.left}": f.missing[self.left],
-                f"missing_in_{self.right}": f.missing[self.right],
-                "skipped_keys": f.skipped,
-                "difference_entries": self._difference_entries,
-            },
-            "difference_types": {k: f.kinds_per_key.get(k, 0) for k in DIFFERENCE_TYPES if f.kinds_per_key.get(k)},
-            "field_analysis": {
-                name: {"diff_count": n, "diff_rate": rate(n, f.present_both)}
-                for name, n in sorted(self._field_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            },
-        }
-        if f.categories:
-            summary["type_analysis"] = {
-                cat: {**c, "diff_rate": rate(c["different"] + c["missing"], c["total"])}
-                for cat, c in sorted(f.categories.items())
-            }
-        if self._path_counts:
-            top = sorted(self._path_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:50]
-            summary["json_path_analysis"] = {p: {"diff_count": n} for p, n in top}
-        if f.notes:
-            summary["notes"] = dict(f.notes)
-        summary["recommendations"] = recommend(f) + self._extra_recommendations
-        answer = {
-            "total_keys": total,
-            "differences": self._differences,
-            self.identical_name: self._identical,
-            "field_diff_count": dict(self._field_counts),
-            f"missing_in_{self.left}": self._missing[self.left],
-            f"missing_in_{self.right}": self._missing[self.right],
-            "differences_count": f.different_keys,
-            "identical_count": f.identical_keys,
-            "summary": summary,
-        }
-        if self._skipped_count:
-            answer["skipped_keys"] = self._skipped
-        listed_cut = {
-            "differences": self._difference_entries > len(self._differences),
-            self.identical_name: self.include_identical and self._identical_count > len(self._identical),
-            "missing": any(self._missing_count[s] > len(self._missing[s]) for s in self._missing),
-        }
-        if any(listed_cut.values()):
-            answer["listing_truncated"] = {k: v for k, v in listed_cut.items() if v}
-            answer["max_listed"] = self.max_listed
-        return answer
-
-
-def overview_text(f: Facts) -> str:
-    noun = f.subject if f.total_keys == 1 else f.subject + "s"
-    parts = [f"Compared {f.total_keys} {noun}"]
-    if f.total_keys == 0:
-        return parts[0] + "."
-    detail = [f"{f.identical_keys} identical"]
-    diff_only = f.different_keys - f.missing_keys
-    if diff_only > 0:
-        detail.append(f"{diff_only} with differences")
-    for side, n in f.missing.items():
-        if n:
-            detail.append(f"{n} missing in {side}")
-    if f.skipped:
-        detail.append(f"{f.skipped} not readable")
-    text = f"{parts[0]}: " + ", ".join(detail) + "."
-    if f.different_keys == 0 and f.skipped == 0:
-        text += " No differences found."
-    else:
-        text += f" Found {f.different_keys} {f.subject}{'' if f.different_keys == 1 else 's'} that differ."
-    return text
+        """The answer: listings, exact per-class counts, summary and recommendations."""
+        from .summary import build
+        return build(self, total_keys)

@@ -53,9 +53,12 @@ class PagedComparer:
         if o.compare_json and max(size1, size2) <= o.json_max_bytes:
             v1 = self._cmd(self.side1, s1.node, "GET", key) if s1.paged else s1.value
             v2 = self._cmd(self.side2, s2.node, "GET", key) if s2.paged else s2.value
-            vc = compare_values(v1 or b"", v2 or b"", json_strings=True, json_max_bytes=o.json_max_bytes)
+            vc = compare_values(v1 or b"", v2 or b"", mode=o.compare_mode, json_strings=True,
+                                json_max_bytes=o.json_max_bytes)
             md = MemberDiff(max_samples=0)
-            md.json_reordered = 1 if vc.json_equal_text_differs else 0
+            if vc.format_only:
+                md.format("$", vc)
+                return True, md, None, {}
             md.paths, md.paths_truncated = vc.json_paths, vc.paths_truncated
             return vc.equal, md, vc.json_paths, {}
         chunk = max(o.inline_max_bytes, 64 * 1024)
@@ -85,23 +88,18 @@ class PagedComparer:
 
     def _hash(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        js = self.opts.compare_json
         for page in self._scan(self.side1, s1.node, "HSCAN", key):
             fields = list(page)
             if not fields:
                 continue
             other = self._cmd(self.side2, s2.node, "HMGET", key, *fields)
             for f, b in zip(fields, other):
-                path = _key_path("$", as_text(f))
+                path = _key_path("$", f)
                 a = page[f]
                 if b is None:
                     md.only(1, f, path)
                 elif a != b:
-                    vc = compare_values(a, b, json_strings=js)
-                    if vc.equal:
-                        md.json_reordered += 1
-                    else:
-                        md.change(f, path, vc.json_paths)
+                    md.value(f, path, a, b, self.opts)
         for page in self._scan(self.side2, s2.node, "HSCAN", key):
             fields = list(page)
             if not fields:
@@ -109,7 +107,7 @@ class PagedComparer:
             mine = self._cmd(self.side1, s1.node, "HMGET", key, *fields)
             for f, a in zip(fields, mine):
                 if a is None:
-                    md.only(2, f, _key_path("$", as_text(f)))
+                    md.only(2, f, _key_path("$", f))
         return not md.any, md, None, {}
 
     def _set(self, key, s1: KeyState, s2: KeyState):
@@ -159,7 +157,6 @@ class PagedComparer:
 
     def _list(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        js = self.opts.compare_json
         gone = object()
         pairs = zip_longest(self._list_iter(self.side1, s1.node, key),
                             self._list_iter(self.side2, s2.node, key), fillvalue=gone)
@@ -169,11 +166,7 @@ class PagedComparer:
             elif a is gone:
                 md.only(2, i, f"$[{i}]")
             elif a != b:
-                vc = compare_values(a, b, json_strings=js)
-                if vc.equal:
-                    md.json_reordered += 1
-                else:
-                    md.change(i, f"$[{i}]", vc.json_paths)
+                md.value(i, f"$[{i}]", a, b, self.opts)
         return not md.any, md, None, {}
 
     def _stream_iter(self, side: Side, node: str, key) -> Iterator[tuple]:

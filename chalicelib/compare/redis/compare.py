@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.compare.core import MISSING, TTL_MISMATCH, TYPE_MISMATCH, VALUE_MISMATCH, ReportBuilder
-from chalicelib.compare.core.values import DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display
+from chalicelib.compare.core import FORMAT_ONLY, MISSING, TTL_MISMATCH, TYPE_MISMATCH, VALUE_MISMATCH, ReportBuilder
+from chalicelib.compare.core.binary import label
+from chalicelib.compare.core.values import (DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display,
+                                            tolerated)
 
 from .config import CompareOptions
 from .reader import KeyState
@@ -31,7 +33,27 @@ class MemberDiff:
     only2_count: int = 0
     paths: list = field(default_factory=list)
     paths_truncated: bool = False
-    json_reordered: int = 0
+    format_count: int = 0
+    format_kinds: set = field(default_factory=set)
+    format_paths: list = field(default_factory=list)
+
+    def value(self, member: Any, path: str | None, a: Any, b: Any, opts: CompareOptions) -> None:
+        """Compare one member's two values: equal, formatting only, or a change."""
+        vc = compare_values(a, b, mode=opts.compare_mode, json_strings=opts.compare_json)
+        if vc.equal:
+            return
+        if vc.format_only:
+            self.format(path or "$", vc)
+            return
+        self.change(member, path, vc.json_paths)
+
+    def format(self, path: str, vc) -> None:
+        self.format_count += 1
+        self.format_kinds.update(vc.format_kinds)
+        for sp in (vc.json_paths or ["$"]):
+            full = path + sp[1:]
+            if len(self.format_paths) < self.max_paths and full not in self.format_paths:
+                self.format_paths.append(full)
 
     def add_path(self, p: str) -> None:
         if len(self.paths) < self.max_paths:
@@ -96,7 +118,8 @@ class Outcome:
     paths_truncated: bool = False
     extra: dict = field(default_factory=dict)
     reason: str | None = None
-    json_reordered: int = 0
+    format_kinds: list = field(default_factory=list)
+    format_paths: list = field(default_factory=list)
     paged: bool = False
 
 
@@ -106,16 +129,16 @@ def display_value(st: KeyState) -> Any:
     if st.type == "string":
         return as_text(v if v is not None else b"")
     if st.type == "hash":
-        return {as_text(k): as_text(x) for k, x in (v or {}).items()}
+        return {label(k): as_text(x) for k, x in (v or {}).items()}
     if st.type == "list":
         return [as_text(x) for x in (v or [])]
     if st.type == "set":
-        return sorted(as_text(x) for x in (v or ()))
+        return [as_text(x) for x in sorted(v or (), key=lambda m: m if isinstance(m, bytes) else str(m).encode())]
     if st.type == "zset":
         items = sorted((v or {}).items(), key=lambda kv: (kv[1], kv[0]))
         return [[as_text(m), s] for m, s in items]
     if st.type == "stream":
-        return [{"id": as_text(i), "fields": {as_text(a): as_text(b) for a, b in (f or {}).items()}}
+        return [{"id": as_text(i), "fields": {label(a): as_text(b) for a, b in (f or {}).items()}}
                 for i, f in (v or [])]
     return None
 
@@ -145,55 +168,41 @@ def ttl_differs(t1: int | None, t2: int | None, tolerance_s: float) -> bool:
 
 
 def compare_inline(t: str, v1: Any, v2: Any, opts: CompareOptions) -> tuple[bool, MemberDiff | None, Any]:
-    """(equal, member diff, value comparison for strings)."""
-    js = opts.compare_json
+    """(no real difference, member diff, value comparison for strings)."""
     if t == "string":
-        vc = compare_values(v1, v2, json_strings=js)
-        return vc.equal, None, vc
+        vc = compare_values(v1, v2, mode=opts.compare_mode, json_strings=opts.compare_json)
+        md = None
+        if vc.format_only:
+            md = MemberDiff(max_samples=0)
+            md.format("$", vc)
+        return vc.equal or vc.format_only, md, vc
     md = MemberDiff(max_samples=opts.max_member_samples)
+    if v1 == v2:
+        return True, None, None
     if t == "hash":
-        if v1 == v2:
-            return True, None, None
         for f, a in v1.items():
-            path = _key_path("$", as_text(f))
+            path = _key_path("$", f)
             if f not in v2:
                 md.only(1, f, path)
-                continue
-            b = v2[f]
-            if a == b:
-                continue
-            vc = compare_values(a, b, json_strings=js)
-            if vc.equal:
-                md.json_reordered += 1
-                continue
-            md.change(f, path, vc.json_paths)
+            elif a != v2[f]:
+                md.value(f, path, a, v2[f], opts)
         for f in v2:
             if f not in v1:
-                md.only(2, f, _key_path("$", as_text(f)))
+                md.only(2, f, _key_path("$", f))
     elif t == "list":
-        if v1 == v2:
-            return True, None, None
         for i in range(max(len(v1), len(v2))):
             if i >= len(v2):
                 md.only(1, i, f"$[{i}]")
             elif i >= len(v1):
                 md.only(2, i, f"$[{i}]")
             elif v1[i] != v2[i]:
-                vc = compare_values(v1[i], v2[i], json_strings=js)
-                if vc.equal:
-                    md.json_reordered += 1
-                else:
-                    md.change(i, f"$[{i}]", vc.json_paths)
+                md.value(i, f"$[{i}]", v1[i], v2[i], opts)
     elif t == "set":
-        if v1 == v2:
-            return True, None, None
         for m in v1 - v2:
             md.only(1, m)
         for m in v2 - v1:
             md.only(2, m)
     elif t == "zset":
-        if v1 == v2:
-            return True, None, None
         for m, s in v1.items():
             if m not in v2:
                 md.only(1, m)
@@ -203,8 +212,6 @@ def compare_inline(t: str, v1: Any, v2: Any, opts: CompareOptions) -> tuple[bool
             if m not in v1:
                 md.only(2, m)
     elif t == "stream":
-        if v1 == v2:
-            return True, None, None
         d1, d2 = dict(v1), dict(v2)
         for i, f in d1.items():
             if i not in d2:
@@ -258,7 +265,6 @@ def compare_key(key: Any, s1: KeyState, s2: KeyState, opts: CompareOptions, page
         equal, md, paths, extra = paged_cmp(key, s1, s2)
         o.extra.update(extra or {})
         if md is not None:
-            o.json_reordered = md.json_reordered
             if md.any:
                 o.extra["member_differences"] = md.to_dict()
             o.paths, o.paths_truncated = md.paths, md.paths_truncated
@@ -266,23 +272,24 @@ def compare_key(key: Any, s1: KeyState, s2: KeyState, opts: CompareOptions, page
             o.paths = paths
     else:
         equal, md, vc = compare_inline(s1.type, s1.value, s2.value, opts)
-        if vc is not None:
-            if vc.json_equal_text_differs:
-                o.json_reordered = 1
+        if vc is not None and not vc.format_only:
             o.paths, o.paths_truncated = vc.json_paths, vc.paths_truncated
-        if md is not None:
-            o.json_reordered += md.json_reordered
+        if md is not None and (md.any or md.changed_count):
             if md.any:
                 o.extra["member_differences"] = md.to_dict()
             o.paths, o.paths_truncated = md.paths, md.paths_truncated
+    if md is not None and md.format_count and equal:
+        o.format_kinds, o.format_paths = sorted(md.format_kinds), md.format_paths
 
-    if equal and not ttl_bad:
+    if equal and not ttl_bad and not o.format_kinds:
         o.status = "identical"
         return o
     o.value1, o.hints1 = display_value(s1), hints(s1)
     o.value2, o.hints2 = display_value(s2), hints(s2)
-    if equal:
+    if equal and ttl_bad:
         o.difference_type = TTL_MISMATCH
+    elif equal:
+        o.difference_type = FORMAT_ONLY
     else:
         o.difference_type = VALUE_MISMATCH
         if ttl_bad:
@@ -293,8 +300,6 @@ def compare_key(key: Any, s1: KeyState, s2: KeyState, opts: CompareOptions, page
 
 
 def emit(rb: ReportBuilder, o: Outcome, s1: KeyState | None = None, opts: CompareOptions | None = None) -> None:
-    if o.json_reordered:
-        rb.note("json_reordered", o.json_reordered)
     if o.paged:
         rb.note("paged_values")
     if o.status == "skipped":
@@ -324,6 +329,14 @@ def emit(rb: ReportBuilder, o: Outcome, s1: KeyState | None = None, opts: Compar
                            category=o.value_type)
         return
     extra = {k: v for k, v in o.extra.items()}
+    if o.difference_type == FORMAT_ONLY:
+        mode = opts.compare_mode if opts is not None else "exact"
+        rb.add_format_only(o.key, left_value=o.value1, right_value=o.value2, kinds=o.format_kinds,
+                           tolerated=tolerated(o.format_kinds, mode), category=o.value_type,
+                           json_paths=o.format_paths, extra=extra or None)
+        return
+    if o.format_kinds:
+        extra["format_kinds"] = o.format_kinds
     msg = None
     if o.difference_type == TTL_MISMATCH:
         msg = f"values equal, TTL differs ({extra.get(f'{L1}_ttl')}s vs {extra.get(f'{L2}_ttl')}s)"

@@ -6,7 +6,7 @@ SecretStr so that repr/logging never shows them.
 """
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -83,8 +83,10 @@ class SampleConfig(Model):
 
     count: int = Field(100, ge=1, le=MAX_SAMPLE_COUNT)
     pattern: str = Field("*", min_length=1, max_length=1024)
-    source_cluster: Literal["cluster1", "cluster2"] = "cluster1"
+    source_cluster: Literal["cluster1", "cluster2", "both"] = "cluster1"
     scan_count: int = Field(1000, ge=10, le=100_000)
+    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1,
+                                description="repeat a sample: the seed a previous answer reported")
     type: Optional[Literal["string", "hash", "list", "set", "zset", "stream"]] = None
 
 
@@ -109,7 +111,9 @@ class CompareOptions(Model):
     max_listed: int = Field(1000, ge=0, le=1_000_000)
     max_member_samples: int = Field(20, ge=0, le=1000)
     include_identical: bool = True
+    # whether text values are recognised as JSON documents (formatting analysis)
     compare_json: bool = True
+    compare_mode: Literal["exact", "json", "normalized"] = "exact"
 
 
 class RedisCompareRequest(CompareOptions):
@@ -117,7 +121,8 @@ class RedisCompareRequest(CompareOptions):
     cluster2_config: Optional[RedisSideConfig] = None
     config_group_id: Optional[int] = None
     query_mode: Literal["specified", "sample"] = "specified"
-    keys: list[str] = Field(default_factory=list, max_length=MAX_SPECIFIED_KEYS)
+    keys: list[Union[str, dict]] = Field(default_factory=list, max_length=MAX_SPECIFIED_KEYS,
+                                         description='a key is a string, or {"base64": "..."} for binary keys')
     sample_config: SampleConfig = Field(default_factory=SampleConfig)
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=200)
@@ -125,6 +130,11 @@ class RedisCompareRequest(CompareOptions):
     async_: bool = Field(False, alias="async")
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+
+    @field_validator("keys")
+    @classmethod
+    def _binary_keys(cls, keys: list) -> list:
+        return [_request_key(k, i) for i, k in enumerate(keys)]
 
     @model_validator(mode="after")
     def _check(self):
@@ -136,3 +146,19 @@ class RedisCompareRequest(CompareOptions):
 
     def options(self) -> CompareOptions:
         return CompareOptions.model_validate(self.model_dump(include=set(CompareOptions.model_fields)))
+
+
+def _request_key(value: Any, index: int) -> Any:
+    """A request key: text, or the binary form (checked; kept in that JSON-safe form, and
+    given as text when its bytes are clean UTF-8). The engine turns it into bytes."""
+    from chalicelib.compare.core.binary import display_bytes, from_binary_form, is_binary_form
+
+    if isinstance(value, str):
+        return value
+    if not is_binary_form(value):
+        raise ValueError(f'keys[{index}] must be a string or {{"base64": "..."}}')
+    try:
+        raw = from_binary_form(value)
+    except ValueError as exc:
+        raise ValueError(f"keys[{index}]: {exc}") from None
+    return display_bytes(raw)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from chalicelib.compare.core import Progress, ProgressCallback, ReportBuilder
+from chalicelib.compare.core.binary import key_from_request
 from chalicelib.compare.core.values import as_text
 
 from .collections import PagedComparer
@@ -79,16 +80,17 @@ def compare_redis(
         sample_info = None
         if req.query_mode == "sample":
             sc = req.sample_config
-            src = side1 if sc.source_cluster == L1 else side2
-            keys, failed = sample_keys(src, sc)
+            src = [side1, side2] if sc.source_cluster == "both" else [side1 if sc.source_cluster == L1 else side2]
+            keys, failed, drawn = sample_keys(src, sc)
             sample_info = {"source_cluster": sc.source_cluster, "pattern": sc.pattern,
-                           "requested": sc.count, "sampled": len(keys)}
+                           "requested": sc.count, "sampled": len(keys), **drawn}
             if failed:
                 sample_info["failed_nodes"] = failed
                 log("WARNING", f"Sampling skipped unreachable nodes {', '.join(failed)}")
-            log("INFO", f"Sampled {len(keys)} keys from {sc.source_cluster} with pattern '{sc.pattern}'")
+            log("INFO", f"Sampled {len(keys)} of {drawn['population']} keys from {sc.source_cluster} with "
+                        f"pattern '{sc.pattern}' (seed {drawn['seed']})")
         else:
-            keys = list(dict.fromkeys(req.keys))
+            keys = list(dict.fromkeys(key_from_request(k) for k in req.keys))
             log("INFO", f"Comparing {len(keys)} specified keys")
         answer = run_comparison(side1, side2, keys, opts, prog, log)
         elapsed = time.perf_counter() - t0
@@ -133,7 +135,7 @@ def run_comparison(side1: Side, side2: Side, keys: list, opts: CompareOptions,
     prog = prog or Progress(None)
     rb = ReportBuilder(L1, L2, identical_name="identical", category_name="value_type",
                        max_value_chars=opts.max_value_chars, max_listed=opts.max_listed,
-                       include_identical=opts.include_identical)
+                       include_identical=opts.include_identical, compare_mode=opts.compare_mode)
     paged = PagedComparer(side1, side2, opts)
     ttl, tol = opts.compare_ttl, opts.ttl_tolerance_seconds
     found = [0, 0]
@@ -165,7 +167,7 @@ def run_comparison(side1: Side, side2: Side, keys: list, opts: CompareOptions,
                         if rnd:
                             transient += 1
                             rb.note("transient_dropped")
-                        rb.add_identical(k, None, category="string")
+                        rb.add_identical(as_text(k), None, category="string")
                         continue
                     try:
                         o = compare_key(k, s1, s2, opts, paged)

@@ -1,0 +1,256 @@
+"""The typed validators of a document's stored configurations: one model per
+rule, used when the configuration is saved and when it is used.
+
+    auth_config        DESIGN 13: apiKey (in header|query|cookie, name, value),
+                       http bearer (token), http basic (username, password),
+                       oauth2 client_credentials (token_url, client_id,
+                       client_secret, scopes?, client_auth?, audience?), or
+                       none; any may add "headers" {name: string} and
+                       "forward_authorization": true.
+    rate_limit_config  {requests >= 1, per_seconds (0, 86400], scope endpoint|document}
+    timeout_config     {connect_ms, read_ms (> 0), retries 0..5, retry_backoff_ms,
+                       retry_max_backoff_ms, retry_on [status codes]}
+                       (connect_timeout_ms / read_timeout_ms / max_retries accepted)
+
+`for_save(field, value)` is what the catalog's save routes call: the
+normalised dict, or a 400 ValidationError whose details give each problem's
+`loc` (["body", field, ...]). `for_use(field, value, document_id)` is what
+the gateway calls on each invoke: the typed model, or a 409 Conflict naming
+the field, for documents stored before the rule existed. Unknown fields,
+strings where numbers belong, NaN and Infinity are refused.
+`config_problems(row)` lists every problem of a stored document (the
+`GET /api/documents?invalid_config=true` listing).
+
+This module imports pydantic: it is loaded on first use (Lambda cold start).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
+from chalicelib.web.errors import Conflict, ValidationError
+from chalicelib.web.models import StrictModel
+
+FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_Text = Field(..., min_length=1, max_length=4096)
+
+
+class _Auth(StrictModel):
+    headers: dict[str, str] | None = None
+    forward_authorization: bool = Field(False, strict=True)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for name, v in (value or {}).items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if "\r" in v or "\n" in v or "\x00" in v:
+                raise ValueError(f"the value of header {name!r} contains a line break or NUL")
+        return value
+
+
+class NoAuth(_Auth):
+    type: Literal["none"] = "none"
+
+
+class ApiKeyAuth(_Auth):
+    type: Literal["apiKey"]
+    in_: Literal["header", "query", "cookie"] = Field(..., alias="in")
+    name: str = Field(..., min_length=1, max_length=255)
+    value: str = _Text
+
+
+class BearerAuth(_Auth):
+    type: Literal["http"]
+    scheme: Literal["bearer"]
+    token: str = _Text
+
+
+class BasicAuth(_Auth):
+    type: Literal["http"]
+    scheme: Literal["basic"]
+    username: str = Field(..., min_length=1, max_length=1024)
+    password: str = _Text
+
+
+class OAuth2Auth(_Auth):
+    type: Literal["oauth2"]
+    flow: Literal["client_credentials"] = "client_credentials"
+    token_url: str = Field(..., min_length=8, max_length=2000, pattern=r"^https?://")
+    client_id: str = Field(..., min_length=1, max_length=1024)
+    client_secret: str = _Text
+    scopes: list[str] | str | None = None
+    client_auth: Literal["basic", "body"] = "basic"
+    audience: str | None = Field(None, max_length=2000)
+
+
+_AUTH_TYPES = {"none": NoAuth, "apiKey": ApiKeyAuth, "oauth2": OAuth2Auth}
+_HTTP_SCHEMES = {"bearer": BearerAuth, "basic": BasicAuth}
+
+
+class RateLimitConfig(StrictModel):
+    requests: int = Field(..., ge=1, le=10_000_000, strict=True)
+    per_seconds: float = Field(1.0, gt=0, le=86_400, strict=True, allow_inf_nan=False)
+    scope: Literal["endpoint", "document"] = "endpoint"
+
+
+def _ms(*names: str, default=None, low: float = 0, strict_gt: bool = True):
+    bounds = {"gt": low} if strict_gt else {"ge": low}
+    return Field(default, le=MAX_CONFIG_TIMEOUT_MS, strict=True, allow_inf_nan=False,
+                 validation_alias=AliasChoices(*names), **bounds)
+
+
+class TimeoutConfig(StrictModel):
+    connect_ms: float | None = _ms("connect_ms", "connect_timeout_ms")
+    read_ms: float | None = _ms("read_ms", "read_timeout_ms")
+    retries: int = Field(0, ge=0, le=MAX_RETRIES, strict=True, validation_alias=AliasChoices("retries", "max_retries"))
+    retry_backoff_ms: float | None = _ms("retry_backoff_ms", strict_gt=False)
+    retry_max_backoff_ms: float | None = _ms("retry_max_backoff_ms", strict_gt=False)
+    retry_on: list[int] | None = Field(None, max_length=50)
+
+    @field_validator("retry_on")
+    @classmethod
+    def _statuses(cls, value: list[int] | None) -> list[int] | None:
+        for code in value or ():
+            if isinstance(code, bool) or not 100 <= code <= 599:
+                raise ValueError("retry_on holds HTTP status codes (100-599)")
+        return value
+
+
+# ------------------------------------------------------------------ checking
+
+
+def _problem(loc: tuple, type_: str, msg: str) -> list[dict]:
+    return [{"loc": list(loc), "type": type_, "msg": msg}]
+
+
+def _pydantic_problems(exc: PydanticValidationError, loc: tuple) -> list[dict]:
+    return [{"loc": list(loc) + list(e["loc"]), "type": e["type"], "msg": e["msg"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+
+
+def _auth_model(cfg: dict, loc: tuple) -> tuple[type | None, dict, list[dict]]:
+    kind = cfg.get("type", "none")
+    if kind == "http":
+        scheme = cfg.get("scheme")
+        model = _HTTP_SCHEMES.get(scheme.lower()) if isinstance(scheme, str) else None
+        if model is None:
+            return None, cfg, _problem(loc + ("scheme",), "enum",
+                                       f"HTTP scheme {scheme!r} is not supported: use bearer or basic")
+        return model, {**cfg, "scheme": scheme.lower()}, []
+    model = _AUTH_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return None, cfg, _problem(loc + ("type",), "enum",
+                                   f"auth type {kind!r} is not supported: use apiKey, http, oauth2 or none")
+    if model is OAuth2Auth and cfg.get("flow", "client_credentials") != "client_credentials":
+        return None, cfg, _problem(loc + ("flow",), "enum",
+                                   f"OAuth2 flow {cfg.get('flow')!r} is not supported: only client_credentials")
+    return model, cfg, []
+
+
+def check(field: str, value: Any, loc: tuple = ()) -> tuple[Any, list[dict]]:
+    """(typed model or None, problems) for one configuration; None/{} means unset."""
+    loc = tuple(loc) + (field,)
+    if value is None or (value == {} and field == "auth_config"):
+        return None, []
+    if not isinstance(value, dict):
+        return None, _problem(loc, "dict_type", "must be an object")
+    if field == "auth_config":
+        model, value, found = _auth_model(value, loc)
+        if found:
+            return None, found
+    elif field == "rate_limit_config":
+        model = RateLimitConfig
+    elif field == "timeout_config":
+        model = TimeoutConfig
+    else:
+        raise KeyError(field)
+    try:
+        return model.model_validate(value), []
+    except PydanticValidationError as exc:
+        return None, _pydantic_problems(exc, loc)
+
+
+def as_dict(model: Any) -> dict | None:
+    """A validated configuration as the plain dict that is stored and applied."""
+    if model is None:
+        return None
+    out = model.model_dump(by_alias=True, exclude_unset=True)
+    if "type" in type(model).model_fields:
+        out["type"] = model.type
+    return out
+
+
+def _describe(problems: list[dict]) -> str:
+    first = problems[0]
+    where = ".".join(str(p) for p in first["loc"] if p != "body")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def for_save(field: str, value: Any, where: str = "body") -> dict | None:
+    """The normalised configuration to store, or a 400 naming each problem's field."""
+    model, problems = check(field, value, (where,) if where else ())
+    if problems:
+        raise ValidationError(f"invalid {field}: {_describe(problems)}", problems)
+    return as_dict(model)
+
+
+def for_use(field: str, value: Any, document_id: Any = None) -> Any:
+    """The typed configuration for a call, or a 409 when the stored one breaks the rule."""
+    model, problems = check(field, value)
+    if problems:
+        raise Conflict(
+            f"the document's {field} is invalid ({_describe(problems)}); fix it with PUT /api/documents/{document_id}",
+            {"document_id": str(document_id) if document_id else None, "config": field, "problems": problems})
+    return model
+
+
+def config_problems(auth_config: Any, rate_limit_config: Any, timeout_config: Any) -> list[dict]:
+    """Every problem of a stored document's three configurations (auth_config already unsealed)."""
+    found: list[dict] = []
+    for field, value in zip(FIELDS, (auth_config, rate_limit_config, timeout_config)):
+        found.extend(check(field, value)[1])
+    return found
+
+
+def invalid_documents(limit: int, offset: int, db=None) -> tuple[list[dict], int]:
+    """Documents whose stored configurations break a rule (stored before it
+    existed), newest first, each with `config_problems`; auth_config masked."""
+    from chalicelib.catalog import service
+    from chalicelib.secrets import get_box
+
+    if db is None:
+        from chalicelib.db import get_db
+        db = get_db()
+    rows = db.query("SELECT id, auth_config, rate_limit_config, timeout_config FROM api_documents "
+                    "WHERE auth_config IS NOT NULL OR rate_limit_config IS NOT NULL OR timeout_config IS NOT NULL "
+                    "ORDER BY created_at DESC, id")
+    found: dict[str, list[dict]] = {}
+    for r in rows:
+        try:
+            auth = get_box().unseal(r["auth_config"]) if r["auth_config"] is not None else None
+        except Exception:  # noqa: BLE001 - sealed with a key no longer configured
+            found[str(r["id"])] = _problem(("auth_config",), "unreadable", "cannot be decrypted with the current keys")
+            continue
+        problems = config_problems(auth, r["rate_limit_config"], r["timeout_config"])
+        if problems:
+            found[str(r["id"])] = problems
+    ids = list(found)[offset:offset + limit]
+    if not ids:
+        return [], len(found)
+    page = {str(r["id"]): r for r in db.query(
+        f"SELECT {service.DOC_COLUMNS} FROM api_documents WHERE id = ANY(CAST(:ids AS uuid[]))", ids=ids)}
+    items = []
+    for i in ids:
+        if i in page:
+            out = service._document_out(page[i])
+            out["config_problems"] = found[i]
+            items.append(out)
+    return items, len(found)

@@ -1,0 +1,174 @@
+"""Counters that hold across Lambda containers: fixed windows and concurrency slots.
+
+Both live in Redis when REDIS_URL is set (one Lua script call each, the
+server's clock) or in PostgreSQL otherwise, or when Redis is unreachable
+(the caller's work is never refused because the limiter's store is down).
+Used by the gateway's per-endpoint rate limits and by the per-key quotas of
+the management API.
+
+- `hit(bucket, per_seconds)` counts one event in the current fixed window of
+  `per_seconds` and answers (events in this window, seconds left in it).
+- `take_slot(bucket, limit, token, ttl_s)` takes one of `limit` slots (a
+  request in flight) and answers whether it got one; `give_slot(bucket,
+  token)` returns it. A slot whose holder died expires after `ttl_s`.
+
+Counts are exact under concurrency: Redis runs each script atomically; in
+PostgreSQL the window counter is one upsert and a slot is taken under a
+transaction-scoped advisory lock on the bucket.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from typing import Any
+
+log = logging.getLogger("stepflow.limits")
+
+KEY_PREFIX = "stepflow:rl:"
+SLOT_PREFIX = "stepflow:slots:"
+
+# KEYS[1] = bucket key (hash-tagged); ARGV[1] = window length in ms.
+_WINDOW_LUA = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local per_ms = tonumber(ARGV[1])
+local win = math.floor(now_ms / per_ms)
+local key = KEYS[1] .. ':' .. win
+local n = redis.call('INCR', key)
+if n == 1 then redis.call('PEXPIRE', key, per_ms + 1000) end
+return {n, (win + 1) * per_ms - now_ms}
+"""
+
+# KEYS[1] = slot set; ARGV = limit, token, ttl ms. Members scored by expiry.
+_SLOT_LUA = """
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)
+return 1
+"""
+
+
+class PostgresCounter:
+    name = "postgresql"
+
+    def __init__(self, db: Any = None):
+        self._db = db
+
+    @property
+    def db(self):
+        if self._db is None:
+            from chalicelib.db import get_db
+
+            return get_db()
+        return self._db
+
+    def hit(self, bucket: str, per_seconds: float) -> tuple[int, float]:
+        """Count one call; return (hits in this window, seconds left in it)."""
+        row = self.db.one(
+            "WITH t AS (SELECT extract(epoch FROM clock_timestamp()) AS now_s) "
+            "INSERT INTO gateway_rate_limit_counters AS c (bucket, window_no, hits, expires_at) "
+            "SELECT :bucket, floor(t.now_s / :per)::bigint, 1, "
+            "       to_timestamp((floor(t.now_s / :per) + 1) * :per) FROM t "
+            "ON CONFLICT (bucket, window_no) DO UPDATE SET hits = c.hits + 1 "
+            "RETURNING c.hits, extract(epoch FROM c.expires_at) - extract(epoch FROM clock_timestamp()) AS left_s, "
+            "set_config('synchronous_commit', 'off', true) AS _async",  # counters are ephemeral
+            bucket=bucket, per=float(per_seconds))
+        if random.random() < 0.01:
+            self.db.execute("DELETE FROM gateway_rate_limit_counters WHERE expires_at < now() - interval '1 minute'")
+        return int(row["hits"]), float(row["left_s"])
+
+    def take_slot(self, bucket: str, limit: int, token: str, ttl_s: float) -> bool:
+        db = self.db
+        with db.transaction():
+            db.scalar("SELECT pg_advisory_xact_lock(hashtextextended(:b, 22))", b=bucket)
+            got = db.scalar(
+                "INSERT INTO concurrency_slots (bucket, token, expires_at) "
+                "SELECT CAST(:b AS varchar), :t, clock_timestamp() + make_interval(secs => :ttl) "
+                "WHERE (SELECT count(*) FROM concurrency_slots WHERE bucket = CAST(:b AS varchar) "
+                "       AND expires_at > clock_timestamp()) < :lim "
+                "RETURNING set_config('synchronous_commit', 'off', true) IS NOT NULL",
+                b=bucket, t=token, ttl=float(ttl_s), lim=int(limit))
+        if random.random() < 0.01:
+            db.execute("DELETE FROM concurrency_slots WHERE expires_at < clock_timestamp() - interval '1 minute'")
+        return bool(got)
+
+    def give_slot(self, bucket: str, token: str) -> None:
+        self.db.scalar("WITH d AS (DELETE FROM concurrency_slots WHERE bucket = :b AND token = :t RETURNING 1) "
+                       "SELECT set_config('synchronous_commit', 'off', true)", b=bucket, t=token)
+
+
+class RedisCounter:
+    name = "redis"
+
+    def __init__(self, client: Any):
+        self.client = client
+        self._window = client.register_script(_WINDOW_LUA)
+        self._slot = client.register_script(_SLOT_LUA)
+
+    def hit(self, bucket: str, per_seconds: float) -> tuple[int, float]:
+        n, left_ms = self._window(keys=[KEY_PREFIX + "{" + bucket + "}"], args=[int(per_seconds * 1000)])
+        return int(n), int(left_ms) / 1000.0
+
+    def take_slot(self, bucket: str, limit: int, token: str, ttl_s: float) -> bool:
+        return bool(self._slot(keys=[SLOT_PREFIX + "{" + bucket + "}"], args=[int(limit), token, int(ttl_s * 1000)]))
+
+    def give_slot(self, bucket: str, token: str) -> None:
+        self.client.zrem(SLOT_PREFIX + "{" + bucket + "}", token)
+
+
+_redis_counters: dict[str, RedisCounter] = {}
+_lock = threading.Lock()
+
+
+def _redis_counter(url: str) -> RedisCounter:
+    counter = _redis_counters.get(url)
+    if counter is None:
+        with _lock:
+            counter = _redis_counters.get(url)
+            if counter is None:
+                import redis
+
+                client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+                counter = RedisCounter(client)
+                _redis_counters[url] = counter
+    return counter
+
+
+def counter_for_settings(settings: Any = None):
+    if settings is None:
+        from chalicelib.settings import get_settings
+
+        settings = get_settings()
+    if settings.redis_url:
+        return _redis_counter(settings.redis_url)
+    return PostgresCounter()
+
+
+def _with_fallback(counter: Any, op: str, *args: Any) -> Any:
+    counter = counter or counter_for_settings()
+    try:
+        return getattr(counter, op)(*args)
+    except Exception as exc:  # noqa: BLE001 - Redis down: keep counting in PostgreSQL
+        if isinstance(counter, RedisCounter):
+            log.warning("limit store redis unreachable (%s); using postgresql", type(exc).__name__)
+            return getattr(PostgresCounter(), op)(*args)
+        raise
+
+
+def hit(bucket: str, per_seconds: float, counter: Any = None) -> tuple[int, float]:
+    return _with_fallback(counter, "hit", bucket, per_seconds)
+
+
+def take_slot(bucket: str, limit: int, token: str, ttl_s: float, counter: Any = None) -> bool:
+    return _with_fallback(counter, "take_slot", bucket, limit, token, ttl_s)
+
+
+def give_slot(bucket: str, token: str, counter: Any = None) -> None:
+    try:
+        _with_fallback(counter, "give_slot", bucket, token)
+    except Exception as exc:  # noqa: BLE001 - the slot expires on its own
+        log.warning("could not return a concurrency slot of %s: %s", bucket, type(exc).__name__)

@@ -1,0 +1,16 @@
+"""Query models of the system routes (imported on first use)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.web.models import StrictModel
+
+
+class RouteMetricsQuery(StrictModel):
+    window: Literal["1h", "6h", "24h", "7d", "30d"] = "24h"
+    route: str | None = Field(None, max_length=300, description="a route template, e.g. /api/keys/{key_id}")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] | None = None
+    api_key_id: str | None = Field(None, pattern=r"^[0-9a-fA-F-]{36}$")
+    by_key: bool = False

@@ -1,0 +1,46 @@
+"""The Cassandra comparison through the real HTTP server, as an operator (and a viewer refused)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.cassandra.conftest import PRO_PASSWORD, TEST_PASSWORD
+
+
+@pytest.fixture(scope="module")
+def operator(live_server):
+    return live_server.key("operator")
+
+
+def _body(configs, **kw):
+    pro, test = configs("events")
+    return {"pro_config": pro, "test_config": test, **kw}
+
+
+def test_an_operator_compares_a_wide_partition_row_by_row_over_http(live_server, operator, configs, envs):
+    envs["test"].insert("test_ks", "events", {"tenant": "w", "day": 9, "seq": 1, "payload": "a"})
+    for seq in (1, 2):
+        envs["pro"].insert("production_ks", "events", {"tenant": "w", "day": 9, "seq": seq, "payload": "a"})
+
+    r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant", "day"], values=[["w", "9"]]),
+                         key=operator)
+
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert [(d["difference_type"], d["row"], d["missing_in"]) for d in data["differences"]] == \
+        [("missing_row", {"seq": 2}, "test")]
+    assert data["row_summary"]["rows_missing_in_test"] == 1
+    assert PRO_PASSWORD not in r.text and TEST_PASSWORD not in r.text
+
+
+def test_half_a_partition_key_is_refused_over_http_naming_the_missing_column(live_server, operator, configs):
+    r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant"], values=["t1"]), key=operator)
+
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "VALIDATION_ERROR" and "missing day" in r.json()["error"]["message"]
+
+
+def test_a_viewer_may_not_run_a_cassandra_comparison_over_http(live_server, configs):
+    r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant", "day"], values=[["t1", "1"]]),
+                         key=live_server.key("viewer"))
+
+    assert r.status_code == 403
