@@ -74,7 +74,7 @@ FILTERING = ("Cannot execute this query as it might involve data filtering and t
 
 def check_restrictions(select: cql.Select, table: "Table") -> None:
     """Refuse what Cassandra 3.11/4.x refuses for a SELECT's WHERE clause (code 0x2200 Invalid)."""
-    restricted = [r.column for r in select.relations]
+    restricted = [r.column for r in select.relations if r.token_columns is None]  # token ranges need no filtering
     in_columns = {r.column for r in select.relations if r.op == "IN"}
     pk = table.partition_key
     given_pk = [c for c in pk if c in restricted]
@@ -317,7 +317,7 @@ class Catalog:
                 raise invalid(f"Undefined column name {column}")
         result_columns = [(c, table.columns[c]) for c in names]
         for relation in select.relations:
-            if relation.column not in table.columns:
+            if relation.token_columns is None and relation.column not in table.columns:
                 raise invalid(f"Undefined column name {relation.column}")
         check_restrictions(select, table)
         bind = {}

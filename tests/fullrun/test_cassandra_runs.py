@@ -41,7 +41,8 @@ def _plant(pro: CqlTestServer, test: CqlTestServer) -> dict:
             expected[("users", k, "profile")] = ("value_mismatch", None)
             expected[("users", k, "name")] = ("value_mismatch", None)
         if i % 50 == 5:
-            other["profile"] = '{"b": [1, 2], "a": 1}'   # same JSON, other key order: not a difference
+            other["profile"] = '{"b": [1, 2], "a": 1}'   # same JSON, other key order: formatting only
+            expected[("users", k, "profile")] = ("format_only", None)
         if i % 50 == 6:
             expected[("users", k, None)] = ("missing", "test")
             continue
@@ -115,6 +116,8 @@ def test_a_table_split_in_token_ranges_reports_every_planted_difference_and_noth
     counts = run["summary"]["counts"]
     assert counts["total_keys"] == rows
     assert counts["missing_in_test"] == sum(1 for (t, _, _), v in expected.items() if t == table and v[1] == "test")
+    assert counts["format_only_keys"] == sum(1 for (t, _, _), v in expected.items()
+                                             if t == table and v[0] == "format_only")
     assert run["progress"]["percent"] == 100.0
 
 
@@ -122,7 +125,7 @@ def test_field_analysis_and_exclusions_follow_the_request(api, inline_queue, cql
     pro, test, expected = cql_envs
     run = _run(api, inline_queue, pro, test, "users", exclude_fields=["name"])
     fields = run["summary"]["field_analysis"]
-    assert set(fields) == {"email", "profile"}
+    assert set(fields) == {"email", "profile"}  # formatting-only differences are not field differences
     assert fields["email"]["diff_count"] == sum(1 for (t, _, f) in expected if t == "users" and f == "email")
     assert run["public_config"]["pro_config"]["password"] == "********"
 

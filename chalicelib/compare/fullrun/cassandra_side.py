@@ -134,14 +134,15 @@ def _ident(key: tuple, key_identity) -> Any:
         return tuple(key_identity(v) for v in key)
 
 
-def compare_window(pro: list, test: list, key_cols: list[str], fields: list[str], exclude: list[str]
-                   ) -> WindowResult:
+def compare_window(pro: list, test: list, key_cols: list[str], fields: list[str], exclude: list[str],
+                   mode: str = "exact") -> WindowResult:
     """Rows of one token window on both sides -> differences (every field of every row).
 
     Rows equal as the driver returned them are identical without further
-    work (the bulk of a run); the others go through the engine's
-    normalisation and field comparison."""
-    from chalicelib.compare.cassandra.engine import compare_rows
+    work (the bulk of a run); the others are compared by the Cassandra
+    engine's row comparison (normalised values, `mode`, formatting-only
+    differences as their own class), one full primary key at a time."""
+    from chalicelib.compare.cassandra.rows import compare_key, emit
     from chalicelib.compare.cassandra.values import key_identity, normalise
     from chalicelib.compare.core import ReportBuilder
     from chalicelib.compare.core.values import to_display
@@ -155,7 +156,7 @@ def compare_window(pro: list, test: list, key_cols: list[str], fields: list[str]
     cmp_fields = [f for f in base if f not in excluded]
     n = len(p) + len(t) - len(p.keys() & t.keys())
     rb = ReportBuilder("pro", "test", identical_name="identical_results", max_listed=n * max(1, len(cmp_fields)) + 1,
-                       include_identical=False, subject="row")
+                       include_identical=False, subject="row", compare_mode=mode)
     same_cols = p_cols == t_cols
     identical = 0
     for ident in list(p) + [k for k in t if k not in p]:
@@ -166,18 +167,17 @@ def compare_window(pro: list, test: list, key_cols: list[str], fields: list[str]
             identical += 1
             continue
         shown = {c: to_display(normalise(v)) for c, v in zip(key_cols, key if key is not None else tkey)}
-        if prow is None or trow is None:
-            present = prow if prow is not None else trow
-            rb.add_missing(shown, "test" if trow is None else "pro",
-                           present_value={c: normalise(v) for c, v in present.items()})
-            continue
-        prn = {c: normalise(v) for c, v in prow.items()}
-        trn = {c: normalise(v) for c, v in trow.items()}
-        if compare_rows(rb, shown, cmp_fields, p_cols or set(prn), t_cols or set(trn), prn, trn):
+        prn = {0: {c: normalise(v) for c, v in prow.items()}} if prow is not None else {}
+        trn = {0: {c: normalise(v) for c, v in trow.items()}} if trow is not None else {}
+        outcome = compare_key(shown, [], cmp_fields, prn, trn, p_cols or set(prn.get(0, {})),
+                              t_cols or set(trn.get(0, {})), [], mode)
+        if outcome.status == "identical":
             identical += 1
+            continue
+        emit(rb, outcome)
     answer = rb.build(total_keys=n)
-    return WindowResult(differences=list(answer["differences"]), identical=identical,
-                        compared=n, notes=dict(answer["summary"].get("notes") or {}))
+    return WindowResult(differences=list(answer["differences"]) + list(answer.get("format_only") or []),
+                        identical=identical, compared=n, notes=dict(answer["summary"].get("notes") or {}))
 
 
 def difference_row(item: dict) -> dict:

@@ -284,10 +284,26 @@ def difference_facts(run_id: str) -> dict:
                                  COALESCE(missing_in, '') AS missing_in, count(DISTINCT key) AS n
                           FROM compare_full_differences WHERE run_id = CAST(:run AS uuid)
                           GROUP BY 1, 2, 3""", **run)
-    different = int(db.scalar("SELECT count(DISTINCT key) FROM compare_full_differences "
-                              "WHERE run_id = CAST(:run AS uuid)", **run) or 0)
-    entries = int(db.scalar("SELECT count(*) FROM compare_full_differences WHERE run_id = CAST(:run AS uuid)",
-                            **run) or 0)
+    classes = db.one("""SELECT count(*) AS keys,
+                               count(*) FILTER (WHERE real) AS value_different,
+                               count(*) FILTER (WHERE NOT real AND NOT missing AND fmt) AS format_only,
+                               count(*) FILTER (WHERE NOT real AND NOT missing AND fmt AND tolerated) AS tolerated
+                        FROM (SELECT key,
+                                     bool_or(difference_type NOT IN ('missing', 'format_only')) AS real,
+                                     bool_or(difference_type = 'missing') AS missing,
+                                     bool_or(difference_type = 'format_only') AS fmt,
+                                     bool_and(difference_type <> 'format_only'
+                                              OR COALESCE((detail->>'tolerated_by_mode')::boolean, false))
+                                         AS tolerated
+                              FROM compare_full_differences WHERE run_id = CAST(:run AS uuid) GROUP BY key) k""",
+                     **run)
+    formats = db.query("""SELECT kind, count(DISTINCT key) AS n FROM compare_full_differences,
+                                 jsonb_array_elements_text(COALESCE(detail->'format_kinds', '[]'::jsonb)) AS kind
+                          WHERE run_id = CAST(:run AS uuid) AND difference_type = 'format_only' GROUP BY kind""",
+                       **run)
+    entries = {r["t"]: int(r["n"]) for r in db.query(
+        """SELECT difference_type = 'format_only' AS t, count(*) AS n FROM compare_full_differences
+           WHERE run_id = CAST(:run AS uuid) GROUP BY 1""", **run)}
     examples = db.query("""SELECT missing_in, key FROM (
                                SELECT missing_in, key, row_number() OVER (PARTITION BY missing_in ORDER BY id) AS rn
                                FROM compare_full_differences
@@ -302,18 +318,21 @@ def difference_facts(run_id: str) -> dict:
                         WHERE run_id = CAST(:run AS uuid) GROUP BY 1 ORDER BY n DESC, 1 LIMIT 200""", **run)
     fields = db.query("""SELECT field, count(DISTINCT key) AS n FROM compare_full_differences
                          WHERE run_id = CAST(:run AS uuid) AND field IS NOT NULL
+                           AND difference_type <> 'format_only'
                          GROUP BY field ORDER BY n DESC, field LIMIT 500""", **run)
     only_field = db.query("""SELECT f AS field, count(*) AS n FROM (
                                  SELECT key, min(field) AS f, count(DISTINCT field) AS nf
                                  FROM compare_full_differences
-                                 WHERE run_id = CAST(:run AS uuid) AND field IS NOT NULL GROUP BY key) x
+                                 WHERE run_id = CAST(:run AS uuid) AND field IS NOT NULL
+                                   AND difference_type <> 'format_only' GROUP BY key) x
                              WHERE nf = 1 GROUP BY f""", **run)
     stats = [r["stats"] for r in db.query(
         "SELECT stats FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)", **run)]
     merged: dict = {}
     for s in stats:
         merged = _merge(merged, s or {})
-    return {"by_kind": by_kind, "different": different, "entries": entries, "examples": examples,
+    return {"by_kind": by_kind, "classes": {k: int(v or 0) for k, v in classes.items()},
+            "format_kinds": {r["kind"]: int(r["n"]) for r in formats}, "entries": entries, "examples": examples,
             "ttl_only": ttl_only, "paths": paths, "stats": merged,
             "fields": {r["field"]: int(r["n"]) for r in fields},
             "only_field": {r["field"]: int(r["n"]) for r in only_field}}

@@ -83,6 +83,7 @@ class CassandraRunBody(Model):
     config_group_id: Optional[int] = None
     fields_to_compare: list[str] = Field(default_factory=list, max_length=1000)
     exclude_fields: list[str] = Field(default_factory=list, max_length=1000)
+    compare_mode: Literal["exact", "json", "normalized"] = "exact"
     consistency_level: Optional[Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
                                         "LOCAL_ONE"]] = None
 

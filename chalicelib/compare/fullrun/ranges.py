@@ -58,7 +58,7 @@ class RangeWorker:
         except Exception as exc:  # noqa: BLE001 - the test side failing pauses the run
             raise SideFailure("test", f"test '{self.spec['test'].cluster_name}': range read failed: {exc}") from exc
         return cs.compare_window(pro_rows, test_rows, self.spec["pk"] + self.spec["ck"], self.spec["fields"],
-                                 self.spec["exclude"])
+                                 self.spec["exclude"], self.spec.get("compare_mode") or "exact")
 
     def _commit(self, step: int, b: int, final: bool, pro_rows: list, w: cs.WindowResult) -> bool:
         ok, _ = journal.commit_step(

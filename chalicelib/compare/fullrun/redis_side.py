@@ -136,7 +136,8 @@ def compare_batch(s1, s2, keys: list, opts, rounds: int, delay: float) -> BatchR
     by_type = {cat: c.get("identical", 0) for cat, c in (summary.get("type_analysis") or {}).items()
                if c.get("identical")}
     notes = dict(summary.get("notes") or {})
-    return BatchResult(differences=list(answer.get("differences") or []),
+    # formatting-only differences are their own class: kept (and exported) beside the others
+    return BatchResult(differences=list(answer.get("differences") or []) + list(answer.get("format_only") or []),
                        identical=int(answer.get("identical_count") or 0), identical_by_type=by_type,
                        skipped=list(answer.get("skipped_keys") or []), notes=notes)
 

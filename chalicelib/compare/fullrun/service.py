@@ -166,9 +166,13 @@ def view(run_id: str, segments: bool = True) -> dict:
 
 def summary_of(run_id: str, engine: str | None = None) -> dict:
     from . import summary
-    engine = engine or _get(run_id)["engine"]
-    sides = ("pro", "test", "row") if engine == "cassandra" else ("cluster1", "cluster2", "key")
-    return summary.build(journal.progress(run_id), journal.difference_facts(run_id), *sides)
+    run = _get(run_id)
+    pub = run["public_config"] or {}
+    if run["engine"] == "cassandra":
+        sides, mode = ("pro", "test", "row"), pub.get("compare_mode") or "exact"
+    else:
+        sides, mode = ("cluster1", "cluster2", "key"), (pub.get("options") or {}).get("compare_mode") or "exact"
+    return summary.build(journal.progress(run_id), journal.difference_facts(run_id), *sides, compare_mode=mode)
 
 
 def list_runs(limit: int, offset: int, state: str | None, engine: str | None) -> tuple[list[dict], int]:
