@@ -1,10 +1,11 @@
 """The Cassandra engine as a whole-dataset run sees it: sessions, the
 table's key columns, the ring, token-range reads and row comparison, all
 through chalicelib.compare.cassandra's public pieces (get_session,
-cql_name, normalise, compare_rows, the core ReportBuilder).
+load_schema, cql_name, normalise, rows.compare_key/emit, the core
+ReportBuilder).
 
     sess = connect(cfg, "pro")                      # cached session; sess.release()
-    pk, ck = key_columns(sess, cfg)                 # from system_schema.columns
+    pk, ck = key_columns(sess, cfg)                 # the engine's load_schema
     ranges = split(ring_tokens(sess), split_count)  # [(start, end)] covering the ring, (start, end]
     reader = RangeReader(sess, cfg, pk, ck, fields, page_size, consistency)
     for token, key, row in reader.rows(start, end): ...
@@ -30,17 +31,10 @@ def connect(cfg, side: str):
 
 
 def key_columns(sess, cfg) -> tuple[list[str], list[str]]:
-    from chalicelib.web.errors import QueryError
-    rows = sess.session.execute(
-        "SELECT column_name, kind, position FROM system_schema.columns "
-        "WHERE keyspace_name = %s AND table_name = %s", (cfg.keyspace, cfg.table))
-    cols = [(r[0], r[1], r[2]) for r in rows]
-    if not cols:
-        raise QueryError(f"table {cfg.keyspace}.{cfg.table} not found",
-                         {"query": "system_schema.columns", "suggestions": ["Check keyspace and table names"]})
-    pk = [c for c, kind, pos in sorted((c for c in cols if c[1] == "partition_key"), key=lambda c: c[2])]
-    ck = [c for c, kind, pos in sorted((c for c in cols if c[1] == "clustering"), key=lambda c: c[2])]
-    return pk, ck
+    """(partition key, clustering columns), read by the Cassandra engine's schema loader."""
+    from chalicelib.compare.cassandra.schema import load_schema
+    schema = load_schema(sess.session, cfg.keyspace, cfg.table, timeout=cfg.request_timeout)
+    return list(schema.partition_key), list(schema.clustering)
 
 
 def ring_tokens(sess) -> list[int]:
@@ -80,7 +74,7 @@ class RangeReader:
 
     def __init__(self, sess, cfg, pk: list[str], ck: list[str], fields: list[str], page_size: int,
                  consistency: str | None = None, before_page: Callable[[int], Any] | None = None):
-        from chalicelib.compare.cassandra.engine import cql_name
+        from chalicelib.compare.cassandra.schema import cql_name
         self.sess, self.pk, self.ck, self.page_size = sess, pk, ck, page_size
         wanted = list(dict.fromkeys(pk + ck + list(fields)))
         cols = ", ".join(cql_name(c) for c in wanted) if fields else "*"
