@@ -128,14 +128,22 @@ def test_a_viewer_watches_runs_but_cannot_start_cancel_or_resume_them(api, keys,
     assert viewer.get(f"/api/compare-runs/{run_id}/export").status == 200
 
 
-def test_a_step_committed_twice_is_counted_once(api, inline_queue, cfg1, cfg2, planted):
+def test_a_step_committed_twice_or_from_an_old_generation_is_counted_once(api, sqs_env, cfg1, cfg2, planted):
     from chalicelib.compare.fullrun import journal
-    run_id = api.post("/api/compare-runs", run_body(cfg1, cfg2)).data["id"]
-    assert inline_queue.wait_idle(60)
+    run_id = api.post("/api/compare-runs", run_body(cfg1, cfg2)).data["id"]  # queued on SQS, no worker
     seg = journal.segments(run_id)[0]
-    before = journal.progress(run_id)
-    for gen, step in ((seg["generation"], seg["step"] - 1), (seg["generation"] - 1, seg["step"])):
-        ok, n = journal.commit_step(run_id, seg["segment_id"], gen, step, cursor=0, final=True, scanned=5,
-                                    compared=5, identical=5, skipped=0, stats={}, differences=[])
-        assert (ok, n) == (False, 0)
-    assert journal.progress(run_id) == before
+    assert journal.claim_segment(run_id, seg["segment_id"], seg["generation"]) is not None
+    diff = [{"key": "k1", "difference_type": "missing", "missing_in": "cluster2", "detail": {"key": "k1"}}]
+
+    def commit(generation, step):
+        return journal.commit_step(run_id, seg["segment_id"], generation, step, cursor=17, final=False, scanned=5,
+                                   compared=5, identical=4, skipped=0, stats={"notes": {"x": 1}},
+                                   differences=diff)
+
+    assert commit(seg["generation"], 0) == (True, 1)
+    assert commit(seg["generation"], 0) == (False, 0)       # the same step again (a redelivery)
+    assert commit(seg["generation"] - 1, 1) == (False, 0)   # a worker from before a resume
+    p = journal.progress(run_id)
+    assert (p["keys_compared"], p["identical"], p["differences"], p["steps"]) == (5, 4, 1, 1)
+    assert commit(seg["generation"], 1) == (True, 0)        # the next step; the key is already reported
+    assert journal.progress(run_id)["differences"] == 1
