@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench package install clean
+.PHONY: run test lint bench package install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -21,6 +21,12 @@ run: $(STAMP)
 test: $(STAMP)
 	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+LINT_PATHS := chalicelib app.py scripts bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy $(LINT_PATHS)
 
 bench: $(STAMP)
 	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \

@@ -85,6 +85,7 @@ def main() -> None:
         target.run("ANALYZE items")
 
         from chalicelib.dynamic_api import executor, service, store
+        from chalicelib.dynamic_api.drivers import _PG_RESET
         pool = service.create_pool({"display_text": "bench", "db_type": "postgresql", "host": tp["host"],
                                     "port": tp["port"], "username": tp["user"], "password": tp.get("password"),
                                     "database": tp["database"], "pool_size": 2, "max_concurrency": 10})
@@ -93,8 +94,8 @@ def main() -> None:
             "script_template": TEMPLATE, "is_paging": True, "is_sorting": True,
             "sortable_columns": ["id", "amount", "created_at"], "default_sorting": "id", "max_page_size": 100,
             "parameters": [{"name": "category", "required": True},
-                           {"name": "min_amount", "data_type": "number"}]})
-        service.publish(d["id"], [])
+                           {"name": "min_amount", "data_type": "number"}]}, principal=None)
+        service.publish(d["id"], [], principal=None)
 
         import app as app_module
         handler = app_module.app
@@ -120,6 +121,16 @@ def main() -> None:
             rows = target.execute_unnamed(page_stmt.sql, page_stmt.params).rows
             return total, rows
 
+        def direct_clean():
+            """The same statements with the session rules every invocation follows:
+            read-only transaction, timeout per transaction, rollback, session reset."""
+            target.run("BEGIN READ ONLY; SET LOCAL statement_timeout = 10000")
+            total = target.execute_unnamed(count_stmt.sql, count_stmt.params).rows[0][0]
+            target.run("SET LOCAL statement_timeout = 10000")
+            rows = target.execute_unnamed(page_stmt.sql, page_stmt.params).rows
+            target.run("ROLLBACK; " + _PG_RESET)
+            return total, rows
+
         body = json.loads(via_app()["body"])
         total, rows = direct()
         assert body["totalCount"] == total and len(body["items"]) == len(rows) == 10, (body, total)
@@ -127,7 +138,8 @@ def main() -> None:
         for _ in range(WARMUP):
             via_app()
             direct()
-        t_app, t_direct = [], []
+            direct_clean()
+        t_app, t_direct, t_clean = [], [], []
         started = time.perf_counter()
         app_total = 0.0
         for _ in range(CALLS):
@@ -136,8 +148,11 @@ def main() -> None:
             t1 = time.perf_counter()
             direct()
             t2 = time.perf_counter()
+            direct_clean()
+            t3 = time.perf_counter()
             t_app.append((t1 - t0) * 1000)
             t_direct.append((t2 - t1) * 1000)
+            t_clean.append((t3 - t2) * 1000)
             app_total += t1 - t0
         wall = time.perf_counter() - started
 
@@ -149,6 +164,10 @@ def main() -> None:
         print(f"direct p50 / p90           : {p50_direct:.3f} ms / {_pct(t_direct, 90):.3f} ms  (count + page, pg8000)")
         print(f"overhead at p50            : {overhead:.3f} ms  (goal <= 1 ms) -> {'OK' if overhead <= 1.0 else 'OVER'}")
         print(f"ratio app/direct at p50    : {p50_app / p50_direct:.2f}x")
+        p50_clean = statistics.median(t_clean)
+        print(f"direct, clean session p50  : {p50_clean:.3f} ms  (BEGIN READ ONLY + SET LOCAL, ROLLBACK + reset)")
+        print(f"session rules cost at p50  : {p50_clean - p50_direct:.3f} ms; app over clean direct: "
+              f"{p50_app - p50_clean:.3f} ms, ratio {p50_app / p50_clean:.2f}x")
         print(f"invocations/s through app  : {CALLS / app_total:,.0f} (single thread; wall {wall:.1f}s incl. direct)")
         logged = db.scalar("SELECT count(*) FROM dynamic_api_invocation_logs")
         print(f"invocation log rows written: {logged:,}")

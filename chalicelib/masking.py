@@ -28,7 +28,7 @@ import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 MASK = "********"
 ENC_FIELD = "_enc"

@@ -50,6 +50,9 @@ APP_VERSION = "APP_VERSION"
 # CloudWatch namespace of the EMF metrics (chalicelib/observability.py).
 METRICS_NAMESPACE = "METRICS_NAMESPACE"
 STAGE = "STAGE"
+DYNAMIC_API_ALLOW_GATEWAY_DB = "DYNAMIC_API_ALLOW_GATEWAY_DB"
+DYNAMIC_API_MAX_ROWS = "DYNAMIC_API_MAX_ROWS"
+DYNAMIC_API_MAX_RESPONSE_BYTES = "DYNAMIC_API_MAX_RESPONSE_BYTES"
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -119,6 +122,10 @@ class Settings:
     health_successes_healthy: int = 1
     app_version: str = "0.1.0"
     stage: str = "local"
+    # Dynamic APIs: a pool may reach the gateway's own database only when this is set (DESIGN 15).
+    dynamic_api_allow_gateway_db: bool = False
+    dynamic_api_max_rows: int = 10_000
+    dynamic_api_max_response_bytes: int = 5 * 1024 * 1024   # below Lambda's 6 MB response limit
     metrics_namespace: str = "StepFlowGateway"
 
     @classmethod
@@ -161,6 +168,10 @@ class Settings:
             health_successes_healthy=_int(env, HEALTH_CHECK_SUCCESSES_HEALTHY, cls.health_successes_healthy),
             app_version=env.get(APP_VERSION) or cls.app_version,
             stage=env.get(STAGE) or cls.stage,
+            dynamic_api_allow_gateway_db=_bool(env, DYNAMIC_API_ALLOW_GATEWAY_DB, cls.dynamic_api_allow_gateway_db),
+            dynamic_api_max_rows=_int(env, DYNAMIC_API_MAX_ROWS, cls.dynamic_api_max_rows),
+            dynamic_api_max_response_bytes=_int(env, DYNAMIC_API_MAX_RESPONSE_BYTES,
+                                                cls.dynamic_api_max_response_bytes),
             metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
         )
 

@@ -261,11 +261,6 @@ def test_the_search_covers_the_dump_every_read_route_log_tables_and_the_server_l
     assert evidence["pg_dump"].count('"_enc"') >= 8
 
 
-OWNED_ELSEWHERE = {"pool-connection-string": "owned by dynamic_api branch"}
-
-
-@pytest.mark.parametrize("kind", [
-    pytest.param(k, marks=pytest.mark.xfail(reason=OWNED_ELSEWHERE[k], strict=False)) if k in OWNED_ELSEWHERE
-    else k for k in KINDS])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_planted_secret_appears_nowhere_in_clear(evidence, kind):
     assert hits(evidence, kind) == []

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from chalicelib.jobs.registry import JobContext, PermanentJobError, register_job
-from chalicelib.web.errors import AppError
+from chalicelib.errors import AppError
 
 
 def _is_permanent(exc: AppError) -> bool:

@@ -31,7 +31,7 @@ from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarE
                          SequenceStartEvent)
 from yaml.nodes import MappingNode, ScalarNode
 
-from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError
 
 DEFAULT_MAX_BYTES = 6 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 500

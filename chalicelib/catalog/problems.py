@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 MAX_PROBLEMS = 20
 MAX_WARNINGS = 200

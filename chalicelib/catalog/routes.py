@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib.web.api import (ApiBlueprint, Ctx, Reply, media_type, page_of, parse_json, uuid_param,
                                 validate_model)
-from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError
 
 if TYPE_CHECKING:
     from chalicelib.catalog.models import (AuditQuery, DocumentMeta, DocumentQuery, EndpointQuery, ImportUrl,
@@ -102,7 +102,7 @@ def _fetch_spec(url: str) -> tuple[bytes, str | None, str]:
                           headers={"Accept": "application/yaml, application/json;q=0.9, */*;q=0.5"},
                           max_bytes=get_settings().max_async_spec_bytes)
     if resp.status_code >= 400:
-        from chalicelib.web.errors import UpstreamError
+        from chalicelib.errors import UpstreamError
         raise UpstreamError(f"fetching {url} answered HTTP {resp.status_code}",
                             {"url": url, "status_code": resp.status_code})
     ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from chalicelib.db.where import Where
 from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, RefError, ref_tokens, resolve_inline
 from chalicelib.catalog.spec import Limits, ParsedSpec, parse_spec
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters", "request_body_schema",
                    "response_schemas", "auth_required", "security", "is_deprecated")
@@ -94,7 +94,7 @@ def _check_origin_binding(old_row: dict, old_auth: dict | None, new_base: str | 
     leaves auth_config as it is)."""
     from chalicelib.masking import secret_values
     from chalicelib.net.policy import origin_of
-    from chalicelib.web.errors import Conflict
+    from chalicelib.errors import Conflict
 
     if may_retarget or not old_auth or not secret_values(old_auth, auth=True):
         return

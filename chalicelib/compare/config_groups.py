@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.db import get_db
 from chalicelib.secrets import merge_secrets
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
 from .validators import _VALIDATORS, register_config_validator  # noqa: F401

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import get_db
-from chalicelib.web.errors import NotFound
+from chalicelib.errors import NotFound
 
 from .core.binary import storable_text
 from .sealing import mask_secrets

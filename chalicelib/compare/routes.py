@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, parse_json_body
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 if TYPE_CHECKING:
     from chalicelib.compare.models import HistoryBody
@@ -53,9 +53,11 @@ def redis_compare(ctx: Ctx):
     req = redis_service.resolve_request(raw)
     by = ctx.principal.key_id if ctx.principal else None
     if req.async_:
-        job = redis_service.submit(req, raw, created_by=by)
-        return Reply({"job_id": str(job["id"]), "status": job["status"], "job": job},
-                     "Redis comparison queued", 202)
+        from chalicelib.jobs.service import submit_for_request
+        reply = submit_for_request(ctx, redis_service.JOB_TYPE, redis_service.job_payload(req), req.priority,
+                                   "Redis comparison queued")
+        job = reply.data
+        return Reply({"job_id": str(job["id"]), "status": job["status"], "job": job}, reply.message, 202)
     answer = redis_service.execute(req, created_by=by)
     return Reply(answer, "Redis comparison completed")
 

@@ -66,9 +66,8 @@ class ComparisonRun:
         self._secrets.extend(v for v in values if v)
 
     def _scrub(self, text: str) -> str:
-        for s in self._secrets:
-            text = text.replace(s, "********")
-        return text[:MAX_LOG_MESSAGE]
+        from chalicelib import masking
+        return (masking.scrub(text, self._secrets) or "")[:MAX_LOG_MESSAGE]
 
     def log(self, level: str, message: str, **details: Any) -> None:
         level = level.upper()

@@ -14,7 +14,7 @@ from pathlib import Path
 from chalice import Response
 
 from chalicelib.web.api import ApiBlueprint, Ctx
-from chalicelib.web.errors import NotFound
+from chalicelib.errors import NotFound
 
 bp = ApiBlueprint(__name__, tag="console")
 

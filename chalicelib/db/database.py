@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
-from chalicelib.web.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
+from chalicelib.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
 
 log = logging.getLogger("stepflow.db")
 
@@ -340,6 +340,24 @@ class Database:
     def execute(self, sql: str, **params: Any) -> int:
         _, ctx = self._run(sql, params)
         return ctx.row_count
+
+    def page(self, sql: str, *, order_by: str, limit: int, offset: int, **params: Any) -> tuple[list[dict], int]:
+        """The one pager: a page of `sql`'s rows and the total, in one round trip.
+
+        `sql` is a plain SELECT (no ORDER BY, LIMIT or OFFSET); `order_by` names
+        its output columns (a constant of the caller's, never input). Rows come
+        back without the counting column; past the last page the total is
+        counted on its own."""
+        rows = self.query(f"SELECT *, count(*) OVER () AS _page_total FROM ({sql}) AS _page "
+                          f"ORDER BY {order_by} LIMIT :_page_limit OFFSET :_page_offset",
+                          _page_limit=limit, _page_offset=offset, **params)
+        if rows:
+            total = int(rows[0]["_page_total"])
+        else:
+            total = int(self.scalar(f"SELECT count(*) FROM ({sql}) AS _page", **params) or 0)
+        for r in rows:
+            del r["_page_total"]
+        return rows, total
 
     @contextmanager
     def transaction(self) -> Iterator["Database"]:

@@ -8,7 +8,14 @@
   is retried once on a fresh one by the executor);
 * editing a pool bumps its `version`: the next use sees the new version and
   drops every connection made with the old settings (`invalidate` does it at
-  once in the container that made the edit).
+  once in the container that made the edit);
+* every new connection is shown to `verify` before first use (the trust
+  check: a pool may not reach the gateway's own database, whatever its host
+  string says or what DNS answers today); a refused one is closed;
+* a connection going back to the pool is reset to a fresh session first
+  (`DbConnection.reset`: DISCARD ALL / COM_RESET_CONNECTION); one whose
+  reset fails is closed. Nothing one invocation does to its session is seen
+  by the next.
 """
 from __future__ import annotations
 
@@ -17,9 +24,9 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
-from chalicelib.web.errors import ServiceUnavailable
+from chalicelib.errors import ServiceUnavailable
 
 from .drivers import ConnectParams, DbConnection, connect
 
@@ -54,8 +61,10 @@ class _PoolState:
 
 
 class ConnectionManager:
-    def __init__(self, acquire_timeout_s: float = ACQUIRE_TIMEOUT_S):
+    def __init__(self, acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
+                 verify: Callable[[PoolConfig, DbConnection], None] | None = None):
         self.acquire_timeout_s = acquire_timeout_s
+        self.verify = verify
         self._pools: dict[str, _PoolState] = {}
         self._lock = threading.Lock()
 
@@ -98,6 +107,12 @@ class ConnectionManager:
                 conn = state.idle.pop() if state.idle else None
             if conn is None:
                 conn = connect(state.cfg.params)
+                if self.verify is not None:
+                    try:
+                        self.verify(state.cfg, conn)
+                    except BaseException:
+                        conn.close()
+                        raise
                 conn.generation = state.cfg.version
                 conn.reused = False
                 with state.lock:
@@ -114,6 +129,8 @@ class ConnectionManager:
 
     def _give_back(self, state: _PoolState, conn: DbConnection) -> None:
         conn.last_used = time.monotonic()
+        if not conn.broken and not state.retired:
+            conn.reset()
         if conn.broken or state.retired:
             conn.close()
             return
@@ -147,4 +164,9 @@ class ConnectionManager:
             s.close_idle()
 
 
-manager = ConnectionManager()
+def _verify(cfg: PoolConfig, conn: DbConnection) -> None:
+    from .trust import verify_connection
+    verify_connection(cfg, conn)
+
+
+manager = ConnectionManager(verify=_verify)

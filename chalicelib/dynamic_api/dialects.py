@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .sqltext import MARK
 

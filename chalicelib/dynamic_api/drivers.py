@@ -1,31 +1,64 @@
 """Connections to the databases dynamic APIs run on: pg8000 and PyMySQL.
 
-One small wrapper per driver gives the executor the same operations:
-execute a BoundStatement, run a write in a transaction, set the statement
-timeout (only when it changes), and classify errors:
+One small wrapper per driver gives the executor the same operations, and
+the session rules every invocation relies on (DESIGN 15):
 
-* statement timeout                    -> RequestTimeout (408)
-* connection lost / cannot connect     -> ConnectionFailed (connection discarded)
-* anything the server refused          -> QueryError with the server's code
+* `begin(read_only, timeout_ms)` opens the invocation's transaction with its
+  access mode and timeout applied to that transaction only: PostgreSQL
+  `BEGIN READ ONLY|READ WRITE; SET LOCAL statement_timeout = N`; MySQL
+  `START TRANSACTION READ ONLY|READ WRITE` with the timeout per statement
+  (MariaDB `SET STATEMENT max_statement_time = s FOR …`, MySQL
+  `max_execution_time` set for the session, undone by the reset).
+* `end(commit)` commits (writes of a published API); reads and draft tests
+  are rolled back by `reset` (failures at once by `rollback`). A read's
+  session-level `set_config`/`SET` made inside the transaction is undone
+  with it.
+* `reset()` runs when a connection goes back to the pool and rolls back a
+  transaction still open: PostgreSQL `ROLLBACK` + the statements of
+  `DISCARD ALL` in one message (settings, role, temp tables, prepared
+  statements, advisory locks, LISTEN), MySQL COM_RESET_CONNECTION (rolls
+  back; session variables, user variables, temp tables, locks) then
+  `SET NAMES`. A connection whose reset fails is closed, never reused.
+* errors: statement timeout -> RequestTimeout (408); a write refused by the
+  read-only transaction -> ReadOnlyViolation (403); connection lost ->
+  ConnectionFailed (connection discarded); anything else the server refused
+  -> QueryError with the server's message (its SQLSTATE/errno stays in the
+  server log).
 
-Sessions are read-only by default (PostgreSQL `default_transaction_read_only`,
-MySQL `SET SESSION TRANSACTION READ ONLY`); writes run inside
-`START TRANSACTION READ WRITE` … `COMMIT`. Multi-statement text is refused by
-both protocols as used here (pg8000 extended protocol, PyMySQL without
-CLIENT.MULTI_STATEMENTS).
+Multi-statement text is refused by both protocols as used for API SQL
+(pg8000 extended protocol, PyMySQL without CLIENT.MULTI_STATEMENTS).
 """
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.web.errors import ConnectionFailed, QueryError, RequestTimeout, ValidationError
+from chalicelib.errors import (ConnectionFailed, PermissionDenied, QueryError, RequestTimeout,
+                                   ValidationError)
 
 from .dialects import BoundStatement, normalize_db_type
 
 CONNECT_TIMEOUT_S = 5
+COM_RESET_CONNECTION = 0x1F
+log = logging.getLogger("stepflow.dynamic_api")
+
+
+class ReadOnlyViolation(PermissionDenied):
+    """The statement tried to write inside a read-only transaction."""
+
+    def __init__(self, server_message: str):
+        super().__init__(
+            "this API runs in a read-only transaction (GET APIs and reads never write); "
+            f"the database refused the statement: {server_message}",
+            {"reason": "read_only_transaction",
+             "hint": "writes need a POST/PUT/PATCH/DELETE API whose statement is an INSERT, UPDATE or DELETE"})
+
+
+def _refused(message: str, category: str) -> QueryError:
+    return QueryError(f"the query failed: {message}", {"reason": category})
 
 
 @dataclass
@@ -44,6 +77,7 @@ class QueryResult:
     columns: list[str]
     rows: list[tuple]
     rowcount: int
+    truncated: bool = False          # more rows than `max_rows` existed (they were not fetched)
 
     def dicts(self) -> list[dict]:
         cols = self.columns
@@ -62,35 +96,59 @@ class DbConnection:
     broken: bool = False
     generation: int = 0
     reused: bool = False
+    in_transaction: bool = False
 
     # --- dispatch -------------------------------------------------------------
-    def execute(self, stmt: BoundStatement) -> QueryResult:
-        return _DRIVERS[self.db_type].execute(self, stmt)
+    def execute(self, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+        """Run `stmt`; with `max_rows`, at most that many rows are fetched from the
+        server (`truncated` tells whether more existed)."""
+        return _DRIVERS[self.db_type].execute(self, stmt, max_rows)
 
-    def set_timeout(self, ms: int | None) -> None:
-        """Server-side statement timeout; the socket gets the same plus 5 s so a
-        silent network cannot hang an invocation forever."""
-        if ms != self.timeout_ms:
-            _DRIVERS[self.db_type].set_timeout(self, ms)
-            self.timeout_ms = ms
-            sock = getattr(self.raw, "_usock", None) or getattr(self.raw, "_sock", None)
-            if sock is not None:
-                try:
-                    sock.settimeout(ms / 1000.0 + 5 if ms else None)
-                except OSError:
-                    pass
+    def begin(self, *, read_only: bool, timeout_ms: int) -> None:
+        """Open the invocation's transaction: access mode and timeout for it alone.
+        The socket gets the timeout plus 5 s so a silent network cannot hang an
+        invocation forever."""
+        self.timeout_ms = int(timeout_ms)
+        sock = getattr(self.raw, "_usock", None) or getattr(self.raw, "_sock", None)
+        if sock is not None:
+            try:
+                sock.settimeout(self.timeout_ms / 1000.0 + 5)
+            except OSError:
+                pass
+        _DRIVERS[self.db_type].begin(self, read_only, self.timeout_ms)
+        self.in_transaction = True
 
-    def begin_write(self) -> None:
-        _DRIVERS[self.db_type].run_simple(self, "START TRANSACTION READ WRITE")
+    def renew_timeout(self) -> None:
+        """Apply the timeout again before a further statement of the same
+        transaction (a statement may have changed it for the transaction)."""
+        _DRIVERS[self.db_type].renew_timeout(self)
 
-    def commit(self) -> None:
-        _DRIVERS[self.db_type].run_simple(self, "COMMIT")
+    def end(self, commit: bool) -> None:
+        if not self.in_transaction:
+            return
+        self.in_transaction = False
+        if commit:
+            _DRIVERS[self.db_type].run_simple(self, "COMMIT")
+        else:
+            self.rollback()
 
     def rollback(self) -> None:
+        self.in_transaction = False
         try:
             _DRIVERS[self.db_type].run_simple(self, "ROLLBACK")
         except Exception:
             self.broken = True
+
+    def reset(self) -> None:
+        """Back to a fresh session before the connection is pooled again; an open
+        transaction is rolled back by the same round trip."""
+        try:
+            _DRIVERS[self.db_type].reset(self)
+        except Exception:
+            log.warning("session reset failed; closing the connection", exc_info=True)
+            self.broken = True
+        self.in_transaction = False
+        self.timeout_ms = None
 
     def ping(self) -> None:
         _DRIVERS[self.db_type].run_simple(self, "SELECT 1")
@@ -116,6 +174,33 @@ def _conn_failed(params: ConnectParams, exc: BaseException) -> ConnectionFailed:
     )
 
 
+def _pg_execute_limited(raw, sql: str, vals, limit: int):
+    """pg8000's execute_unnamed with a row limit on the Execute message: the
+    server sends at most `limit` rows and suspends the portal (the rest is
+    never read). Same message sequence as pg8000 1.31's execute_unnamed."""
+    from pg8000.core import FLUSH_MSG, NULL_BYTE, SYNC_MSG, Context, _flush, _write, i_pack, make_params
+    context = Context(sql)
+    raw.send_PARSE(NULL_BYTE, sql, ())
+    _write(raw._sock, SYNC_MSG)
+    _flush(raw._sock)
+    raw.handle_messages(context)
+    raw.send_DESCRIBE_STATEMENT(NULL_BYTE)
+    _write(raw._sock, SYNC_MSG)
+    _flush(raw._sock)
+    raw.send_BIND(NULL_BYTE, make_params(raw.py_types, vals))
+    raw.handle_messages(context)
+    _write(raw._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(limit)))
+    _write(raw._sock, FLUSH_MSG)
+    _write(raw._sock, SYNC_MSG)
+    _flush(raw._sock)
+    raw.handle_messages(context)
+    return context
+
+
+_PG_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+             "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
+
+
 class _Pg:
     @staticmethod
     def connect(params: ConnectParams) -> DbConnection:
@@ -128,24 +213,29 @@ class _Pg:
             )
         except Exception as exc:
             raise _conn_failed(params, exc) from exc
-        # Socket timeout only guards the connect; statement timeouts are server-side.
+        # Socket timeout only guards the connect; `begin` sets one per invocation.
         try:
             raw._usock.settimeout(None)
-            raw.run("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         except Exception as exc:
             raw.close()
             raise _conn_failed(params, exc) from exc
         return DbConnection(raw, "postgresql", "postgresql")
 
     @staticmethod
-    def execute(conn: DbConnection, stmt: BoundStatement) -> QueryResult:
+    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
         try:
-            ctx = conn.raw.execute_unnamed(stmt.sql, stmt.params)
+            if max_rows:
+                ctx = _pg_execute_limited(conn.raw, stmt.sql, stmt.params, max_rows + 1)
+            else:
+                ctx = conn.raw.execute_unnamed(stmt.sql, stmt.params)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]
         rows = ctx.rows or []
-        return QueryResult(cols, rows, ctx.row_count)
+        truncated = bool(max_rows) and len(rows) > max_rows
+        if truncated:
+            rows = rows[:max_rows]
+        return QueryResult(cols, rows, ctx.row_count, truncated)
 
     @staticmethod
     def run_simple(conn: DbConnection, sql: str) -> None:
@@ -155,8 +245,19 @@ class _Pg:
             raise _Pg.translate(conn, exc) from exc
 
     @staticmethod
-    def set_timeout(conn: DbConnection, ms: int | None) -> None:
-        _Pg.run_simple(conn, f"SET statement_timeout = {int(ms or 0)}")
+    def begin(conn: DbConnection, read_only: bool, ms: int) -> None:
+        mode = "READ ONLY" if read_only else "READ WRITE"
+        _Pg.run_simple(conn, f"BEGIN {mode}; SET LOCAL statement_timeout = {int(ms)}")
+
+    @staticmethod
+    def renew_timeout(conn: DbConnection) -> None:
+        _Pg.run_simple(conn, f"SET LOCAL statement_timeout = {int(conn.timeout_ms or 0)}")
+
+    @staticmethod
+    def reset(conn: DbConnection) -> None:
+        # DISCARD ALL, spelled out so that it may follow the ROLLBACK in one message
+        # (DISCARD ALL itself refuses to run in a multi-statement message)
+        conn.raw.run(("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET)
 
     @staticmethod
     def translate(conn: DbConnection, exc: BaseException) -> Exception:
@@ -169,10 +270,13 @@ class _Pg:
                                       {"timeout_ms": conn.timeout_ms})
             if code.startswith("08") or code in ("57P01", "57P02", "57P03"):
                 conn.broken = True
-                return ConnectionFailed(f"database connection failed: {message}", {"sqlstate": code})
+                return ConnectionFailed(f"database connection failed: {message}", {"reason": "connection_lost"})
+            if code == "25006":
+                return ReadOnlyViolation(message)
             if code.startswith("22"):   # data exceptions: a bound value the column type refuses
-                return ValidationError(f"a value was refused by the database: {message}", {"sqlstate": code})
-            return QueryError(f"the query failed: {message}", {"sqlstate": code})
+                return ValidationError(f"a value was refused by the database: {message}", {"reason": "invalid_value"})
+            log.info("dynamic API query refused by PostgreSQL: SQLSTATE %s: %s", code, message)
+            return _refused(message, "refused_by_database")
         conn.broken = True
         if isinstance(exc, (pe.InterfaceError, OSError, socket.timeout, EOFError, AttributeError)):
             return ConnectionFailed(f"database connection failed: {exc}")
@@ -191,27 +295,45 @@ class _My:
             )
         except Exception as exc:
             raise _conn_failed(params, exc) from exc
-        try:
-            flavor = "mariadb" if "mariadb" in (raw.get_server_info() or "").lower() else "mysql"
-            with raw.cursor() as cur:
-                cur.execute("SET SESSION TRANSACTION READ ONLY")
-        except Exception as exc:
-            raw.close()
-            raise _conn_failed(params, exc) from exc
+        flavor = "mariadb" if "mariadb" in (raw.get_server_info() or "").lower() else "mysql"
         return DbConnection(raw, "mysql", flavor)
 
     @staticmethod
-    def execute(conn: DbConnection, stmt: BoundStatement) -> QueryResult:
+    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+        import pymysql.cursors
+        sql = stmt.sql
+        if conn.flavor == "mariadb" and conn.timeout_ms:
+            sql = f"SET STATEMENT max_statement_time = {conn.timeout_ms / 1000.0:.3f} FOR {sql}"
+        truncated = False
         try:
-            with conn.raw.cursor() as cur:
-                rowcount = cur.execute(stmt.sql, stmt.params)
-                cols = [d[0] for d in (cur.description or [])]
-                rows = list(cur.fetchall()) if cur.description else []
-                while cur.nextset():       # CALL returns an extra status result
-                    pass
+            if not max_rows or stmt.sql.lstrip()[:4].upper() == "CALL":
+                # buffered (CALL answers extra result sets, read to the end)
+                with conn.raw.cursor() as cur:
+                    rowcount = cur.execute(sql, stmt.params)
+                    cols = [d[0] for d in (cur.description or [])]
+                    rows = list(cur.fetchall()) if cur.description else []
+                    while cur.nextset():
+                        pass
+                if max_rows and len(rows) > max_rows:
+                    truncated, rows = True, rows[:max_rows]
+                return QueryResult(cols, rows, rowcount, truncated)
+            cur = conn.raw.cursor(pymysql.cursors.SSCursor)    # unbuffered: rows are read as fetched
+            rowcount = cur.execute(sql, stmt.params)
+            cols = [d[0] for d in (cur.description or [])]
+            rows = list(cur.fetchmany(max_rows + 1)) if cur.description else []
+            if len(rows) > max_rows:
+                # the rest is never read: the connection is dropped instead of drained
+                truncated, rows = True, rows[:max_rows]
+                conn.broken = True
+                if cur._result is not None:
+                    cur._result.unbuffered_active = False      # nothing tries to drain it later
+                cur._result = conn.raw._result = None
+                conn.raw._force_close()
+            else:
+                cur.close()
         except Exception as exc:
             raise _My.translate(conn, exc) from exc
-        return QueryResult(cols, rows, rowcount)
+        return QueryResult(cols, rows, rowcount, truncated)
 
     @staticmethod
     def run_simple(conn: DbConnection, sql: str) -> None:
@@ -222,12 +344,21 @@ class _My:
             raise _My.translate(conn, exc) from exc
 
     @staticmethod
-    def set_timeout(conn: DbConnection, ms: int | None) -> None:
-        ms = int(ms or 0)
-        if conn.flavor == "mariadb":
-            _My.run_simple(conn, f"SET SESSION max_statement_time = {ms / 1000.0:.3f}")
-        else:
-            _My.run_simple(conn, f"SET SESSION max_execution_time = {ms}")
+    def begin(conn: DbConnection, read_only: bool, ms: int) -> None:
+        if conn.flavor != "mariadb":
+            _My.run_simple(conn, f"SET SESSION max_execution_time = {int(ms)}")
+        _My.run_simple(conn, "START TRANSACTION READ ONLY" if read_only else "START TRANSACTION READ WRITE")
+
+    @staticmethod
+    def renew_timeout(conn: DbConnection) -> None:
+        """MariaDB's timeout is part of each statement; MySQL's is the session's."""
+
+    @staticmethod
+    def reset(conn: DbConnection) -> None:
+        raw = conn.raw
+        raw._execute_command(COM_RESET_CONNECTION, b"")
+        raw._read_ok_packet()
+        raw.set_character_set(raw.charset)
 
     @staticmethod
     def translate(conn: DbConnection, exc: BaseException) -> Exception:
@@ -239,11 +370,14 @@ class _My:
                                       {"timeout_ms": conn.timeout_ms})
             if code in (2006, 2013, 2003, 2055, 1053):
                 conn.broken = True
-                return ConnectionFailed(f"database connection failed: {exc.args[-1]}", {"errno": code})
+                return ConnectionFailed(f"database connection failed: {exc.args[-1]}", {"reason": "connection_lost"})
+        if isinstance(exc, pymysql.err.MySQLError) and exc.args and exc.args[0] == 1792:
+            return ReadOnlyViolation(str(exc.args[-1]))
         if isinstance(exc, pymysql.err.DataError) and exc.args:
-            return ValidationError(f"a value was refused by the database: {exc.args[-1]}", {"errno": exc.args[0]})
+            return ValidationError(f"a value was refused by the database: {exc.args[-1]}", {"reason": "invalid_value"})
         if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
-            return QueryError(f"the query failed: {exc.args[-1]}", {"errno": exc.args[0]})
+            log.info("dynamic API query refused by MySQL: errno %s: %s", exc.args[0], exc.args[-1])
+            return _refused(str(exc.args[-1]), "refused_by_database")
         conn.broken = True
         if isinstance(exc, (pymysql.err.InterfaceError, OSError, EOFError)):
             return ConnectionFailed(f"database connection failed: {exc}")

@@ -10,7 +10,8 @@ literal text. Tags that write text any other way (liquid `cycle`,
 `call`, `filter` blocks, `include`/`import`/`extends`, block `set`) are not
 registered / refused, function calls are refused, and attribute or item
 names starting with `_` are refused before anything runs (the sandbox stays
-as a second wall).
+as a second wall). Evaluation is bounded (`bounds`): string and list sizes,
+loop iterations.
 
 `dialects.Dialect.bind` then turns MARKs into the driver's placeholders.
 """
@@ -23,9 +24,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from chalicelib.web.errors import QueryError, ValidationError
+from chalicelib.errors import QueryError, ValidationError
 
-from . import sqltext
+from . import bounds, sqltext
 from .dialects import BoundStatement, Dialect
 from .sqltext import MARK
 
@@ -71,6 +72,7 @@ def emit(value: Any) -> str:
     binds = _binds.get()
     if binds is None:
         raise QueryError("template output outside of a binding render")
+    bounds.check_value(value, "an output expression")
     if isinstance(value, (list, tuple, set, frozenset, range)) and not isinstance(value, str):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
         if not items:
@@ -183,6 +185,7 @@ _JINJA_FILTERS = frozenset({
     "string", "sum", "title", "trim", "truncate", "unique", "wordcount", "batch", "slice",
 })
 _JINJA_SPECIAL = frozenset({"self", "caller", "varargs", "kwargs"})
+_CONCAT, _LOOP = "sqlbound_concat", "sqlbound_loop"
 _UNSAFE_ATTRS = frozenset({"mro", "gi_frame", "gi_code", "cr_frame", "f_globals", "func_globals",
                            "format", "format_map"})
 
@@ -198,13 +201,41 @@ class Jinja2Engine(TemplateEngine):
         def _finalize(_ctx, value):
             return emit(value)
 
-        env = SandboxedEnvironment(
+        class BoundedEnvironment(SandboxedEnvironment):
+            intercepted_binops = frozenset({"*", "+", "%"})
+
+            def call_binop(self, context, operator, left, right):
+                return bounds.binop(operator, left, right)
+
+        env = BoundedEnvironment(
             finalize=_finalize, autoescape=False, trim_blocks=False, lstrip_blocks=True,
             undefined=Undefined, auto_reload=False, cache_size=0,
         )
         env.globals.clear()
-        env.filters = {k: v for k, v in env.filters.items() if k in _JINJA_FILTERS}
+        env.filters = {k: bounds.bounded_filter(k, v, passes_first_arg=getattr(v, "jinja_pass_arg", None) is not None)
+                       for k, v in env.filters.items() if k in _JINJA_FILTERS}
+        env.filters[_CONCAT] = bounds.concat        # `~` and `for` are rewritten to these (see _bound)
+        env.filters[_LOOP] = bounds.bounded_loop
         self.env = env
+
+    @staticmethod
+    def _bound(ast):
+        """Rewrite `a ~ b` into a size-checked join and every `for` iterable into a
+        counted one. Runs after `_check`, which refuses these filter names in source."""
+        from jinja2 import nodes
+        for node in list(ast.find_all(nodes.For)):
+            node.iter = nodes.Filter(node.iter, _LOOP, [], [], None, None, lineno=node.lineno)
+        for node in list(ast.find_all((nodes.Node,))):
+            for field in node.fields:
+                value = getattr(node, field, None)
+                if isinstance(value, nodes.Concat):
+                    setattr(node, field, nodes.Filter(nodes.List(value.nodes, lineno=value.lineno), _CONCAT,
+                                                      [], [], None, None, lineno=value.lineno))
+                elif isinstance(value, list):
+                    setattr(node, field, [nodes.Filter(nodes.List(v.nodes, lineno=v.lineno), _CONCAT, [], [],
+                                                       None, None, lineno=v.lineno)
+                                          if isinstance(v, nodes.Concat) else v for v in value])
+        return ast
 
     def _check(self, ast, declared: set[str]) -> list[str]:
         from jinja2 import meta, nodes
@@ -295,143 +326,21 @@ class Jinja2Engine(TemplateEngine):
         problems = self._check(ast, set(declared))
         if problems:
             raise TemplateError(problems, self.name)
+        skeleton = self._skeleton(ast)
         try:
-            code = self.env.compile(ast)
+            code = self.env.compile(self._bound(ast))
             template = self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
         except Exception as exc:
             raise TemplateError([f"the template does not compile: {exc}"], self.name) from exc
-        return CompiledTemplate(self.name, source, template.render, self._skeleton(ast))
-
-
-# --------------------------------------------------------------------------- liquid
-
-_LIQUID_TAGS = ("if", "unless", "case", "for", "break", "continue", "assign", "comment", "echo",
-                "liquid", "#", "doc", "raw")
-
-
-def _make_liquid_environment():
-    import liquid
-    from liquid.builtin import content, illegal
-    from liquid.builtin import output as lout
-    from liquid.builtin.tags import (assign_tag, case_tag, comment_tag, doc_tag, echo_tag, for_tag,
-                                     if_tag, inline_comment_tag, liquid_tag, unless_tag)
-
-    class BoundOutputNode(lout.OutputNode):
-        __slots__ = ()
-
-        def render_to_output(self, context, buffer):
-            return buffer.write(emit(self.expression.evaluate(context)))
-
-        async def render_to_output_async(self, context, buffer):
-            return buffer.write(emit(await self.expression.evaluate_async(context)))
-
-    class BoundEchoNode(echo_tag.EchoNode):
-        __slots__ = ()
-        render_to_output = BoundOutputNode.render_to_output
-        render_to_output_async = BoundOutputNode.render_to_output_async
-
-    class BoundOutput(lout.Output):
-        node_class = BoundOutputNode
-
-    class BoundEcho(echo_tag.EchoTag):
-        node_class = BoundEchoNode
-
-    class SqlLiquidEnvironment(liquid.Environment):
-        def setup_tags_and_filters(self, *, extra: bool = False) -> None:
-            from liquid.builtin import register
-            register(self)                     # all filters (pure functions of values)
-            self.tags.clear()
-            for tag in (content.Literal, BoundOutput, illegal.Illegal, if_tag.IfTag,
-                        comment_tag.CommentTag, unless_tag.UnlessTag, case_tag.CaseTag,
-                        for_tag.ForTag, for_tag.BreakTag, for_tag.ContinueTag, assign_tag.AssignTag,
-                        BoundEcho, liquid_tag.LiquidTag, inline_comment_tag.InlineCommentTag,
-                        doc_tag.DocTag):
-                self.add_tag(tag)
-            self.filters.pop("safe", None)
-
-    env = SqlLiquidEnvironment(strict_filters=True, autoescape=False)
-    return env, (BoundOutputNode, BoundEchoNode)
-
-
-class LiquidEngine(TemplateEngine):
-    name = "liquid"
-
-    def __init__(self):
-        self.env, self._output_nodes = _make_liquid_environment()
-
-    def _check(self, template, declared: set[str]) -> list[str]:
-        problems: list[str] = []
-        analysis = template.analyze(include_partials=False)
-        for name in sorted(analysis.globals):
-            if name not in declared and name not in BUILTIN_VARIABLES:
-                problems.append(f"variable {name!r} is neither a declared parameter nor a built-in "
-                                f"({', '.join(sorted(BUILTIN_VARIABLES))})")
-
-        def segs(value):
-            if isinstance(value, (list, tuple)):
-                for v in value:
-                    yield from segs(v)
-            else:
-                yield value
-
-        for refs in analysis.variables.values():
-            for var in refs:
-                for seg in segs(var.segments):
-                    if isinstance(seg, str) and (seg.startswith("_") or seg in _UNSAFE_ATTRS):
-                        problems.append(f"{var}: {seg!r} is not accessible (sandbox)")
-        for name in sorted(analysis.filters):
-            if name not in self.env.filters:
-                problems.append(f"filter {name!r} is not available")
-        for name in sorted(analysis.tags):
-            if name not in _LIQUID_TAGS:
-                problems.append(f"tag {name!r} is not allowed in SQL templates")
-        return sorted(set(problems), key=problems.index)
-
-    def _skeleton(self, template) -> str:
-        from liquid.builtin.content import ContentNode
-        from liquid.builtin.tags.for_tag import ForNode
-        from liquid.context import RenderContext
-        static = RenderContext(template)
-        out: list[str] = []
-
-        def walk(node):
-            if isinstance(node, ContentNode):
-                out.append(node.text)
-            elif isinstance(node, self._output_nodes):
-                out.append(MARK)
-            elif isinstance(node, ForNode):
-                walk(node.block)
-                walk(node.block)
-                if node.default:
-                    walk(node.default)
-            else:
-                for child in node.children(static, include_partials=False):
-                    walk(child)
-
-        for n in template.nodes:
-            walk(n)
-        return "".join(out)
-
-    def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
-        from liquid.exceptions import LiquidError
-        problems = _common_source_checks(source)
-        if problems:
-            raise TemplateError(problems, self.name)
-        try:
-            template = self.env.from_string(source)
-        except LiquidError as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if "unexpected tag" in msg or "unknown tag" in msg:
-                msg += f" (tags allowed in SQL templates: {', '.join(_LIQUID_TAGS)})"
-            raise TemplateError([msg], self.name) from exc
-        problems = self._check(template, set(declared))
-        if problems:
-            raise TemplateError(problems, self.name)
 
         def render(values: dict) -> str:
-            return template.render(**values)
+            token = bounds.fresh_loop_budget()
+            try:
+                return bounds.bounded_join(template.generate(values))
+            finally:
+                bounds.reset_loop_budget(token)
 
-        return CompiledTemplate(self.name, source, render, self._skeleton(template))
+        return CompiledTemplate(self.name, source, render, skeleton)
 
 
 # --------------------------------------------------------------------------- manager
@@ -467,4 +376,11 @@ class TemplateEngineManager:
 
 engines = TemplateEngineManager()
 engines.register_engine("jinja2", Jinja2Engine)
-engines.register_engine("liquid", LiquidEngine)
+
+
+def _liquid_engine() -> TemplateEngine:
+    from .engine_liquid import LiquidEngine
+    return LiquidEngine()
+
+
+engines.register_engine("liquid", _liquid_engine)

@@ -7,6 +7,13 @@ form/headers per param_type) plus the built-ins (skipCount, maxResultCount,
 sorting, page, pageSize). The outcome carries the seed-002 body
 (`{"totalCount", "items"}`, the entity, or `{"affectedRows"}`), the bound
 statements that ran and the row count.
+
+Every invocation is one transaction on a clean session (drivers, DESIGN 15):
+read-only unless the API writes (a write statement or a routine on a
+non-GET method), the API's timeout (at most 29 s) for that transaction
+only, rolled back unless a published write succeeded. `dry_run=True` (draft
+tests) rolls back writes too and says so (`Outcome.rolled_back`). At most
+`max_rows` rows are fetched (limits).
 """
 from __future__ import annotations
 
@@ -14,9 +21,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from chalicelib.web.errors import ConnectionFailed, NotFound, QueryError
+from chalicelib.web.envelope import dumps
+from chalicelib.errors import ConnectionFailed, NotFound, QueryError
 
-from . import paging
+from . import limits, paging
 from .cache import templates
 from .checks import routine_call
 from .connections import ConnectionManager, manager as default_manager
@@ -35,12 +43,17 @@ class Outcome:
     statements: list[BoundStatement] = field(default_factory=list)
     values: dict = field(default_factory=dict)
     duration_ms: float = 0.0
+    wrote: bool = False              # the statement ran in a read-write transaction
+    rolled_back: bool = True         # nothing it did was committed
+    affected_rows: int | None = None
+    payload: str = ""                # `body` as JSON, size-checked (limits)
 
 
 def _builtins(defn: LoadedDefinition, raw: Mapping[str, Any]) -> tuple[dict, paging.Paging | None, list]:
     row = defn.row
     sortable = list(row["sortable_columns"] or [])
-    page = paging.resolve_paging(raw, row["max_page_size"]) if row["is_paging"] else None
+    page_cap = min(int(row["max_page_size"]), limits.effective_max_rows(row))
+    page = paging.resolve_paging(raw, page_cap) if row["is_paging"] else None
     order: list = []
     if row["is_sorting"] or row["is_paging"]:
         sorting = raw.get("sorting") if row["is_sorting"] else None
@@ -99,45 +112,51 @@ def _shape(defn: LoadedDefinition, result: QueryResult, total: int | None = None
     return items[0], 1
 
 
-def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbConnection,
-         pool_id: str) -> tuple[Any, int, list[BoundStatement]]:
-    row = defn.row
-    conn.set_timeout(int(row["timeout_ms"]))
-    writes = row["http_method"] != "GET" and (rendered.is_write or row["script_type"] == "procedure")
-    if row["script_type"] == "procedure":
-        stmt = _procedure_statement(rendered, conn, pool_id)
-        statements = [stmt]
-    elif page is not None:
-        statements = [paging.count_statement(rendered), paging.page_statement(rendered, order, page)]
-    elif order:
-        statements = [paging.sorted_statement(rendered, order)]
-    else:
-        statements = [rendered.statement()]
-
-    if writes:
-        conn.begin_write()
-        try:
-            result = conn.execute(statements[0])
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        if result.columns:
-            body, n = _shape(defn, result)
-            return body, n, statements
-        affected = max(result.rowcount, 0)
-        return {"affectedRows": affected}, affected, statements
-
+def _statements(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbConnection,
+                pool_id: str) -> list[BoundStatement]:
+    if defn.row["script_type"] == "procedure":
+        return [_procedure_statement(rendered, conn, pool_id)]
     if page is not None:
-        total = int(conn.execute(statements[0]).rows[0][0])
-        result = conn.execute(statements[1])
-        body, n = _shape(defn, result, total)
-        return body, n, statements
-    result = conn.execute(statements[0])
-    if not result.columns:
-        return {"affectedRows": max(result.rowcount, 0)}, max(result.rowcount, 0), statements
-    body, n = _shape(defn, result)
-    return body, n, statements
+        return [paging.count_statement(rendered), paging.page_statement(rendered, order, page)]
+    if order:
+        return [paging.sorted_statement(rendered, order)]
+    return [rendered.statement()]
+
+
+def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbConnection,
+         pool_id: str, dry_run: bool) -> tuple[Any, str, int, list[BoundStatement], bool, int | None, bool]:
+    """(body, its JSON text, row count, statements, wrote, affected rows, committed)"""
+    row = defn.row
+    writes = row["http_method"] != "GET" and (rendered.is_write or row["script_type"] == "procedure")
+    max_rows = limits.effective_max_rows(row)
+    conn.begin(read_only=not writes, timeout_ms=limits.effective_timeout_ms(row))
+    committed = False
+    try:
+        statements = _statements(defn, rendered, page, order, conn, pool_id)
+        total = None
+        if page is not None:
+            total = int(conn.execute(statements[0]).rows[0][0])
+            conn.renew_timeout()
+        result = conn.execute(statements[-1], max_rows)
+        if result.truncated:
+            raise limits.too_many_rows(max_rows)
+        if result.columns:
+            body, n = _shape(defn, result, total)
+            affected = n if writes else None
+        else:
+            affected = max(result.rowcount, 0)
+            body, n = {"affectedRows": affected}, affected
+        payload = dumps(body)
+        limits.check_body_bytes(payload)          # before a write commits: no refused answer is committed
+        if writes and not dry_run:
+            conn.end(commit=True)
+            committed = True
+        # otherwise the transaction stays open: the session reset when the connection goes back
+        # to the pool rolls it back in the same round trip (a closed connection rolls back too)
+    except BaseException:
+        conn.rollback()
+        raise
+    return body, payload, n, statements, writes, affected, committed
 
 
 def render(defn: LoadedDefinition, raw: Mapping[str, Any]) -> tuple[RenderedSql, Any, list, dict]:
@@ -151,8 +170,8 @@ def render(defn: LoadedDefinition, raw: Mapping[str, Any]) -> tuple[RenderedSql,
     return rendered, page, order, values
 
 
-def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: ConnectionManager | None = None
-            ) -> Outcome:
+def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: ConnectionManager | None = None,
+            dry_run: bool = False) -> Outcome:
     started = time.perf_counter()
     if not defn.pool_row.get("is_active", True):
         raise ConnectionFailed("the API's connection pool is inactive", {"connection_pool_id": str(defn.pool_row["id"])})
@@ -162,10 +181,12 @@ def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: Conn
     for attempt in (0, 1):
         with mgr.connection(cfg) as conn:
             try:
-                body, n, statements = _run(defn, rendered, page, order, conn, cfg.id)
+                body, payload, n, statements, wrote, affected, committed = _run(
+                    defn, rendered, page, order, conn, cfg.id, dry_run)
                 break
             except ConnectionFailed:
                 # a stale pooled connection: reads are retried once on a fresh one
                 if attempt == 1 or not conn.reused or rendered.is_write:
                     raise
-    return Outcome(body, n, statements, values, (time.perf_counter() - started) * 1000.0)
+    return Outcome(body, n, statements, values, (time.perf_counter() - started) * 1000.0, wrote,
+                   not committed, affected, payload)

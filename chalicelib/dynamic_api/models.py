@@ -12,7 +12,8 @@ from chalicelib.web.models import PageQuery, StrictModel
 
 class CreatePool(StrictModel):
     display_text: str = Field(..., min_length=1, max_length=64)
-    connection_string: str | None = Field(None, max_length=256)
+    connection_string: str | None = Field(None, max_length=256, description="a password in it is moved to "
+                                          "`password` (encrypted) and shown as '********'")
     db_type: str = Field(..., max_length=64, description="postgresql or mysql")
     host: str = Field(..., min_length=1, max_length=100)
     port: int = Field(..., ge=1, le=65535)
@@ -23,6 +24,8 @@ class CreatePool(StrictModel):
     pool_size: int = Field(5, ge=1, le=100)
     max_concurrency: int = Field(10, ge=1, le=1000)
     remark: str | None = None
+    access: dict[str, Any] | None = Field(None, description='{"write_roles": [...], "read_roles": [...]}; '
+                                          'default: writes admin, reads admin and operator')
 
 
 class UpdatePool(StrictModel):
@@ -38,6 +41,7 @@ class UpdatePool(StrictModel):
     pool_size: int | None = Field(None, ge=1, le=100)
     max_concurrency: int | None = Field(None, ge=1, le=1000)
     remark: str | None = None
+    access: dict[str, Any] | None = None
 
 
 class ParameterIn(StrictModel):
@@ -69,7 +73,9 @@ class CreateDefinition(StrictModel):
     sortable_columns: list[str] = Field(default_factory=list)
     default_sorting: str | None = Field(None, max_length=256)
     max_page_size: int = Field(100, ge=1, le=10000)
-    timeout_ms: int = Field(10000, ge=1, le=300000)
+    timeout_ms: int = Field(10000, description="at most 29000 (synchronous route)")
+    max_rows: int | None = Field(None, description="rows one invocation may return; default and cap: "
+                                 "DYNAMIC_API_MAX_ROWS")
     parameters: list[ParameterIn] = Field(default_factory=list)
 
 
@@ -90,7 +96,8 @@ class UpdateDefinition(StrictModel):
     sortable_columns: list[str] | None = None
     default_sorting: str | None = Field(None, max_length=256)
     max_page_size: int | None = Field(None, ge=1, le=10000)
-    timeout_ms: int | None = Field(None, ge=1, le=300000)
+    timeout_ms: int | None = None
+    max_rows: int | None = None
     parameters: list[ParameterIn] | None = None
 
 

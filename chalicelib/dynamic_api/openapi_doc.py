@@ -1,4 +1,8 @@
-"""OpenAPI 3.1 description of every published dynamic API.
+"""OpenAPI 3.1 description of the published dynamic APIs the caller may call.
+
+An anonymous caller sees the public APIs (empty permission list) only; a
+key sees those plus the ones whose permissions it holds, by the same rule
+the invoke route applies (`chalicelib.web.auth.require_permissions`).
 
 Each API is a path `/api/dynamic-api/invoke/{name}` with its one method;
 query/header parameters become `parameters`, body/form parameters a request
@@ -101,6 +105,8 @@ def _operation(d: store.LoadedDefinition) -> dict:
         "400": {"description": "invalid parameter", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "404": {"description": "not found", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "408": {"description": "query timed out", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        "413": {"description": "result larger than max_rows or the response size limit: page it",
+                "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "503": {"description": "connection pool busy", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
     }
     op: dict[str, Any] = {
@@ -130,10 +136,24 @@ def _operation(d: store.LoadedDefinition) -> dict:
     return op
 
 
+def may_call(principal, permissions: list[str]) -> bool:
+    from chalicelib.web.auth import require_permissions
+    from chalicelib.errors import AppError
+    try:
+        require_permissions(principal, permissions)
+    except AppError:
+        return False
+    return True
+
+
 def build_dynamic_openapi(request=None) -> dict:
     from chalicelib.settings import get_settings
+    from chalicelib.web.auth import identify
+    principal = identify(request) if request is not None else None
     paths: dict[str, Any] = {}
     for d in store.published_definitions():
+        if not may_call(principal, list(d.row["permissions"] or [])):
+            continue
         paths[f"/api/dynamic-api/invoke/{d.row['name']}"] = {d.row["http_method"].lower(): _operation(d)}
     servers = []
     if request is not None:

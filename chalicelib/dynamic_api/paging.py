@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .dialects import BoundStatement, Dialect
 from .engines import RenderedSql
@@ -86,6 +86,9 @@ def order_by_sql(order: SortOrder, dialect: Dialect) -> str:
     return ", ".join(f"{dialect.quote_ident(col)} {direction}" for col, direction in order)
 
 
+MAX_OFFSET = 2 ** 53      # what every client (JSON numbers) and both servers' LIMIT/OFFSET accept
+
+
 def _int_input(raw: Any, name: str, minimum: int) -> int | None:
     if raw is None or raw == "" or raw == []:
         return None
@@ -99,6 +102,8 @@ def _int_input(raw: Any, name: str, minimum: int) -> int | None:
         raise ValidationError(f"parameter '{name}' must be an integer", {"parameter": name}) from None
     if value < minimum:
         raise ValidationError(f"parameter '{name}' must be at least {minimum}", {"parameter": name})
+    if value > MAX_OFFSET:
+        raise ValidationError(f"parameter '{name}' must be at most {MAX_OFFSET}", {"parameter": name})
     return value
 
 

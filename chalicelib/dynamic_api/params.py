@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .engines import BUILTIN_VARIABLES
 
@@ -250,9 +250,10 @@ def check_default(spec: ParamSpec) -> None:
 
 
 def mask(specs: Iterable[ParamSpec], values: Mapping[str, Any]) -> dict[str, Any]:
-    """Values for logging: sensitive parameters replaced by '***'."""
+    """Values for logging: sensitive parameters replaced by the product's mask."""
+    from chalicelib.secrets import MASK
     sensitive = {s.name for s in specs if s.sensitive}
     out = {}
     for k, v in values.items():
-        out[k] = "***" if k in sensitive and v is not None else v
+        out[k] = MASK if k in sensitive and v is not None else v
     return out

@@ -3,19 +3,20 @@
   /api/connection-pools[/{id}[/test]]            admin
   /api/dynamic-apis[/{id}[/publish|/unpublish|/test|/logs]]   operator (reads: viewer)
   /api/dynamic-api/invoke/{name}                 public route; the definition's permissions decide
-  /api/dynamic-api/openapi.json                  public: OpenAPI 3.1 of every published API
+  /api/dynamic-api/openapi.json                  public: OpenAPI 3.1 of the APIs the caller may call
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from chalice import Response
+
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
-from chalicelib.web.errors import AppError, MethodNotAllowed, ValidationError
+from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
 
 
 def _service():
@@ -82,7 +83,7 @@ def _changes(model) -> dict:
         summary="Create a dynamic API (draft) with its parameters; the template is checked")
 def create_definition(ctx: Ctx):
     data = ctx.body.model_dump()
-    return Reply(_service().create_definition(data), "dynamic API created", 201)
+    return Reply(_service().create_definition(data, principal=ctx.principal), "dynamic API created", 201)
 
 
 @bp.api("/api/dynamic-apis", "GET", role="viewer", query="chalicelib.dynamic_api.models:DefinitionQuery",
@@ -102,40 +103,47 @@ def get_definition(ctx: Ctx, def_id: str):
 @bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update a dynamic API (fields given; parameters replaced when given)")
 def update_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
+                                              principal=ctx.principal),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
         summary="Update some fields of a dynamic API")
 def patch_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body)),
+    return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
+                                              principal=ctx.principal),
                  "dynamic API updated")
 
 
 @bp.api("/api/dynamic-apis/{def_id}", "DELETE", role="operator",
         summary="Delete a dynamic API and its parameters")
 def delete_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().delete_definition(uuid_param(def_id, "def_id")), "dynamic API deleted")
+    return Reply(_service().delete_definition(uuid_param(def_id, "def_id"), principal=ctx.principal),
+                 "dynamic API deleted")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body="chalicelib.dynamic_api.models:PublishBody",
         summary="Publish a dynamic API, optionally setting its permission list")
 def publish_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions), "dynamic API published")
+    return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions,
+                                      principal=ctx.principal), "dynamic API published")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/unpublish", "POST", role="operator",
         summary="Take a dynamic API offline")
 def unpublish_definition(ctx: Ctx, def_id: str):
-    return Reply(_service().unpublish(uuid_param(def_id, "def_id")), "dynamic API taken offline")
+    return Reply(_service().unpublish(uuid_param(def_id, "def_id"), principal=ctx.principal),
+                 "dynamic API taken offline")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body="chalicelib.dynamic_api.models:TestBody",
-        summary="Run a dynamic API (drafts too) and show the SQL, bound values, result and duration")
+        summary="Run a dynamic API (drafts too) in a rolled-back transaction: SQL, bound values, result, "
+                "affected rows, duration")
 def test_definition(ctx: Ctx, def_id: str):
     return Reply(_service().test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
-                                         ctx.principal.key_id), "test run finished")
+                                            ctx.principal.key_id, principal=ctx.principal),
+                 "test run finished; its transaction was rolled back")
 
 
 @bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query="chalicelib.web.models:PageQuery",
@@ -148,6 +156,7 @@ def definition_logs(ctx: Ctx, def_id: str):
 # --------------------------------------------------------------------------- invoke
 
 def _form_or_json(request) -> tuple[dict, dict]:
+    from chalicelib.web.json_body import parse_json
     """(json_object, form_fields) of the request body; either may be empty."""
     body = raw_body(request)
     if not body.strip():
@@ -157,10 +166,7 @@ def _form_or_json(request) -> tuple[dict, dict]:
     if ctype == "application/x-www-form-urlencoded":
         form = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
         return {}, form
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"malformed JSON body: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
     if not isinstance(data, dict):
         raise ValidationError("the JSON body must be an object of parameter values")
     return data, {}
@@ -219,11 +225,11 @@ def _invoke(ctx: Ctx, name: str):
     except AppError as exc:
         if defn is not None:
             _service().log_invocation(defn, principal, request.method, raw, exc.status,
-                                   (time.perf_counter() - started) * 1000.0, None, exc)
+                                      (time.perf_counter() - started) * 1000.0, None, exc)
         raise
     _service().log_invocation(defn, principal, request.method, raw, 200,
                            (time.perf_counter() - started) * 1000.0, outcome.row_count, None)
-    return envelope.json_response(outcome.body, 200)
+    return Response(outcome.payload, status_code=200, headers={"Content-Type": "application/json"})
 
 
 for _method in INVOKE_METHODS:
@@ -236,7 +242,7 @@ for _method in INVOKE_METHODS:
 
 
 @bp.api("/api/dynamic-api/openapi.json", "GET", role=None, raw_response=True,
-        summary="OpenAPI 3.1 description of every published dynamic API (any valid key)")
+        summary="OpenAPI 3.1 of the published dynamic APIs the caller may call (anonymous: public ones)")
 def dynamic_openapi(ctx: Ctx):
     from .openapi_doc import build_dynamic_openapi
     return envelope.json_response(build_dynamic_openapi(ctx.request))

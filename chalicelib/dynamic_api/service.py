@@ -6,13 +6,13 @@ import re
 import time
 from typing import Any
 
-from chalicelib.web.errors import AppError, NotFound, ValidationError
+from chalicelib.errors import AppError, NotFound, ValidationError
 
-from . import executor, paging, store
+from . import connstr, executor, limits, paging, store, trust
 from .checks import SCRIPT_TYPES, check_template
 from .connections import manager
 from .dialects import normalize_db_type
-from .drivers import connect
+from .drivers import ConnectParams, connect
 from .engines import engines
 from .params import (ParamSpec, check_default, check_param_name, mask, normalize_data_type,
                      normalize_param_type)
@@ -36,11 +36,38 @@ DEFINITION_DEFAULTS = {"category": "default", "http_method": "GET", "script_type
                        "rank": 0, "sortable_columns": [], "max_page_size": 100, "timeout_ms": 10000}
 
 
+_CONNECTION_FIELDS = ("db_type", "host", "port", "username", "password", "database")
+
+
+def _split_connection_string(data: dict) -> dict:
+    """The password of a connection_string moves to `password` (encrypted);
+    the text keeps the mask in its place."""
+    if data.get("connection_string"):
+        text, password = connstr.split_password(data["connection_string"])
+        data["connection_string"] = text
+        if password is not None and not data.get("password"):
+            data["password"] = password
+    return data
+
+
+def _inspect(values: dict, password: str | None) -> dict:
+    from chalicelib.settings import get_settings
+    params = ConnectParams(values["db_type"], values["host"], int(values["port"]), values.get("username") or "",
+                           password, values["database"], get_settings().db_connect_timeout_s)
+    return trust.inspect_target(params)
+
+
 def create_pool(data: dict) -> dict:
     data = {**POOL_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in POOL_DEFAULTS}}
     data["db_type"] = normalize_db_type(data["db_type"])
+    data = _split_connection_string(data)
+    access_in = data.pop("access", None)
     password = data.pop("password", None)
-    row = store.insert_pool(data, _seal(password))
+    inspection = _inspect(data, password or None)        # refuses the gateway's own database
+    if access_in is None and inspection["reaches_gateway"]:
+        access_in = trust.GATEWAY_DEFAULT_ACCESS
+    access = trust.normalize_access(access_in)
+    row = store.insert_pool(data, _seal(password), access, inspection)
     return store.pool_out(row)
 
 
@@ -54,13 +81,25 @@ def update_pool(pool_id: str, changes: dict) -> dict:
     for required in ("display_text", "host", "port", "database", "is_active", "pool_size", "max_concurrency"):
         if required in changes and changes[required] is None:
             raise ValidationError(f"{required} cannot be null", {"field": required})
+    if "access" in changes:
+        changes["access"] = trust.normalize_access(changes["access"])
+    changes = _split_connection_string(changes)
+    row = store.get_pool_row(pool_id)
     password_enc: Any = ...
+    new_password: Any = ...
     if "password" in changes:
         password = changes.pop("password")
         if password != MASK:
-            password_enc = _seal(password)
-    store.get_pool_row(pool_id)
+            password_enc, new_password = _seal(password), password
+    inspection = None
+    if any(f in changes for f in _CONNECTION_FIELDS) or new_password is not ...:
+        merged = {**row, **changes}
+        if new_password is ...:
+            new_password = store.pool_config(row).params.password
+        inspection = _inspect(merged, new_password or None)
     row = store.update_pool(pool_id, changes, password_enc)
+    if inspection is not None:
+        row = store.record_inspection(pool_id, inspection)
     manager.invalidate(pool_id)
     store.invalidate_definition_cache()
     return store.pool_out(row)
@@ -88,8 +127,14 @@ def test_pool(pool_id: str) -> dict:
         version = conn.execute(BoundStatement("SELECT version()", (), conn.db_type)).rows[0][0]
     finally:
         conn.close()
-    return {"connected": True, "duration_ms": round((time.perf_counter() - started) * 1000.0, 2),
-            "db_type": row["db_type"], "server_version": str(version)}
+    duration = round((time.perf_counter() - started) * 1000.0, 2)
+    inspection = trust.inspect_target(cfg.params)        # refuses the gateway's own database
+    if not inspection["connected"]:
+        raise inspection["error"]
+    store.record_inspection(pool_id, inspection)
+    return {"connected": True, "duration_ms": duration, "db_type": row["db_type"], "server_version": str(version),
+            "server_identity": inspection["server_identity"],
+            "privilege_warnings": inspection["privilege_warnings"]}
 
 
 # --------------------------------------------------------------------------- definitions
@@ -109,8 +154,13 @@ def _normalize_params(params: list[dict]) -> list[dict]:
     return out
 
 
-def validate_definition(values: dict, params: list[dict]) -> dict:
-    """Every save-time check; returns normalized values."""
+def _require_access(principal, def_row: dict, pool_row: dict, action: str) -> None:
+    """`principal` is the caller's key; None only for the product's own callers (benchmarks, jobs)."""
+    trust.require_access(principal, pool_row, trust.api_kind(def_row.get("http_method")), action)
+
+
+def validate_definition(values: dict, params: list[dict], principal=None, action: str = "define") -> dict:
+    """Every save-time check, the pool's access rule included; returns normalized values."""
     v = dict(values)
     if not isinstance(v.get("name"), str) or not NAME_RE.match(v["name"]):
         raise ValidationError("name must be URL-safe: letters, digits, '_', '-', '.', starting with a letter "
@@ -145,21 +195,34 @@ def validate_definition(values: dict, params: list[dict]) -> dict:
         pool = store.get_pool_row(uuid_param(str(pool_id), "connection_pool_id"))
     except NotFound:
         raise ValidationError(f"connection_pool_id {pool_id} does not exist", {"field": "connection_pool_id"}) from None
+    _require_access(principal, v, pool, action)
+    limits.check_definition_limits(v)
     check_template(v["template_engine"], v["script_template"], [p["name"] for p in params], pool["db_type"],
                    method, v["script_type"])
     return v
 
 
-def create_definition(data: dict) -> dict:
+def _existing(def_id: str, principal, action: str) -> dict:
+    """The definition row, after checking the caller may `action` it on its pool."""
+    row = store.get_definition_row(def_id)
+    try:
+        pool = store.get_pool_row(str(row["connection_pool_id"]))
+    except NotFound:
+        pool = {"id": row["connection_pool_id"], "display_text": None}
+    _require_access(principal, row, pool, action)
+    return row
+
+
+def create_definition(data: dict, *, principal) -> dict:
     data = {**DEFINITION_DEFAULTS, **{k: v for k, v in data.items() if v is not None or k not in DEFINITION_DEFAULTS}}
     params = _normalize_params(data.pop("parameters", []) or [])
-    values = validate_definition(data, params)
+    values = validate_definition(data, params, principal, "define")
     row = store.insert_definition(values, params)
     return definition_detail(str(row["id"]))
 
 
-def update_definition(def_id: str, changes: dict) -> dict:
-    row = store.get_definition_row(def_id)
+def update_definition(def_id: str, changes: dict, *, principal) -> dict:
+    row = _existing(def_id, principal, "update")
     params_in = changes.pop("parameters", None)
     current = {k: row[k] for k in store.DEF_FIELDS}
     current["connection_pool_id"] = str(row["connection_pool_id"])
@@ -170,14 +233,15 @@ def update_definition(def_id: str, changes: dict) -> dict:
         params = _normalize_params(params_in)
     else:
         params = [{k: p[k] for k in store.PARAM_FIELDS} for p in store.get_params(def_id)]
-    values = validate_definition(current, params)
+    values = validate_definition(current, params, principal, "define")
     store.update_definition(def_id, values, params if params_in is not None else None)
     from .cache import templates
     templates.invalidate(def_id)
     return definition_detail(def_id)
 
 
-def delete_definition(def_id: str) -> dict:
+def delete_definition(def_id: str, *, principal) -> dict:
+    _existing(def_id, principal, "delete")
     row = store.delete_definition(def_id)
     return store.definition_out(row)
 
@@ -187,29 +251,31 @@ def definition_detail(def_id: str) -> dict:
     return store.definition_out(row, store.get_params(def_id), store.stats_for(def_id))
 
 
-def publish(def_id: str, permissions: list[str] | None) -> dict:
+def publish(def_id: str, permissions: list[str] | None, *, principal) -> dict:
     row = store.get_definition_row(def_id)
     params = [{k: p[k] for k in store.PARAM_FIELDS} for p in store.get_params(def_id)]
     current = {k: row[k] for k in store.DEF_FIELDS}
     current["connection_pool_id"] = str(row["connection_pool_id"])
     if permissions is not None:
         current["permissions"] = permissions
-    values = validate_definition(current, params)     # still valid against today's pool?
+    values = validate_definition(current, params, principal, "publish")   # still valid against today's pool?
     store.set_status(def_id, "published", values["permissions"] if permissions is not None else None)
     return definition_detail(def_id)
 
 
-def unpublish(def_id: str) -> dict:
+def unpublish(def_id: str, *, principal) -> dict:
+    _existing(def_id, principal, "unpublish")
     store.set_status(def_id, "offline")
     return definition_detail(def_id)
 
 
-def test_definition(def_id: str, params: dict, caller_key_id: str | None) -> dict:
-    row = store.get_definition_row(def_id)
+def test_definition(def_id: str, params: dict, caller_key_id: str | None, *, principal) -> dict:
+    """Run a definition (drafts too) in a transaction that is always rolled back."""
+    row = _existing(def_id, principal, "test")
     defn = store.load(row)
     started = time.perf_counter()
     try:
-        outcome = executor.execute(defn, params)
+        outcome = executor.execute(defn, params, dry_run=True)
     except AppError as exc:
         log_invocation(defn, None, "TEST", params, exc.status, (time.perf_counter() - started) * 1000.0,
                        None, exc, is_test=True, caller_key_id=caller_key_id)
@@ -224,6 +290,8 @@ def test_definition(def_id: str, params: dict, caller_key_id: str | None) -> dic
         "values": outcome.values,
         "result": outcome.body,
         "row_count": outcome.row_count,
+        "affected_rows": outcome.affected_rows,
+        "rolled_back": outcome.rolled_back,
         "duration_ms": round(outcome.duration_ms, 3),
     }
 

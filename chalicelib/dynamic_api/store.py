@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import get_db
-from chalicelib.web.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound
 
 from .connections import PoolConfig
 from .drivers import ConnectParams
@@ -23,7 +23,7 @@ POOL_FIELDS = ("display_text", "connection_string", "db_type", "host", "port", "
                "is_active", "pool_size", "max_concurrency", "remark")
 DEF_FIELDS = ("name", "category", "connection_pool_id", "http_method", "script_template", "script_type",
               "template_engine", "is_multiple_result", "is_paging", "is_sorting", "permissions", "rank",
-              "remark", "sortable_columns", "default_sorting", "max_page_size", "timeout_ms")
+              "remark", "sortable_columns", "default_sorting", "max_page_size", "timeout_ms", "max_rows")
 PARAM_FIELDS = ("name", "display_text", "data_type", "param_type", "multiple", "required", "default_value",
                 "sensitive", "rank")
 DEFINITION_CACHE_TTL_S = 5.0
@@ -31,9 +31,19 @@ DEFINITION_CACHE_TTL_S = 5.0
 
 # --------------------------------------------------------------------------- pools
 
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def pool_out(row: dict) -> dict:
+    from .connstr import redact
     out = {k: row[k] for k in ("id", *POOL_FIELDS, "version", "created_at", "updated_at")}
+    out["connection_string"] = redact(row.get("connection_string"))
     out["has_password"] = row.get("password_enc") is not None
+    out["access"] = _json(row.get("access"))
+    out["server_identity"] = row.get("server_identity")
+    out["privilege_warnings"] = _json(row.get("privilege_warnings")) or []
+    out["checked_at"] = row.get("checked_at")
     return out
 
 
@@ -53,19 +63,40 @@ def list_pools(limit: int, offset: int, db=None) -> tuple[list[dict], int]:
     return [pool_out(r) for r in rows], total
 
 
-def insert_pool(values: dict, password_enc: dict | None, db=None) -> dict:
+def insert_pool(values: dict, password_enc: dict | None, access: dict, inspection: dict, db=None) -> dict:
     db = db or get_db()
     cols = ", ".join(POOL_FIELDS)
     params = ", ".join(f":{c}" for c in POOL_FIELDS)
-    return db.one(f"INSERT INTO connection_pools ({cols}, password_enc) VALUES ({params}, CAST(:pw AS jsonb)) "
-                  "RETURNING *", pw=json.dumps(password_enc) if password_enc else None,
-                  **{c: values.get(c) for c in POOL_FIELDS})
+    return db.one(f"INSERT INTO connection_pools ({cols}, password_enc, access, server_identity, "
+                  f"privilege_warnings, checked_at) VALUES ({params}, CAST(:pw AS jsonb), CAST(:access AS jsonb), "
+                  ":ident, CAST(:warnings AS jsonb), CASE WHEN :checked THEN NOW() END) RETURNING *",
+                  pw=json.dumps(password_enc) if password_enc else None, access=json.dumps(access),
+                  ident=inspection.get("server_identity"),
+                  warnings=json.dumps(inspection.get("privilege_warnings") or []),
+                  checked=bool(inspection.get("connected")), **{c: values.get(c) for c in POOL_FIELDS})
+
+
+def record_inspection(pool_id: str, inspection: dict, db=None) -> dict:
+    """What the last check of the target found (a pool test, an edit)."""
+    db = db or get_db()
+    row = db.one("UPDATE connection_pools SET server_identity = COALESCE(:ident, server_identity), "
+                 "privilege_warnings = CAST(:warnings AS jsonb), "
+                 "checked_at = CASE WHEN :checked THEN NOW() ELSE checked_at END "
+                 "WHERE id = CAST(:id AS uuid) RETURNING *", id=pool_id, ident=inspection.get("server_identity"),
+                 warnings=json.dumps(inspection.get("privilege_warnings") or []),
+                 checked=bool(inspection.get("connected")))
+    if row is None:
+        raise NotFound(f"connection pool {pool_id} not found")
+    return row
 
 
 def update_pool(pool_id: str, values: dict, password_enc: Any = ..., db=None) -> dict:
     db = db or get_db()
     sets = [f"{c} = :{c}" for c in POOL_FIELDS if c in values]
     params = {c: values[c] for c in POOL_FIELDS if c in values}
+    if "access" in values:
+        sets.append("access = CAST(:access AS jsonb)")
+        params["access"] = json.dumps(values["access"])
     if password_enc is not ...:
         sets.append("password_enc = CAST(:pw AS jsonb)")
         params["pw"] = json.dumps(password_enc) if password_enc else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db.where import Where
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 
 @dataclass

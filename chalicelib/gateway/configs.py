@@ -32,7 +32,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
-from chalicelib.web.errors import Conflict, ValidationError
+from chalicelib.errors import Conflict, ValidationError
 from chalicelib.web.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")

@@ -32,7 +32,7 @@ from chalicelib import observability
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
-from chalicelib.web.errors import AppError, Conflict, NotFound, UpstreamError
+from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
 
 log = logging.getLogger("stepflow")
 

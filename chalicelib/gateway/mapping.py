@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from chalicelib.gateway.request_builder import InvokeInput
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 RESERVED = ("defaults", "mapping")
 TARGETS = ("path", "query", "headers", "cookies")

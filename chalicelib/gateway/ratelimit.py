@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from chalicelib import limits
-from chalicelib.web.errors import RateLimited
+from chalicelib.errors import RateLimited
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.db.where import Where
 from chalicelib.gateway import invoke as gateway_invoke
 from chalicelib.gateway import mapping
-from chalicelib.web.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound
 
 RESOURCE_TYPES = ("workflow_node", "scheduled_task", "form", "dashboard")
 STATUSES = ("active", "inactive", "error")

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from chalicelib.gateway import schemas
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 # Headers a caller may not set: they belong to the connection or the gateway.
 HOP_HEADERS = frozenset({

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from chalicelib.web.errors import UpstreamError
+from chalicelib.errors import UpstreamError
 
 TOKEN_EXPIRY_SKEW_S = 30
 DEFAULT_TOKEN_TTL_S = 3600

@@ -73,10 +73,10 @@ def _stale_after_s() -> int:
 
 def summarise(exc: BaseException, job_id: str) -> dict:
     """What a caller may see of a handler's failure: {code, message, hint}.
-    A typed error (`chalicelib.web.errors`) shows its code and message; any
+    A typed error (`chalicelib.errors`) shows its code and message; any
     other exception only its kind, since its text may hold internals."""
     from chalicelib.masking import mask_text
-    from chalicelib.web.errors import AppError
+    from chalicelib.errors import AppError
 
     cause = exc.__cause__ if isinstance(exc, PermanentJobError) and isinstance(exc.__cause__, AppError) else exc
     if isinstance(cause, AppError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 PRIORITIES = ("critical", "default", "low")
 # Deliveries of one SQS message before it moves to its dead-letter queue.

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import PRIORITIES, require_job_type
 from chalicelib.secrets import mask_config
-from chalicelib.web.errors import Conflict, NotFound, ValidationError
+from chalicelib.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger("stepflow.jobs")
 MAX_IDEMPOTENCY_KEY = 255

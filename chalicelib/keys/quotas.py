@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from chalicelib import limits
 from chalicelib.keys.principal import Principal
-from chalicelib.web.errors import RateLimited
+from chalicelib.errors import RateLimited
 
 WINDOW_S = 60
 SLOT_TTL_S = 60.0   # a slot whose request died is freed after this (API Gateway cuts at 29 s)

@@ -12,7 +12,7 @@ import time
 from chalicelib.db import get_db
 from chalicelib.keys.principal import ROLES, Principal
 from chalicelib.keys.quotas import effective
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 KEY_PREFIX = "sfk_"
 CACHE_TTL_S = 5.0
@@ -55,9 +55,7 @@ def create_key(role: str, permissions: list[str] | None = None, name: str | None
 
 def list_keys(limit: int, offset: int, db=None) -> tuple[list[dict], int]:
     db = db or get_db()
-    rows = db.query("SELECT *, count(*) OVER () AS _total FROM api_keys ORDER BY created_at DESC, id "
-                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset)
-    total = rows[0]["_total"] if rows else db.scalar("SELECT count(*) FROM api_keys")
+    rows, total = db.page("SELECT * FROM api_keys", order_by="created_at DESC, id", limit=limit, offset=offset)
     return [_row_out(r) for r in rows], total
 
 

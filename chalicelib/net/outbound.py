@@ -33,7 +33,7 @@ What it guarantees:
   whole exchange is bounded by ``total_timeout`` on top of connect/read
   timeouts.
 
-Errors are typed (`chalicelib.web.errors`) and all carry ``error_type``:
+Errors are typed (`chalicelib.errors`) and all carry ``error_type``:
 
 ==========================  =======================  ===============
 class                       base (status)            error_type

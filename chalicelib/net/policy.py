@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from chalicelib.net.addresses import IPAddress, classify_address
-from chalicelib.web.errors import RequestTimeout, UpstreamError, ValidationError
+from chalicelib.errors import RequestTimeout, UpstreamError, ValidationError
 
 Resolver = Callable[[str, int], Sequence[str]]
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from chalicelib.db import get_db
 from chalicelib.jobs.registry import JobContext
-from chalicelib.web.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError
 
 log = logging.getLogger("stepflow.health")
 

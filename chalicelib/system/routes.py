@@ -1,8 +1,15 @@
 """Health, init-db and the service's own OpenAPI description."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.web import envelope
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply
+
+if TYPE_CHECKING:
+    from chalicelib.system import models
+else:  # imported on the first request that needs them (cold start)
+    models = LazyModels("chalicelib.system.models")
 
 bp = ApiBlueprint(__name__, tag="system")
 
@@ -38,7 +45,7 @@ def openapi_json(ctx: Ctx):
     return envelope.json_response(build_openapi(get_settings().app_version))
 
 
-@bp.api("/api/metrics/routes", "GET", role="admin", query="chalicelib.system.models:RouteMetricsQuery",
+@bp.api("/api/metrics/routes", "GET", role="admin", query=models.RouteMetricsQuery,
         summary="Management API metrics per route (and per key): requests, error rate, avg/p50/p95/p99 latency")
 def route_metrics(ctx: Ctx):
     from chalicelib.web import access_log

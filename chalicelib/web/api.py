@@ -11,7 +11,7 @@ everywhere, and the OpenAPI description is generated from the same facts.
         # or Reply(data, message=..., status=...) / a chalice Response (raw)
 
 `role=None` makes a route public. Views raise typed errors
-(chalicelib.web.errors); anything else becomes a 500 SYSTEM_ERROR.
+(chalicelib.errors); anything else becomes a 500 SYSTEM_ERROR.
 
 `body=`/`query=` take a pydantic model class or, preferably, a string
 "package.module:ClassName" resolved (and cached) on first use, so that
@@ -33,7 +33,7 @@ from chalicelib.keys import quotas
 from chalicelib.web import envelope, versions
 from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
 from chalicelib.web.auth import Principal, authenticate
-from chalicelib.web.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -47,6 +47,31 @@ JSON_TYPES = ["application/json"]
 ModelRef = Union["type[BaseModel]", str]
 
 _RESOLVED: dict[str, type] = {}
+
+
+class LazyModels:
+    """A models module named without importing it (Lambda cold start).
+
+    Routes write `body=models.CreateKey` with
+
+        if TYPE_CHECKING:
+            from chalicelib.keys import models
+        else:
+            models = LazyModels("chalicelib.keys.models")
+
+    A type checker (and a rename) sees the real class; at run time the
+    attribute is the reference "chalicelib.keys.models:CreateKey", imported
+    on the first request that needs it. tests/test_cold_start.py resolves
+    every reference.
+    """
+
+    def __init__(self, module: str):
+        self._module = module
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return f"{self._module}:{name}"
 
 
 def _check_ref(ref: ModelRef | None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chalicelib.keys.principal import ROLE_RANK, ROLES, Principal
 from chalicelib.web import access_log
-from chalicelib.web.errors import AuthError, PermissionDenied
+from chalicelib.errors import AuthError, PermissionDenied
 
 __all__ = ["ROLES", "ROLE_RANK", "Principal", "extract_key", "identify", "authenticate", "require_permissions"]
 

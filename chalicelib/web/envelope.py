@@ -11,7 +11,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.web.errors import AppError
+from chalicelib.errors import AppError
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 MAX_JSON_DEPTH = 100  # nesting levels of a request body (arrays + objects)
 INT64 = 2 ** 63 - 1

@@ -5,9 +5,12 @@ Chalice keeps the request being handled on the app object itself
 container handles one invocation at a time, so that is safe there; a server
 that handles requests concurrently in one process (`make run`) would let
 one request read another's headers, body and principal. `StepflowApp`
-keeps both attributes in context variables instead: each request runs in
-its own `contextvars.Context` (chalicelib.web.local_server), so what one
-request sets is invisible to every other, whatever the concurrency.
+keeps both attributes in context variables instead, and `__call__` runs
+every invocation in a new, empty `contextvars.Context`: whatever one request
+sets (its request, principal, request id, quota ticket, dynamic-API binds)
+is invisible to every other, concurrent or later. This holds in a warm
+Lambda container (where one thread serves invocation after invocation) as
+well as in the local server (chalicelib.web.local_server), by construction.
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ _lambda_context: contextvars.ContextVar[Any] = contextvars.ContextVar("lambda_co
 
 
 class StepflowApp(Chalice):
+    def __call__(self, event: Any, context: Any) -> Any:
+        return contextvars.Context().run(super().__call__, event, context)
+
     @property  # type: ignore[override]
     def current_request(self) -> Any:
         return _current_request.get()

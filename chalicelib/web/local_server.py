@@ -22,8 +22,10 @@ No latency floor: each response (status line, headers and body) is written
 in a single send and sockets have TCP_NODELAY, so keep-alive requests do not
 wait for a delayed ACK.
 
-The access log names method, path (the query string is left out: it can
-carry secrets), status, duration and request id.
+The access log is the app's own structured line per request
+(chalicelib.observability: route, path without the query string, role,
+status, duration, request id); the server itself only reports protocol
+errors.
 """
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ import contextvars
 import logging
 import socket
 import sys
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -95,7 +96,6 @@ class RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else None
 
     def _handle(self) -> None:
-        started = time.perf_counter()
         try:
             body = self._read_body()
         except _TooLarge:
@@ -110,7 +110,6 @@ class RequestHandler(BaseHTTPRequestHandler):
             # request on this thread (or any other) is visible to this one.
             response = contextvars.Context().run(self.server.invoke, self.command, self.path, headers, body)
         self._write(response)
-        self._access_log(response, time.perf_counter() - started)
 
     # TRACE (and any method a route does not declare) gets the 405 envelope from the app.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _handle
@@ -146,13 +145,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _access_log(self, response: dict, elapsed: float) -> None:
-        rid = (response.get("headers") or {}).get("X-Request-Id", "-")
-        path = self.path.split("?", 1)[0] + ("?…" if "?" in self.path else "")
-        sys.stderr.write(f"{self.command} {path} {response['statusCode']} {elapsed * 1000:.1f}ms {rid}\n")
-
     def log_message(self, format: str, *args: Any) -> None:   # noqa: A002 - http.server's signature
-        # Only protocol errors reach here (the access log is written by _handle).
+        # Only protocol errors reach here (the app writes the access log).
         sys.stderr.write("http: " + (format % args) + "\n")
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:

@@ -22,7 +22,7 @@ from chalice import Response
 
 from chalicelib import observability
 from chalicelib.web import access_log, envelope, versions
-from chalicelib.web.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
+from chalicelib.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
                                    ValidationError)
 
 log = logging.getLogger("stepflow")

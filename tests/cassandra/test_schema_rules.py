@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.compare.cassandra.schema import TableSchema, cql_name, query_shape
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 EVENTS = TableSchema("ks", "events", {"tenant": "text", "day": "int", "seq": "int", "kind": "int",
                                       "payload": "text", "tags": "set<text>", "frozen_tags": "frozen<set<text>>"},

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from chalicelib.catalog import loader
-from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError
 
 BILLION_LAUGHS = """
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

@@ -8,7 +8,7 @@ import pytest
 from chalicelib.catalog.problems import Problems
 from chalicelib.catalog.refs import RefIndex, resolve_inline
 from chalicelib.catalog.spec import Limits, parse_spec, server_base_url
-from chalicelib.web.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError
 
 SPECS = Path("/work/shared/specs")
 

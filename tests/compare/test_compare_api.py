@@ -311,3 +311,23 @@ def test_an_async_comparison_takes_binary_keys_in_their_base64_form(api, cfg1, c
     job = api.get(f"/api/jobs/{r.data['job_id']}").data
     assert job["status"] == "succeeded", job
     assert job["result"]["identical_count"] == 1
+
+
+def test_an_async_comparison_takes_a_priority_and_an_idempotency_key(api, cfg1, cfg2, env1, env2):
+    env1.set("ik", "v")
+    env2.set("ik", "v")
+    body = compare_body(cfg1, cfg2, ["ik"], **{"async": True, "priority": "critical"})
+    headers = {"Idempotency-Key": f"retry-{time.time_ns()}"}
+    first = api.post("/api/redis/compare", body, headers=headers)
+    second = api.post("/api/redis/compare", body, headers=headers)
+    assert first.status == second.status == 202, (first.json, second.json)
+    assert first.data["job_id"] == second.data["job_id"]
+    assert first.data["job"]["priority"] == "critical"
+    other = api.post("/api/redis/compare", body, headers={"Idempotency-Key": f"other-{time.time_ns()}"})
+    assert other.data["job_id"] != first.data["job_id"]
+
+
+def test_an_unknown_priority_is_a_400_naming_it(api, cfg1, cfg2):
+    r = api.post("/api/redis/compare", compare_body(cfg1, cfg2, ["x"], **{"async": True, "priority": "urgent"}))
+    assert r.status == 400
+    assert "priority" in json.dumps(r.json["error"])

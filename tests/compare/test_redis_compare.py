@@ -6,7 +6,7 @@ import json
 import pytest
 
 from chalicelib.compare.redis import RedisCompareRequest, compare_redis
-from chalicelib.web.errors import ConnectionFailed, ValidationError
+from chalicelib.errors import ConnectionFailed, ValidationError
 from tests.compare import redis_servers as rs
 from tests.compare.conftest import side_config
 

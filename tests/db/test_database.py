@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.db import Database
-from chalicelib.web.errors import Conflict, RequestTimeout, StorageUnavailable
+from chalicelib.errors import Conflict, RequestTimeout, StorageUnavailable
 from tests.conftest import TEST_DATABASE_URL
 
 
@@ -176,8 +176,17 @@ def test_a_stale_connection_at_the_start_of_a_transaction_is_replaced(fresh, db)
 
 
 def test_database_errors_do_not_show_sqlstates_or_the_database_text(fresh):
-    from chalicelib.web.errors import ValidationError
+    from chalicelib.errors import ValidationError
     with pytest.raises(ValidationError) as err:
         fresh.query("SELECT 1 OFFSET :o", o=10**30)
     text = f"{err.value.message} {err.value.details}"
     assert "22" not in text and "bigint" not in text.lower() and "sqlstate" not in text.lower()
+
+
+def test_page_answers_a_sorted_page_and_the_total(fresh):
+    sql = "SELECT g AS n, g % 3 AS r FROM generate_series(1, :top) AS g WHERE g > :low"
+    rows, total = fresh.page(sql, order_by="r DESC, n", limit=4, offset=2, top=20, low=5)
+    assert total == 15
+    assert rows == [{"n": 14, "r": 2}, {"n": 17, "r": 2}, {"n": 20, "r": 2}, {"n": 7, "r": 1}]
+    rows, total = fresh.page(sql, order_by="n", limit=4, offset=100, top=20, low=5)
+    assert rows == [] and total == 15

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.db import Database, quote_ident
 from chalicelib.db.migrate import migrate, migration_files
-from chalicelib.web.errors import QueryError
+from chalicelib.errors import QueryError
 from tests.conftest import ADMIN_URL, _db_url
 
 SEED_TABLES = {"openapi_templates", "api_documents", "api_endpoints", "resource_references", "api_call_logs",
@@ -127,6 +127,6 @@ def test_endpoint_method_check_accepts_http_methods(db, method):
 
 
 def test_endpoint_method_check_refuses_trace(db):
-    from chalicelib.web.errors import ValidationError
+    from chalicelib.errors import ValidationError
     with pytest.raises(ValidationError):
         db.execute("INSERT INTO api_endpoints (api_document_id, path, method) VALUES (gen_random_uuid(), '/x', 'TRACE')")

@@ -40,6 +40,19 @@ PG_SCHEMA = [
     "CREATE FUNCTION people_in_city(c text) RETURNS TABLE(id integer, name text) LANGUAGE sql STABLE AS "
     "$$ SELECT id, name FROM people WHERE city = c ORDER BY id $$",
     "CREATE PROCEDURE add_audit(w text, a numeric) LANGUAGE sql AS $$ INSERT INTO audit(who, amount) VALUES (w, a) $$",
+    # session-state and read-only probes (test_sessions.py)
+    "CREATE TABLE victim (id integer PRIMARY KEY, note text)",
+    "INSERT INTO victim VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+    "CREATE FUNCTION plant_session_state() RETURNS TABLE(pid integer) LANGUAGE plpgsql AS $$ BEGIN "
+    "CREATE TEMP TABLE IF NOT EXISTS leaked_temp (x integer); "
+    "PERFORM set_config('app.leak', 'planted', false); "
+    "PERFORM set_config('statement_timeout', '0', false); "
+    "PERFORM set_config('default_transaction_read_only', 'on', false); "
+    "PERFORM pg_advisory_lock(4242); "
+    "PERFORM set_config('role', 'pg_monitor', false); "
+    "RETURN QUERY SELECT pg_backend_pid(); END $$",
+    "CREATE FUNCTION delete_victims() RETURNS integer LANGUAGE plpgsql AS $$ DECLARE n integer; BEGIN "
+    "DELETE FROM victim; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$",
 ]
 MY_SCHEMA = [
     "CREATE TABLE people (id integer PRIMARY KEY, name varchar(100) NOT NULL, city varchar(100), born date, "
@@ -50,6 +63,15 @@ MY_SCHEMA = [
     "SELECT id, name FROM people WHERE city = c ORDER BY id",
     "CREATE PROCEDURE add_audit(IN w varchar(100), IN a decimal(10,2)) MODIFIES SQL DATA "
     "INSERT INTO audit(who, amount) VALUES (w, a)",
+    # session-state and read-only probes (test_sessions.py)
+    "CREATE TABLE victim (id integer PRIMARY KEY, note varchar(100))",
+    "INSERT INTO victim VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+    "CREATE PROCEDURE plant_session_state() MODIFIES SQL DATA BEGIN "
+    "SET @leak = 'planted'; SET SESSION max_statement_time = 123; SET SESSION sql_mode = 'ANSI_QUOTES'; "
+    "CREATE TEMPORARY TABLE IF NOT EXISTS leaked_temp (x integer); "
+    "DO GET_LOCK('x', 0); SELECT CONNECTION_ID() AS pid; END",
+    "CREATE FUNCTION delete_victims() RETURNS integer MODIFIES SQL DATA BEGIN "
+    "DELETE FROM victim; RETURN ROW_COUNT(); END",
 ]
 
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.dynamic_api.connections import ConnectionManager, PoolConfig
 from chalicelib.dynamic_api.dialects import BoundStatement
 from chalicelib.dynamic_api.drivers import ConnectParams, connect
-from chalicelib.web.errors import ConnectionFailed, RequestTimeout, ServiceUnavailable
+from chalicelib.errors import ConnectionFailed, RequestTimeout, ServiceUnavailable
 
 
 def cfg_for(params, *, version=1, pool_size=2, max_concurrency=3, pool_id="p1") -> PoolConfig:
@@ -117,26 +117,32 @@ def test_a_new_pool_version_drops_old_connections(tparams):
     mgr.close_all()
 
 
-def test_statement_timeout_turns_a_slow_query_into_408(tparams):
+def test_the_transaction_timeout_turns_a_slow_query_into_408(tparams):
     conn = connect(tparams)
     try:
-        conn.set_timeout(100)
+        conn.begin(read_only=True, timeout_ms=100)
         sql = "SELECT pg_sleep(3)" if tparams.db_type == "postgresql" else "SELECT SLEEP(3)"
         with pytest.raises(RequestTimeout) as err:
             conn.execute(BoundStatement(sql, (), tparams.db_type))
         assert err.value.status == 408
-        conn.set_timeout(5000)
+        conn.rollback()
+        conn.begin(read_only=True, timeout_ms=5000)
         assert conn.execute(BoundStatement("SELECT 1", (), tparams.db_type)).rows[0][0] == 1
+        conn.rollback()
     finally:
         conn.close()
 
 
-def test_sessions_are_read_only_unless_a_write_transaction_is_opened(tparams):
-    from chalicelib.web.errors import QueryError
+def test_a_read_only_transaction_refuses_writes_with_403(tparams):
+    from chalicelib.dynamic_api.drivers import ReadOnlyViolation
     conn = connect(tparams)
     try:
-        with pytest.raises(QueryError):
+        conn.begin(read_only=True, timeout_ms=5000)
+        with pytest.raises(ReadOnlyViolation) as err:
             conn.execute(BoundStatement("DELETE FROM canary", (), tparams.db_type))
+        assert err.value.status == 403 and "read-only" in err.value.message
+        conn.rollback()
+        assert len(conn.execute(BoundStatement("SELECT * FROM canary", (), tparams.db_type)).rows) == 2
     finally:
         conn.close()
 
@@ -150,7 +156,7 @@ def test_unreachable_database_is_a_connection_error_with_suggestions(tparams):
 
 
 def test_two_statements_in_one_call_are_refused_by_the_protocol(tparams):
-    from chalicelib.web.errors import QueryError
+    from chalicelib.errors import QueryError
     conn = connect(tparams)
     try:
         with pytest.raises(QueryError):

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.dynamic_api.dialects import get_dialect
 from chalicelib.dynamic_api.engines import BUILTIN_VARIABLES, TemplateError, engines
-from chalicelib.web.errors import QueryError, ValidationError
+from chalicelib.errors import QueryError, ValidationError
 
 PG, MY = get_dialect("postgresql"), get_dialect("mysql")
 

@@ -95,9 +95,9 @@ def recorder(monkeypatch):
     sent: list = []
     real = drivers.DbConnection.execute
 
-    def recording(self, stmt):
+    def recording(self, stmt, max_rows=None):
         sent.append(stmt)
-        return real(self, stmt)
+        return real(self, stmt, max_rows)
 
     monkeypatch.setattr(drivers.DbConnection, "execute", recording)
     return sent
@@ -153,6 +153,8 @@ def test_every_payload_in_every_parameter_changes_only_bound_values(
                          is_sorting=True, sortable_columns=["id", "name"])
     post_api = create_api(admin, pool, engine, TEMPLATE_POST, POST_PARAMS, http_method="POST")
 
+    assert _get(anon, get_api["name"], BENIGN).status == 200     # the pool's connection is opened and checked
+    recorder.clear()
     r = _get(anon, get_api["name"], BENIGN)
     assert r.status == 200, r.json
     baseline_get = [s.sql for s in recorder]

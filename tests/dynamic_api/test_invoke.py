@@ -250,7 +250,7 @@ def test_invocations_are_logged_with_sensitive_values_masked_and_counted(admin, 
     assert invoke(anon, d["name"], {"secret": "x", "city": "Paris", "sorting": "x"}).status == 200
     logs = admin.get(f"/api/dynamic-apis/{d['id']}/logs").data
     assert logs["total"] == 4
-    assert all(item["params"]["secret"] == "***" for item in logs["items"])
+    assert all(item["params"]["secret"] == "********" for item in logs["items"])
     assert logs["items"][0]["params"]["city"] == "Paris"
     assert "hunter2" not in json.dumps(logs)
     stats = admin.get(f"/api/dynamic-apis/{d['id']}").data["stats"]

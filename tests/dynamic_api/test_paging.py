@@ -8,7 +8,7 @@ from chalicelib.dynamic_api.dialects import get_dialect
 from chalicelib.dynamic_api.engines import engines
 from chalicelib.dynamic_api.paging import (check_sortable_columns, count_statement, page_statement, parse_sorting,
                                            resolve_paging, sorted_statement)
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 SORTABLE = ["id", "name", "City"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.dynamic_api.params import (ParamSpec, check_default, check_param_name, convert_inputs, mask,
                                            normalize_data_type)
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 
 @pytest.mark.parametrize("data_type,raw,expected", [
@@ -106,4 +106,4 @@ def test_type_aliases_from_seed_002_are_understood():
 
 def test_sensitive_values_are_masked_for_logs():
     specs = [ParamSpec("user"), ParamSpec("token", sensitive=True)]
-    assert mask(specs, {"user": "a", "token": "s3cret"}) == {"user": "a", "token": "***"}
+    assert mask(specs, {"user": "a", "token": "s3cret"}) == {"user": "a", "token": "********"}

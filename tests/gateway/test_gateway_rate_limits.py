@@ -10,7 +10,7 @@ from chalicelib.gateway import ratelimit
 from chalicelib.gateway.invoke import invoke_endpoint
 from chalicelib.gateway.request_builder import InvokeInput
 from chalicelib.settings import reset_settings
-from chalicelib.web.errors import RateLimited
+from chalicelib.errors import RateLimited
 from tests.conftest import REDIS_URL, base_settings
 from tests.gateway.helpers import import_spec, spec_text
 
@@ -119,7 +119,7 @@ def test_unreachable_redis_falls_back_to_postgresql(db, loopback):
     (["x"], ["rate_limit_config"]),
 ])
 def test_a_stored_malformed_rate_limit_config_is_a_conflict_naming_the_field(cfg, loc):
-    from chalicelib.web.errors import Conflict
+    from chalicelib.errors import Conflict
 
     with pytest.raises(Conflict) as caught:
         ratelimit.parse_limit(cfg, "doc-1")

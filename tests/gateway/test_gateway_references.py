@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from chalicelib.gateway import mapping
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 from tests.gateway.helpers import import_spec, spec_text
 
 PATHS = {

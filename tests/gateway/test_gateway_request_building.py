@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.gateway import schemas
 from chalicelib.gateway.request_builder import (InvokeInput, build_request, serialize_path, serialize_query)
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 BASE = "http://up.example/v1"
 

@@ -15,7 +15,7 @@ from chalicelib.jobs.dispatcher import JobBatchFailed, handle_sqs_event, run_job
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT
 from chalicelib.jobs.sweep import sweep_stuck_jobs
 from chalicelib.jobs.worker import LocalWorker
-from chalicelib.web.errors import Conflict, NotFound, ValidationError
+from chalicelib.errors import Conflict, NotFound, ValidationError
 
 CALLS: Counter = Counter()
 SEEN: dict = {}

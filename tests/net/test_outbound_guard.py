@@ -14,7 +14,7 @@ import time
 import pytest
 
 from chalicelib.net import outbound
-from chalicelib.web.errors import RequestTimeout, UpstreamError, ValidationError
+from chalicelib.errors import RequestTimeout, UpstreamError, ValidationError
 from tests.net.loopback_http import LoopbackServer
 from tests.net.tls_certs import make_ca_and_server
 

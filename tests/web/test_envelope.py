@@ -8,7 +8,7 @@ from chalice import Chalice
 from pydantic import BaseModel
 
 from chalicelib.web.api import ApiBlueprint, Ctx
-from chalicelib.web.errors import Conflict
+from chalicelib.errors import Conflict
 from chalicelib.web.local import ApiTestClient
 from chalicelib.web.middleware import http_middleware
 

@@ -125,6 +125,8 @@ class QueryRequest(Model):
     recheck_delay_seconds: float = Field(0.2, ge=0, le=30)
     max_listed: int = Field(1000, ge=0, le=100_000)
     async_: bool = Field(False, alias="async")
+    priority: Optional[Literal["critical", "default", "low"]] = Field(
+        None, description="the job's queue when async (Idempotency-Key header: submitted once per key)")
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=255)
     description: Optional[str] = Field(None, max_length=2000)
@@ -190,7 +192,7 @@ def _text(value: Any) -> Any:
 def validate_group_config(cfg: dict, where: str) -> None:
     """Config-group check of a Cassandra side: the fields given must be valid (a group may be
     saved incomplete; the full CassandraConfig is validated when a comparison uses it)."""
-    from chalicelib.web.errors import ValidationError
+    from chalicelib.errors import ValidationError
 
     problems = []
     hosts = cfg.get("hosts")

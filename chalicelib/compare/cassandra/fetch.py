@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from chalicelib.web.errors import QueryError
+from chalicelib.errors import QueryError
 
 from .config import CassandraConfig
 from .keys import Key, convert, identity_of

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.compare.core.binary import display_bytes, label
-from chalicelib.web.errors import ValidationError
+from chalicelib.errors import ValidationError
 
 from .config import key_parts
 from .values import convert_key, key_identity, type_name

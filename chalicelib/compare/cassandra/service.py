@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from chalicelib.web.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError
 
 from .config import CassandraConfig, QueryRequest, ShardingConfig, ShardingQueryRequest
 
@@ -101,6 +101,12 @@ def _default_name(plan, query_type: str) -> str:
 
 def submit_request(req: QueryRequest, query_type: str, *, created_by: str | None = None) -> dict:
     from chalicelib.jobs import submit_job
+    return submit_job(JOB_TYPE, job_payload(req, query_type, created_by), priority=req.priority or "default",
+                      created_by=created_by)
+
+
+def job_payload(req: QueryRequest, query_type: str, created_by: str | None = None) -> dict:
+    """The job payload of an async comparison: the request sealed, a summary in clear."""
     from chalicelib.secrets import get_box
 
     body = req.model_dump(mode="python", by_alias=True)
@@ -114,7 +120,7 @@ def submit_request(req: QueryRequest, query_type: str, *, created_by: str | None
     payload = {"query_type": query_type, "request": get_box().seal(body), "created_by": created_by,
                "summary": {"keys": len(req.values), "pro": _where(req.pro_config), "test": _where(req.test_config),
                            "config_group_id": req.config_group_id}}
-    return submit_job(JOB_TYPE, payload, created_by=created_by)
+    return payload
 
 
 def _where(cfg: CassandraConfig | None) -> str | None:
@@ -125,7 +131,7 @@ def run_job(ctx) -> dict:
     """The job handler: unseal, validate, run with progress."""
     from chalicelib.jobs import PermanentJobError
     from chalicelib.secrets import get_box
-    from chalicelib.web.errors import ConnectionFailed, RequestTimeout
+    from chalicelib.errors import ConnectionFailed, RequestTimeout
 
     query_type = ctx.payload.get("query_type", "single")
     body = get_box().unseal(ctx.payload["request"])

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.web.errors import ConnectionFailed, QueryError, RequestTimeout
+from chalicelib.errors import ConnectionFailed, QueryError, RequestTimeout
 
 from .config import CassandraConfig
 

@@ -128,6 +128,8 @@ class RedisCompareRequest(CompareOptions):
     name: Optional[str] = Field(None, max_length=200)
     description: Optional[str] = Field(None, max_length=2000)
     async_: bool = Field(False, alias="async")
+    priority: Optional[Literal["critical", "default", "low"]] = Field(
+        None, description="the job's queue when async (Idempotency-Key header: submitted once per key)")
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 

@@ -32,7 +32,7 @@ def _rank(seed_bytes: bytes, key: bytes) -> int:
 
 def _scan_side(side: Side, cfg: SampleConfig, visit, failed: list) -> int:
     import redis.exceptions as rex
-    from chalicelib.web.errors import QueryError
+    from chalicelib.errors import QueryError
 
     scanned = 0
     for node in list(side.masters()):

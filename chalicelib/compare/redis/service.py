@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from chalicelib.jobs import JobContext, PermanentJobError, submit_job
-from chalicelib.web.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError
 
 from ..runs import ComparisonRun
 from .config import RedisCompareRequest
@@ -85,6 +85,11 @@ def execute(req: RedisCompareRequest, *, progress: Optional[Callable[[int, int, 
 
 def submit(req: RedisCompareRequest, body: dict, created_by: str | None = None) -> dict:
     """Queue the comparison as a job; the payload keeps the request sealed."""
+    return submit_job(JOB_TYPE, job_payload(req), priority=req.priority or "default", created_by=created_by)
+
+
+def job_payload(req: RedisCompareRequest) -> dict:
+    """The job payload of an async comparison: the request sealed, a summary in clear."""
     from chalicelib.secrets import get_box
 
     full = req.model_dump(mode="json", by_alias=True)
@@ -98,7 +103,7 @@ def submit(req: RedisCompareRequest, body: dict, created_by: str | None = None) 
         "cluster1": req.cluster1_config.name,
         "cluster2": req.cluster2_config.name,
     }
-    return submit_job(JOB_TYPE, payload, created_by=created_by)
+    return payload
 
 
 def job_progress(ctx: JobContext) -> Callable[[int, int, str], None]:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chalicelib.web.errors import ConnectionFailed, ValidationError
+from chalicelib.errors import ConnectionFailed, ValidationError
 
 from .config import RedisSideConfig
 
