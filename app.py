@@ -2,8 +2,8 @@
 middleware, SQS handlers and schedules. Domains live in chalicelib/."""
 from chalicelib.catalog.routes import bp as catalog_bp
 from chalicelib.compare.cassandra.routes import bp as cassandra_bp
-from chalicelib.compare.routes import bp as compare_bp
 from chalicelib.compare.fullrun.routes import bp as compare_runs_bp
+from chalicelib.compare.routes import bp as compare_bp
 from chalicelib.console.routes import bp as console_bp
 from chalicelib.dynamic_api.routes import bp as dynamic_api_bp
 from chalicelib.gateway.routes import bp as gateway_bp

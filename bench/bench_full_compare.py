@@ -109,7 +109,7 @@ def start_workers(n: int, env: dict) -> list[subprocess.Popen]:
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
              for _ in range(n)]
     for p in procs:
-        assert p.stdout.readline().strip() == "worker ready"
+        assert p.stdout is not None and p.stdout.readline().strip() == "worker ready"
     return procs
 
 
@@ -120,9 +120,10 @@ def one_run(cfg1: dict, cfg2: dict, workers: int, env: dict, body: dict | None =
     idle_rss = [peak_rss_kb(p.pid) for p in procs]
     try:
         t0 = time.perf_counter()
-        body = CreateRun.model_validate(body or {"cluster1_config": cfg1, "cluster2_config": cfg2, "scan_count": 1000,
-                                                 "step_keys": 5000, "slice_seconds": 20, "max_listed": 1000})
-        run = service.create(body)
+        request = CreateRun.model_validate(body or {"cluster1_config": cfg1, "cluster2_config": cfg2,
+                                                    "scan_count": 1000, "step_keys": 5000, "slice_seconds": 20,
+                                                    "max_listed": 1000})
+        run = service.create(request)
         rid = str(run["id"])
         while journal.run_state(rid) == "running":
             time.sleep(0.05)
@@ -204,9 +205,10 @@ def cassandra_part(env: dict) -> None:
                                          "split_count": 32, "page_size": 1000, "step_keys": 2000,
                                          "slice_seconds": 20})
             ok = r["diffs"] == expected and r["keys"] == union and r["state"] == "completed"
+            floor_rate = fl_rows / 2 / fl_s
             print(f"Cassandra {N_ROWS:,} rows per side, {w} worker(s): {r['state']}, {r['keys']:,} rows in "
                   f"{r['seconds']:.1f}s = {r['keys'] / r['seconds']:,.0f} rows/s; floor (bare paged range reads of "
-                  f"both sides) {fl_rows / 2 / fl_s:,.0f} rows/s; ratio {r['keys'] / r['seconds'] / (fl_rows / 2 / fl_s):.2f}; "
+                  f"both sides) {floor_rate:,.0f} rows/s; ratio {r['keys'] / r['seconds'] / floor_rate:.2f}; "
                   f"peak RSS per worker {', '.join(f'{x / 1024:.0f} MB' for x in r['rss_kb'])}; "
                   f"planted differences {len(expected)}, found {len(r['diffs'])}, exact: {ok}", flush=True)
     finally:

@@ -7,7 +7,12 @@ ring, and seal the spec the range jobs read.
 """
 from __future__ import annotations
 
-from chalicelib.web.errors import ValidationError
+from typing import TYPE_CHECKING, cast
+
+from chalicelib.errors import ValidationError
+
+if TYPE_CHECKING:
+    from .models import CassandraRunBody
 
 
 def _config(data, where: str):
@@ -22,7 +27,7 @@ def prepare(extra: dict, run_opts: dict) -> tuple[dict, dict, list[dict], int | 
 
     from . import cassandra_side as cs
     from . import ranges
-    b = validate_model("chalicelib.compare.fullrun.models:CassandraRunBody", extra, "body")
+    b = cast("CassandraRunBody", validate_model("chalicelib.compare.fullrun.models:CassandraRunBody", extra, "body"))
     pro, test = b.pro_config, b.test_config
     fields, exclude = list(b.fields_to_compare), list(b.exclude_fields)
     if b.config_group_id is not None:

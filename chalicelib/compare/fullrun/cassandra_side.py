@@ -55,7 +55,7 @@ def split(ring: list[int], count: int) -> list[tuple[int, int]]:
     points = {MIN_TOKEN + i * width for i in range(count)} | {t for t in ring if MIN_TOKEN < t < MAX_TOKEN}
     points.add(MIN_TOKEN)
     edges = sorted(points) + [MAX_TOKEN]
-    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
 
 
 def _routing_key(cells: list[bytes]) -> bytes:
@@ -101,7 +101,7 @@ class RangeReader:
         while True:
             for row in rs.current_rows:
                 cells = [types[i].serialize(row[i], proto) for i in pidx]
-                yield token_of(cells), tuple(row[i] for i in kidx), dict(zip(names, row))
+                yield token_of(cells), tuple(row[i] for i in kidx), dict(zip(names, row, strict=True))
             if not rs.has_more_pages:
                 return
             self.before_page(self.page_size)
@@ -160,7 +160,7 @@ def compare_window(pro: list, test: list, key_cols: list[str], fields: list[str]
                 all(prow.get(f) == trow.get(f) and type(prow.get(f)) is type(trow.get(f)) for f in cmp_fields):
             identical += 1
             continue
-        shown = {c: to_display(normalise(v)) for c, v in zip(key_cols, key if key is not None else tkey)}
+        shown = {c: to_display(normalise(v)) for c, v in zip(key_cols, key if key is not None else tkey, strict=True)}
         prn = {0: {c: normalise(v) for c, v in prow.items()}} if prow is not None else {}
         trn = {0: {c: normalise(v) for c, v in trow.items()}} if trow is not None else {}
         outcome = compare_key(shown, [], cmp_fields, prn, trn, p_cols or set(prn.get(0, {})),

@@ -38,9 +38,9 @@ def _j(v: Any) -> str:
 
 # ------------------------------------------------------------------ runs
 
-def insert_run(*, engine: str, name: str | None, description: str | None, request: dict, public_config: dict,
+def insert_run(*, engine: str, name: str | None, description: str | None, request: Any, public_config: dict,
                priority: str, config_group_id: int | None, created_by: str | None) -> dict:
-    return get_db().one(
+    row = get_db().one(
         f"""INSERT INTO compare_full_runs (engine, name, description, request, public_config, priority,
                                            config_group_id, created_by)
             VALUES (:engine, :name, :description, CAST(:request AS jsonb), CAST(:public AS jsonb), :priority,
@@ -48,6 +48,9 @@ def insert_run(*, engine: str, name: str | None, description: str | None, reques
             RETURNING {RUN_COLUMNS}""",
         engine=engine, name=name, description=description, request=_j(request), public=_j(public_config),
         priority=priority, group_id=config_group_id, created_by=created_by)
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING gave no row")
+    return row
 
 
 def insert_segments(run_id: str, segments: list[dict]) -> None:
@@ -71,11 +74,8 @@ def run_state(run_id: str) -> str | None:
 
 def list_runs(limit: int, offset: int, state: str | None, engine: str | None) -> tuple[list[dict], int]:
     w = Where().when(state, "state = :state", state=state).when(engine, "engine = :engine", engine=engine)
-    db = get_db()
-    total = db.scalar(f"SELECT count(*) FROM compare_full_runs WHERE {w.sql}", **w.params)
-    rows = db.query(f"SELECT {RUN_COLUMNS} FROM compare_full_runs WHERE {w.sql} "
-                    "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
-    return rows, int(total)
+    return get_db().page(f"SELECT {RUN_COLUMNS} FROM compare_full_runs WHERE {w.sql}",
+                         order_by="created_at DESC, id", limit=limit, offset=offset, **w.params)
 
 
 def set_run_state(run_id: str, from_states: tuple, to_state: str, reason: str | None = None) -> dict | None:
@@ -85,7 +85,8 @@ def set_run_state(run_id: str, from_states: tuple, to_state: str, reason: str | 
                    active_seconds = active_seconds + CASE WHEN state = 'running'
                         THEN EXTRACT(EPOCH FROM NOW() - started_at) ELSE 0 END,
                    started_at = CASE WHEN CAST(:to AS text) = 'running' THEN NOW() ELSE started_at END,
-                   finished_at = CASE WHEN CAST(:to AS text) IN ('completed', 'failed', 'cancelled') THEN NOW() ELSE NULL END
+                   finished_at = CASE WHEN CAST(:to AS text) IN ('completed', 'failed', 'cancelled')
+                                      THEN NOW() ELSE NULL END
             WHERE id = CAST(:id AS uuid) AND state = ANY(CAST(:from_states AS text[]))
             RETURNING {RUN_COLUMNS}""",
         id=run_id, to=to_state, reason=(reason or None) and reason[:MAX_ERROR], from_states=list(from_states))
@@ -225,7 +226,7 @@ def progress(run_id: str) -> dict:
                   COALESCE(sum(differences), 0) AS differences,
                   COALESCE(sum(skipped), 0) AS skipped,
                   COALESCE(sum(step), 0) AS steps
-           FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)""", run=run_id)
+           FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)""", run=run_id) or {}
     return {k: int(v or 0) for k, v in row.items()}
 
 
@@ -238,7 +239,7 @@ def finish_if_done(run_id: str) -> dict | None:
             return None
         counts = db.one("""SELECT count(*) FILTER (WHERE state IN ('pending', 'running')) AS open,
                                   count(*) FILTER (WHERE state = 'failed') AS failed
-                           FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)""", run=run_id)
+                           FROM compare_full_segments WHERE run_id = CAST(:run AS uuid)""", run=run_id) or {}
         if counts["open"]:
             return None
         if counts["failed"]:
@@ -261,11 +262,8 @@ def _diff_where(run_id: str, difference_type: str | None) -> Where:
 
 def differences(run_id: str, limit: int, offset: int, difference_type: str | None = None) -> tuple[list, int]:
     w = _diff_where(run_id, difference_type)
-    db = get_db()
-    total = db.scalar(f"SELECT count(*) FROM compare_full_differences WHERE {w.sql}", **w.params)
-    rows = db.query(f"SELECT {DIFF_COLUMNS} FROM compare_full_differences WHERE {w.sql} ORDER BY id "
-                    "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **w.params)
-    return rows, int(total)
+    return get_db().page(f"SELECT {DIFF_COLUMNS} FROM compare_full_differences WHERE {w.sql}",
+                         order_by="id", limit=limit, offset=offset, **w.params)
 
 
 def differences_after(run_id: str, after_id: int, limit: int, difference_type: str | None = None) -> list[dict]:
@@ -296,7 +294,7 @@ def difference_facts(run_id: str) -> dict:
                                               OR COALESCE((detail->>'tolerated_by_mode')::boolean, false))
                                          AS tolerated
                               FROM compare_full_differences WHERE run_id = CAST(:run AS uuid) GROUP BY key) k""",
-                     **run)
+                     **run) or {}
     formats = db.query("""SELECT kind, count(DISTINCT key) AS n FROM compare_full_differences,
                                  jsonb_array_elements_text(COALESCE(detail->'format_kinds', '[]'::jsonb)) AS kind
                           WHERE run_id = CAST(:run AS uuid) AND difference_type = 'format_only' GROUP BY kind""",

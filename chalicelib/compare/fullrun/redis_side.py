@@ -117,7 +117,7 @@ def absent_on(side, keys: list) -> list:
         except NodeFailure as exc:
             side.down_nodes.add(node)
             raise _fail(side, f"EXISTS on {node} failed: {exc.detail}") from exc
-        out.extend(k for k, r in zip(node_keys, replies) if r != 1)
+        out.extend(k for k, r in zip(node_keys, replies, strict=True) if r != 1)
     return out
 
 

@@ -13,11 +13,17 @@ load on the first request or job.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, uuid_param
+
+if TYPE_CHECKING:
+    from chalicelib.compare.fullrun import models
+else:  # imported on the first request that needs them (cold start)
+    models = LazyModels("chalicelib.compare.fullrun.models")
 
 bp = ApiBlueprint(__name__, tag="compare-runs")
-M = "chalicelib.compare.fullrun.models:"
 
 
 @register_job("compare.fullrun.segment", priority="low")
@@ -30,14 +36,14 @@ def _by(ctx: Ctx) -> str | None:
     return ctx.principal.key_id if ctx.principal else None
 
 
-@bp.api("/api/compare-runs", "POST", role="operator", body=M + "CreateRun", status=202,
+@bp.api("/api/compare-runs", "POST", role="operator", body=models.CreateRun, status=202,
         summary="Start a whole-dataset comparison run (segments on the job queues)")
 def create_run(ctx: Ctx):
     from . import service
     return Reply(service.create(ctx.body, created_by=_by(ctx)), "compare run started", 202)
 
 
-@bp.api("/api/compare-runs", "GET", role="viewer", query=M + "RunsQuery", summary="List compare runs")
+@bp.api("/api/compare-runs", "GET", role="viewer", query=models.RunsQuery, summary="List compare runs")
 def list_runs(ctx: Ctx):
     from . import service
     q = ctx.query
@@ -64,7 +70,7 @@ def resume_run(ctx: Ctx, run_id: str):
     return Reply(service.resume(uuid_param(run_id, "run_id"), created_by=_by(ctx)), "compare run resumed")
 
 
-@bp.api("/api/compare-runs/{run_id}/differences", "GET", role="viewer", query=M + "DifferencesQuery",
+@bp.api("/api/compare-runs/{run_id}/differences", "GET", role="viewer", query=models.DifferencesQuery,
         summary="Differences found by a compare run (paged)")
 def run_differences(ctx: Ctx, run_id: str):
     from . import journal, service
@@ -75,19 +81,20 @@ def run_differences(ctx: Ctx, run_id: str):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/compare-runs/{run_id}/export", "GET", role="viewer", query=M + "ExportQuery", raw_response=True,
+@bp.api("/api/compare-runs/{run_id}/export", "GET", role="viewer", query=models.ExportQuery, raw_response=True,
         summary="Every difference of a run as CSV or JSON Lines, page by page")
 def export_run(ctx: Ctx, run_id: str):
     from chalice import Response
 
+    from chalicelib.errors import NotFound
+
     from . import export, journal
-    from chalicelib.web.errors import NotFound
     rid = uuid_param(run_id, "run_id")
     if journal.get_run(rid) is None:
         raise NotFound(f"compare run {rid} not found")
     q = ctx.query
     body, nxt = export.page(rid, q.format, q.after, q.limit, q.difference_type)
-    headers = {"Content-Type": export.MEDIA[q.format],
+    headers: dict[str, str | list[str]] = {"Content-Type": export.MEDIA[q.format],
                "Content-Disposition": f'attachment; filename="compare-run-{rid}.{q.format}"'}
     if nxt is not None:
         headers["X-Next-After"] = str(nxt)

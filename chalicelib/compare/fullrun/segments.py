@@ -47,7 +47,8 @@ def plan(s1, s2, types: list[str] | None) -> list[dict]:
     for side in (s1, s2):
         for node in redis_side.masters(side):
             est = redis_side.dbsize(side, node)
-            for t in (types or [None]):
+            kinds: list[str | None] = list(types) if types else [None]
+            for t in kinds:
                 out.append({"segment_id": segment_id(side.label, node, t), "side": side.label, "node": node,
                             "scan_type": t, "estimated_keys": est if t is None else 0})
     return out
@@ -97,7 +98,8 @@ class SegmentWorker:
         self.opts = req.options()
         self.clock, self.heartbeat = clock, heartbeat
         self.limit = limiters(run_id, run_opts.get("max_ops_per_second") or {})
-        self.s1 = self.s2 = None
+        self.s1: Any = None
+        self.s2: Any = None
 
     # ------------------------------------------------------------ reading
     def _read_step(self, number: int, cursor: int) -> Step:
@@ -234,7 +236,8 @@ def raw_keys(texts: list[str], keys: list) -> list:
     if not texts:
         return []
     page = set(keys)
-    out, rest = [], []
+    out: list = []
+    rest: list = []
     for t in texts:
         b = t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
         (out if b in page and as_text(b) == t else rest).append(b if b in page else t)

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from chalicelib.web.errors import AppError, Conflict, NotFound
+from chalicelib.errors import AppError, Conflict, NotFound
 
 from . import journal
 
@@ -33,7 +33,7 @@ def _redis_request(extra: dict):
     return resolve_request(data)
 
 
-def _sealed_request(req, run_opts: dict) -> dict:
+def _sealed_request(req, run_opts: dict) -> Any:
     from chalicelib.secrets import get_box
     full = req.model_dump(mode="json", by_alias=True)
     full["cluster1_config"]["password"] = req.cluster1_config.password_value()
@@ -86,7 +86,7 @@ def create(body, created_by: str | None = None) -> dict:
         for side in (s1, s2):
             why = redis_side.failing(side)
             if why:
-                from chalicelib.web.errors import ConnectionFailed
+                from chalicelib.errors import ConnectionFailed
                 raise ConnectionFailed(f"Redis {why}", {"side": side.label, "error_detail": why})
         segs = plan(s1, s2, body.types)
     finally:
@@ -241,6 +241,7 @@ def segment_job(ctx) -> dict:
     if seg is None:
         return {"skipped": "segment finished or taken over by a resume"}
     req, run_opts = open_request(run)
+    worker: Any
     if run["engine"] == "cassandra":
         from .ranges import RangeWorker
         worker = RangeWorker(run_id, seg, req, run_opts, heartbeat=ctx.heartbeat)
