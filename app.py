@@ -2,6 +2,7 @@
 middleware, SQS handlers and schedules. Domains live in chalicelib/."""
 from chalicelib.catalog.routes import bp as catalog_bp
 from chalicelib.compare.cassandra.routes import bp as cassandra_bp
+from chalicelib.compare.fullrun.routes import bp as compare_runs_bp
 from chalicelib.compare.routes import bp as compare_bp
 from chalicelib.console.routes import bp as console_bp
 from chalicelib.dynamic_api.routes import bp as dynamic_api_bp
@@ -26,6 +27,7 @@ app.register_blueprint(gateway_bp)
 app.register_blueprint(gateway_stats_bp)
 app.register_blueprint(cassandra_bp)
 app.register_blueprint(compare_bp)
+app.register_blueprint(compare_runs_bp)
 app.register_blueprint(dynamic_api_bp)
 app.register_blueprint(jobs_bp)
 app.register_blueprint(health_checks_bp)
