@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import masking as shared_masking
 from chalicelib.db import get_db
 from chalicelib.errors import AppError
 from chalicelib.gateway import calllogs, masking
@@ -123,8 +124,8 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
         req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
     params: dict[str, Any] = {
         "path": inp.path_params or {},
-        "query": masking.mask_mapping(inp.query, sensitive.query),
-        "cookies": masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
+        "query": shared_masking.mask_mapping(inp.query, sensitive.query),
+        "cookies": shared_masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
     }
     if attempts > 1:
         params["attempts"] = attempts
