@@ -157,7 +157,8 @@ class TemplateEngine:
         return self.compile(source, names).render(values, dialect)
 
 
-def _common_source_checks(source: str) -> list[str]:
+def common_source_checks(source: str) -> list[str]:
+    """What is wrong with a template before either engine parses it (empty, too long, control characters)."""
     problems = []
     if not isinstance(source, str) or not source.strip():
         return ["the template is empty"]
@@ -170,5 +171,5 @@ def _common_source_checks(source: str) -> list[str]:
 
 
 # Attribute names refused in templates of either engine (beside every name starting with `_`).
-_UNSAFE_ATTRS = frozenset({"mro", "gi_frame", "gi_code", "cr_frame", "f_globals", "func_globals",
+UNSAFE_ATTRS = frozenset({"mro", "gi_frame", "gi_code", "cr_frame", "f_globals", "func_globals",
                            "format", "format_map"})

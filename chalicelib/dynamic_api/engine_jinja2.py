@@ -9,12 +9,12 @@ from typing import Iterable
 
 from . import bounds
 from .binding import (
-    _UNSAFE_ATTRS,
     BUILTIN_VARIABLES,
+    UNSAFE_ATTRS,
     CompiledTemplate,
     TemplateEngine,
     TemplateError,
-    _common_source_checks,
+    common_source_checks,
     emit,
 )
 from .sqltext import MARK
@@ -103,12 +103,12 @@ class Jinja2Engine(TemplateEngine):
                     problems.append(f"line {node.lineno}: {label} not allowed in SQL templates")
                 return
             if isinstance(node, nodes.Getattr):
-                if node.attr.startswith("_") or node.attr in _UNSAFE_ATTRS:
+                if node.attr.startswith("_") or node.attr in UNSAFE_ATTRS:
                     problems.append(f"line {node.lineno}: attribute {node.attr!r} is not accessible (sandbox)")
             elif isinstance(node, nodes.Getitem):
                 arg = node.arg
                 if isinstance(arg, nodes.Const) and isinstance(arg.value, str) and (
-                        arg.value.startswith("_") or arg.value in _UNSAFE_ATTRS):
+                        arg.value.startswith("_") or arg.value in UNSAFE_ATTRS):
                     problems.append(f"line {node.lineno}: item {arg.value!r} is not accessible (sandbox)")
             elif isinstance(node, nodes.Filter) and node.name not in _JINJA_FILTERS:
                 problems.append(f"line {node.lineno}: filter {node.name!r} is not available; "
@@ -154,7 +154,7 @@ class Jinja2Engine(TemplateEngine):
 
     def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
         from jinja2 import TemplateSyntaxError
-        problems = _common_source_checks(source)
+        problems = common_source_checks(source)
         if problems:
             raise TemplateError(problems, self.name)
         try:

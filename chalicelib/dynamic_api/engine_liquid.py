@@ -8,12 +8,12 @@ from typing import Iterable
 
 from . import bounds
 from .binding import (
-    _UNSAFE_ATTRS,
     BUILTIN_VARIABLES,
+    UNSAFE_ATTRS,
     CompiledTemplate,
     TemplateEngine,
     TemplateError,
-    _common_source_checks,
+    common_source_checks,
     emit,
 )
 from .sqltext import MARK
@@ -104,7 +104,7 @@ class LiquidEngine(TemplateEngine):
         for refs in analysis.variables.values():
             for var in refs:
                 for seg in segs(var.segments):
-                    if isinstance(seg, str) and (seg.startswith("_") or seg in _UNSAFE_ATTRS):
+                    if isinstance(seg, str) and (seg.startswith("_") or seg in UNSAFE_ATTRS):
                         problems.append(f"{var}: {seg!r} is not accessible (sandbox)")
         for name in sorted(analysis.filters):
             if name not in self.env.filters:
@@ -141,7 +141,7 @@ class LiquidEngine(TemplateEngine):
 
     def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
         from liquid.exceptions import LiquidError
-        problems = _common_source_checks(source)
+        problems = common_source_checks(source)
         if problems:
             raise TemplateError(problems, self.name)
         try:
