@@ -22,7 +22,7 @@ are rebuilt, and every `$ref` string is rewritten in one walk.
 from __future__ import annotations
 
 from chalicelib.catalog.problems import pointer
-from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS
+from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, unescape_token
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 _PARAM_SCHEMA_KEYS = ("type", "format", "items", "collectionFormat", "default", "maximum", "exclusiveMaximum",
@@ -35,7 +35,6 @@ _REF_PREFIXES = (
 )
 _OAUTH_FLOWS = {"implicit": "implicit", "password": "password", "application": "clientCredentials",
                 "accessCode": "authorizationCode"}
-_DATA_KEYS = DATA_KEYS
 
 
 class _Converter:
@@ -150,7 +149,7 @@ class _Converter:
                 continue
             ref = param.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/parameters/"):
-                name = _unescape(ref[len("#/parameters/"):])
+                name = unescape_token(ref[len("#/parameters/"):])
                 if name in self.body_params:
                     body = {"$ref": "#/components/requestBodies/" + ref[len("#/parameters/"):]}
                     continue
@@ -341,7 +340,7 @@ class _Converter:
                         break
                 else:
                     if ref.startswith(params_prefix):
-                        name = _unescape(ref[len(params_prefix):])
+                        name = unescape_token(ref[len(params_prefix):])
                         kind = "requestBodies" if name in self.body_params else "parameters"
                         node["$ref"] = f"#/components/{kind}/" + ref[len(params_prefix):]
             if node.get("type") == "file":
@@ -352,16 +351,12 @@ class _Converter:
             if isinstance(disc, str):
                 node["discriminator"] = {"propertyName": disc}
             for key, value in node.items():
-                if isinstance(value, (dict, list)) and key not in _DATA_KEYS and not key.startswith("x-"):
+                if isinstance(value, (dict, list)) and key not in DATA_KEYS and not key.startswith("x-"):
                     stack.append((value, key in NAME_MAP_KEYS))
 
 
 def _str_list(value) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
 
 
 def _collection_style(fmt, where):

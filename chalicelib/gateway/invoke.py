@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import observability
+from chalicelib.catalog.refs import ref_tokens
 from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
@@ -167,8 +168,7 @@ def _resolver(components: dict | None):
             if not isinstance(ref, str) or not ref.startswith("#/components/"):
                 return schema
             node: Any = components
-            for token in ref[len("#/components/"):].split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
+            for token in ref_tokens(ref)[1:]:
                 node = node.get(token) if isinstance(node, dict) else None
             if node is None:
                 return schema
