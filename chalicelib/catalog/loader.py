@@ -27,8 +27,14 @@ from dataclasses import dataclass
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-                         SequenceStartEvent)
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode
 
 from chalicelib.errors import PayloadTooLarge, ValidationError

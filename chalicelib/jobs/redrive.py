@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from chalicelib.jobs import store
-from chalicelib.jobs.queue import decode_message, encode_message
+from chalicelib.jobs.messages import decode_message, encode_message
 from chalicelib.jobs.registry import PRIORITIES
 
 

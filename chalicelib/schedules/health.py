@@ -367,6 +367,6 @@ def list_checks(document_id: str, statuses: list[str], limit: int, offset: int) 
 
 def health_checks_job(ctx: JobContext) -> dict:
     """The async bulk run (POST /api/health-checks/run with async: true); the
-    `health_checks.run` job type is registered by chalicelib.schedules.routes."""
+    `health_checks.run` job type is registered by chalicelib.schedules.jobs."""
     payload = ctx.payload or {}
     return run_health_checks(payload.get("document_ids"), progress=ctx.progress, check_type=payload.get("check_type"))
