@@ -11,6 +11,8 @@ at rest and masked in every answer (`chalicelib.catalog.auth_config`).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
 from chalicelib.catalog.auth_config import check_origin_binding, masked, seal, unseal
 from chalicelib.catalog.endpoints import ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
@@ -37,6 +39,19 @@ def check_base_url(url: str) -> str:
     if len(url) > 500:
         raise ValidationError("base_url is longer than 500 characters")
     return url.rstrip("/")
+
+
+def spec_source(db, content: bytes | str | None, template_id: str | None,
+                content_type: str | None) -> tuple[bytes | str, str | None, str | None]:
+    """(spec text, its content type, the template's source URL) of exactly one
+    of `content` and the stored template `template_id`; else a 400."""
+    if template_id is not None and content is None:
+        tpl = get_template(db, template_id, with_content=True)
+        return tpl["template_content"], tpl["content_type"], tpl.get("source_url")
+    if content is None or template_id is not None:
+        raise ValidationError("give either content or template_id",
+                              [{"loc": ["body", "content"], "type": "missing", "msg": "content or template_id"}])
+    return content, content_type, None
 
 
 def _spec_params(parsed: ParsedSpec) -> tuple[str, dict]:
@@ -67,15 +82,10 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
     operation_id, status}], "warnings": [...], "warning_count", "skipped_operations"}.
     `asynchronous=True` applies the larger job-path size limit."""
     db = database(db)
-    if (content is None) == (template_id is None) and parsed is None:
-        raise ValidationError("give either content or template_id",
-                              [{"loc": ["body", "content"], "type": "missing", "msg": "content or template_id"}])
     if parsed is None:
-        if template_id is not None:
-            tpl = get_template(db, template_id, with_content=True)
-            content, content_type = tpl["template_content"], tpl["content_type"]
-            source_url = source_url or tpl.get("source_url")
-        parsed = parse(content, content_type, source_url, asynchronous)
+        text, content_type, template_url = spec_source(db, content, template_id, content_type)
+        source_url = source_url or template_url
+        parsed = parse(text, content_type, source_url, asynchronous)
     name, version = name_version(parsed, name, version)
     if base_url:
         base_url = check_base_url(base_url)
@@ -156,7 +166,8 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
                      id=document_id)
         if old is None:
             raise NotFound(f"document {document_id} not found")
-        sets, params = [], {"id": document_id}
+        sets: list[str] = []
+        params: dict[str, Any] = {"id": document_id}
         for field in ("name", "description", "version", "status"):
             if changes.get(field) is not None:
                 sets.append(f"{field} = :{field}")
@@ -165,7 +176,8 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
             sets.append("base_url = :base_url")
             params["base_url"] = check_base_url(changes["base_url"])
         old_auth = unseal(old["auth_config"])
-        new_auth, kept = None, None
+        new_auth: Any = None
+        kept: list | None = None
         if "auth_config" in changes:
             new_auth, kept = changes["auth_config"], []
             if new_auth is not None:
@@ -223,15 +235,9 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
     and references; new ones are added; removed ones become inactive and
     their references are marked 'error'. Nothing is deleted. -> the diff."""
     db = database(db)
-    if (content is None) == (template_id is None):
-        raise ValidationError("give either content or template_id",
-                              [{"loc": ["body", "content"], "type": "missing", "msg": "content or template_id"}])
-    src = None
-    if template_id is not None:
-        tpl = get_template(db, template_id, with_content=True)
-        content, content_type, src = tpl["template_content"], tpl["content_type"], tpl.get("source_url")
+    text, content_type, src = spec_source(db, content, template_id, content_type)
     current = get_document(db, document_id)
-    parsed = parse(content, content_type, src or current.get("source_url"), asynchronous)
+    parsed = parse(text, content_type, src or current.get("source_url"), asynchronous)
     new_version = version or (parsed.api_version or "").strip()[:50] or current["version"]
     new_base = check_base_url(base_url) if base_url else current["base_url"]
 
@@ -325,7 +331,7 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
         }
         counts = {k: len(v) for k, v in diff.items()}
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old_doc),
-              {**document_audit(doc), "reimport": counts}, changed_by)
+              {**(document_audit(doc) or {}), "reimport": counts}, changed_by)
     return {"document": document_out(doc), "diff": diff, "counts": counts,
             "references_marked_error": refs_marked, "warnings": parsed.warnings,
             "warning_count": parsed.warning_count, "skipped_operations": parsed.skipped}

@@ -183,7 +183,8 @@ PATCHABLE = ("status", "timeout_ms", "rate_limit_enabled")
 
 def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None = None) -> dict:
     db = database(db)
-    sets, params = [], {"id": endpoint_id}
+    sets: list[str] = []
+    params: dict[str, Any] = {"id": endpoint_id}
     for field in PATCHABLE:
         if changes.get(field) is not None:
             sets.append(f"{field} = :{field}")

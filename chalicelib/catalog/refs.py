@@ -15,7 +15,7 @@ pathological DAG (A -> 2x B -> 2x C ...) from growing exponentially.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from chalicelib.catalog.problems import Problems, escape_token
@@ -140,7 +140,7 @@ class RefIndex:
         walked = self._walked
         max_depth = self.max_depth
         # entries: (node, depth, parent entry, key); pointers are built only on error
-        stack = [(root, root_pointer.count("/"), None, root_pointer)]
+        stack: list[tuple[Any, int, Any, Any]] = [(root, root_pointer.count("/"), None, root_pointer)]
         while stack:
             entry = stack.pop()
             node, depth, _, _ = entry

@@ -6,11 +6,20 @@ together with the spec loader (yaml) and the parsers, not with app.py
 (Lambda cold start)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.errors import PayloadTooLarge, ValidationError
-from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, media_type, page_of, parse_json, uuid_param, \
-    validate_model
+from chalicelib.web.api import (
+    ApiBlueprint,
+    Ctx,
+    LazyModels,
+    Reply,
+    media_type,
+    page_of,
+    parse_json,
+    uuid_param,
+    validate_model,
+)
 
 if TYPE_CHECKING:
     from chalicelib.catalog import models
@@ -31,6 +40,11 @@ SPEC_TYPES = ["application/json", "application/yaml", "application/x-yaml", "tex
 
 def _by(ctx: Ctx) -> str | None:
     return ctx.principal.key_id if ctx.principal else None
+
+
+def _is_admin(ctx: Ctx) -> bool:
+    """Admins may move a document's upstream origin without resending its secrets."""
+    return ctx.principal is not None and ctx.principal.has_role("admin")
 
 
 def _json_or_none(body: bytes, empty: Any = None) -> Any:
@@ -78,7 +92,7 @@ def create_template(ctx: Ctx):
         data = _json_or_none(body)
         if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
             from chalicelib.catalog.models import CreateTemplate
-            req: CreateTemplate = validate_model(CreateTemplate, data, "body")  # type: ignore[assignment]
+            req = cast(CreateTemplate, validate_model(CreateTemplate, data, "body"))
             meta, content, ctype = req, req.content, req.content_type
         elif data is not None:
             ctype = "json"
@@ -162,16 +176,16 @@ def create_document(ctx: Ctx):
     if mtype == "application/json":
         data = _json_or_none(body, {})
         if isinstance(data, dict) and not ({"openapi", "swagger", "swaggerVersion"} & set(data)):
-            req = validate_model(CreateDocument, data, "body")  # type: ignore[assignment]
+            req = cast(CreateDocument, validate_model(CreateDocument, data, "body"))
         elif data is not None:
             ctype = "json"
         else:
             ctype = None
     if req is None:
-        req = CreateDocument(content=None, name=meta.name, version=meta.version, description=meta.description,
-                             base_url=meta.base_url, template_id=meta.template_id,
-                             content_type=meta.content_type or ctype,
-                             **{"async": meta.async_, "priority": meta.priority})
+        req = CreateDocument.model_validate({
+            "content": None, "name": meta.name, "version": meta.version, "description": meta.description,
+            "base_url": meta.base_url, "template_id": meta.template_id, "content_type": meta.content_type or ctype,
+            "async": meta.async_, "priority": meta.priority})
         if not meta.template_id or body.strip():
             req.template_id = None
         else:
@@ -185,7 +199,8 @@ def create_document(ctx: Ctx):
         # The job payload lives in the jobs table: the auth config is sealed.
         from chalicelib.jobs.routes import submit_for_request
         from chalicelib.secrets import get_box
-        payload = {"content": content, "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
+        payload = {"content": content,
+                   "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
                    "content_type": b.content_type, "name": b.name, "version": b.version,
                    "description": b.description, "base_url": b.base_url,
                    "sealed_auth_config": get_box().seal(cfg["auth_config"]),
@@ -235,8 +250,9 @@ def get_document(ctx: Ctx, document_id: str):
 @bp.api("/api/documents/{document_id}/content", "GET", role="viewer", raw_response=True,
         summary="The document's original spec text, as imported")
 def get_document_content(ctx: Ctx, document_id: str):
-    from chalicelib.catalog import documents
     from chalice import Response
+
+    from chalicelib.catalog import documents
     text, ctype = documents.get_document_content(None, uuid_param(document_id, "document_id"))
     return Response(text, status_code=200,
                     headers={"Content-Type": "application/json" if ctype == "json" else "application/yaml"})
@@ -260,7 +276,7 @@ def update_document(ctx: Ctx, document_id: str):
     db = get_db()
     with db.transaction():  # the references follow their document in the same transaction
         row = documents.update_document(db, did, changes, _by(ctx),
-                                         may_retarget=ctx.principal.has_role("admin"))
+                                         may_retarget=_is_admin(ctx))
         if health_set:
             row["health_check_config"] = health.set_config(did, health_cfg, db)
         if row.get("status") == "active":
@@ -285,7 +301,7 @@ def reimport_document(ctx: Ctx, document_id: str):
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
-        may_retarget=ctx.principal.has_role("admin"))
+        may_retarget=_is_admin(ctx))
     c = out["counts"]
     return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")

@@ -260,20 +260,22 @@ class _Converter:
             props[name] = schema
             if p.get("required"):
                 required.append(name)
-        schema: dict = {"type": "object", "properties": props}
+        form: dict = {"type": "object", "properties": props}
         if required:
-            schema["required"] = required
+            form["required"] = required
         cts = [ct for ct in consumes if ct in _FORM_TYPES]
         if not cts:
             cts = ["multipart/form-data" if has_file else "application/x-www-form-urlencoded"]
-        return {"content": {ct: {"schema": schema} for ct in cts}, **({"required": True} if required else {})}
+        return {"content": {ct: {"schema": form} for ct in cts}, **({"required": True} if required else {})}
 
     def response(self, resp, produces: list[str], ptr: str):
         if not isinstance(resp, dict) or "$ref" in resp:
             return resp
         out: dict = {"description": resp.get("description", "")}
         schema = resp.get("schema")
-        examples = resp.get("examples") if isinstance(resp.get("examples"), dict) else {}
+        examples = resp.get("examples")
+        if not isinstance(examples, dict):
+            examples = {}
         if schema is not None:
             out["content"] = {ct: {"schema": schema} for ct in produces}
             for ct, ex in examples.items():
@@ -303,7 +305,7 @@ class _Converter:
         if kind == "apiKey":
             return {"type": "apiKey", "name": s.get("name"), "in": s.get("in"), **desc}
         if kind == "oauth2":
-            flow = _OAUTH_FLOWS.get(s.get("flow"), None)
+            flow = _OAUTH_FLOWS.get(str(s.get("flow")))
             if flow is None:
                 self.warn(ptr, f"unknown oauth2 flow {s.get('flow')!r}")
                 flow = "clientCredentials"

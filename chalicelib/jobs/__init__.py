@@ -17,8 +17,11 @@ Public API for the other domains:
 Routes (chalicelib.jobs.routes): GET /api/jobs, GET /api/jobs/{id},
 POST /api/jobs/{id}/cancel. Nothing here imports boto3 at module level.
 """
-from chalicelib.jobs.registry import (  # noqa: F401
-    JobCancelled, JobContext, PermanentJobError, register_job,
+from chalicelib.jobs.registry import (  # noqa: F401 - the public API of chalicelib.jobs
+    JobCancelled,
+    JobContext,
+    PermanentJobError,
+    register_job,
 )
 
 # The service (store, secrets, database) loads on first use, not when a

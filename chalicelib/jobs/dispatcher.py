@@ -65,8 +65,8 @@ def summarise(exc: BaseException, job_id: str) -> dict:
     """What a caller may see of a handler's failure: {code, message, hint}.
     A typed error (`chalicelib.errors`) shows its code and message; any
     other exception only its kind, since its text may hold internals."""
-    from chalicelib.masking import mask_text
     from chalicelib.errors import AppError
+    from chalicelib.masking import mask_text
 
     cause = exc.__cause__ if isinstance(exc, PermanentJobError) and isinstance(exc.__cause__, AppError) else exc
     if isinstance(cause, AppError):

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from chalicelib.web.models import Model, PageQuery
 
-
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Priority = Literal["critical", "default", "low"]
 

@@ -6,21 +6,19 @@ chalicelib.jobs.routes."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Sequence
 
+from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import PRIORITIES, require_job_type
 from chalicelib.secrets import mask_config
-from chalicelib.errors import Conflict, NotFound, ValidationError
 
 log = logging.getLogger("stepflow.jobs")
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def public(row: dict | None) -> dict | None:
+def public(row: dict) -> dict:
     """The API shape of a job row (payload secrets masked)."""
-    if row is None:
-        return None
     out = dict(row)
     out["payload"] = mask_config(row.get("payload"))
     return out
@@ -51,7 +49,7 @@ def submit(type: str, payload: Any = None, priority: str | None = None, idempote
     if not 1 <= attempts <= jt.max_attempts:
         raise ValidationError(f"max_attempts must be between 1 and {jt.max_attempts} for {type}")
     row = store.insert(type, priority, {} if payload is None else payload, attempts, idempotency_key, created_by)
-    if row is None:
+    if row is None and idempotency_key is not None:
         existing = store.by_idempotency_key(idempotency_key)
         if existing is None:  # deleted in between: extremely unlikely; try once more
             row = store.insert(type, priority, payload, attempts, idempotency_key, created_by)
@@ -60,6 +58,9 @@ def submit(type: str, payload: Any = None, priority: str | None = None, idempote
                            {"job_id": str(existing["id"])})
         else:
             return public(existing), False
+    if row is None:
+        raise Conflict("idempotency_key is being used by another submit right now; send the request again",
+                       {"idempotency_key": idempotency_key})
     _enqueue(row)
     return public(store.get(str(row["id"])) or row), True
 
@@ -80,9 +81,9 @@ def get_job(job_id: str) -> dict:
     return public(row)
 
 
-def list_jobs(types: list[str] = (), statuses: list[str] = (), priorities: list[str] = (),
+def list_jobs(types: Sequence[str] = (), statuses: Sequence[str] = (), priorities: Sequence[str] = (),
               limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    rows, total = store.list_jobs(list(types), list(statuses), list(priorities), limit, offset)
+    rows, total = store.list_jobs(types, statuses, priorities, limit, offset)
     return [public(r) for r in rows], total
 
 
