@@ -49,7 +49,6 @@ DEFAULT_MAX_ALIAS_NODES = 1_000_000
 IMPORT_URL_HINT = "POST /api/templates/import-url"
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-LIBYAML = _BASE_LOADER is not yaml.SafeLoader
 
 
 # The base is chosen at run time (libyaml when present), which a type checker cannot follow.

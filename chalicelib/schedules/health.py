@@ -1,4 +1,4 @@
-"""Document health checks (seed 000 api_health_checks; issue 5).
+"""Document health checks (seed 000 api_health_checks), run now, in bulk, or on the schedule.
 
 A check of one document has a `check_type` (seed 000), from the request, the
 document's `health_check_config.check_type`, or `connectivity` by default:
@@ -122,8 +122,8 @@ def _call(url: str, methods: list[str], deadline: float, policy: Any, details: d
     resp = None
     for method in methods:
         left = max(deadline - time.perf_counter(), 0.05)
-        resp = outbound.fetch(url, method=method, policy=policy, connect_timeout=left, read_timeout=left,
-                              total_timeout=left)
+        resp = outbound.fetch(url, method=method, policy=policy.with_limits(
+            connect_timeout=left, read_timeout=left, total_timeout=left))
         details["method"] = method
         if method == "HEAD" and resp.status_code in HEAD_FALLBACK_STATUSES and len(methods) > 1:
             details["head_status"] = resp.status_code
