@@ -293,3 +293,30 @@ def test_jobs_api_lists_filters_shows_and_cancels(api, keys, inline_queue):
     assert api.as_key(keys["viewer"]).post(f"/api/jobs/{done}/cancel").status == 403
     assert api.get("/api/jobs/00000000-0000-4000-8000-000000000000").status == 404
     assert api.get("/api/jobs/not-a-uuid").status == 400
+
+
+def test_the_inline_queue_runs_jobs_through_the_runner_it_is_given_critical_first_and_retries():
+    from chalicelib.jobs.dispatcher import Outcome
+    from chalicelib.jobs.queue import InlineQueue
+
+    ran: list[str] = []
+    first_running, release = threading.Event(), threading.Event()
+
+    def runner(job_id: str) -> Outcome:
+        ran.append(job_id)
+        if job_id == "first":
+            first_running.set()
+            release.wait(10)
+        if job_id == "flaky" and ran.count("flaky") == 1:
+            return Outcome("retry", "retrying", job_id, "boom", attempts=1)
+        return Outcome("ack", "succeeded", job_id, final=True)
+
+    q = InlineQueue(run=runner, backoff=lambda attempts: 0)
+    q.send("low", "first")
+    assert first_running.wait(10)
+    for priority, job_id in (("low", "low"), ("default", "flaky"), ("critical", "critical")):
+        q.send(priority, job_id)
+    release.set()
+    assert q.wait_idle(10)
+    assert ran[:3] == ["first", "critical", "flaky"]
+    assert sorted(ran[3:]) == ["flaky", "low"]
