@@ -44,3 +44,6 @@ __all__ = [
     "list_documents", "list_endpoints", "list_templates", "parse", "patch_endpoint", "reimport_document",
     "update_document", "update_template",
 ]
+
+# The name chalicelib.gateway.configs calls (it is `document_out`).
+_document_out = document_out
