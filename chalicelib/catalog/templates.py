@@ -157,9 +157,8 @@ def fetch_spec(url: str) -> tuple[bytes, str | None, str]:
     from chalicelib.catalog.loader import normalize_content_type
     from chalicelib.net import outbound
     from chalicelib.settings import get_settings
-    resp = outbound.fetch(url, policy=outbound.policy_from_settings().with_limits(
-                              max_bytes=get_settings().max_async_spec_bytes),
-                          headers={"Accept": FETCH_ACCEPT})
+    policy = outbound.policy_from_settings(max_bytes=get_settings().max_async_spec_bytes)
+    resp = outbound.fetch(url, policy=policy, headers={"Accept": FETCH_ACCEPT})
     if resp.status_code >= 400:
         raise UpstreamError(f"fetching {url} answered HTTP {resp.status_code}",
                             {"url": url, "status_code": resp.status_code})

@@ -35,9 +35,13 @@ DEFAULT_TOTAL_TIMEOUT = 25.0  # under API Gateway's 29 s
 
 
 class OutboundFailure(Exception):
-    """Mixin shared by every outbound error; `error_type` names the failure kind."""
+    """Mixin shared by every outbound error; `error_type` names the failure kind.
+    Every concrete one is also a typed error (`chalicelib.errors.AppError`), so
+    a caller catching OutboundFailure reads its `message` and `details`."""
 
     error_type = "connection"
+    message: str
+    details: Any
 
 
 class OutboundRefused(OutboundFailure, ValidationError):
