@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
 from chalicelib.catalog.auth_config import check_origin_binding, masked, seal, unseal
-from chalicelib.catalog.endpoints import ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
+from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
 from chalicelib.catalog.spec import ParsedSpec
 from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
@@ -315,9 +315,7 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
             " content_type = :ctype, version = :version, base_url = :base_url, server_url = :server_url,"
             " spec_version = :sv, warnings = CAST(:warnings AS jsonb), warning_count = :wc,"
             " skipped_operations = CAST(:skipped AS jsonb), template_id = COALESCE(CAST(:tpl AS uuid), template_id),"
-            " total_endpoints = (SELECT COUNT(*) FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)),"
-            " active_endpoints = (SELECT COUNT(*) FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)"
-            "  AND status = 'active'), updated_at = NOW()"
+            f" {ENDPOINT_COUNTS_SQL}, updated_at = NOW()"
             f" WHERE id = CAST(:id AS uuid) RETURNING {DOC_COLUMNS}",
             id=document_id, content=parsed.text, ctype=parsed.content_type, version=new_version,
             base_url=new_base, server_url=(parsed.server_url or None) and parsed.server_url[:500],

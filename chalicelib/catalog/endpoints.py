@@ -20,6 +20,14 @@ ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters
                    "response_schemas", "auth_required", "security", "is_deprecated")
 
 
+# A document's endpoint counters, recounted in the statement that changes them
+# (the document's id bound as :id).
+ENDPOINT_COUNTS_SQL = (
+    "total_endpoints = (SELECT COUNT(*) FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)),"
+    " active_endpoints = (SELECT COUNT(*) FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)"
+    " AND status = 'active')")
+
+
 # ---- writes with the document -------------------------------------------------------------------
 
 def _endpoint_rows(endpoints: list[dict]) -> str:
@@ -199,9 +207,8 @@ def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None =
         new = db.one(f"UPDATE api_endpoints SET {', '.join(sets)}, updated_at = NOW() "
                      f"WHERE id = CAST(:id AS uuid) RETURNING id, {', '.join(PATCHABLE)}", **params)
         if "status" in params:
-            db.execute("UPDATE api_documents SET active_endpoints = (SELECT COUNT(*) FROM api_endpoints"
-                       " WHERE api_document_id = CAST(:doc AS uuid) AND status = 'active'), updated_at = NOW()"
-                       " WHERE id = CAST(:doc AS uuid)", doc=str(old["api_document_id"]))
+            db.execute(f"UPDATE api_documents SET {ENDPOINT_COUNTS_SQL}, updated_at = NOW()"
+                       " WHERE id = CAST(:id AS uuid)", id=str(old["api_document_id"]))
         audit(db, "api_endpoints", endpoint_id, "UPDATE", {k: old[k] for k in PATCHABLE},
               {k: new[k] for k in PATCHABLE}, changed_by)
     return _endpoint_row(db, endpoint_id)
