@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from chalicelib import observability
+from chalicelib.catalog.refs import ref_tokens
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
 from chalicelib.gateway import ratelimit, schemas, upstream_auth
@@ -173,8 +174,7 @@ def _resolver(components: dict | None):
             if not isinstance(ref, str) or not ref.startswith("#/components/"):
                 return schema
             node: Any = components
-            for token in ref[len("#/components/"):].split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
+            for token in ref_tokens(ref)[1:]:
                 node = node.get(token) if isinstance(node, dict) else None
             if node is None:
                 return schema
