@@ -1,6 +1,7 @@
 """Seed 002 ConnectionManager: per connection pool, in this container,
 
 * up to `pool_size` idle connections are kept and reused across invocations;
+  one idle for longer than `idle_close_s` (IDLE_CLOSE_AFTER_S) is closed;
 * at most `max_concurrency` queries run at once; a caller over the limit
   waits up to `acquire_timeout_s`, then gets 503 SERVICE_UNAVAILABLE;
 * a connection that failed at the connection level is discarded, never
@@ -31,7 +32,8 @@ from chalicelib.errors import ServiceUnavailable
 from .drivers import ConnectParams, DbConnection, connect
 
 ACQUIRE_TIMEOUT_S = 2.0
-IDLE_PING_AFTER_S = 300.0
+IDLE_PING_AFTER_S = 60.0       # a reused connection idle longer than this is pinged first
+IDLE_CLOSE_AFTER_S = 300.0     # an idle connection older than this is closed, not reused
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,10 @@ class _PoolState:
 
 class ConnectionManager:
     def __init__(self, acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
-                 verify: Callable[[PoolConfig, DbConnection], None] | None = None):
+                 verify: Callable[[PoolConfig, DbConnection], None] | None = None,
+                 idle_close_s: float = IDLE_CLOSE_AFTER_S):
         self.acquire_timeout_s = acquire_timeout_s
+        self.idle_close_s = idle_close_s
         self.verify = verify
         self._pools: dict[str, _PoolState] = {}
         self._lock = threading.Lock()
@@ -100,8 +104,18 @@ class ConnectionManager:
                 self._give_back(state, conn)
             state.sem.release()
 
+    def _expire(self, state: _PoolState, now: float) -> None:
+        """Close the idle connections unused for longer than idle_close_s (oldest are first)."""
+        expired = []
+        with state.lock:
+            while state.idle and now - state.idle[0].last_used > self.idle_close_s:
+                expired.append(state.idle.popleft())
+        for c in expired:
+            c.close()
+
     def _take(self, state: _PoolState) -> DbConnection:
         now = time.monotonic()
+        self._expire(state, now)
         while True:
             with state.lock:
                 conn = state.idle.pop() if state.idle else None
@@ -139,6 +153,7 @@ class ConnectionManager:
                 state.idle.append(conn)
                 return
         conn.close()
+        self._expire(state, conn.last_used)
 
     def invalidate(self, pool_id: str) -> None:
         with self._lock:

@@ -48,6 +48,31 @@ def test_connections_are_reused_across_uses(tparams):
     mgr.close_all()
 
 
+def test_a_connection_idle_for_too_long_is_closed_not_reused(tparams):
+    import time
+    mgr = ConnectionManager(idle_close_s=0.2)
+    cfg = cfg_for(tparams)
+    with mgr.connection(cfg) as c1:
+        first = backend_id(c1)
+    time.sleep(0.3)
+    with mgr.connection(cfg) as c2:
+        assert backend_id(c2) != first
+        assert mgr.opened_count("p1") == 2
+        assert not _alive(c2, first)        # the idle one was closed on the server too
+    mgr.close_all()
+
+
+def _alive(conn, ident: int) -> bool:
+    import time
+    sql = ("SELECT count(*) FROM pg_stat_activity WHERE pid = %d" if conn.db_type == "postgresql"
+           else "SELECT count(*) FROM information_schema.processlist WHERE id = %d") % int(ident)
+    for _ in range(50):     # a closed backend leaves the server's list within moments
+        if int(conn.execute(BoundStatement(sql, (), conn.db_type)).rows[0][0]) == 0:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_at_most_pool_size_connections_are_kept_idle(tparams):
     mgr = ConnectionManager()
     cfg = cfg_for(tparams, pool_size=2, max_concurrency=5)
