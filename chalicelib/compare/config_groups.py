@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import get_db
+from chalicelib.db.where import Where
 from chalicelib.secrets import merge_secrets
 from chalicelib.errors import NotFound, ValidationError
 
@@ -98,12 +99,9 @@ def create(body: dict, created_by: str | None = None, db=None) -> dict:
 
 def list_groups(limit: int, offset: int, group_type: str | None = None, db=None) -> tuple[list, int]:
     db = db or get_db()
-    where = " WHERE group_type = :gt" if group_type else ""
-    params = {"gt": group_type} if group_type else {}
-    rows = db.query(f"SELECT *, count(*) OVER () AS _total FROM config_groups{where} "
-                    f"ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
-                    limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else db.scalar(f"SELECT count(*) FROM config_groups{where}", **params)
+    w = Where().when(group_type, "group_type = :gt", gt=group_type)
+    rows, total = db.page(f"SELECT * FROM config_groups WHERE {w.sql}", order_by="created_at DESC, id DESC",
+                          limit=limit, offset=offset, **w.params)
     return [public(r, full=False) for r in rows], total
 
 
