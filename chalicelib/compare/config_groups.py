@@ -6,13 +6,13 @@ group_type "cassandra" (pro_config/test_config as seed 003) or "redis"
 are sealed at rest and masked in every answer; on update a field sent back
 as the mask keeps its stored value.
 
-Engines validate their own configs: `register_config_validator("cassandra",
-fn)` (chalicelib.compare.validators) where fn(config: dict, field: str)
-raises ValidationError.
+Each side's config is checked when saved by its engine's validator
+(`_VALIDATORS`: group type -> fn(config: dict, field: str) raising
+ValidationError), imported when a group is first saved.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
@@ -20,7 +20,6 @@ from chalicelib.secrets import merge_secrets
 from chalicelib.errors import NotFound, ValidationError
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
-from .validators import _VALIDATORS, register_config_validator  # noqa: F401
 
 GROUP_TYPES = ("cassandra", "redis")
 
@@ -39,7 +38,12 @@ def _validate_redis(cfg: dict, field: str) -> None:
         raise ValidationError(f"invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}", details) from None
 
 
-register_config_validator("redis", _validate_redis)
+def _validate_cassandra(cfg: dict, field: str) -> None:
+    from .cassandra.config import validate_group_config
+    validate_group_config(cfg, field)
+
+
+_VALIDATORS: dict[str, Callable[[dict, str], None]] = {"cassandra": _validate_cassandra, "redis": _validate_redis}
 
 
 def _validate(group_type: str, pro: dict | None, test: dict | None) -> None:

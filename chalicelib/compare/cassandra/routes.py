@@ -7,22 +7,18 @@ when a comparison runs.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply
 
-from chalicelib.compare.validators import register_config_validator
+# The request models (pydantic) are imported on the first request (Lambda cold start).
+if TYPE_CHECKING:
+    from chalicelib.compare.cassandra import config as models
+else:
+    models = LazyModels("chalicelib.compare.cassandra.config")
 
-# The request models (pydantic) are named as strings and imported on the first
-# request, the config-group validator when it first runs (Lambda cold start).
 bp = ApiBlueprint(__name__, tag="compare")
-
-
-def validate_group_config(cfg: dict, where: str) -> None:
-    from .config import validate_group_config as validate
-    validate(cfg, where)
-
-
-register_config_validator("cassandra", validate_group_config)
 
 
 def _run(ctx: Ctx, query_type: str):
@@ -38,13 +34,13 @@ def _run(ctx: Ctx, query_type: str):
     return Reply(answer, message)
 
 
-@bp.api("/api/query", "POST", role="operator", body="chalicelib.compare.cassandra.config:QueryRequest",
+@bp.api("/api/query", "POST", role="operator", body=models.QueryRequest,
         summary="Compare one Cassandra table between production and test")
 def cassandra_query(ctx: Ctx):
     return _run(ctx, "single")
 
 
-@bp.api("/api/sharding-query", "POST", role="operator", body="chalicelib.compare.cassandra.config:ShardingQueryRequest",
+@bp.api("/api/sharding-query", "POST", role="operator", body=models.ShardingQueryRequest,
         summary="Compare sharded Cassandra tables (<table>_<n>, shard from the key's timestamp)")
 def cassandra_sharding_query(ctx: Ctx):
     return _run(ctx, "sharding")
