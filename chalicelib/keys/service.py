@@ -119,7 +119,3 @@ def lookup_key(key: str, db=None) -> Principal | None:
         _cache[digest] = (now + CACHE_TTL_S, principal, last_touch)
     return principal
 
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()

@@ -20,3 +20,11 @@ def test_openapi_json_validates_and_lists_every_route(anon, chalice_app):
     assert spec["paths"]["/api/health"]["get"]["security"] == []
     assert "requestBody" in spec["paths"]["/api/keys"]["post"]
     assert {m.path for m in ROUTES} >= {"/api/keys", "/api/init-db"}
+
+
+def test_a_route_answering_a_raw_document_is_not_described_as_enveloped(anon):
+    spec = anon.get("/api/openapi.json").json
+    raw = spec["paths"]["/api/openapi.json"]["get"]["responses"]["200"]
+    enveloped = spec["paths"]["/api/health"]["get"]["responses"]["200"]
+    assert "content" not in raw
+    assert enveloped["content"]["application/json"]["schema"]["$ref"].endswith("/SuccessEnvelope")
