@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import contextvars
 import datetime as dt
 import decimal
 import json
@@ -12,19 +11,10 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.errors import AppError
+from chalicelib.observability import request_id, set_request_id
 
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-
-
-def set_request_id(value: str | None) -> str:
-    rid = value or str(uuid.uuid4())
-    _request_id.set(rid)
-    return rid
-
-
-def request_id() -> str:
-    rid = _request_id.get()
-    return rid if rid else set_request_id(None)
+__all__ = ["request_id", "set_request_id", "utc_now_iso", "iso", "dumps", "json_response", "success",
+           "error_body", "error_response"]
 
 
 def utc_now_iso() -> str:
