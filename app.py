@@ -8,8 +8,8 @@ from chalicelib.dynamic_api.routes import bp as dynamic_api_bp
 from chalicelib.gateway.routes import bp as gateway_bp
 from chalicelib.jobs.lambdas import bp as jobs_lambdas_bp
 from chalicelib.jobs.routes import bp as jobs_bp
-from chalicelib.schedules.routes import bp as health_checks_bp
 from chalicelib.keys.routes import bp as keys_bp
+from chalicelib.schedules.routes import bp as health_checks_bp
 from chalicelib.system.routes import bp as system_bp
 from chalicelib.web.lambda_app import StepflowApp
 from chalicelib.web.middleware import http_middleware

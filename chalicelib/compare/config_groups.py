@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.secrets import merge_secrets
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.secrets import merge_secrets
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
 

@@ -327,7 +327,7 @@ class Database:
         if not ctx.columns:
             return []
         names = [c["name"] for c in ctx.columns]
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def one(self, sql: str, **params: Any) -> dict | None:
         rows = self.query(sql, **params)

@@ -19,7 +19,8 @@ class KeyLimits(StrictModel):
     rate_per_minute: int | None = Field(None, ge=0, le=1_000_000,
                                         description="requests a minute; null = the role's default, 0 = unlimited")
     max_concurrent: int | None = Field(None, ge=0, le=10_000,
-                                       description="requests in flight at once; null = the role's default, 0 = unlimited")
+                                       description="requests in flight at once; "
+                                                   "null = the role's default, 0 = unlimited")
 
 
 class CreateKeyWithLimits(CreateKey, KeyLimits):

@@ -10,9 +10,9 @@ import threading
 import time
 
 from chalicelib.db import get_db
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.keys.principal import ROLES, Principal
 from chalicelib.keys.quotas import effective
-from chalicelib.errors import NotFound, ValidationError
 
 KEY_PREFIX = "sfk_"
 CACHE_TTL_S = 5.0

@@ -29,11 +29,11 @@ from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
+from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
 from chalicelib.keys import quotas
 from chalicelib.web import envelope, versions
-from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
 from chalicelib.web.auth import Principal, authenticate
-from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.web.json_body import INT64, parse_json, refuse_nul
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -247,7 +247,8 @@ def parse_query(request: Any, model: ModelRef) -> BaseModel:
     extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
     if extra and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",
-                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"} for e in extra])
+                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"}
+                               for e in extra])
     return validate_model(model, data, "query")
 
 
@@ -267,7 +268,10 @@ class ApiBlueprint(Blueprint):
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
-        ctypes = content_types or JSON_TYPES + ["application/x-www-form-urlencoded"] if body else (content_types or JSON_TYPES)
+        if content_types:
+            ctypes = content_types
+        else:
+            ctypes = JSON_TYPES + ["application/x-www-form-urlencoded"] if body else JSON_TYPES
 
         def decorator(fn: Callable) -> Callable:
             meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
@@ -347,4 +351,5 @@ def uuid_param(value: str, name: str = "id") -> str:
         return str(_uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
         raise ValidationError(f"{name} must be a UUID, got {value!r}",
-                              [{"loc": ["path", name], "type": "uuid_parsing", "msg": "Input should be a valid UUID"}]) from None
+                              [{"loc": ["path", name], "type": "uuid_parsing",
+                                "msg": "Input should be a valid UUID"}]) from None

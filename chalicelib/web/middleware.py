@@ -21,9 +21,15 @@ from email.utils import format_datetime
 from chalice import Response
 
 from chalicelib import observability
+from chalicelib.errors import (
+    AppError,
+    MethodNotAllowed,
+    NotAcceptable,
+    SystemError_,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from chalicelib.web import access_log, envelope, versions
-from chalicelib.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
-                                   ValidationError)
 
 log = logging.getLogger("stepflow")
 

@@ -13,7 +13,6 @@ as strings ("chalicelib.keys.models:CreateKey"), imported on the first request.
 """
 from pydantic import BaseModel, ConfigDict, Field
 
-
 MAX_OFFSET = 10_000_000  # a list offset; beyond it is a 400 naming `offset`, never SQL
 
 

@@ -32,7 +32,8 @@ class KeyOutcome:
 
 def row_dicts(found: dict, columns: dict) -> dict:
     """{row identity: {column: normalised value}} from fetch's {identity: (table, tuple)}."""
-    return {ident: {c: normalise(v) for c, v in zip(columns[table], row)} for ident, (table, row) in found.items()}
+    return {ident: {c: normalise(v) for c, v in zip(columns[table], row, strict=False)}
+            for ident, (table, row) in found.items()}
 
 
 def _row_label(row: dict, row_columns: list) -> dict:

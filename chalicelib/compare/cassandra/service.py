@@ -129,9 +129,9 @@ def _where(cfg: CassandraConfig | None) -> str | None:
 
 def run_job(ctx) -> dict:
     """The job handler: unseal, validate, run with progress."""
+    from chalicelib.errors import ConnectionFailed, RequestTimeout
     from chalicelib.jobs import PermanentJobError
     from chalicelib.secrets import get_box
-    from chalicelib.errors import ConnectionFailed, RequestTimeout
 
     query_type = ctx.payload.get("query_type", "single")
     body = get_box().unseal(ctx.payload["request"])

@@ -139,8 +139,8 @@ def _fields(f: Facts) -> list[str]:
             out.append(f"Field '{name}' differs in every compared {f.subject} ({n}): probably a systematic "
                        f"difference (format, time zone, default value or a column not synchronised).")
         elif only == n:
-            out.append(f"{_plural(n, f.subject)} {_v(n, 'differs', 'differ')} only in field '{name}' ({share}% of compared): "
-                       f"check how '{name}' is synchronised.")
+            out.append(f"{_plural(n, f.subject)} {_v(n, 'differs', 'differ')} only in field '{name}' "
+                       f"({share}% of compared): check how '{name}' is synchronised.")
         else:
             out.append(f"Field '{name}' differs in {n} of {base} compared {f.subject}s ({share}%): "
                        f"check how '{name}' is synchronised.")

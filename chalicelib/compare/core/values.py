@@ -34,6 +34,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .binary import display_bytes, label
+from .display import DEFAULT_MAX_CHARS as DEFAULT_MAX_CHARS  # re-exported: callers read values and display as one
+from .display import shorten as shorten
+from .display import to_display as to_display
 
 DEFAULT_MAX_PATHS = 50
 DEFAULT_JSON_MAX_BYTES = 4 * 1024 * 1024
@@ -333,7 +336,7 @@ def compare_values(
         try:
             if a == b:
                 return _EQUAL
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a value whose == fails is compared by the rules below
             pass
     texty = (str, bytes, bytearray, memoryview)
     if isinstance(a, texty) and isinstance(b, texty):
@@ -365,5 +368,3 @@ def _text_formats(w: _Walk, ta: str, tb: str) -> None:
     if sorted(_STRING_LITERAL.findall(sa)) != sorted(_STRING_LITERAL.findall(sb)):
         w.format_at("$", "json_string_escape")
 
-
-from .display import DEFAULT_MAX_CHARS, shorten, to_display  # noqa: E402,F401 - re-exported

@@ -69,7 +69,7 @@ class PagedComparer:
             c1 = self._cmd(self.side1, s1.node, "GETRANGE", key, off, end)
             c2 = self._cmd(self.side2, s2.node, "GETRANGE", key, off, end)
             if c1 != c2:
-                i = next((j for j, (a, b) in enumerate(zip(c1, c2)) if a != b), min(len(c1), len(c2)))
+                i = next((j for j, (a, b) in enumerate(zip(c1, c2, strict=False)) if a != b), min(len(c1), len(c2)))
                 first_diff = off + i
                 break
             off = end + 1
@@ -93,7 +93,7 @@ class PagedComparer:
             if not fields:
                 continue
             other = self._cmd(self.side2, s2.node, "HMGET", key, *fields)
-            for f, b in zip(fields, other):
+            for f, b in zip(fields, other, strict=False):
                 path = _key_path("$", f)
                 a = page[f]
                 if b is None:
@@ -105,7 +105,7 @@ class PagedComparer:
             if not fields:
                 continue
             mine = self._cmd(self.side1, s1.node, "HMGET", key, *fields)
-            for f, a in zip(fields, mine):
+            for f, a in zip(fields, mine, strict=False):
                 if a is None:
                     md.only(2, f, _key_path("$", f))
         return not md.any, md, None, {}
@@ -118,7 +118,7 @@ class PagedComparer:
                 if not page:
                     continue
                 flags = self._cmd(sb, nb, "SMISMEMBER", key, *page)
-                for m, present in zip(page, flags):
+                for m, present in zip(page, flags, strict=False):
                     if not int(present):
                         md.only(side_no, m)
         return not md.any, md, None, {}
@@ -130,7 +130,7 @@ class PagedComparer:
                 continue
             members = [m for m, _ in page]
             scores = self._cmd(self.side2, s2.node, "ZMSCORE", key, *members)
-            for (m, sc), other in zip(page, scores):
+            for (m, sc), other in zip(page, scores, strict=False):
                 if other is None:
                     md.only(1, m)
                 elif float(other) != float(sc):
@@ -140,7 +140,7 @@ class PagedComparer:
                 continue
             members = [m for m, _ in page]
             scores = self._cmd(self.side1, s1.node, "ZMSCORE", key, *members)
-            for m, other in zip(members, scores):
+            for m, other in zip(members, scores, strict=False):
                 if other is None:
                     md.only(2, m)
         return not md.any, md, None, {}

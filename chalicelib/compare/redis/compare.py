@@ -11,8 +11,7 @@ from typing import Any
 
 from chalicelib.compare.core import FORMAT_ONLY, MISSING, TTL_MISMATCH, TYPE_MISMATCH, VALUE_MISMATCH, ReportBuilder
 from chalicelib.compare.core.binary import label
-from chalicelib.compare.core.values import (DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display,
-                                            tolerated)
+from chalicelib.compare.core.values import DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display, tolerated
 
 from .config import CompareOptions
 from .reader import KeyState

@@ -32,6 +32,7 @@ def _rank(seed_bytes: bytes, key: bytes) -> int:
 
 def _scan_side(side: Side, cfg: SampleConfig, visit, failed: list) -> int:
     import redis.exceptions as rex
+
     from chalicelib.errors import QueryError
 
     scanned = 0

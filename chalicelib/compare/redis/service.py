@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 from chalicelib.errors import AppError, ValidationError
+from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 
 from ..runs import ComparisonRun
 from .config import RedisCompareRequest

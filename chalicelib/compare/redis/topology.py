@@ -249,7 +249,7 @@ class Side:
             try:
                 c.close()
                 c.connection_pool.disconnect()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - closing is best effort; the client is dropped anyway
                 pass
 
 
