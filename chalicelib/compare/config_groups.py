@@ -25,17 +25,10 @@ GROUP_TYPES = ("cassandra", "redis")
 
 
 def _validate_redis(cfg: dict, field: str) -> None:
-    from pydantic import ValidationError as PydanticError
-
-    from chalicelib.web.api import validation_details
+    from chalicelib.validation import validate
 
     from .redis.config import RedisSideConfig
-    try:
-        RedisSideConfig.model_validate(cfg)
-    except PydanticError as exc:
-        details = validation_details(exc, (field,))
-        first = details[0]
-        raise ValidationError(f"invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}", details) from None
+    validate(RedisSideConfig, cfg, field)
 
 
 def _validate_cassandra(cfg: dict, field: str) -> None:
@@ -163,5 +156,5 @@ def delete(group_id: int, db=None) -> None:
 def _j(v: Any) -> str | None:
     if v is None:
         return None
-    from chalicelib.web.envelope import dumps
+    from chalicelib.jsontext import dumps
     return dumps(v)

@@ -81,7 +81,7 @@ def _json(v: Any) -> str | None:
     binary-safe form {"base64": ...} (compare.core.binary)."""
     if v is None:
         return None
-    from chalicelib.web.envelope import dumps
+    from chalicelib.jsontext import dumps
 
     from .core.binary import storable
     return dumps(storable(v))

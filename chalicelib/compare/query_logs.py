@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.web.envelope import dumps
+from chalicelib.jsontext import dumps
 
 LEVELS = ("INFO", "WARNING", "ERROR")
 _COLS = "id, batch_id, history_id, \"timestamp\", level, message, query_type, details, created_at"

@@ -33,7 +33,7 @@ from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, Validatio
 from chalicelib.keys import quotas
 from chalicelib.web import envelope, versions
 from chalicelib.web.auth import Principal, authenticate
-from chalicelib.web.json_body import INT64, parse_json, refuse_nul
+from chalicelib.web.json_body import parse_json, refuse_nul
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -79,6 +79,12 @@ def _check_ref(ref: ModelRef | None) -> None:
         module, sep, name = ref.partition(":")
         if not (module and sep and name):
             raise ValueError(f"a model reference is 'package.module:ClassName', got {ref!r}")
+
+
+@typing.overload
+def resolve_model(ref: ModelRef) -> type[BaseModel]: ...
+@typing.overload
+def resolve_model(ref: None) -> None: ...
 
 
 def resolve_model(ref: ModelRef | None) -> type[BaseModel] | None:
@@ -155,25 +161,15 @@ class Ctx:
 
 
 def validation_details(exc: PydanticValidationError, prefix: tuple = ()) -> list[dict]:
-    """pydantic errors as `loc`/`type`/`msg`, never Python internals."""
-    return [
-        {"loc": list(prefix) + [p for p in e["loc"]], "type": e["type"], "msg": e["msg"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+    """pydantic errors as `loc`/`type`/`msg` (chalicelib.validation.details)."""
+    from chalicelib.validation import details
+    return details(exc, prefix)
 
 
 def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
-    from pydantic import ValidationError as PydanticValidationError
-    model = resolve_model(model)
-    try:
-        validated = model.model_validate(data)
-    except PydanticValidationError as exc:
-        details = validation_details(exc, (where,))
-        first = details[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", details) from None
-    _check_ints(validated, where)
-    return validated
+    """`data` checked against a route's model (a class or a string reference); see chalicelib.validation."""
+    from chalicelib.validation import validate
+    return validate(resolve_model(model), data, where)
 
 
 def raw_body(request: Any) -> bytes:
@@ -209,16 +205,6 @@ def parse_json_body(request: Any) -> Any:
     return parse_json(body)
 
 
-def _check_ints(model: Any, where: str) -> None:
-    """Integers beyond 64 bits never reach SQL: a 400 naming the field."""
-    for name, value in model:
-        if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value <= INT64:
-            f = type(model).model_fields.get(name)
-            key = (f.alias if f is not None and f.alias else name)
-            raise ValidationError(f"{where}.{key}: {value} is out of range",
-                                  [{"loc": [where, key], "type": "int_range", "msg": "out of the 64-bit range"}])
-
-
 def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
@@ -228,8 +214,8 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
-def parse_query(request: Any, model: ModelRef) -> BaseModel:
-    model = resolve_model(model)
+def parse_query(request: Any, ref: ModelRef) -> BaseModel:
+    model = resolve_model(ref)
     params = request.query_params or {}
     data: dict[str, Any] = {}
     for name, f in model.model_fields.items():
@@ -286,13 +272,13 @@ class ApiBlueprint(Blueprint):
                     principal = authenticate(request, role) if role else None
                     if principal is not None:
                         ticket = quotas.admit(principal)
-                    parsed_query = parse_query(request, meta.query) if query is not None else None
+                    parsed_query = parse_query(request, query) if query is not None else None
                     parsed_body = None
                     if body is not None:
                         data = parse_json_body(request)
                         if data is None:
                             data = {}
-                        parsed_body = validate_model(meta.body, data, "body")
+                        parsed_body = validate_model(body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
                     quotas.release(ticket)

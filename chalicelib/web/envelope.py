@@ -1,52 +1,16 @@
-"""The one response envelope (DESIGN decision 3) and JSON encoding."""
+"""The one response envelope (DESIGN decision 3); JSON text comes from chalicelib.jsontext."""
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
-import json
-import uuid
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.errors import AppError
+from chalicelib.jsontext import dumps, iso, utc_now_iso
 from chalicelib.observability import request_id, set_request_id
 
 __all__ = ["request_id", "set_request_id", "utc_now_iso", "iso", "dumps", "json_response", "success",
            "error_body", "error_response"]
-
-
-def utc_now_iso() -> str:
-    return iso(dt.datetime.now(dt.timezone.utc))
-
-
-def iso(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return iso(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:

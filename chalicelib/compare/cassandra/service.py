@@ -22,8 +22,8 @@ LOG_QUERY_TYPES = {"single": "cassandra_single", "sharding": "cassandra_sharding
 
 
 def _config(data: Any, where: str) -> CassandraConfig:
-    from chalicelib.web.api import validate_model
-    return validate_model(CassandraConfig, data, where)
+    from chalicelib.validation import validate
+    return validate(CassandraConfig, data, where)
 
 
 def build_plan(req: QueryRequest, query_type: str):
@@ -43,8 +43,8 @@ def build_plan(req: QueryRequest, query_type: str):
         fields = fields or list(query_cfg.get("fields_to_compare") or [])
         exclude = exclude or list(query_cfg.get("exclude_fields") or [])
         if query_type == "sharding" and sharding is None and group.get("sharding_config"):
-            from chalicelib.web.api import validate_model
-            sharding = validate_model(ShardingConfig, group["sharding_config"], "config_group.sharding_config")
+            from chalicelib.validation import validate
+            sharding = validate(ShardingConfig, group["sharding_config"], "config_group.sharding_config")
     if not keys:
         raise ValidationError("keys is required: the key column name(s) of the table",
                               [{"loc": ["body", "keys"], "type": "missing", "msg": "Field required"}])

@@ -20,9 +20,7 @@ JOB_TYPE = "compare.redis"
 
 def resolve_request(body: dict) -> RedisCompareRequest:
     """Validate a request body, filling it from its config group when it names one."""
-    from pydantic import ValidationError as PydanticError
-
-    from chalicelib.web.api import validation_details
+    from chalicelib.validation import validate
 
     data = dict(body)
     gid = data.get("config_group_id")
@@ -43,13 +41,7 @@ def resolve_request(body: dict) -> RedisCompareRequest:
             data["cluster1_config"] = group["pro_config"]
         if data.get("cluster2_config") is None:
             data["cluster2_config"] = group["test_config"]
-    try:
-        req = RedisCompareRequest.model_validate(data)
-    except PydanticError as exc:
-        details = validation_details(exc, ("body",))
-        first = details[0]
-        raise ValidationError(f"invalid body: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
-                              details) from None
+    req = validate(RedisCompareRequest, data, "body")
     if req.query_mode == "specified" and not req.keys:
         raise ValidationError("keys must not be empty when query_mode is 'specified'",
                               {"field": "keys", "issue": "empty"})
