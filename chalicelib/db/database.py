@@ -180,6 +180,8 @@ class Database:
             except (InterfaceError, OSError) as exc:
                 log.warning("cannot connect to the database: %s", exc)
                 raise StorageUnavailable("cannot connect to the database") from exc
+        if conn is None:  # both attempts refused (a rotated secret read again, still refused)
+            raise StorageUnavailable("the database refused the connection")
         try:
             # The socket timeout above bounds connect; queries are bounded by
             # statement_timeout on the server (plus a generous socket timeout).

@@ -25,7 +25,7 @@ log = logging.getLogger("stepflow.access")
 
 
 def should_record(route: str | None) -> bool:
-    return bool(route) and route.startswith("/api/") and "/dynamic-api/invoke/" not in route
+    return route is not None and route.startswith("/api/") and "/dynamic-api/invoke/" not in route
 
 
 def record(*, method: str, route: str, status: int, duration_ms: float, request_id: str,

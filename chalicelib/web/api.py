@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
+from chalice.app import MultiDict
 
-from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.errors import AppError, AuthError, PayloadTooLarge, SystemError_, ValidationError
 from chalicelib.keys import quotas
+from chalicelib.keys.principal import Principal
 from chalicelib.web import envelope, versions
-from chalicelib.web.auth import Principal, authenticate
+from chalicelib.web.auth import authenticate
 from chalicelib.web.json_body import parse_json, refuse_nul
 
 if TYPE_CHECKING:
@@ -155,6 +157,13 @@ class Ctx:
         return self.request.headers
 
     @property
+    def caller(self) -> Principal:
+        """The authenticated caller: every route declared with a role has one."""
+        if self.principal is None:
+            raise AuthError("this route needs an API key")
+        return self.principal
+
+    @property
     def client_ip(self) -> str | None:
         ident = (self.request.context or {}).get("identity") or {}
         return ident.get("sourceIp")
@@ -216,7 +225,7 @@ def _is_list(annotation: Any) -> bool:
 
 def parse_query(request: Any, ref: ModelRef) -> BaseModel:
     model = resolve_model(ref)
-    params = request.query_params or {}
+    params = request.query_params or MultiDict({})
     data: dict[str, Any] = {}
     for name, f in model.model_fields.items():
         key = f.alias or name

@@ -14,7 +14,7 @@ __all__ = ["request_id", "set_request_id", "utc_now_iso", "iso", "dumps", "json_
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    hdrs = {"Content-Type": "application/json"}
+    hdrs: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     hdrs.update(headers or {})
     return Response(body=dumps(body), status_code=status, headers=hdrs)
 

@@ -55,7 +55,8 @@ def _chalice_error(response: Response) -> AppError | None:
         return SystemError_("internal error; quote the request_id when reporting it")
     err = cls(str(body.get("Message", "")))
     if cls is MethodNotAllowed:
-        allow = response.headers.get("Allow", "")
+        given = response.headers.get("Allow", "")
+        allow = ", ".join(given) if isinstance(given, list) else given
         err.message = f"{err.message}; this path allows {allow}"
         err.details = {"allowed_methods": [m.strip() for m in allow.split(",") if m.strip()]}
         err.headers["Allow"] = allow

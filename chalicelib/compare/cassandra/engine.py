@@ -270,7 +270,7 @@ def _outcomes(plan: ComparePlan, keys: list, indexes: list, fetched: dict, field
 
 
 def _raw(result: SideRows, limit: int) -> list:
-    out = []
+    out: list = []
     for index in sorted(result.rows):
         for table, row in result.rows[index].values():
             if len(out) >= limit:

@@ -131,7 +131,7 @@ def attach_keys(prep: PreparedSide, keys: list, table_of: dict, key_columns: lis
 def _statements(prep: PreparedSide, indexes: list, log: LogFn) -> list:
     """[(table plan, prepared statement, params)] for the wanted key indexes."""
     wanted = set(indexes)
-    work = []
+    work: list = []
     for plan in prep.tables.values():
         mine = [i for i in plan.typed if i in wanted]
         if not mine:

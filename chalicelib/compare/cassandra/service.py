@@ -48,8 +48,12 @@ def build_plan(req: QueryRequest, query_type: str):
     if not keys:
         raise ValidationError("keys is required: the key column name(s) of the table",
                               [{"loc": ["body", "keys"], "type": "missing", "msg": "Field required"}])
+    if pro is None or test is None:
+        missing = "pro_config" if pro is None else "test_config"
+        raise ValidationError(f"{missing} is required: give it or a config group that holds it",
+                              [{"loc": ["body", missing], "type": "missing", "msg": "Field required"}])
     if query_type == "sharding" and sharding is None:
-        sharding = ShardingConfig()
+        sharding = ShardingConfig.model_validate({})
     plan = ComparePlan(pro=pro, test=test, keys=keys, values=list(req.values), fields_to_compare=fields,
                        exclude_fields=exclude, sharding=sharding if query_type == "sharding" else None,
                        batch_size=req.batch_size, concurrency=req.concurrency, max_raw_rows=req.max_raw_rows,
@@ -75,7 +79,8 @@ def run_request(req: QueryRequest, query_type: str, *, created_by: str | None = 
     group_id = req.config_group_id
     run = ComparisonRun(query_type, log_query_type=LOG_QUERY_TYPES[query_type], name=req.name,
                         description=req.description, save_history=req.save_history, created_by=created_by,
-                        job_id=job_id, config_group_id=int(group_id) if str(group_id).isdigit() else None,
+                        job_id=job_id,
+                        config_group_id=int(group_id) if group_id is not None and str(group_id).isdigit() else None,
                         secrets=[c.secret() for c in (req.pro_config, req.test_config) if c is not None])
     with run:
         plan = build_plan(req, query_type)

@@ -81,25 +81,25 @@ def convert_key(value: Any, cql_type: Any) -> Any:
         stripped = text.strip()
         if not _INTEGER.match(stripped):
             raise ValueError("not an integer")
-        number = int(stripped)
+        whole = int(stripped)
         if name in _INT_RANGES:
             low, high = _INT_RANGES[name]
-            if not low <= number <= high:
+            if not low <= whole <= high:
                 raise ValueError(f"out of range for {name} ({low}..{high})")
-        return number
+        return whole
     if name in ("double", "float"):
-        number = float(text.strip())
+        real = float(text.strip())
         if name == "float":  # what a 32-bit column really stores
-            number = struct.unpack(">f", struct.pack(">f", number))[0]
-        return number
+            real = struct.unpack(">f", struct.pack(">f", real))[0]
+        return real
     if name == "decimal":
         try:
-            number = decimal.Decimal(text.strip())
+            exact = decimal.Decimal(text.strip())
         except decimal.InvalidOperation:
             raise ValueError("not a decimal number") from None
-        if not number.is_finite():
+        if not exact.is_finite():
             raise ValueError("not a finite decimal number")
-        return number
+        return exact
     if name == "boolean":
         lowered = text.strip().lower()
         if lowered in _TRUE:

@@ -59,7 +59,7 @@ def _v(n: int, one: str, many: str) -> str:
 
 def dominant_prefix(keys: list[Any], min_share: float = 0.5) -> str | None:
     """'session:' when at least min_share of the (string) keys start with it."""
-    prefixes = Counter()
+    prefixes: Counter[str] = Counter()
     n = 0
     for k in keys:
         if not isinstance(k, str):

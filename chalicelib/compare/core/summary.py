@@ -44,7 +44,8 @@ def facts(rb: "ReportBuilder", total_keys: int | None = None) -> Facts:
     for paths in rb._diff_paths.values():
         if len(paths) == 1:
             only_path[next(iter(paths))] += 1
-    categories = defaultdict(lambda: {"total": 0, "identical": 0, "different": 0, "missing": 0})
+    categories: defaultdict[str, dict[str, int]] = defaultdict(
+        lambda: {"total": 0, "identical": 0, "different": 0, "missing": 0})
     for kid, cat in rb._category_of.items():
         c = categories[cat]
         c["total"] += 1

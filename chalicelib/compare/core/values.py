@@ -254,8 +254,8 @@ class _Walk:
         if isinstance(x, _Num) and isinstance(y, _Num):
             if str(x) == str(y):
                 return True
-            dx, dy = _decimal(x), _decimal(y)
-            if dx is not None and dx == dy:
+            nx, ny = _decimal(x), _decimal(y)
+            if nx is not None and nx == ny:
                 return self.format_at(path, "json_number_format")
             return self.real_at(path)
         return self._scalar(x, y, path)
@@ -270,8 +270,8 @@ class _Walk:
                 return True
             if isinstance(x, float) and isinstance(y, float) and (x == y or (x != x and y != y)):
                 return True  # -0.0 == 0.0 and NaN == NaN: the same stored value on both sides
-            dx, dy = _decimal(x), _decimal(y)
-            if dx is not None and dx == dy:
+            nx, ny = _decimal(x), _decimal(y)
+            if nx is not None and nx == ny:
                 return self.format_at(path, "number_format")
             return self.real_at(path)
         if isinstance(x, (bytes, bytearray)) or isinstance(y, (bytes, bytearray)):
@@ -347,7 +347,9 @@ def compare_values(
                 w = _Walk(max_paths)
                 w.walk(pa, pb)
                 if not w.real:
-                    _text_formats(w, _text_of(a, json_max_bytes), _text_of(b, json_max_bytes))
+                    ta, tb = _text_of(a, json_max_bytes), _text_of(b, json_max_bytes)
+                    if ta is not None and tb is not None:  # both parsed, so both are text
+                        _text_formats(w, ta, tb)
                 return _verdict(w, True)
         w = _Walk(max_paths)
         w._scalar(bytes(a) if isinstance(a, memoryview) else a, bytes(b) if isinstance(b, memoryview) else b, "$")

@@ -124,6 +124,7 @@ def _pairs(flat: list) -> list:
 
 def _take_collection(st: KeyState, t: str, r: Any, n_items: int, need_size: list, k) -> int:
     """Store a raw bounded collection reply in st; returns its byte size."""
+    value: Any
     if t in ("hash", "set", "zset"):
         cursor, items = r
         if t == "hash":
@@ -233,7 +234,7 @@ def read_keys(side: Side, keys: list, opts: CompareOptions, _depth: int = 0) -> 
 
 
 def side_pool(side: Side):
-    pool = getattr(side, "_pool", None)
+    pool = side._pool
     if pool is None:
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(side.clients))),
