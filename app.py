@@ -27,5 +27,5 @@ app.register_blueprint(compare_bp)
 app.register_blueprint(dynamic_api_bp)
 app.register_blueprint(jobs_bp)
 app.register_blueprint(health_checks_bp)
-# SQS consumers jobs_critical/default/low and the three schedules (issue 5).
+# SQS consumers jobs_critical/default/low and the three schedules.
 app.register_blueprint(jobs_lambdas_bp)

@@ -1,4 +1,4 @@
-"""Spec import cost versus bare parsing (issue 3 goals).
+"""Spec import cost versus bare parsing (goal: import within GOAL_TIME x bare parsing).
 
 For each large spec: the bare parse time of the bytes (PyYAML CSafeLoader /
 json, the specs/README floor) against

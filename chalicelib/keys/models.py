@@ -1,5 +1,5 @@
 """Request models of the keys routes, imported on the first request that needs
-them (routes name them as "chalicelib.keys.models:CreateKey"; cold start)."""
+them (the routes name them through LazyModels; cold start)."""
 from __future__ import annotations
 
 from typing import Literal

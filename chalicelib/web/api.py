@@ -3,8 +3,9 @@ and query models, so that auth, parsing and the envelope happen in one way
 everywhere, and the OpenAPI description is generated from the same facts.
 
     bp = ApiBlueprint(__name__, tag="keys")
+    models = LazyModels("chalicelib.keys.models")     # see LazyModels for the TYPE_CHECKING form
 
-    @bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKey", status=201)
+    @bp.api("/api/keys", "POST", role="admin", body=models.CreateKey, status=201)
     def create_key(ctx: Ctx):
         ...
         return data                       # -> success envelope
@@ -13,10 +14,11 @@ everywhere, and the OpenAPI description is generated from the same facts.
 `role=None` makes a route public. Views raise typed errors
 (chalicelib.errors); anything else becomes a 500 SYSTEM_ERROR.
 
-`body=`/`query=` take a pydantic model class or, preferably, a string
-"package.module:ClassName" resolved (and cached) on first use, so that
-`import app` loads no pydantic and no models (Lambda cold start). This module
-imports pydantic only inside the functions that validate.
+`body=`/`query=` take a pydantic model class or a reference
+"package.module:ClassName" (what a `LazyModels` attribute is) resolved and
+cached on first use, so that `import app` loads no pydantic and no models
+(Lambda cold start). This module imports pydantic only inside the functions
+that validate (chalicelib.validation).
 """
 from __future__ import annotations
 

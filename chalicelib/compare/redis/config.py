@@ -1,4 +1,4 @@
-"""Request models of a Redis comparison (seed 003 section 2.2.1, plus issue 7).
+"""Request models of a Redis comparison (seed 003 section 2.2.1, plus cluster mode, sampling and paging).
 
 Pydantic at the edge: the HTTP route and the job handler both validate
 with these; the engine only sees validated models. Passwords are
