@@ -2,10 +2,12 @@
 middleware, SQS handlers and schedules. Domains live in chalicelib/."""
 from chalicelib.catalog.routes import bp as catalog_bp
 from chalicelib.compare.cassandra.routes import bp as cassandra_bp
+from chalicelib.compare.fullrun.routes import bp as compare_runs_bp
 from chalicelib.compare.routes import bp as compare_bp
 from chalicelib.console.routes import bp as console_bp
 from chalicelib.dynamic_api.routes import bp as dynamic_api_bp
 from chalicelib.gateway.routes import bp as gateway_bp
+from chalicelib.gateway.stats_routes import bp as gateway_stats_bp
 from chalicelib.jobs.lambdas import bp as jobs_lambdas_bp
 from chalicelib.jobs.routes import bp as jobs_bp
 from chalicelib.keys.routes import bp as keys_bp
@@ -22,8 +24,10 @@ app.register_blueprint(keys_bp)
 app.register_blueprint(catalog_bp)
 app.register_blueprint(console_bp)
 app.register_blueprint(gateway_bp)
+app.register_blueprint(gateway_stats_bp)
 app.register_blueprint(cassandra_bp)
 app.register_blueprint(compare_bp)
+app.register_blueprint(compare_runs_bp)
 app.register_blueprint(dynamic_api_bp)
 app.register_blueprint(jobs_bp)
 app.register_blueprint(health_checks_bp)

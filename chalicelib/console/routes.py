@@ -1,9 +1,11 @@
 """Serves the console's static files and tells a key what it may do.
 
 `GET /` is the console's index.html; `GET /console/{name}` serves one file of
-chalicelib/console/static/ (a flat folder: Chalice path parameters cannot
-span slashes, and a fixed set of names leaves nothing to traverse). Both are
-public: the pages hold no data; every call they make carries the user's key.
+chalicelib/console/static/ or of its vendor/ folder (third-party components
+shipped with the console, each with its license), by file name: one flat
+namespace (Chalice path parameters cannot span slashes, and a fixed set of
+names leaves nothing to traverse). Both are public: the pages hold no data;
+every call they make carries the user's key.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from pathlib import Path
 
 from chalice import Response
 
-from chalicelib.web.api import ApiBlueprint, Ctx
 from chalicelib.errors import NotFound
+from chalicelib.web.api import ApiBlueprint, Ctx
 
 bp = ApiBlueprint(__name__, tag="console")
 
@@ -25,6 +27,7 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
 }
 # The pages load nothing from elsewhere and run no inline script or style.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -34,17 +37,20 @@ _files: dict[str, tuple[str, str, str]] | None = None
 
 
 def static_files() -> dict[str, tuple[str, str, str]]:
-    """name -> (text, content type, etag); read once per container."""
+    """name ("app.js", "codemirror.js" from vendor/) -> (text, content type, etag); read once per container."""
     global _files
     if _files is None:
         found = {}
-        for entry in sorted(os.listdir(STATIC_DIR)):
-            path = STATIC_DIR / entry
-            ctype = CONTENT_TYPES.get(path.suffix)
-            if ctype and path.is_file():
-                text = path.read_text(encoding="utf-8")
-                etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20] + '"'
-                found[entry] = (text, ctype, etag)
+        for folder in (STATIC_DIR, STATIC_DIR / "vendor"):
+            for entry in sorted(os.listdir(folder)) if folder.is_dir() else []:
+                path = folder / entry
+                ctype = CONTENT_TYPES.get(path.suffix)
+                if ctype and path.is_file():
+                    text = path.read_text(encoding="utf-8")
+                    etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20] + '"'
+                    if entry in found:
+                        raise RuntimeError(f"two console files are named {entry!r}")
+                    found[entry] = (text, ctype, etag)
         _files = found
     return _files
 
@@ -54,8 +60,9 @@ def serve(name: str, request) -> Response:
     if item is None:
         raise NotFound(f"no console file named {name!r}")
     text, ctype, etag = item
-    headers = {"Content-Type": ctype, "Cache-Control": "no-cache", "ETag": etag,
-               "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": ctype, "Cache-Control": "no-cache", "ETag": etag,
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
     if ctype.startswith("text/html"):
         headers["Content-Security-Policy"] = CSP
         headers["X-Frame-Options"] = "DENY"
@@ -70,8 +77,10 @@ def console_index(ctx: Ctx):
 
 
 @bp.api("/console/{name}", "GET", role=None, raw_response=True,
-        summary="A static file of the web console (JS, CSS, SVG), public")
+        summary="A static file of the web console (JS, CSS, SVG, vendored components and their licenses), public")
 def console_file(ctx: Ctx, name: str):
+    if "/" in name:
+        raise NotFound(f"no console file named {name!r}")
     return serve(name, ctx.request)
 
 

@@ -19,6 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "console-screenshots"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
 CHROME_ARGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
@@ -75,11 +76,22 @@ class Browser:
         self.driver.save_screenshot(str(path))
         return path
 
-    def shot(self, name: str) -> None:
-        """A screenshot for a person to look at, when CONSOLE_SHOTS=1."""
+    def shot(self, name: str, docs: bool = False, at: str | None = None) -> None:
+        """A screenshot for a person to look at, when CONSOLE_SHOTS=1: full page in
+        build/console-screenshots/, or (docs=True) the viewport in docs/screenshots/
+        for the README."""
         if os.environ.get("CONSOLE_SHOTS") == "1":
             import base64
             width = self.driver.get_window_size()["width"]
+            if docs:
+                if at:   # that element at the top, below the sticky bar
+                    self.driver.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -56);",
+                                               self.find(at))
+                else:
+                    self.driver.execute_script("window.scrollTo(0, 0)")
+                DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+                self.driver.save_screenshot(str(DOC_SHOTS / f"{name}.png"))
+                return
             png = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "format": "png"})
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             (SCREENSHOTS / f"shot-{name}-{width}.png").write_bytes(base64.b64decode(png["data"]))

@@ -87,7 +87,7 @@ def test_import_seed001_spec_and_call_an_endpoint_through_try_it(browser, keys, 
     cards = b.wait_text("#stats-cards", "calls")
     b.wait(lambda: b.find("#stats-cards .card .v").text == "3", what="3 calls counted")
     assert "33.3%" in cards.text  # one error in three calls
-    for title in ("Calls", "Error rate", "Latency p50 / p95", "Health checks"):
+    for title in ("Calls", "Error rate", "Latency p50 / p95 / p99", "Health checks"):
         assert b.find(f'figure[data-chart="{title}"] svg')
     assert len(b.find_all('figure[data-chart="Calls"] rect.bar')) >= 2
     b.shot("stats")
@@ -121,9 +121,9 @@ def test_endpoint_filters_narrow_the_list(browser, keys, seed001):
     doc_id = _import_seed001(b, seed001, f"seed001 filters {uuid.uuid4().hex[:6]}")
     b.go(f"#/endpoints?document_id={doc_id}")
     b.wait(lambda: len(b.find_all("#endpoints tbody tr")) == 8, what="8 endpoints")
-    b.fill("#endpoint-filters input[name=tag]", "Tasks")
-    b.click("#endpoint-filters button[type=submit]")
+    b.click('#endpoint-tags button[data-tag="Tasks"]')   # the document's tags are listed as buttons
     b.wait(lambda: len(b.find_all("#endpoints tbody tr")) == 2, what="2 task endpoints")
+    assert b.find('#endpoint-tags button[data-tag="Tasks"]').get_attribute("aria-pressed") == "true"
     assert {a.text for a in b.find_all("#endpoints tbody a[data-path]")} == {"/tasks/email", "/tasks/sync"}
 
 

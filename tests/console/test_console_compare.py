@@ -175,3 +175,22 @@ def test_run_a_cassandra_single_table_comparison(browser, keys, cql_pair):
     assert "Missing in test (1)" in text
     raw = b.find("[data-testid=compare-result]").get_attribute("textContent")  # the raw answer too
     assert "pro-pw" not in raw and "test-pw" not in raw
+
+
+def test_differing_fields_are_highlighted_and_a_key_opens_side_by_side(browser, keys, dataset):
+    b = browser
+    b.sign_in(keys["operator"])
+    _fill_redis_form(b, dataset, f"console diff {uuid.uuid4().hex[:6]}")
+    b.click("#redis-run")
+    b.find("#compare-cards", timeout=30)
+    key = dataset["prefix"] + "json"
+    row = b.wait_text("#diff-table tbody tr", key)
+    marked = row.find_elements("css selector", "mark.diff-field")
+    assert {m.get_attribute("data-field") for m in marked} == {"age"}   # name is equal (only its position moved)
+    row.find_element("css selector", f'button[data-diff-key="{key}"]').click()
+    diff = b.find("#diff-side [data-testid=json-diff]")
+    left = diff.find_element("css selector", '[data-side="left"]')
+    right = diff.find_element("css selector", '[data-side="right"]')
+    assert [e.text.strip() for e in left.find_elements("css selector", ".dl.changed")] == ['"age": 25,']
+    assert [e.text.strip() for e in right.find_elements("css selector", ".dl.changed")] == ['"age": 26,']
+    b.shot("compare-side-by-side")

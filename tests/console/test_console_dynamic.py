@@ -21,6 +21,12 @@ def items_table(db):
     db.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+def set_sql(b, text: str) -> None:
+    """Put text in the SQL editor (CodeMirror) as a paste would."""
+    b.find("#dyn-template-editor")
+    b.js("document.querySelector('#dyn-template-editor').CodeMirror.setValue(arguments[0])", text)
+
+
 def _create_pool_in_the_ui(b, name: str) -> None:
     pg = urlsplit(ADMIN_URL)
     b.go("#/pools")
@@ -54,8 +60,8 @@ def test_create_a_pool_write_a_template_test_publish_and_call_it(browser, keys, 
     b.fill("#dyn-remark", "items by name, paged")
     # 2. SQL with the engine choice
     b.choose("#dyn-engine", "liquid")
-    b.fill("#dyn-template", f"SELECT id, name, price FROM {items_table}\nWHERE 1 = 1\n"
-                            "{% if name %}  AND name = {{ name }}\n{% endif %}")
+    set_sql(b, f"SELECT id, name, price FROM {items_table}\nWHERE 1 = 1\n"
+               "{% if name %}  AND name = {{ name }}\n{% endif %}")
     # the editor lists the template's variables and offers to declare them
     b.wait_text("#dyn-vars", "name")
     b.click_text("#dyn-vars button", "+ add name")
@@ -109,8 +115,97 @@ def test_a_template_error_is_shown_at_save_time(browser, keys, api, items_table)
     b.sign_in(keys["admin"])
     b.go("#/dynamic/new")
     b.fill("#dyn-name", f"broken-{uuid.uuid4().hex[:6]}")
-    b.fill("#dyn-template", f"SELECT * FROM {items_table} WHERE name = {{{{ undeclared }}}}")
+    set_sql(b, f"SELECT * FROM {items_table} WHERE name = {{{{ undeclared }}}}")
     b.choose("#dyn-pool", pool.data["id"])
     b.click("#dyn-save")
     err = b.find("#dyn-save-result .error-box")
     assert "VALIDATION_ERROR" in err.text and "undeclared" in err.text
+
+
+def _pool_via_api(api, database=TEST_DB_NAME):
+    pool = api.post("/api/connection-pools", {"display_text": f"p {uuid.uuid4().hex[:6]}", "db_type": "postgresql",
+                                              "host": "127.0.0.1", "port": 5432, "database": database,
+                                              "username": urlsplit(ADMIN_URL).username or "postgres"})
+    assert pool.status == 201, pool.body
+    return pool.data
+
+
+def test_the_sql_editor_highlights_sql_and_the_template_and_marks_undeclared_variables(browser, keys, items_table):
+    b = browser
+    b.sign_in(keys["operator"])
+    b.go("#/dynamic/new")
+    set_sql(b, f"SELECT id, name FROM {items_table}\nWHERE 1 = 1 {{% if name %}} AND name = {{{{ name }}}} {{% endif %}}")
+    editor = b.find("#dyn-template-editor")
+    assert "SELECT" in [e.text for e in editor.find_elements("css selector", ".cm-keyword")]
+    assert editor.find_elements("css selector", ".cm-template-expr") and editor.find_elements("css selector", ".cm-template-tag")
+    b.wait(lambda: [e.text for e in editor.find_elements("css selector", ".cm-undeclared")] == ["name", "name"], what="undeclared marks")
+    b.shot("sql-editor", docs=True, at=".steps > section:nth-child(2)")
+    b.click_text("#dyn-vars button", "+ add name")
+    b.wait(lambda: not editor.find_elements("css selector", ".cm-undeclared"), what="marks gone once declared")
+    # keyboard: typing goes into the editor, Tab leaves it (no keyboard trap)
+    from selenium.webdriver.common.keys import Keys
+    editor.find_element("css selector", ".CodeMirror-code").click()
+    active = b.driver.switch_to.active_element
+    active.send_keys(Keys.CONTROL, Keys.END)
+    active.send_keys(" LIMIT 5")
+    assert b.js("return document.querySelector('#dyn-template-editor').CodeMirror.getValue()").endswith("LIMIT 5")
+    assert b.js("return document.querySelector('#dyn-template').value").endswith("LIMIT 5")
+    active.send_keys(Keys.TAB)
+    assert not b.js("return document.querySelector('#dyn-template-editor').contains(document.activeElement)")
+
+
+def test_a_draft_is_tested_before_it_is_saved_and_leaves_nothing_behind(browser, keys, api, items_table):
+    pool = _pool_via_api(api)
+    b = browser
+    b.sign_in(keys["admin"])
+    b.go("#/dynamic/new")
+    set_sql(b, f"SELECT id, name FROM {items_table} WHERE name = {{{{ name }}}} ORDER BY id")
+    b.click_text("#dyn-vars button", "+ add name")
+    b.choose("#dyn-pool", pool["id"])
+    b.fill("#dyn-draft-params", '{"name": "beta"}')
+    b.click("#dyn-test-draft")
+    rows = b.find("#dyn-draft-result #dyn-test-rows", timeout=20).text
+    assert "beta" in rows and "alpha" not in rows
+    assert "beta" in b.find("#dyn-draft-result #dyn-test-params").text
+    assert b.find("#main h1").text == "New dynamic API"              # nothing was saved
+    left = api.get("/api/dynamic-apis?category=console-draft&limit=100").data["items"]
+    assert left == []
+
+
+def test_the_pool_form_keeps_its_values_after_a_create_and_a_pool_can_be_edited(browser, keys, api):
+    b = browser
+    b.sign_in(keys["admin"])
+    first, second = f"pool a {uuid.uuid4().hex[:6]}", f"pool b {uuid.uuid4().hex[:6]}"
+    _create_pool_in_the_ui(b, first)
+    assert b.find("#pool-name").get_attribute("value") == ""
+    assert b.find("#pool-database").get_attribute("value") == TEST_DB_NAME     # not emptied
+    b.fill("#pool-name", second)
+    b.click("#pool-create")
+    b.wait_text("[data-testid=pool-created]", second)
+    assert not b.find_all("#pool-result .error-box")
+    # edit the first pool: the stored password is kept, the remark changes
+    b.wait_text("#pool-list tbody tr", first).find_element("css selector", "button[data-edit]").click()
+    b.wait_text("#pool-form-title", f"Edit pool {first}")
+    b.fill("#pool-remark", "edited in the console")
+    b.fill("#pool-concurrency", "7")
+    b.click("#pool-access input[name=write_operator]")              # operators may now define writing APIs
+    b.click("#pool-create")
+    b.wait_text("[data-testid=pool-saved]", first)
+    pool = next(p for p in api.get("/api/connection-pools?limit=500").data["items"] if p["display_text"] == first)
+    assert (pool["remark"], pool["max_concurrency"]) == ("edited in the console", 7)
+    assert set(pool["access"]["write_roles"]) == {"admin", "operator"}
+    assert set(pool["access"]["read_roles"]) == {"admin", "operator"}
+    assert api.post(f"/api/connection-pools/{pool['id']}/test", {}).status == 200
+
+
+def test_a_failed_pool_test_shows_a_readable_message(browser, keys, api):
+    pool = _pool_via_api(api, database="nosuchdb")
+    b = browser
+    b.allow_console(r"connection-pools/.*/test .*(500|503)")
+    b.sign_in(keys["admin"])
+    b.go("#/pools")
+    row = b.wait(lambda: b.find(f'#pool-list tbody tr[data-pool-id="{pool["id"]}"]'), what="the pool row")
+    row.find_element("css selector", "button.link").click()                 # "test"
+    err = b.find("#pool-result .error-box", timeout=20)
+    assert 'database "nosuchdb" does not exist' in err.text
+    assert "{'S'" not in err.text and "3D000" not in err.text

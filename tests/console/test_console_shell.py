@@ -105,6 +105,8 @@ PAGES = [
     ("#/catalog", "Catalog"), ("#/endpoints", "Endpoints"), ("#/stats", "Statistics"), ("#/dynamic", "Dynamic APIs"),
     ("#/dynamic/new", "New dynamic API"), ("#/pools", "Connection pools"), ("#/compare", "Compare data"),
     ("#/history", "Comparison history"), ("#/logs", "Query logs"), ("#/jobs", "Jobs"),
+    ("#/templates", "Templates"), ("#/calls", "Call logs"), ("#/references", "Resource references"),
+    ("#/audit", "Audit log"), ("#/keys", "API keys"),
 ]
 
 
@@ -119,3 +121,57 @@ def test_every_page_fits_a_390_px_screen(narrow_browser, keys):
         assert width <= 390
         assert b.js("return document.documentElement.scrollWidth") <= width, f"{route} scrolls sideways"
         b.shot(route.strip("#/").replace("/", "-"))
+
+
+def test_keyboard_users_get_a_skip_link_focus_on_each_new_heading_and_arrow_key_tabs(browser, keys):
+    from selenium.webdriver.common.keys import Keys
+    b = browser
+    b.sign_in(keys["operator"])
+    b.wait_text("#main h1", "Catalog")
+    # the first Tab reaches the skip link, which moves focus into the content
+    b.driver.refresh()                                   # a page load leaves the focus at the top
+    b.wait_text("#main h1", "Catalog")
+    b.driver.find_element("css selector", "body").send_keys(Keys.TAB)
+    assert b.js("return document.activeElement.id") == "skip-link"
+    b.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    assert b.js("return document.activeElement.tagName") == "H1"
+    # navigating moves focus to the new view's heading; the nav marks the current section
+    b.click('#nav a[data-section="templates"]')
+    b.wait(lambda: b.js("return document.activeElement.tagName === 'H1' && document.activeElement.textContent") == "Templates",
+           what="focus on the Templates heading")
+    assert b.find('#nav a[data-section="templates"]').get_attribute("aria-current") == "page"
+    # tabs: aria-selected, arrow keys move and select
+    b.go("#/catalog")
+    tab = b.find('#import-form [role=tab][data-tab="paste"]')
+    assert tab.get_attribute("aria-selected") == "true"
+    tab.send_keys(Keys.ARROW_RIGHT)
+    b.wait(lambda: b.find('#import-form [role=tab][data-tab="file"]').get_attribute("aria-selected") == "true", what="file tab")
+    assert b.js("return document.activeElement.dataset.tab") == "file"
+    assert b.find("#import-file")
+    assert b.find('#import-form [role=tab][data-tab="paste"]').get_attribute("aria-selected") == "false"
+    # sortable headers are buttons a keyboard can reach
+    b.go("#/endpoints")
+    sort = b.find('#endpoints th button[data-sort="path"]')
+    sort.send_keys(Keys.ENTER)
+    b.wait(lambda: b.find('#endpoints th[aria-sort="descending"]'), what="sorted by the keyboard")
+
+
+@pytest.mark.parametrize("name, ctype", [("codemirror.js", "text/javascript"), ("codemirror-sql.js", "text/javascript"),
+                                         ("codemirror-overlay.js", "text/javascript"), ("codemirror.css", "text/css"),
+                                         ("LICENSE-codemirror.txt", "text/plain")])
+def test_the_vendored_editor_is_served_by_the_app_with_its_license(console_url, name, ctype):
+    status, headers, body = _get(f"{console_url}/console/{name}")
+    assert status == 200 and headers["Content-Type"].startswith(ctype)
+    if name.startswith("LICENSE"):
+        assert b"MIT" in body or b"Permission is hereby granted" in body
+
+
+@pytest.mark.parametrize("name", ["vendor%2Fcodemirror.js", "vendor", "..%2Fvendor%2Fcodemirror.js"])
+def test_the_vendor_folder_is_reached_by_file_name_only(console_url, name):
+    assert _get(f"{console_url}/console/{name}")[0] == 404
+
+
+def test_the_index_loads_nothing_from_elsewhere():
+    import re
+    text = static_files()["index.html"][0]
+    assert all(src.startswith("/console/") for src in re.findall(r'(?:src|href)="([^"#]+)"', text))

@@ -6,7 +6,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from . import cql
+from . import cql, tokens
 from .cqltypes import CqlType, UdtDef, list_of, parse_type, split_collection
 from .wire import INVALID, SYNTAX_ERROR
 
@@ -74,7 +74,7 @@ FILTERING = ("Cannot execute this query as it might involve data filtering and t
 
 def check_restrictions(select: cql.Select, table: "Table") -> None:
     """Refuse what Cassandra 3.11/4.x refuses for a SELECT's WHERE clause (code 0x2200 Invalid)."""
-    restricted = [r.column for r in select.relations]
+    restricted = [r.column for r in select.relations if r.token_columns is None]  # token ranges need no filtering
     in_columns = {r.column for r in select.relations if r.op == "IN"}
     pk = table.partition_key
     given_pk = [c for c in pk if c in restricted]
@@ -317,12 +317,20 @@ class Catalog:
                 raise invalid(f"Undefined column name {column}")
         result_columns = [(c, table.columns[c]) for c in names]
         for relation in select.relations:
-            if relation.column not in table.columns:
+            if relation.token_columns is None and relation.column not in table.columns:
                 raise invalid(f"Undefined column name {relation.column}")
         check_restrictions(select, table)
         bind = {}
         eq_markers = {}
         for relation in select.relations:
+            if relation.token_columns is not None:
+                if relation.token_columns != table.partition_key:
+                    raise invalid("The token() function must be applied to all partition key components "
+                                  f"or none of them ({', '.join(table.partition_key)})")
+                for term in relation.terms:
+                    if isinstance(term, cql.Marker):
+                        bind[term.index] = ("partition key token", parse_type("bigint"))
+                continue
             ctype = table.columns.get(relation.column)
             if ctype is None:
                 raise invalid(f"Undefined column name {relation.column}")
@@ -394,7 +402,11 @@ class Catalog:
         if len(values) != select.marker_count:
             raise invalid(f"There were {select.marker_count} markers(?) in CQL but {len(values)} bound variables")
         allowed: dict = {}
+        bounds = []
         for relation in select.relations:
+            if relation.token_columns is not None:
+                bounds.append((relation.op, tokens.bound_value(relation.terms[0], values)))
+                continue
             ctype = table.columns[relation.column]
             if relation.marker is not None:
                 bound = values[relation.marker.index]
@@ -413,6 +425,8 @@ class Catalog:
         with self.lock:
             if all(c in allowed for c in table.partition_key):
                 keys = list(itertools.product(*(allowed[c] for c in table.partition_key)))
+            elif bounds:
+                keys = tokens.partition_keys_in_range(table, bounds)
             else:
                 keys = list(table.partitions)
                 stale = table.stale if consistency in WEAK_READS else None

@@ -3,6 +3,7 @@
     SELECT * | col [, col ...] FROM [ks.]table
         [WHERE rel [AND rel ...]] [LIMIT n] [ALLOW FILTERING] [;]
     rel := col = term | col IN ? | col IN (term [, term ...])
+         | token(col [, col ...]) (> | >= | < | <=) term     (partition token ranges)
     term := ? | literal
     USE ks
 """
@@ -81,6 +82,7 @@ class Relation:
     op: str  # '=' or 'IN'
     terms: list = field(default_factory=list)  # for '=' one term; for IN the terms
     marker: Marker | None = None  # IN ? (one marker binding a list)
+    token_columns: list | None = None  # token(a, b) > term: the columns; op is the comparison
 
 
 @dataclass
@@ -198,6 +200,8 @@ class _Parser:
         return Select(keyspace, table, columns, relations, limit, self.markers, self.text, allow_filtering)
 
     def relation(self) -> Relation:
+        if self.is_word("token"):
+            return self.token_relation()
         column = self.ident()
         if self.is_symbol("="):
             self.next()
@@ -217,6 +221,23 @@ class _Parser:
                 terms.append(self.term())
         self.expect_symbol(")")
         return Relation(column, "IN", terms)
+
+    def token_relation(self) -> Relation:
+        self.next()
+        self.expect_symbol("(")
+        columns = [self.ident()]
+        while self.is_symbol(","):
+            self.next()
+            columns.append(self.ident())
+        self.expect_symbol(")")
+        op = self.next()
+        if op.kind != "symbol" or op.text not in "<>":
+            raise CqlSyntaxError(f"line 1:0 mismatched input '{op.text}' expecting a token comparison")
+        text = op.text
+        if self.is_symbol("="):
+            self.next()
+            text += "="
+        return Relation("token", text, [self.term()], token_columns=columns)
 
     def term(self):
         token = self.next()

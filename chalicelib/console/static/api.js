@@ -92,3 +92,12 @@ export function jobOf(data, status) {
   if (status === 202 && data.id) return data;
   return null;
 }
+
+// Keeps a page's filters in the URL (#/page?k=v): reload and Back restore them.
+// The history entry is added without re-rendering (no hashchange fires).
+export function setHashQuery(query, { push = true } = {}) {
+  const base = (location.hash || "#/").split("?")[0];
+  const next = base + qs(query);
+  if (next === location.hash) return;
+  if (push) history.pushState(null, "", next); else history.replaceState(null, "", next);
+}

@@ -5,32 +5,59 @@ import * as catalog from "./catalog.js";
 import * as endpoint from "./endpoint.js";
 import * as stats from "./stats.js";
 import * as dynamic from "./dynamic.js";
+import * as pools from "./pools.js";
 import * as compare from "./compare.js";
 import * as jobs from "./jobs.js";
+import * as templates from "./templates.js";
+import * as calls from "./calls.js";
+import * as references from "./references.js";
+import * as admin from "./admin.js";
 
 const ROUTES = [
   [/^catalog$/, catalog.renderDocuments, "catalog"],
+  [/^templates$/, templates.renderList, "templates"],
+  [/^template\/([^/]+)$/, templates.renderTemplate, "templates"],
+  [/^calls$/, calls.renderList, "calls"],
+  [/^call\/([^/]+)$/, calls.renderCall, "calls"],
+  [/^references$/, references.renderList, "references"],
+  [/^reference\/([^/]+)$/, references.renderReference, "references"],
+  [/^audit$/, admin.renderAudit, "audit"],
+  [/^keys$/, admin.renderKeys, "keys"],
   [/^document\/([^/]+)$/, catalog.renderDocument, "catalog"],
   [/^endpoints$/, catalog.renderEndpoints, "endpoints"],
   [/^endpoint\/([^/]+)$/, endpoint.render, "endpoints"],
   [/^stats$/, stats.render, "stats"],
   [/^dynamic$/, dynamic.renderList, "dynamic"],
   [/^dynamic\/([^/]+)$/, dynamic.renderEditor, "dynamic"],
-  [/^pools$/, dynamic.renderPools, "pools"],
+  [/^pools$/, pools.renderPools, "pools"],
   [/^compare$/, compare.renderForms, "compare"],
-  [/^history$/, compare.renderHistory, "history"],
-  [/^history\/([^/]+)$/, compare.renderHistoryEntry, "history"],
-  [/^logs$/, compare.renderLogs, "history"],
+  [/^history$/, compare.renderHistory, "compare"],
+  [/^history\/([^/]+)$/, compare.renderHistoryEntry, "compare"],
+  [/^logs$/, compare.renderLogs, "compare"],
   [/^jobs$/, jobs.render, "jobs"],
 ];
 
 const main = document.getElementById("main");
 let current = null;   // the page context being shown
+let pageLoad = true;  // the first view after loading the page keeps the browser's focus (the skip link comes first)
 
 export function parseHash() {
-  const raw = decodeURIComponent((location.hash || "").replace(/^#\/?/, ""));
-  const [path, query] = raw.split("?");
-  return { path: path || "catalog", query: Object.fromEntries(new URLSearchParams(query || "")) };
+  const raw = (location.hash || "").replace(/^#\/?/, "");
+  const at = raw.indexOf("?");
+  const path = decodeURIComponent(at < 0 ? raw : raw.slice(0, at));
+  const query = at < 0 ? "" : raw.slice(at + 1);
+  return { path: path || "catalog", query: Object.fromEntries(new URLSearchParams(query)) };
+}
+
+// Moves keyboard and screen-reader focus to the new view's heading.
+function focusHeading(ctx) {
+  if (!ctx.alive) return;
+  const h1 = main.querySelector("h1");
+  if (!h1) return;
+  h1.setAttribute("tabindex", "-1");
+  if (ctx.fresh) {
+    h1.focus({ preventScroll: true });
+  }
 }
 
 function leave() {
@@ -47,14 +74,23 @@ async function route() {
   for (const [re, render, section] of ROUTES) {
     const m = path.match(re);
     if (!m) continue;
-    const ctx = { main, query, alive: true, cleanups: [], onLeave(fn) { this.cleanups.push(fn); } };
+    const ctx = { main, query, alive: true, fresh: !pageLoad, cleanups: [], onLeave(fn) { this.cleanups.push(fn); } };
+    pageLoad = false;
     current = ctx;
-    for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.section === section);
+    for (const a of document.querySelectorAll("#nav a")) {
+      const on = a.dataset.section === section;
+      a.classList.toggle("active", on);
+      if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
     replace(main, h("p", { class: "muted" }, "Loading…"));
+    // The heading gets the focus as soon as the page has drawn it.
+    const watch = new MutationObserver(() => { if (main.querySelector("h1")) { watch.disconnect(); focusHeading(ctx); ctx.fresh = false; } });
+    watch.observe(main, { childList: true, subtree: true });
+    ctx.onLeave(() => watch.disconnect());
     try {
       await render(ctx, ...m.slice(1));
     } catch (err) {
-      if (ctx.alive) replace(main, errorBox(err));
+      if (ctx.alive) replace(main, h("h1", {}, "Something went wrong"), errorBox(err));
     }
     return;
   }
@@ -68,7 +104,7 @@ function showApp() {
   const badge = document.getElementById("who-role");
   badge.textContent = `${p.role} · ${p.key_prefix || ""}`;
   badge.dataset.role = p.role;
-  for (const a of document.querySelectorAll("#nav a[data-section=pools]")) a.hidden = !session.can("admin");
+  for (const a of document.querySelectorAll("#nav a[data-role]")) a.hidden = !session.can(a.dataset.role);
 }
 
 function showLogin(message) {
@@ -89,6 +125,7 @@ function showLogin(message) {
       session.principal = await get("/api/whoami", null, { key });
       session.setKey(key);
       showApp();
+      pageLoad = false;   // the form is gone: focus goes to the first view's heading
       route();
     } catch (err) {
       replace(out, errorBox(err.status === 401 ? new ApiError(401, "AUTH_ERROR", "This key is unknown or revoked.") : err));
@@ -107,6 +144,12 @@ async function start() {
     session.clear(); leave(); showLogin("Your key was refused (revoked?). Sign in again.");
   });
   window.addEventListener("hashchange", route);
+  document.getElementById("skip-link").addEventListener("click", ev => {
+    ev.preventDefault();   // "#main" is not a route: focus the content instead of navigating
+    const target = main.querySelector("h1") || main;
+    if (target !== main) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
   if (session.key) {
     try {
       session.principal = await get("/api/whoami");

@@ -1,4 +1,4 @@
-// Inline SVG charts: bars, lines and a timeline. Sized by viewBox, so they fit 390 px and 1280 px.
+// Inline SVG charts: bars, lines and a timeline (the figures come from the server). Sized by viewBox, so they fit 390 px and 1280 px.
 import { h, s } from "./dom.js";
 
 const W = 640, H = 200, PAD = { l: 44, r: 10, t: 10, b: 26 };
@@ -105,33 +105,4 @@ export function timeline(checks, { title = "Health checks" } = {}) {
     h("div", { class: "spread" }, h("strong", {}, title),
       h("div", { class: "legend" }, h("span", {}, h("i", { class: "c0" }), "success"), h("span", {}, h("i", { class: "c3" }), "failed"), h("span", {}, h("i", { class: "c2" }), "timeout"))),
     svg);
-}
-
-export function percentile(sorted, p) {
-  if (!sorted.length) return null;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1));
-  return sorted[idx];
-}
-
-// Call logs -> time buckets with calls, errors, error rate, p50, p95.
-export function bucketize(logs, { from, to, count = 24 }) {
-  const span = Math.max(1, to - from), size = span / count;
-  const buckets = Array.from({ length: count }, (_, i) => ({ t: from + i * size, calls: 0, errors: 0, ok: 0, times: [] }));
-  for (const l of logs) {
-    const t = new Date(l.created_at).getTime();
-    if (isNaN(t) || t < from || t > to) continue;
-    const b = buckets[Math.min(count - 1, Math.floor((t - from) / size))];
-    b.calls++;
-    const sc = l.response_status_code ?? l.status_code;
-    const err = l.error_type || sc === null || sc === undefined || sc >= 400;
-    if (err) b.errors++; else b.ok++;
-    if (l.response_time_ms !== null && l.response_time_ms !== undefined) b.times.push(Number(l.response_time_ms));
-  }
-  for (const b of buckets) {
-    b.times.sort((a, c) => a - c);
-    b.error_rate = b.calls ? 100 * b.errors / b.calls : null;
-    b.p50 = percentile(b.times, 50);
-    b.p95 = percentile(b.times, 95);
-  }
-  return buckets;
 }

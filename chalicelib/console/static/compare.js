@@ -1,8 +1,8 @@
 // Comparisons (seed 003): Redis and Cassandra forms, config groups, async progress,
 // differences with filters and the summary, history and logs.
-import { session, get, post, put, del, call, itemsOf, jobOf, waitForJob } from "./api.js";
-import { h, replace, clear, table, badge, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, fmtPct,
-         jsonView, kv, errorBox, lines } from "./dom.js";
+import { session, get, post, del, call, itemsOf, jobOf, waitForJob } from "./api.js";
+import { h, replace, clear, table, badge, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, fmtPct, jsonView, kv, lines, tabs as tabList } from "./dom.js";
+import { sideBySide, differingFields, asJson } from "./jsondiff.js";
 
 // ------------------------------------------------------------------ forms
 
@@ -125,8 +125,7 @@ export async function renderForms(ctx) {
   let defaults = {};
   try { defaults = await get("/api/default-config"); } catch { /* the forms work without defaults */ }
   if (!ctx.alive) return;
-  const tabs = h("div", { class: "tabs", role: "tablist" });
-  const body = h("div");
+  const body = h("div", { role: "tabpanel" });
   const out = h("div", { id: "compare-result" });
   const canRun = session.can("operator");
   const common = prefix => {
@@ -238,11 +237,9 @@ export async function renderForms(ctx) {
     return form;
   }
 
-  const draw = () => {
-    replace(tabs, [["redis", "Redis"], ["cassandra", "Cassandra"], ["sharding", "Cassandra (sharded)"]].map(([k, t]) =>
-      h("button", { type: "button", class: k === tab ? "active" : "", "data-tab": k, role: "tab", onclick: () => { tab = k; clear(out); draw(); } }, t)));
-    replace(body, views[tab]());
-  };
+  const draw = () => replace(body, views[tab]());
+  const tabs = tabList([["redis", "Redis"], ["cassandra", "Cassandra"], ["sharding", "Cassandra (sharded)"]], tab,
+    k => { tab = k; clear(out); draw(); }, { label: "comparison type" });
   draw();
   replace(main, h("div", { class: "spread" }, h("h1", {}, "Compare data"), h("div", { class: "row" }, h("a", { href: "#/history" }, "History"), h("a", { href: "#/logs" }, "Logs"))), tabs, body, out);
 }
@@ -250,8 +247,18 @@ export async function renderForms(ctx) {
 // ------------------------------------------------------------------ results
 
 function keyText(k) { return k !== null && typeof k === "object" ? JSON.stringify(k) : String(k); }
-function valueCell(v) {
+// A value; when both sides are objects, the fields that differ are marked.
+function valueCell(v, other) {
   if (v === undefined) return "—";
+  const diff = other !== undefined ? differingFields(v, other) : null;
+  if (diff) {
+    const obj = asJson(v);
+    return h("div", { class: "small fields-diff" }, Object.keys(obj).sort().slice(0, 30).map(k => {
+      const t = JSON.stringify(obj[k]);
+      const item = h("div", {}, h("code", {}, k), ": ", h("code", {}, t.length > 80 ? t.slice(0, 80) + "…" : t));
+      return diff.includes(k) ? h("mark", { class: "diff-field", "data-field": k }, item) : item;
+    }));
+  }
   const t = v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
   return h("code", { class: "small", title: t.length > 200 ? t : undefined }, t.length > 200 ? t.slice(0, 200) + "…" : t);
 }
@@ -280,6 +287,7 @@ export function resultView(r) {
   const fKind = select("filter_kind", [["", "any difference"], ...kinds], "", { id: "diff-filter-kind", label: "difference type" });
   const fCat = select("filter_cat", [["", redis ? "any type" : "any field"], ...cats], "", { id: "diff-filter-cat", label: redis ? "value type" : "field" });
   const diffBox = h("div", { id: "diff-table" });
+  const sideBox = h("div", { id: "diff-side", "aria-live": "polite" });
   const drawDiffs = () => {
     const t = fText.value.trim().toLowerCase();
     const rows = diffs.filter(d => (!fKind.value || d.difference_type === fKind.value) && (!fCat.value || d[typeField] === fCat.value) &&
@@ -288,8 +296,14 @@ export function resultView(r) {
       { label: "Key", render: d => h("code", {}, keyText(d.key)), wrap: true },
       redis ? { label: "Type", render: d => d.value_type || "" } : { label: "Field", render: d => d.field || "" },
       { label: "Difference", render: d => badge(d.difference_type || "value_mismatch", "warn") },
-      { label: L, render: d => valueCell(d[`${L}_value`]), wrap: true },
-      { label: R, render: d => valueCell(d[`${R}_value`]), wrap: true },
+      { label: L, render: d => valueCell(d[`${L}_value`], d[`${R}_value`]), wrap: true },
+      { label: R, render: d => valueCell(d[`${R}_value`], d[`${L}_value`]), wrap: true },
+      { label: "", render: d => h("button", { type: "button", class: "link", "data-diff-key": keyText(d.key), onclick: () => {
+          replace(sideBox, h("div", { class: "spread" }, h("h3", {}, "Key ", h("code", {}, keyText(d.key)), d.field ? [" · field ", h("code", {}, d.field)] : ""),
+            h("button", { type: "button", class: "link", onclick: () => replace(sideBox) }, "close")),
+            sideBySide(d[`${L}_value`], d[`${R}_value`], { leftLabel: L, rightLabel: R }));
+          sideBox.scrollIntoView({ block: "nearest" });
+        } }, "side by side") },
       { label: "Detail", render: d => [d.message || "", d.json_paths ? h("div", { class: "small muted" }, `paths: ${d.json_paths.join(", ")}`) : ""], wrap: true, narrow: true },
     ], rows, { empty: diffs.length ? "No difference matches the filters." : "No differences." }),
     h("div", { class: "small muted" }, `${rows.length} of ${diffs.length} listed difference(s)${r.listing_truncated ? ` (listing capped at ${r.max_listed})` : ""}`));
@@ -310,7 +324,7 @@ export function resultView(r) {
       Object.keys(fa).length ? [h("h3", {}, redis ? "Per type / field" : "Per field"), table([{ label: "Field", key: "f" }, { label: "Differences", num: true, key: "n" }, { label: "Rate", num: true, render: x => fmtPct(x.rate) }],
         Object.entries(fa).map(([f, v]) => ({ f, n: v.diff_count, rate: v.diff_rate })))] : "",
       s.category_analysis || s.type_analysis ? h("details", {}, h("summary", {}, "per type"), jsonView(s.category_analysis || s.type_analysis)) : ""),
-    h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Differences"), h("div", { class: "row" }, fText, fKind, fCat)), diffBox),
+    h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Differences"), h("div", { class: "row" }, fText, fKind, fCat)), diffBox, sideBox),
     missing(L).length || missing(R).length ? h("section", { class: "panel grid2" },
       h("div", {}, h("h3", {}, `Missing in ${L} (${missing(L).length})`), h("ul", { class: "small" }, missing(L).slice(0, 200).map(k => h("li", {}, h("code", {}, keyText(k.key ?? k)))))),
       h("div", {}, h("h3", {}, `Missing in ${R} (${missing(R).length})`), h("ul", { class: "small" }, missing(R).slice(0, 200).map(k => h("li", {}, h("code", {}, keyText(k.key ?? k))))))) : "",

@@ -82,12 +82,23 @@ export function textarea(name, opts = {}) {
     spellcheck: "false", "aria-label": opts.label || name, id: opts.id }, opts.value ?? "");
 }
 
+// columns: [{label, key?, render?, num?, narrow?, wrap?, sort?}]; opts.sort = {key, desc, onSort(key)}
+// makes the headers with `sort` buttons (aria-sort tells which one is active).
 export function table(columns, rows, opts = {}) {
-  const thead = h("thead", {}, h("tr", {}, columns.map(c => h("th", { class: c.num ? "num" : (c.narrow ? "hide-narrow" : "") }, c.label))));
+  const th = c => {
+    const cls = c.num ? "num" : (c.narrow ? "hide-narrow" : "");
+    if (!c.sort || !opts.sort) return h("th", { class: cls, scope: "col" }, c.label);
+    const active = opts.sort.key === c.sort;
+    const dir = active ? (opts.sort.desc ? "descending" : "ascending") : "none";
+    return h("th", { class: cls, scope: "col", "aria-sort": dir },
+      h("button", { type: "button", class: "sort", "data-sort": c.sort, onclick: () => opts.sort.onSort(c.sort) },
+        c.label, h("span", { class: "arrow", "aria-hidden": "true" }, active ? (opts.sort.desc ? " ▼" : " ▲") : "")));
+  };
+  const thead = h("thead", {}, h("tr", {}, columns.map(th)));
   const tbody = h("tbody");
   for (const row of rows) {
     const tr = h("tr", { class: opts.onRow ? "clickable" : "" });
-    if (opts.onRow) tr.addEventListener("click", ev => { if (!ev.target.closest("button,a,input,select")) opts.onRow(row); });
+    if (opts.onRow) tr.addEventListener("click", ev => { if (!ev.target.closest("button,a,input,select,summary,details")) opts.onRow(row); });
     if (opts.rowAttrs) for (const [k, v] of Object.entries(opts.rowAttrs(row))) tr.setAttribute(k, v);
     for (const c of columns) {
       const v = c.render ? c.render(row) : row[c.key];
@@ -132,32 +143,95 @@ export function fmtNum(v, digits = 0) {
 }
 export function fmtPct(v) { return v === null || v === undefined ? "—" : `${Number(v).toFixed(1)}%`; }
 
+// A driver's error can reach a message as a Python dict repr
+// ({'S': 'FATAL', 'C': '3D000', 'M': 'database "x" does not exist', ...}):
+// show its human message only (never the code or the rest of the dict).
+export function readable(message) {
+  const text = String(message ?? "");
+  return text.replace(/\{'[A-Za-z]':\s*'[^]*?\}/g, dict => {
+    const m = dict.match(/'M':\s*'((?:[^'\\]|\\.)*)'/) || dict.match(/'M':\s*"((?:[^"\\]|\\.)*)"/);
+    return m ? m[1].replace(/\\(.)/g, "$1") : dict;
+  });
+}
+
 export function errorBox(err) {
   const box = h("div", { class: "error-box", role: "alert" });
-  box.append(h("strong", {}, err.code ? `${err.code}: ` : ""), err.message || String(err));
+  box.append(h("strong", {}, err.code ? `${err.code}: ` : ""), readable(err.message || String(err)));
   const d = err.details;
   if (Array.isArray(d) && d.length) {
     box.append(h("ul", {}, d.slice(0, 20).map(x => h("li", {},
-      typeof x === "object" ? `${(x.loc || x.pointer || x.path || []).toString()}${x.loc || x.pointer || x.path ? ": " : ""}${x.msg || x.message || JSON.stringify(x)}` : String(x)))));
+      typeof x === "object" ? `${(x.loc || x.pointer || x.path || []).toString()}${x.loc || x.pointer || x.path ? ": " : ""}${readable(x.msg || x.message || JSON.stringify(x))}` : readable(x)))));
   } else if (d && typeof d === "object") {
     if (Array.isArray(d.suggestions)) box.append(h("ul", {}, d.suggestions.map(x => h("li", {}, x))));
-    const rest = Object.fromEntries(Object.entries(d).filter(([k]) => k !== "suggestions"));
+    const rest = Object.fromEntries(Object.entries(d).filter(([k]) => !["suggestions", "sqlstate", "error_detail"].includes(k)));
     if (Object.keys(rest).length) box.append(h("details", {}, h("summary", {}, "details"), jsonView(rest)));
   }
   return box;
 }
 
 // Runs an async action with the button marked busy; errors go to `where` (or a toast).
+// A success removes the error boxes an earlier failure left in the same panel.
 export async function busy(button, fn, where) {
   if (button) { button.disabled = true; button.classList.add("busy"); }
   if (where) clear(where);
-  try { return await fn(); }
-  catch (err) {
-    if (where) where.append(errorBox(err)); else toast(err.message || String(err), "bad");
+  try {
+    const out = await fn();
+    const scope = (button && button.closest(".panel, form, section")) || (where && where.closest(".panel, form, section"));
+    if (scope) for (const box of scope.querySelectorAll(".error-box")) box.remove();
+    return out;
+  } catch (err) {
+    if (where) where.append(errorBox(err)); else toast(readable(err.message || String(err)), "bad");
     return undefined;
   } finally {
     if (button) { button.disabled = false; button.classList.remove("busy"); }
   }
+}
+
+// Tabs (WAI-ARIA): role=tab buttons with aria-selected, arrow keys move between them.
+// tabs(items [[key, label]], current, onSelect) -> the tablist element.
+export function tabs(items, current, onSelect, opts = {}) {
+  const list = h("div", { class: "tabs", role: "tablist", "aria-label": opts.label || "views", id: opts.id });
+  const draw = cur => {
+    clear(list);
+    for (const [k, label] of items) {
+      const b = h("button", { type: "button", role: "tab", class: k === cur ? "active" : "", "data-tab": k,
+        "aria-selected": k === cur ? "true" : "false", tabindex: k === cur ? "0" : "-1" }, label);
+      b.addEventListener("click", () => { draw(k); onSelect(k); });
+      b.addEventListener("keydown", ev => {
+        const keys = items.map(i => i[0]);
+        let i = keys.indexOf(k);
+        if (ev.key === "ArrowRight") i = (i + 1) % keys.length;
+        else if (ev.key === "ArrowLeft") i = (i - 1 + keys.length) % keys.length;
+        else if (ev.key === "Home") i = 0;
+        else if (ev.key === "End") i = keys.length - 1;
+        else return;
+        ev.preventDefault();
+        draw(keys[i]); onSelect(keys[i]);
+        list.querySelector(`[data-tab="${keys[i]}"]`).focus();
+      });
+      list.append(b);
+    }
+  };
+  draw(current);
+  return list;
+}
+
+// A URL path that breaks only after a slash, never inside a word.
+export function pathText(path) {
+  const el = h("span", { class: "path" });
+  String(path ?? "").split(/(?<=\/)/).forEach((part, i) => { if (i) el.append(h("wbr")); el.append(part); });
+  return el;
+}
+
+// A body kept as text in a log: JSON is shown formatted, anything else as text.
+export function bodyView(text, opts = {}) {
+  if (text === null || text === undefined || text === "") return h("p", { class: "muted small" }, "(empty)");
+  if (typeof text !== "string") return jsonView(text, opts);
+  const t = text.trim();
+  if (/^[[{"]/.test(t) || /^(true|false|null|-?\d)/.test(t)) {
+    try { return jsonView(JSON.parse(t), opts); } catch { /* not JSON */ }
+  }
+  return h("pre", { class: "block", "data-testid": opts.testid }, text);
 }
 
 export function formValues(form) {

@@ -1,7 +1,7 @@
-// Dynamic APIs (seed 002 steps 1-7) and connection pools.
+// Dynamic APIs (seed 002 steps 1-7): list, editor (SQL editor, parameters, draft test), publish, test, call.
 import { session, get, post, put, del, call, itemsOf, ApiError } from "./api.js";
-import { h, replace, clear, table, badge, method, field, input, select, textarea, checkbox, busy, toast, fmtTime,
-         fmtNum, jsonView, kv, errorBox, lines } from "./dom.js";
+import { h, replace, clear, table, badge, method, field, input, select, textarea, checkbox, busy, toast, fmtTime, fmtNum, jsonView, lines } from "./dom.js";
+import { sqlEditor } from "./sqleditor.js";
 
 const DATA_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "uuid"];
 const PARAM_TYPES = ["query", "body", "header", "form", "path"];
@@ -133,10 +133,12 @@ export async function renderEditor(ctx, id) {
   const paramsTable = h("div", { class: "table-wrap" }, h("table", { class: "params-table" },
     h("thead", {}, h("tr", {}, ["Name", "Display text", "Data type", "Location", "Multiple", "Required", "Default", "Sensitive", ""].map(t => h("th", {}, t)))), tbody));
 
+  let editor = null;
   function refreshVars() {
     const used = templateVariables(fTemplate.value);
     const declared = new Set(readParams(tbody).map(p => p.name));
     clear(varsBox);
+    if (editor) editor.markUndeclared(used.filter(v => !BUILTINS.includes(v) && !declared.has(v)));
     if (!used.length) { varsBox.append(h("span", { class: "muted" }, "No variables in the template yet.")); return; }
     varsBox.append("Variables: ");
     for (const v of used) {
@@ -148,11 +150,19 @@ export async function renderEditor(ctx, id) {
   }
   fTemplate.addEventListener("input", refreshVars);
   tbody.addEventListener("input", refreshVars);
+  tbody.addEventListener("click", ev => { if (ev.target.closest("button")) setTimeout(refreshVars); });
   refreshVars();
+  const poolDialect = () => ((pools || []).find(p => p.id === fPool.value) || {}).db_type || "postgresql";
+  // The editor replaces the textarea once it is in the page (CodeMirror measures its box).
+  const mountEditor = () => {
+    editor = sqlEditor(fTemplate, { dialect: poolDialect(), onChange: refreshVars });
+    if (editor) fPool.addEventListener("change", () => editor.setDialect(poolDialect()));
+    refreshVars();
+  };
 
   const saveOut = h("div", { id: "dyn-save-result" });
   const saveBtn = h("button", { type: "button", id: "dyn-save" }, isNew ? "Create (draft)" : "Save");
-  const collect = () => {
+  const collect = (draft = false) => {
     const body = {
       name: fName.value.trim(), http_method: fMethod.value, category: fCategory.value.trim() || "default", remark: fRemark.value || null,
       template_engine: fEngine.value, script_type: fScriptType.value, script_template: fTemplate.value,
@@ -163,7 +173,7 @@ export async function renderEditor(ctx, id) {
       max_page_size: Number(fMaxPage.value) || 100, timeout_ms: Number(fTimeout.value) || 10000,
       parameters: readParams(tbody),
     };
-    if (!body.name) throw new ApiError(400, "VALIDATION_ERROR", "step 1: the name is required");
+    if (!body.name && !draft) throw new ApiError(400, "VALIDATION_ERROR", "step 1: the name is required");
     if (!body.script_template.trim()) throw new ApiError(400, "VALIDATION_ERROR", "step 2: the SQL template is required");
     if (!body.connection_pool_id) throw new ApiError(400, "VALIDATION_ERROR", "step 3: choose a connection pool");
     return body;
@@ -201,11 +211,33 @@ export async function renderEditor(ctx, id) {
       h("div", { class: "row" }, canWrite ? h("button", { type: "button", class: "secondary", id: "dyn-add-param", onclick: () => addParam({}) }, "Add parameter") : "")),
   );
 
+  // Testing the editor's content before it is saved: a throwaway draft copy is
+  // created, tested (draft tests roll back) and deleted again.
+  const draftParams = textarea("draft_params", { code: true, rows: 3, id: "dyn-draft-params", label: "draft test inputs", placeholder: '{"name": "beta"}' });
+  const draftOut = h("div", { id: "dyn-draft-result" });
+  const draftBtn = h("button", { type: "button", class: "secondary", id: "dyn-test-draft" }, "Test the unsaved draft");
+  draftBtn.addEventListener("click", () => busy(draftBtn, async () => {
+    let params = {};
+    if (draftParams.value.trim()) {
+      try { params = JSON.parse(draftParams.value); } catch (e) { throw new ApiError(400, "VALIDATION_ERROR", `test inputs are not valid JSON: ${e.message}`); }
+    }
+    const body = { ...collect(true), name: `draft-${Math.random().toString(36).slice(2, 10)}`, category: "console-draft" };
+    const tmp = await post("/api/dynamic-apis", body);
+    try {
+      replace(draftOut, testResult(await post(`/api/dynamic-apis/${tmp.id}/test`, { params })));
+    } finally {
+      await del(`/api/dynamic-apis/${tmp.id}`).catch(() => toast(`could not remove the draft copy ${tmp.name}`, "bad"));
+    }
+  }, draftOut));
+  const draftPanel = canWrite ? h("section", { class: "panel", id: "dyn-draft" }, h("h2", {}, "Test before saving"),
+    h("p", { class: "small muted" }, "Runs the template as it is in the editor now against the chosen pool (nothing is saved; a test rolls back)."),
+    field("Inputs (JSON)", draftParams, { wide: true }), h("div", { class: "row" }, draftBtn), draftOut) : "";
+
   const header = h("div", { class: "spread" }, h("h1", {}, isNew ? "New dynamic API" : d.name, " ", isNew ? "" : badge(d.status)),
     h("a", { href: "#/dynamic" }, "All dynamic APIs"));
   const saveBar = h("div", { class: "panel" }, h("div", { class: "row" }, canWrite ? saveBtn : h("span", { class: "muted" }, "Read-only (viewer)."),
     isNew ? h("span", { class: "small muted" }, "Saving checks the template compiles, every variable is declared, and the SQL is one statement.") : ""), saveOut);
-  if (isNew) { replace(main, header, steps, saveBar); return; }
+  if (isNew) { replace(main, header, steps, draftPanel, saveBar); mountEditor(); return; }
 
   // 6. publish
   const fPerms = input("permissions", { value: (d.permissions || []).join(", "), id: "dyn-permissions", placeholder: "empty = public", label: "permissions" });
@@ -288,9 +320,10 @@ export async function renderEditor(ctx, id) {
       callBtn, h("label", { class: "check small" }, sendKey, "send my key")),
     testOut, callOut);
 
-  replace(main, header, steps, saveBar, publish, testPanel,
+  replace(main, header, steps, draftPanel, saveBar, publish, testPanel,
     h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Recent invocations"),
       h("button", { type: "button", class: "secondary", onclick: ev => busy(ev.target, loadLogs, logsBox) }, "Refresh")), logsBox));
+  mountEditor();
   busy(null, loadLogs, logsBox);
 }
 
@@ -314,62 +347,4 @@ function testResult(r) {
     (r.statements || []).length > 1 ? h("details", {}, h("summary", {}, `all statements (${r.statements.length})`), jsonView(r.statements)) : "",
     r.values ? h("details", {}, h("summary", {}, "converted inputs"), jsonView(r.values)) : "",
     h("h3", {}, "Result"), h("div", { id: "dyn-test-rows" }, resultView));
-}
-
-// ------------------------------------------------------------------ pools
-
-export async function renderPools(ctx) {
-  const { main } = ctx;
-  if (!session.can("admin")) {
-    replace(main, h("h1", {}, "Connection pools"), h("p", { class: "notice" }, "Connection pools are managed by admins."));
-    return;
-  }
-  const box = h("div", { id: "pool-list" });
-  const out = h("div", { id: "pool-result" });
-  const load = async () => {
-    const pools = itemsOf(await get("/api/connection-pools", { limit: 500 }));
-    if (!ctx.alive) return;
-    replace(box, table([
-      { label: "Name", key: "display_text" }, { label: "Type", key: "db_type" },
-      { label: "Server", render: p => h("code", { class: "small" }, `${p.host}:${p.port}/${p.database}`), wrap: true },
-      { label: "User", key: "username", narrow: true }, { label: "Active", render: p => badge(p.is_active ? "active" : "inactive") },
-      { label: "Size / conc.", render: p => `${p.pool_size} / ${p.max_concurrency}`, narrow: true },
-      { label: "", render: p => h("div", { class: "row" },
-          h("button", { type: "button", class: "link", onclick: ev => busy(ev.target, async () => {
-            const r = await post(`/api/connection-pools/${p.id}/test`, {});
-            replace(out, h("div", { class: "notice", "data-testid": "pool-test-ok" }, `${p.display_text}: connected in ${fmtNum(r.duration_ms, 1)} ms — ${r.server_version || ""}`));
-          }, out) }, "test"),
-          h("button", { type: "button", class: "link", onclick: ev => {
-            if (!confirm(`Delete pool ${p.display_text}?`)) return;
-            busy(ev.target, async () => { await del(`/api/connection-pools/${p.id}`); toast("Pool deleted"); await load(); }, out);
-          } }, "delete")) },
-    ], pools, { empty: "No pools yet.", rowAttrs: p => ({ "data-pool-id": p.id }) }));
-  };
-  const f = h("form", { class: "fields", id: "pool-form" },
-    field("Display name", input("display_text", { required: true, id: "pool-name" }), { required: true }),
-    field("Database type", select("db_type", [["postgresql", "PostgreSQL"], ["mysql", "MySQL / MariaDB"]], "postgresql", { id: "pool-db-type" })),
-    field("Host", input("host", { value: "127.0.0.1", id: "pool-host" }), { required: true }),
-    field("Port", input("port", { type: "number", value: "5432", id: "pool-port" }), { required: true }),
-    field("Database", input("database", { id: "pool-database" }), { required: true }),
-    field("Username", input("username", { id: "pool-username" })),
-    field("Password", h("input", { type: "password", name: "password", id: "pool-password", autocomplete: "new-password", "aria-label": "password" })),
-    field("Pool size", input("pool_size", { type: "number", value: "5", min: 1, max: 100 })),
-    field("Max concurrency", input("max_concurrency", { type: "number", value: "10", min: 1, max: 1000 })),
-    field("Remark", input("remark", {}), { wide: true }),
-    h("div", { class: "row wide" }, h("button", { type: "submit", id: "pool-create" }, "Create pool")));
-  f.querySelector("[name=db_type]").addEventListener("change", ev => { f.elements.port.value = ev.target.value === "mysql" ? "3306" : "5432"; });
-  f.addEventListener("submit", ev => {
-    ev.preventDefault();
-    busy(ev.submitter, async () => {
-      const v = Object.fromEntries(new FormData(f));
-      const body = { display_text: v.display_text, db_type: v.db_type, host: v.host, port: Number(v.port), database: v.database,
-        username: v.username || null, password: v.password || null, pool_size: Number(v.pool_size), max_concurrency: Number(v.max_concurrency), remark: v.remark || null };
-      const p = await post("/api/connection-pools", body);
-      replace(out, h("div", { class: "notice" }, `Pool ${p.display_text} created.`));
-      f.reset();
-      await load();
-    }, out);
-  });
-  replace(main, h("h1", {}, "Connection pools"), h("section", { class: "panel" }, h("h2", {}, "New pool"), f, out), h("section", { class: "panel" }, box));
-  await busy(null, load, box);
 }

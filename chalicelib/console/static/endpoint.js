@@ -1,7 +1,38 @@
 // One endpoint: parameters and schemas, "try it", the formatted response and recent calls.
 import { session, get, post, itemsOf } from "./api.js";
-import { h, replace, table, badge, method, field, busy, fmtTime, fmtNum, jsonView, kv, select, errorBox } from "./dom.js";
-import { paramInput, bodyMedia, exampleOf, schemaBlock, schemaTree } from "./schemaform.js";
+import { h, replace, table, badge, method, field, busy, fmtTime, fmtNum, jsonView, kv, select, bodyView, pathText } from "./dom.js";
+import { paramInput, bodyMedia, exampleOf, schemaBlock, schemaTree, constraints } from "./schemaform.js";
+import { markdown } from "./md.js";
+import { statusBadge } from "./calls.js";
+
+const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
+const isForm = mime => FORM_TYPES.includes(String(mime).split(";")[0].trim().toLowerCase());
+
+// A form-encoded body: one input per property of the schema (an object is sent,
+// the gateway encodes it); without properties, a `a=1&b=2` text.
+function formBodyEditor(schema) {
+  const props = Object.entries((schema && schema.properties) || {});
+  const required = new Set((schema && schema.required) || []);
+  if (!props.length) {
+    const area = h("textarea", { name: "form_body", class: "code", rows: 4, id: "try-form-text", spellcheck: "false", "aria-label": "form body", placeholder: "To=%2B15551234567&Body=Hello" });
+    return { el: area, read() {
+      if (!area.value.trim()) return undefined;
+      const out = {};
+      for (const [k, v] of new URLSearchParams(area.value.trim())) out[k] = k in out ? [].concat(out[k], v) : v;
+      return out;
+    } };
+  }
+  const inputs = props.map(([name, sub]) => paramInput({ name, in: "body", schema: sub || {}, required: required.has(name), description: sub && sub.description }, "try-form"));
+  return { el: h("div", { class: "fields", id: "try-form-fields" }, inputs.map(i => i.el)), read() {
+    const out = {};
+    for (const i of inputs) {
+      let v;
+      try { v = i.read(); } catch (e) { throw Object.assign(new Error(`body.${i.param.name}: ${e.message}`), { code: "VALIDATION_ERROR" }); }
+      if (v !== undefined) out[i.param.name] = v;
+    }
+    return Object.keys(out).length ? out : undefined;
+  } };
+}
 
 function responsesOf(ep) {
   // {status: {mime: schema}} or {status: {description, content: {mime: {schema}}}}
@@ -33,20 +64,29 @@ function tryItForm(ep, onCalled) {
   const params = (ep.parameters || []).filter(p => p && p.name && ["path", "query", "header", "cookie"].includes(p.in));
   const inputs = params.map(p => paramInput(p, "try"));
   const media = bodyMedia(ep.request_body_schema);
-  let bodyArea = null, mimeSel = null;
+  let bodyArea = null, mimeSel = null, formEditor = null;
+  const bodyBox = h("div", { class: "stack" });
   if (media.length) {
-    mimeSel = select("content_type", media.map(m => m.mime), media[0].mime, { label: "content type", id: "try-content-type" });
+    const first = media.find(m => !isForm(m.mime) && m.mime.includes("json")) || media[0];
+    mimeSel = select("content_type", media.map(m => m.mime), first.mime, { label: "content type", id: "try-content-type" });
     bodyArea = h("textarea", { name: "body", class: "code", id: "try-body", spellcheck: "false", "aria-label": "request body" });
-    const fill = () => { const m = media.find(x => x.mime === mimeSel.value) || media[0]; bodyArea.value = JSON.stringify(exampleOf(m.schema), null, 2); };
+    const fill = () => {
+      const m = media.find(x => x.mime === mimeSel.value) || media[0];
+      formEditor = null;
+      if (isForm(m.mime)) { formEditor = formBodyEditor(m.schema); replace(bodyBox, formEditor.el); return; }
+      const ex = exampleOf(m.schema);
+      bodyArea.value = m.mime.includes("json") ? JSON.stringify(ex, null, 2) : (typeof ex === "string" ? ex : "");
+      replace(bodyBox, bodyArea);
+    };
     mimeSel.addEventListener("change", fill);
     fill();
   }
-  const out = h("div", { id: "try-result" });
+  const out = h("div", { id: "try-result", "aria-live": "polite" });
   const send = h("button", { type: "submit", id: "try-send" }, "Send");
   const timeout = h("input", { type: "number", name: "timeout_ms", min: 1, placeholder: `${ep.timeout_ms || ""}`, "aria-label": "timeout ms" });
-  const form = h("form", { class: "panel", id: "try-form" }, h("h2", {}, "Try it"),
+  const form = h("form", { class: "panel", id: "try-form", novalidate: true }, h("h2", {}, "Try it"),
     inputs.length ? h("div", { class: "fields" }, inputs.map(i => i.el)) : h("p", { class: "muted" }, "This operation takes no parameters."),
-    bodyArea ? h("div", { class: "stack" }, h("div", { class: "row" }, h("strong", {}, "Body"), mimeSel, ep.request_body_schema && ep.request_body_schema.required ? h("span", { class: "small muted" }, "required") : ""), bodyArea) : "",
+    mimeSel ? h("div", { class: "stack" }, h("div", { class: "row" }, h("strong", {}, "Body"), mimeSel, ep.request_body_schema && ep.request_body_schema.required ? h("span", { class: "small muted" }, "required") : ""), bodyBox) : "",
     h("div", { class: "row" }, session.can("operator") ? send : h("span", { class: "muted" }, "Calling needs the operator role."),
       h("label", { class: "field" }, h("span", {}, "timeout (ms)"), timeout)), out);
   form.addEventListener("submit", ev => {
@@ -59,28 +99,28 @@ function tryItForm(ep, onCalled) {
         try { v = i.read(); } catch (e) { throw Object.assign(new Error(`${i.param.name}: ${e.message}`), { code: "VALIDATION_ERROR" }); }
         if (v !== undefined) req[slot[i.param.in]][i.param.name] = v;
       }
-      if (bodyArea && bodyArea.value.trim()) {
+      if (mimeSel) {
         const mime = mimeSel.value;
-        if (mime.includes("json")) {
-          try { req.body = JSON.parse(bodyArea.value); } catch (e) { throw Object.assign(new Error(`body is not valid JSON: ${e.message}`), { code: "VALIDATION_ERROR" }); }
-        } else req.body = bodyArea.value;
-        req.content_type = mime;
+        if (formEditor) {
+          const b = formEditor.read();
+          if (b !== undefined) { req.body = b; req.content_type = mime; }
+        } else if (bodyArea.value.trim()) {
+          if (mime.includes("json")) {
+            try { req.body = JSON.parse(bodyArea.value); } catch (e) { throw Object.assign(new Error(`body is not valid JSON: ${e.message}`), { code: "VALIDATION_ERROR" }); }
+          } else req.body = bodyArea.value;
+          req.content_type = mime;
+        }
       }
       if (timeout.value) req.timeout_ms = Number(timeout.value);
-      const res = await post(`/api/endpoints/${ep.id}/invoke`, req);
-      replace(out, responseView(res));
-      onCalled && onCalled(res);
+      try {
+        const res = await post(`/api/endpoints/${ep.id}/invoke`, req);
+        replace(out, responseView(res));
+      } finally {
+        onCalled && onCalled();   // a failed call (502, timeout) is logged too
+      }
     }, out);
   });
   return form;
-}
-
-function callRow(l) {
-  const sc = l.response_status_code ?? l.status_code;
-  return {
-    ...l,
-    _status: sc === null || sc === undefined ? badge(l.error_type || "error", "bad") : badge(String(sc), sc < 400 ? "ok" : "bad"),
-  };
 }
 
 export async function render(ctx, id) {
@@ -94,29 +134,30 @@ export async function render(ctx, id) {
   const loadCalls = async () => {
     const data = await get("/api/call-logs", { endpoint_id: id, limit: 20 });
     if (!ctx.alive) return;
-    const rows = itemsOf(data).map(callRow);
+    const rows = itemsOf(data);
     replace(callsBox, table([
-      { label: "When", render: l => fmtTime(l.created_at) },
-      { label: "Status", render: l => l._status },
+      { label: "When", render: l => h("a", { href: `#/call/${l.id}` }, fmtTime(l.created_at)) },
+      { label: "Status", render: statusBadge },
       { label: "Time", num: true, render: l => l.response_time_ms != null ? `${fmtNum(l.response_time_ms)} ms` : "—" },
-      { label: "URL", render: l => h("code", { class: "small" }, l.request_url), narrow: true, wrap: true },
+      { label: "URL", render: l => h("code", { class: "small" }, pathText(l.request_url)), narrow: true, wrap: true },
       { label: "Error", render: l => l.error_message || "", narrow: true, wrap: true },
-      { label: "", render: l => h("details", {}, h("summary", {}, "details"), jsonView({
-          request: { method: l.request_method, url: l.request_url, headers: l.request_headers, params: l.request_params, body: l.request_body },
-          response: { status: l.response_status_code, headers: l.response_headers, body: l.response_body } })) },
-    ], rows, { empty: "No calls yet.", class: "calls" }));
+      { label: "", render: l => h("details", { class: "call-bodies" }, h("summary", {}, "bodies"),
+          h("div", { class: "small muted" }, "request"), bodyView(l.request_body),
+          h("div", { class: "small muted" }, "response"), bodyView(l.response_body, { testid: "logged-response-body" })) },
+    ], rows, { empty: "No calls yet.", class: "calls" }),
+    h("p", { class: "small" }, h("a", { href: `#/calls?endpoint_id=${id}` }, "All calls of this endpoint")));
   };
   const params = (ep.parameters || []);
   const responses = responsesOf(ep);
   const media = bodyMedia(ep.request_body_schema);
   replace(main,
     h("div", { class: "spread" },
-      h("h1", {}, method(ep.method), " ", h("code", {}, ep.path)),
+      h("h1", {}, method(ep.method), " ", h("code", {}, pathText(ep.path))),
       h("div", { class: "row" }, h("a", { class: "btn secondary", href: `#/stats?endpoint_id=${id}&document_id=${ep.api_document_id || ep.document_id || ""}` }, "Statistics"),
         h("a", { class: "btn secondary", href: `#/endpoints?document_id=${ep.api_document_id || ep.document_id || ""}` }, "All endpoints"))),
     h("div", { class: "panel" },
       ep.summary ? h("p", {}, h("strong", {}, ep.summary)) : "",
-      ep.description ? h("p", { class: "muted desc" }, ep.description) : "",
+      ep.description ? markdown(ep.description, { class: "desc" }) : "",
       kv([["Operation", ep.operation_id], ["Tags", (ep.tags || []).join(", ")], ["Status", badge(ep.is_deprecated ? "deprecated" : ep.status, ep.is_deprecated ? "warn" : ep.status)],
           ["Auth", ep.auth_required ? "required" : "none"], ["Timeout", ep.timeout_ms ? `${ep.timeout_ms} ms` : null],
           ["Calls", `${fmtNum(ep.call_count)} (${fmtNum(ep.success_count)} ok, ${fmtNum(ep.error_count)} errors), avg ${fmtNum(ep.avg_response_time_ms)} ms`]])),
@@ -124,11 +165,13 @@ export async function render(ctx, id) {
       h("section", { class: "panel" }, h("h2", {}, "Parameters"),
         table([{ label: "Name", render: p => h("code", {}, p.name) }, { label: "In", key: "in" },
                { label: "Type", render: p => schemaTree(p.schema || {}) }, { label: "Req.", render: p => p.required ? "yes" : "" },
-               { label: "Description", key: "description", narrow: true, wrap: true }], params, { empty: "No parameters." }),
+               { label: "Constraints", render: p => h("span", { class: "small constraints" }, [...constraints(p.schema || {}), p.deprecated ? "deprecated" : ""].filter(Boolean).join(" · ")), wrap: true },
+               { label: "Description", render: p => p.description ? markdown(p.description, { class: "small" }) : "", narrow: true, wrap: true }], params,
+               { empty: "No parameters.", rowAttrs: p => ({ "data-param": `${p.in}.${p.name}` }) }),
         media.length ? [h("h3", {}, "Request body"), ...media.map(m => h("div", {}, h("div", { class: "small muted" }, m.mime), schemaBlock(m.schema)))] : ""),
       h("section", { class: "panel" }, h("h2", {}, "Responses"),
         responses.length ? responses.map(r => h("details", { open: r.code.startsWith("2") },
-          h("summary", {}, `${r.code} ${r.mime || ""} ${r.description ? "— " + r.description : ""}`), r.schema ? schemaBlock(r.schema) : h("p", { class: "muted" }, "no schema")))
+          h("summary", {}, `${r.code} ${r.mime || ""}`), r.description ? markdown(r.description, { class: "small" }) : "", r.schema ? schemaBlock(r.schema) : h("p", { class: "muted" }, "no schema")))
           : h("p", { class: "muted" }, "No response schemas."))),
     tryItForm(ep, () => loadCalls()),
     h("section", { class: "panel" }, h("div", { class: "spread" }, h("h2", {}, "Recent calls"),

@@ -1,5 +1,32 @@
 // Forms generated from OpenAPI parameter schemas ("try it"), and schema trees.
 import { h, field, jsonView } from "./dom.js";
+import { markdown } from "./md.js";
+
+// The constraints of a schema as short phrases: pattern, lengths, bounds, enum, default.
+export function constraints(schema) {
+  if (!schema || typeof schema !== "object") return [];
+  const out = [];
+  if (schema.pattern) out.push(`pattern ${schema.pattern}`);
+  if (schema.format) out.push(`format ${schema.format}`);
+  if (schema.minLength !== undefined || schema.maxLength !== undefined) {
+    out.push(schema.minLength === schema.maxLength ? `exactly ${schema.minLength} chars` :
+      `${schema.minLength ?? 0}–${schema.maxLength ?? "∞"} chars`);
+  }
+  const lo = schema.exclusiveMinimum !== undefined && typeof schema.exclusiveMinimum === "number" ? `> ${schema.exclusiveMinimum}` :
+    schema.minimum !== undefined ? (schema.exclusiveMinimum === true ? `> ${schema.minimum}` : `≥ ${schema.minimum}`) : null;
+  const hi = schema.exclusiveMaximum !== undefined && typeof schema.exclusiveMaximum === "number" ? `< ${schema.exclusiveMaximum}` :
+    schema.maximum !== undefined ? (schema.exclusiveMaximum === true ? `< ${schema.maximum}` : `≤ ${schema.maximum}`) : null;
+  if (lo) out.push(lo);
+  if (hi) out.push(hi);
+  if (schema.multipleOf !== undefined) out.push(`multiple of ${schema.multipleOf}`);
+  if (schema.minItems !== undefined || schema.maxItems !== undefined) out.push(`${schema.minItems ?? 0}–${schema.maxItems ?? "∞"} items`);
+  if (schema.uniqueItems) out.push("unique items");
+  if (Array.isArray(schema.enum)) out.push(`one of ${schema.enum.map(v => JSON.stringify(v)).join(", ")}`);
+  if (schema.default !== undefined) out.push(`default ${JSON.stringify(schema.default)}`);
+  if (schema.deprecated) out.push("deprecated");
+  if (schema.type === "array" && schema.items) out.push(...constraints(schema.items).map(c => `items: ${c}`));
+  return out;
+}
 
 export function schemaType(schema) {
   if (!schema || typeof schema !== "object") return "any";
@@ -88,13 +115,24 @@ export function paramInput(param, idPrefix = "p") {
   } else {
     const type = schema.format === "date" ? "date" : schema.format === "password" ? "password" : "text";
     el = h("input", { type, name, id, placeholder: dflt !== undefined ? `default ${dflt}` : (schema.format || "string"), "aria-label": param.name,
-      minlength: schema.minLength, maxlength: schema.maxLength, pattern: schema.pattern });
-    read = () => el.value === "" ? undefined : el.value;
+      maxlength: schema.maxLength });
+    // The pattern is checked here, not by the browser, so the message can name it.
+    read = () => {
+      if (el.value === "") return undefined;
+      if (schema.pattern) {
+        let re = null;
+        try { re = new RegExp(schema.pattern, "u"); } catch { /* not a JS regex: the server checks it */ }
+        if (re && !re.test(el.value)) throw new Error(`${JSON.stringify(el.value)} does not match the pattern ${schema.pattern}`);
+      }
+      return el.value;
+    };
   }
-  const hint = [typeLabel(schema), param.description].filter(Boolean).join(" — ");
+  const hint = [typeLabel(schema), ...constraints(schema)].filter(Boolean).join(" · ");
   const label = h("label", { class: "field", for: id, title: hint },
     h("span", { class: param.required ? "req" : "" }, `${param.name} `, h("span", { class: "muted" }, `(${param.in}, ${typeLabel(schema)})`)), el);
-  if (param.description) label.append(h("span", { class: "small muted" }, param.description));
+  const cons = constraints(schema);
+  if (cons.length) label.append(h("span", { class: "small constraints", "data-constraints": param.name }, cons.join(" · ")));
+  if (param.description) label.append(markdown(param.description, { class: "small muted" }));
   return { el: label, input: el, read, param };
 }
 
