@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from chalicelib.compare.core.values import to_display
-
 from chalicelib.compare.cassandra.engine import cql_name
 from chalicelib.compare.cassandra.sharding import extract_timestamp, plan_side, shard_table
 from chalicelib.compare.cassandra.values import convert_key, key_identity, normalise
+from chalicelib.compare.core.values import to_display
 
 
 @pytest.mark.parametrize("text, cql_type, expected", [
