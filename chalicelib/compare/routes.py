@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.errors import ValidationError
-from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, parse_json_body
 
 # The services (database, secrets, the Redis engine) are imported inside the
@@ -24,12 +23,6 @@ else:
     redis_models = LazyModels("chalicelib.compare.redis.config")
 
 bp = ApiBlueprint(__name__, tag="compare")
-
-
-@register_job("compare.redis", max_attempts=2)
-def redis_compare_job(ctx: JobContext) -> dict:
-    from .redis import service as redis_service
-    return redis_service.redis_compare_job(ctx)
 
 
 def int_param(value: str, name: str = "id") -> int:

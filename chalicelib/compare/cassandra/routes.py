@@ -1,15 +1,14 @@
 """POST /api/query (one table) and POST /api/sharding-query (sharded tables), seed 003 2.1.
 
 `async: true` answers 202 with a job (GET /api/jobs/{id} shows progress and
-the result). The job type "compare.cassandra" is registered here, so any
-process that imports app.py can run it. cassandra-driver is imported only
-when a comparison runs.
+the result). The job type "compare.cassandra" is registered by
+chalicelib.compare.jobs (app.py imports it), so any process that imports
+app.py can run it. cassandra-driver is imported only when a comparison runs.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply
 
 # The request models (pydantic) are imported on the first request (Lambda cold start).
@@ -44,9 +43,3 @@ def cassandra_query(ctx: Ctx):
         summary="Compare sharded Cassandra tables (<table>_<n>, shard from the key's timestamp)")
 def cassandra_sharding_query(ctx: Ctx):
     return _run(ctx, "sharding")
-
-
-@register_job("compare.cassandra", max_attempts=2)
-def cassandra_compare_job(ctx: JobContext) -> dict:
-    from . import service
-    return service.run_job(ctx)

@@ -115,7 +115,7 @@ def job_progress(ctx: JobContext) -> Callable[[int, int, str], None]:
 
 
 def redis_compare_job(ctx: JobContext) -> dict:
-    """The `compare.redis` job (registered by chalicelib.compare.routes, which
+    """The `compare.redis` job (registered by chalicelib.compare.jobs, which
     imports this module only when a job runs)."""
     from chalicelib.secrets import get_box
 
