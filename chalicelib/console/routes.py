@@ -86,7 +86,10 @@ def console_file(ctx: Ctx, name: str):
 
 @bp.api("/api/whoami", "GET", role="viewer", summary="The calling key: prefix, role, permissions and quota")
 def whoami(ctx: Ctx):
+    from chalicelib.errors import AuthError
     from chalicelib.keys import quotas
     p = ctx.principal
+    if p is None:   # role="viewer": the wrapper authenticated; this only narrows the type
+        raise AuthError("missing API key")
     return {"key_id": p.key_id, "key_prefix": p.key_prefix, "role": p.role,
             "permissions": sorted(p.permissions), "limits": quotas.status(p)}

@@ -160,7 +160,7 @@ class DbConnection:
 
 
 def _conn_failed(params: ConnectParams, exc: BaseException) -> ConnectionFailed:
-    text = str(exc) or type(exc).__name__
+    text = _pg_text(exc) or type(exc).__name__
     suggestions = [
         f"check that {params.db_type} is listening on {params.host}:{params.port}",
         "check the username, password and database name",
@@ -278,8 +278,14 @@ class _Pg:
             return _refused(message, "refused_by_database")
         conn.broken = True
         if isinstance(exc, (pe.InterfaceError, OSError, socket.timeout, EOFError, AttributeError)):
-            return ConnectionFailed(f"database connection failed: {exc}")
-        return QueryError(f"the query failed: {exc}")
+            return ConnectionFailed(f"database connection failed: {_pg_text(exc)}")
+        return QueryError(f"the query failed: {_pg_text(exc)}")
+
+
+def _pg_text(exc: BaseException) -> str:
+    """pg8000 errors carry the server's fields as a dict ({'S', 'C', 'M', ...}): its message."""
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else None
+    return str(info.get("M") or info) if info is not None else str(exc)
 
 
 class _My:

@@ -318,14 +318,19 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
 
     body_required, media_map = request_body_media(request_body)
     media, body_schema = _choose_media(media_map, inp.content_type)
-    if inp.body is None:
+    body = inp.body
+    if isinstance(body, str) and (media or "").split(";")[0].strip() == "application/x-www-form-urlencoded":
+        # A form body given as `a=1&b=2` text is the same body as the object {"a": "1", "b": "2"}.
+        from urllib.parse import parse_qs
+        body = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body, keep_blank_values=True).items()}
+    if body is None:
         if body_required:
             problems.append({"loc": ["body"], "type": "required", "msg": "the request body is required"})
     elif body_schema is None:
         problems.append({"loc": ["content_type"], "type": "enum",
                          "msg": f"the endpoint does not accept {inp.content_type}; it accepts {', '.join(media_map)}"})
     elif body_schema:
-        problems.extend(check(("body", media), body_schema, inp.body, ["body"]))
+        problems.extend(check(("body", media), body_schema, body, ["body"]))
 
     if problems:
         raise ValidationError(_summary(problems), problems)
@@ -357,7 +362,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         headers[name] = text
     cookies = {name: serialize_header(value) for name, value in values["cookie"].items()}
 
-    body_bytes, body_ctype = encode_body(inp.body, media)
+    body_bytes, body_ctype = encode_body(body, media)
     if body_ctype:
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         headers["Content-Type"] = body_ctype

@@ -129,14 +129,19 @@ def problems(schema: Any, value: Any, location: list, components: dict | None = 
         # The spec's schema cannot be checked (`type: int`, a broken pattern, an
         # unresolvable $ref...; the import stored a warning): unchecked, never a failure.
         return []
-    found = []
-    for err in errors:
-        found.append({
-            "loc": location + list(err.absolute_path),
-            "type": str(err.validator),
-            "msg": err.message if len(err.message) <= 300 else err.message[:297] + "...",
-        })
-    return found
+    return [{"loc": location + list(err.absolute_path), "type": str(err.validator), "msg": _message(err)}
+            for err in errors]
+
+
+def _message(err: Any, limit: int = 300) -> str:
+    """The validator's message; a long offending value is shortened, never the reason."""
+    text = err.message
+    if len(text) <= limit:
+        return text
+    shown = repr(err.instance)
+    if len(shown) > 60 and shown in text:
+        text = text.replace(shown, shown[:50] + "...", 1)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def coerce_scalar(schema: Any, value: Any) -> Any:
