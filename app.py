@@ -1,6 +1,7 @@
 """StepFlow Gateway: the Chalice app. It only declares: blueprints, the HTTP
 middleware, SQS handlers and schedules. Domains live in chalicelib/."""
 import chalicelib.catalog.jobs  # noqa: F401 - registers the catalog job types
+import chalicelib.compare.jobs  # noqa: F401 - registers the comparison job types
 import chalicelib.schedules.jobs  # noqa: F401 - registers the health-check job type
 from chalicelib.catalog.routes import bp as catalog_bp
 from chalicelib.compare.cassandra.routes import bp as cassandra_bp

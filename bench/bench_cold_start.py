@@ -46,4 +46,5 @@ def main() -> None:
         compiled_s = _import_time("app", _precompiled_copy(Path(tmp)))
     print(f"import chalice:                 {chalice_s * 1000:6.1f} ms (median of {RUNS})")
     print(f"import app, from source:        {source_s * 1000:6.1f} ms  ratio {source_s / chalice_s:.2f}x")
-    print(f"import app, precompiled (zip):  {compiled_s * 1000:6.1f} ms  ratio {compiled_s / chalice_s:.2f}x (goal <= 4x)")
+    print(f"import app, precompiled (zip):  {compiled_s * 1000:6.1f} ms  "
+          f"ratio {compiled_s / chalice_s:.2f}x (goal <= 4x)")

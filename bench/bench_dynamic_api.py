@@ -162,7 +162,8 @@ def main() -> None:
         print(f"calls (interleaved)        : {CALLS} after {WARMUP} warm-up")
         print(f"app    p50 / p90           : {p50_app:.3f} ms / {_pct(t_app, 90):.3f} ms")
         print(f"direct p50 / p90           : {p50_direct:.3f} ms / {_pct(t_direct, 90):.3f} ms  (count + page, pg8000)")
-        print(f"overhead at p50            : {overhead:.3f} ms  (goal <= 1 ms) -> {'OK' if overhead <= 1.0 else 'OVER'}")
+        verdict = "OK" if overhead <= 1.0 else "OVER"
+        print(f"overhead at p50            : {overhead:.3f} ms  (goal <= 1 ms) -> {verdict}")
         print(f"ratio app/direct at p50    : {p50_app / p50_direct:.2f}x")
         p50_clean = statistics.median(t_clean)
         print(f"direct, clean session p50  : {p50_clean:.3f} ms  (BEGIN READ ONLY + SET LOCAL, ROLLBACK + reset)")

@@ -169,7 +169,7 @@ def main() -> None:
         sampler.join(2)
         sampler_db.close()
 
-        ms = lambda v: v * 1000  # noqa: E731
+        ms = lambda v: v * 1000
         p50_in = statistics.median(inproc)
         print(f"{N} requests each, GET {PATH}")
         print(f"in-process            p50 {ms(p50_in):6.2f} ms  p95 {ms(pct(inproc, 0.95)):6.2f} ms")
@@ -177,7 +177,8 @@ def main() -> None:
               f"  overhead p50 {ms(statistics.median(keep) - p50_in):+.2f} ms (goal <= 1 ms)")
         print(f"HTTP fresh connection p50 {ms(statistics.median(fresh)):6.2f} ms  p95 {ms(pct(fresh, 0.95)):6.2f} ms"
               f"  overhead p50 {ms(statistics.median(fresh) - p50_in):+.2f} ms (goal <= 1 ms)")
-        print(f"HTTP {THREADS} threads       p50 {ms(statistics.median(conc)):6.2f} ms  p95 {ms(pct(conc, 0.95)):6.2f} ms"
+        print(f"HTTP {THREADS} threads       p50 {ms(statistics.median(conc)):6.2f} ms  "
+              f"p95 {ms(pct(conc, 0.95)):6.2f} ms"
               f"  {rps:.0f} requests/s")
         print(f"peak PostgreSQL connections of the server: {peak[0]} (bound DB_POOL_MAX={pool_max})")
         print(f"cross-talk answers: {wrong} (must be 0)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Redis comparison throughput (issue 7).
+"""Redis comparison throughput.
 
 Two local redis-server processes (started here on free loopback ports) hold
 the same 100,000 string keys and 10,000 hashes of 20 fields (with a few

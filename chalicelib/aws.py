@@ -11,6 +11,7 @@ def client(service: str):
     with _lock:
         if service not in _clients:
             import boto3
+
             from chalicelib.settings import get_settings
             endpoint = get_settings().aws_endpoint_url
             _clients[service] = boto3.client(service, endpoint_url=endpoint) if endpoint else boto3.client(service)

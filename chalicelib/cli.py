@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.keys.service import create_key
     row = create_key(args.role, args.permission, args.name)
     if args.json:
-        from chalicelib.web.envelope import dumps
+        from chalicelib.jsontext import dumps
         print(dumps(row))
     else:
         print(row["key"])

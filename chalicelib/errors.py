@@ -10,7 +10,9 @@ from typing import Any
 
 from chalice.app import ChaliceUnhandledError
 
-__all__ = ["AppError", "ValidationError", "AuthError", "PermissionDenied", "NotFound", "MethodNotAllowed", "RequestTimeout", "Conflict", "PayloadTooLarge", "UnsupportedMediaType", "RateLimited", "ConnectionFailed", "QueryError", "SystemError_", "UpstreamError", "NotAcceptable", "ServiceUnavailable", "StorageUnavailable"]
+__all__ = ["AppError", "ValidationError", "AuthError", "PermissionDenied", "NotFound", "MethodNotAllowed",
+           "RequestTimeout", "Conflict", "PayloadTooLarge", "UnsupportedMediaType", "RateLimited", "ConnectionFailed",
+           "QueryError", "SystemError_", "UpstreamError", "NotAcceptable", "ServiceUnavailable", "StorageUnavailable"]
 
 
 class AppError(ChaliceUnhandledError):

@@ -161,7 +161,7 @@ def merge(new: Any, old: Any, kept: list | None = None, _path: tuple = ()) -> An
                 out[k] = merge(v, old_d.get(k), kept, (*_path, k))
         return out
     if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
-        return [merge(n, o, kept, (*_path, i)) for i, (n, o) in enumerate(zip(new, old))]
+        return [merge(n, o, kept, (*_path, i)) for i, (n, o) in enumerate(zip(new, old, strict=True))]
     return new
 
 

@@ -11,11 +11,14 @@ queries and dashboards written for Powertools work unchanged:
 
 * every HTTP request: `access_log()` (called by the HTTP middleware) writes
   message "request" with request_id, method, route, path, role, status and
-  duration_ms; the role is the caller's as authentication recorded it for
-  the access log (`chalicelib.web.access_log.current_principal()`),
-  "anonymous" when no key was accepted. `request_started()` clears it first:
-  a warm Lambda container runs every invocation in the same context, so an
-  anonymous request must not inherit the previous request's caller;
+  duration_ms; the role is the caller's as authentication recorded it
+  (`set_principal()`, read back by `current_principal()`), "anonymous" when
+  no key was accepted. `request_started()` clears it first: a warm Lambda
+  container runs every invocation in the same context, so an anonymous
+  request must not inherit the previous request's caller;
+* the request context lives here, below every layer that reads it: the
+  request id (`set_request_id()`, `request_id()`; the envelope and the logs
+  quote it) and the caller (`set_principal()`, `current_principal()`);
 * every job attempt: `logged_job` wraps the dispatcher's `run_job` and writes
   message "job" with job_id, queue, status, action, attempts, duration_ms.
 
@@ -54,7 +57,9 @@ SERVICE = "stepflow-gateway"
 DYNAMIC_INVOKE_ROUTE = "/api/dynamic-api/invoke/{name}"
 MAX_ERROR_CHARS = 500
 
-_job_scope: contextvars.ContextVar[dict] = contextvars.ContextVar("obs_job_scope", default={})
+_job_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("obs_job_scope", default=None)
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_principal: contextvars.ContextVar[Any] = contextvars.ContextVar("access_principal", default=None)
 _cold = True
 _sink: Callable[[str], None] | None = None
 
@@ -126,15 +131,35 @@ def write(record: dict) -> None:
 
 # ---------------------------------------------------------------- requests
 
+def set_request_id(value: str | None) -> str:
+    """The current request's id: `value`, or a new UUID when none was given."""
+    import uuid
+    rid = value or str(uuid.uuid4())
+    _request_id.set(rid)
+    return rid
+
+
+def request_id() -> str:
+    rid = _request_id.get()
+    return rid if rid else set_request_id(None)
+
+
+def set_principal(principal: Any) -> None:
+    """The caller authentication accepted (or None) for the rest of the request."""
+    _principal.set(principal)
+
+
+def current_principal() -> Any:
+    return _principal.get()
+
+
 def request_started() -> None:
     """Start of an HTTP request: no caller known yet (see the module docstring)."""
-    from chalicelib.web import access_log
-    access_log.set_principal(None)
+    set_principal(None)
 
 
 def _role() -> str:
-    from chalicelib.web import access_log
-    return getattr(access_log.current_principal(), "role", None) or "anonymous"
+    return getattr(current_principal(), "role", None) or "anonymous"
 
 
 def _elapsed_ms(started: float) -> float:
@@ -183,7 +208,6 @@ def _invoke_values(status: int | None, duration_ms: float) -> dict[str, tuple[fl
 
 def record_invoke(target: Any, response: Any, failure: Any, duration_ms: float) -> None:
     """One gateway call of `target` (an endpoint); `response` None when no answer came."""
-    from chalicelib.web.envelope import request_id
     endpoint_id = str(getattr(target, "id", ""))
     status = getattr(response, "status_code", None)
     record = log_line("invoke", location="record_invoke", request_id=request_id(), endpoint_id=endpoint_id,
@@ -215,7 +239,7 @@ def _masked(error: str | None) -> str | None:
 
 def record_job(job_id: str | None, status: str, action: str | None, attempts: int | None, duration_ms: float,
                error: str | None = None) -> None:
-    scope = _job_scope.get()
+    scope = _job_scope.get() or {}
     queue = scope.get("queue") or "unknown"
     failed = status in ("failed", "error")
     record = log_line(

@@ -17,10 +17,10 @@ import json
 import threading
 from typing import Any
 
+from chalicelib.errors import SystemError_
 from chalicelib.masking import ENC_FIELD, MASK, is_secret_name, mask_value  # noqa: F401 - re-exported
 from chalicelib.masking import mask as mask_config  # noqa: F401 - re-exported
 from chalicelib.masking import merge as merge_secrets  # noqa: F401 - re-exported
-from chalicelib.errors import SystemError_
 
 
 class SecretBox:

@@ -4,7 +4,7 @@ Every `import` and `from ... import` of every module counts, including the
 ones inside functions (lazy imports still make a dependency). The layers,
 lowest first:
 
-    foundation  settings, errors, textbool, masking, secrets, aws, limits, db, observability
+    foundation  settings, errors, validation, jsontext, textbool, masking, secrets, aws, limits, db, observability
     identity    keys
     net         net (the outbound client)
     edge        web (envelope, auth, request parsing, the local server)
@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "chalicelib"
 
 LAYERS = {
-    "foundation": {"settings", "errors", "textbool", "masking", "secrets", "aws", "limits", "db", "observability",
-                   "__init__"},
+    "foundation": {"settings", "errors", "validation", "jsontext", "textbool", "masking", "secrets", "aws", "limits",
+                   "db", "observability", "__init__"},
     "identity": {"keys"},
     "net": {"net"},
     "edge": {"web"},
@@ -52,9 +52,7 @@ DOMAIN_EDGES = {
 }
 
 # Crossings that exist today and are being removed; the list only shrinks.
-KNOWN = {
-    ("observability", "web"): "reads the caller recorded by web.access_log (to move into a foundation context)",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:

@@ -5,9 +5,9 @@ import pytest
 
 from chalicelib import masking, secrets
 from chalicelib.compare import sealing
+from chalicelib.errors import ValidationError
 from chalicelib.gateway import masking as gateway_masking
 from chalicelib.masking import MASK
-from chalicelib.errors import ValidationError
 
 
 def test_every_module_that_masks_uses_the_same_mask_and_rule():

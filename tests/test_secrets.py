@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.secrets import MASK, SecretBox, generate_key, mask_config, merge_secrets
 from chalicelib.errors import SystemError_
+from chalicelib.secrets import MASK, SecretBox, generate_key, mask_config, merge_secrets
 
 
 def test_seal_round_trip_hides_clear_text():

@@ -10,5 +10,6 @@
 - redis/          Redis comparison engine (standalone/cluster) and its service
 - routes.py       /api/redis/compare, /api/config-groups, /api/default-config,
                   /api/query-history, /api/query-logs
+- jobs.py         the job types of async comparisons (compare.redis, compare.cassandra)
 - cassandra/      Cassandra comparison (its own owner and blueprint)
 """

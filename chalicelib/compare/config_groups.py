@@ -6,39 +6,37 @@ group_type "cassandra" (pro_config/test_config as seed 003) or "redis"
 are sealed at rest and masked in every answer; on update a field sent back
 as the mask keeps its stored value.
 
-Engines validate their own configs: `register_config_validator("cassandra",
-fn)` (chalicelib.compare.validators) where fn(config: dict, field: str)
-raises ValidationError.
+Each side's config is checked when saved by its engine's validator
+(`_VALIDATORS`: group type -> fn(config: dict, field: str) raising
+ValidationError), imported when a group is first saved.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.db import get_db
-from chalicelib.secrets import merge_secrets
+from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.secrets import merge_secrets
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
-from .validators import _VALIDATORS, register_config_validator  # noqa: F401
 
 GROUP_TYPES = ("cassandra", "redis")
 
 
 def _validate_redis(cfg: dict, field: str) -> None:
-    from pydantic import ValidationError as PydanticError
-
-    from chalicelib.web.api import validation_details
+    from chalicelib.validation import validate
 
     from .redis.config import RedisSideConfig
-    try:
-        RedisSideConfig.model_validate(cfg)
-    except PydanticError as exc:
-        details = validation_details(exc, (field,))
-        first = details[0]
-        raise ValidationError(f"invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}", details) from None
+    validate(RedisSideConfig, cfg, field)
 
 
-register_config_validator("redis", _validate_redis)
+def _validate_cassandra(cfg: dict, field: str) -> None:
+    from .cassandra.config import validate_group_config
+    validate_group_config(cfg, field)
+
+
+_VALIDATORS: dict[str, Callable[[dict, str], None]] = {"cassandra": _validate_cassandra, "redis": _validate_redis}
 
 
 def _validate(group_type: str, pro: dict | None, test: dict | None) -> None:
@@ -98,12 +96,9 @@ def create(body: dict, created_by: str | None = None, db=None) -> dict:
 
 def list_groups(limit: int, offset: int, group_type: str | None = None, db=None) -> tuple[list, int]:
     db = db or get_db()
-    where = " WHERE group_type = :gt" if group_type else ""
-    params = {"gt": group_type} if group_type else {}
-    rows = db.query(f"SELECT *, count(*) OVER () AS _total FROM config_groups{where} "
-                    f"ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
-                    limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else db.scalar(f"SELECT count(*) FROM config_groups{where}", **params)
+    w = Where().when(group_type, "group_type = :gt", gt=group_type)
+    rows, total = db.page(f"SELECT * FROM config_groups WHERE {w.sql}", order_by="created_at DESC, id DESC",
+                          limit=limit, offset=offset, **w.params)
     return [public(r, full=False) for r in rows], total
 
 
@@ -161,5 +156,5 @@ def delete(group_id: int, db=None) -> None:
 def _j(v: Any) -> str | None:
     if v is None:
         return None
-    from chalicelib.web.envelope import dumps
+    from chalicelib.jsontext import dumps
     return dumps(v)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import get_db
+from chalicelib.db.where import Where
 from chalicelib.errors import NotFound
 
 from .core.binary import storable_text
@@ -80,7 +81,7 @@ def _json(v: Any) -> str | None:
     binary-safe form {"base64": ...} (compare.core.binary)."""
     if v is None:
         return None
-    from chalicelib.web.envelope import dumps
+    from chalicelib.jsontext import dumps
 
     from .core.binary import storable
     return dumps(storable(v))
@@ -88,15 +89,9 @@ def _json(v: Any) -> str | None:
 
 def list_history(limit: int = 50, offset: int = 0, query_type: str | None = None, db=None) -> tuple[list, int]:
     db = db or get_db()
-    where = " WHERE query_type = :qt" if query_type else ""
-    params = {"qt": query_type} if query_type else {}
-    rows = db.query(f"SELECT {_LIST_COLS}, count(*) OVER () AS _total FROM query_history{where} "
-                    f"ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
-                    limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else db.scalar(f"SELECT count(*) FROM query_history{where}", **params)
-    for r in rows:
-        r.pop("_total", None)
-    return rows, total
+    w = Where().when(query_type, "query_type = :qt", qt=query_type)
+    return db.page(f"SELECT {_LIST_COLS} FROM query_history WHERE {w.sql}", order_by="created_at DESC, id DESC",
+                   limit=limit, offset=offset, **w.params)
 
 
 def get(history_id: int, db=None) -> dict:

@@ -1,6 +1,6 @@
 """Request and query models of the comparison routes (config groups, history,
-logs), imported on the first request that needs them (routes name them as
-"chalicelib.compare.models:HistoryBody"; Lambda cold start). The Redis and
+logs), imported on the first request that needs them (the routes name them
+through LazyModels; Lambda cold start). The Redis and
 Cassandra request models live in their engines' config modules."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import Field
 from chalicelib.web.models import Model, PageQuery
 
 
-class ConfigGroupBody(Model):
-    name: str = Field(min_length=1, max_length=200)
+class _ConfigGroupFields(Model):
+    """What a config group holds besides its name (required on create, optional on update)."""
     description: Optional[str] = Field(None, max_length=2000)
     group_type: Optional[Literal["cassandra", "redis"]] = None
     pro_config: Optional[dict] = None
@@ -23,7 +23,11 @@ class ConfigGroupBody(Model):
     sharding_config: Optional[dict] = None
 
 
-class ConfigGroupUpdate(ConfigGroupBody):
+class ConfigGroupBody(_ConfigGroupFields):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ConfigGroupUpdate(_ConfigGroupFields):
     name: Optional[str] = Field(None, min_length=1, max_length=200)
 
 

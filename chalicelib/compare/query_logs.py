@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.db import get_db
-from chalicelib.web.envelope import dumps
+from chalicelib.db.where import Where
+from chalicelib.jsontext import dumps
 
 LEVELS = ("INFO", "WARNING", "ERROR")
 _COLS = "id, batch_id, history_id, \"timestamp\", level, message, query_type, details, created_at"
@@ -41,29 +42,15 @@ def write(entries: list[dict], db=None) -> int:
         rows=dumps(rows))
 
 
-def _where(level: str | None, history_id: int | None, batch_id: str | None) -> tuple[str, dict]:
-    conds, params = [], {}
-    if level:
-        conds.append("level = :level")
-        params["level"] = level
-    if history_id is not None:
-        conds.append("history_id = :history_id")
-        params["history_id"] = history_id
-    if batch_id:
-        conds.append("batch_id = :batch_id")
-        params["batch_id"] = batch_id
-    return (" WHERE " + " AND ".join(conds)) if conds else "", params
-
-
 def list_logs(limit: int = 100, offset: int = 0, level: str | None = None, history_id: int | None = None,
               batch_id: str | None = None, db=None) -> tuple[list[dict], int]:
     """Newest first."""
     db = db or get_db()
-    where, params = _where(level, history_id, batch_id)
-    rows = db.query(f"SELECT {_COLS}, count(*) OVER () AS _total FROM query_logs{where} "
-                    f"ORDER BY \"timestamp\" DESC, id DESC LIMIT :limit OFFSET :offset",
-                    limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else db.scalar(f"SELECT count(*) FROM query_logs{where}", **params)
+    w = (Where().when(level, "level = :level", level=level)
+         .when(history_id is not None, "history_id = :history_id", history_id=history_id)
+         .when(batch_id, "batch_id = :batch_id", batch_id=batch_id))
+    rows, total = db.page(f"SELECT {_COLS} FROM query_logs WHERE {w.sql}", order_by='"timestamp" DESC, id DESC',
+                          limit=limit, offset=offset, **w.params)
     return [_out(r) for r in rows], total
 
 
@@ -89,15 +76,9 @@ def for_history(history_id: int, db=None) -> dict:
 
 def delete_logs(history_id: int | None = None, before: Any = None, db=None) -> int:
     db = db or get_db()
-    conds, params = [], {}
-    if history_id is not None:
-        conds.append("history_id = :history_id")
-        params["history_id"] = history_id
-    if before is not None:
-        conds.append("\"timestamp\" < :before")
-        params["before"] = before
-    where = (" WHERE " + " AND ".join(conds)) if conds else ""
-    return db.execute(f"DELETE FROM query_logs{where}", **params)
+    w = (Where().when(history_id is not None, "history_id = :history_id", history_id=history_id)
+         .when(before is not None, "\"timestamp\" < :before", before=before))
+    return db.execute(f"DELETE FROM query_logs WHERE {w.sql}", **w.params)
 
 
 def _out(r: dict) -> dict:

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, parse_json_body
 from chalicelib.errors import ValidationError
-
-if TYPE_CHECKING:
-    from chalicelib.compare.models import HistoryBody
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, parse_json_body
 
 # The services (database, secrets, the Redis engine) are imported inside the
-# views, and the request models ("chalicelib.compare.models:...",
-# "chalicelib.compare.redis.config:...") on the first request, not with app.py
-# (Lambda cold start).
+# views, and the request models on the first request, not with app.py (Lambda
+# cold start).
+if TYPE_CHECKING:
+    from chalicelib.compare import models
+    from chalicelib.compare.redis import config as redis_models
+else:
+    models = LazyModels("chalicelib.compare.models")
+    redis_models = LazyModels("chalicelib.compare.redis.config")
 
 bp = ApiBlueprint(__name__, tag="compare")
-
-
-@register_job("compare.redis", max_attempts=2)
-def redis_compare_job(ctx: JobContext) -> dict:
-    from .redis import service as redis_service
-    return redis_service.redis_compare_job(ctx)
 
 
 def int_param(value: str, name: str = "id") -> int:
@@ -45,7 +40,7 @@ def int_param(value: str, name: str = "id") -> int:
 # ---------------------------------------------------------------- Redis
 
 
-@bp.api("/api/redis/compare", "POST", role="operator", body="chalicelib.compare.redis.config:RedisCompareRequest",
+@bp.api("/api/redis/compare", "POST", role="operator", body=redis_models.RedisCompareRequest,
         summary="Compare keys between two Redis environments (standalone or cluster)")
 def redis_compare(ctx: Ctx):
     from .redis import service as redis_service
@@ -91,7 +86,7 @@ def default_config(ctx: Ctx):
     return Reply(copy.deepcopy(DEFAULT_CONFIG), "default configuration")
 
 
-@bp.api("/api/config-groups", "POST", role="operator", body="chalicelib.compare.models:ConfigGroupBody", status=201,
+@bp.api("/api/config-groups", "POST", role="operator", body=models.ConfigGroupBody, status=201,
         summary="Create a config group (secrets stored encrypted)")
 def create_config_group(ctx: Ctx):
     from . import config_groups
@@ -101,7 +96,7 @@ def create_config_group(ctx: Ctx):
                   "created_at": row["created_at"]}, "config group created", 201)
 
 
-@bp.api("/api/config-groups", "GET", role="viewer", query="chalicelib.compare.models:ConfigGroupQuery",
+@bp.api("/api/config-groups", "GET", role="viewer", query=models.ConfigGroupQuery,
         summary="List config groups")
 def list_config_groups(ctx: Ctx):
     from . import config_groups
@@ -116,7 +111,7 @@ def get_config_group(ctx: Ctx, group_id: str):
     return config_groups.public(config_groups.get_row(int_param(group_id, "group_id")))
 
 
-@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body="chalicelib.compare.models:ConfigGroupUpdate",
+@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body=models.ConfigGroupUpdate,
         summary="Update a config group (a masked secret keeps its stored value)")
 def update_config_group(ctx: Ctx, group_id: str):
     from . import config_groups
@@ -135,7 +130,7 @@ def delete_config_group(ctx: Ctx, group_id: str):
 # ---------------------------------------------------------------- history
 
 
-@bp.api("/api/query-history", "GET", role="viewer", query="chalicelib.compare.models:HistoryQuery",
+@bp.api("/api/query-history", "GET", role="viewer", query=models.HistoryQuery,
         summary="List query history")
 def list_history(ctx: Ctx):
     from . import history
@@ -144,11 +139,11 @@ def list_history(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/query-history", "POST", role="operator", body="chalicelib.compare.models:HistoryBody", status=201,
+@bp.api("/api/query-history", "POST", role="operator", body=models.HistoryBody, status=201,
         summary="Save a query history record (configs stored masked)")
 def save_history(ctx: Ctx):
     from . import history
-    b: HistoryBody = ctx.body
+    b: models.HistoryBody = ctx.body
     rs = dict(b.results_summary)
     for k in ("total_keys", "differences_count", "identical_count"):
         v = rs.get(k, (b.raw_results or {}).get(k))
@@ -190,7 +185,7 @@ def delete_history(ctx: Ctx, history_id: str):
 # ---------------------------------------------------------------- logs
 
 
-@bp.api("/api/query-logs", "GET", role="viewer", query="chalicelib.compare.models:LogsQuery",
+@bp.api("/api/query-logs", "GET", role="viewer", query=models.LogsQuery,
         summary="Query logs, newest first")
 def list_logs(ctx: Ctx):
     from . import query_logs
@@ -208,7 +203,7 @@ def history_logs(ctx: Ctx, history_id: str):
     return query_logs.for_history(hid)
 
 
-@bp.api("/api/query-logs", "DELETE", role="admin", query="chalicelib.compare.models:LogsDeleteQuery",
+@bp.api("/api/query-logs", "DELETE", role="admin", query=models.LogsDeleteQuery,
         summary="Delete query logs")
 def delete_logs(ctx: Ctx):
     from . import query_logs

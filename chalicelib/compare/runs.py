@@ -138,7 +138,6 @@ class ComparisonRun:
     def __enter__(self) -> "ComparisonRun":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if exc is not None and not self._closed:
             self.fail(exc)
-        return False

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.masking import is_sealed, is_secret_name, mask as mask_secrets, secret_values  # noqa: F401
+from chalicelib.masking import is_sealed, is_secret_name
+from chalicelib.masking import mask as mask_secrets
 from chalicelib.secrets import get_box
+
+__all__ = ["mask_secrets", "open_secrets", "seal_secrets"]
 
 
 def seal_secrets(obj: Any) -> Any:

@@ -1,2 +1,4 @@
 """The project's own PostgreSQL: connection getter, transactions, migrator."""
-from chalicelib.db.database import Database, get_db, set_db, quote_ident  # noqa: F401
+from chalicelib.db.database import Database, get_db, quote_ident, set_db
+
+__all__ = ["Database", "get_db", "quote_ident", "set_db"]

@@ -180,6 +180,8 @@ class Database:
             except (InterfaceError, OSError) as exc:
                 log.warning("cannot connect to the database: %s", exc)
                 raise StorageUnavailable("cannot connect to the database") from exc
+        if conn is None:  # both attempts refused (a rotated secret read again, still refused)
+            raise StorageUnavailable("the database refused the connection")
         try:
             # The socket timeout above bounds connect; queries are bounded by
             # statement_timeout on the server (plus a generous socket timeout).
@@ -327,7 +329,7 @@ class Database:
         if not ctx.columns:
             return []
         names = [c["name"] for c in ctx.columns]
-        return [dict(zip(names, row)) for row in rows]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def one(self, sql: str, **params: Any) -> dict | None:
         rows = self.query(sql, **params)

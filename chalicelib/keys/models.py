@@ -1,5 +1,5 @@
 """Request models of the keys routes, imported on the first request that needs
-them (routes name them as "chalicelib.keys.models:CreateKey"; cold start)."""
+them (the routes name them through LazyModels; cold start)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -19,7 +19,8 @@ class KeyLimits(StrictModel):
     rate_per_minute: int | None = Field(None, ge=0, le=1_000_000,
                                         description="requests a minute; null = the role's default, 0 = unlimited")
     max_concurrent: int | None = Field(None, ge=0, le=10_000,
-                                       description="requests in flight at once; null = the role's default, 0 = unlimited")
+                                       description="requests in flight at once; "
+                                                   "null = the role's default, 0 = unlimited")
 
 
 class CreateKeyWithLimits(CreateKey, KeyLimits):

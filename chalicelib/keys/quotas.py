@@ -23,8 +23,8 @@ import uuid
 from dataclasses import dataclass
 
 from chalicelib import limits
-from chalicelib.keys.principal import Principal
 from chalicelib.errors import RateLimited
+from chalicelib.keys.principal import Principal
 
 WINDOW_S = 60
 SLOT_TTL_S = 60.0   # a slot whose request died is freed after this (API Gateway cuts at 29 s)

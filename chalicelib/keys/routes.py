@@ -20,7 +20,7 @@ bp = ApiBlueprint(__name__, tag="keys")
 def create_key(ctx: Ctx):
     from chalicelib.keys import service
     b: models.CreateKeyWithLimits = ctx.body
-    row = service.create_key(b.role, b.permissions, b.name, created_by=ctx.principal.key_id,
+    row = service.create_key(b.role, b.permissions, b.name, created_by=ctx.caller.key_id,
                              rate_per_minute=b.rate_per_minute, max_concurrent=b.max_concurrent)
     return Reply(row, "API key created; store it now, it is not shown again", 201)
 

@@ -10,9 +10,9 @@ import threading
 import time
 
 from chalicelib.db import get_db
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.keys.principal import ROLES, Principal
 from chalicelib.keys.quotas import effective
-from chalicelib.errors import NotFound, ValidationError
 
 KEY_PREFIX = "sfk_"
 CACHE_TTL_S = 5.0
@@ -119,7 +119,3 @@ def lookup_key(key: str, db=None) -> Principal | None:
         _cache[digest] = (now + CACHE_TTL_S, principal, last_touch)
     return principal
 
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()

@@ -14,25 +14,18 @@ separately), average, p95 and p99 latency, throughput per minute.
 """
 from __future__ import annotations
 
-import contextvars
 import logging
 from typing import Any
 
+from chalicelib.observability import current_principal, set_principal
+
+__all__ = ["current_principal", "set_principal", "should_record", "record", "route_metrics", "WINDOWS"]
+
 log = logging.getLogger("stepflow.access")
-
-_principal: contextvars.ContextVar[Any] = contextvars.ContextVar("access_principal", default=None)
-
-
-def set_principal(principal: Any) -> None:
-    _principal.set(principal)
-
-
-def current_principal() -> Any:
-    return _principal.get()
 
 
 def should_record(route: str | None) -> bool:
-    return bool(route) and route.startswith("/api/") and "/dynamic-api/invoke/" not in route
+    return route is not None and route.startswith("/api/") and "/dynamic-api/invoke/" not in route
 
 
 def record(*, method: str, route: str, status: int, duration_ms: float, request_id: str,

@@ -3,8 +3,9 @@ and query models, so that auth, parsing and the envelope happen in one way
 everywhere, and the OpenAPI description is generated from the same facts.
 
     bp = ApiBlueprint(__name__, tag="keys")
+    models = LazyModels("chalicelib.keys.models")     # see LazyModels for the TYPE_CHECKING form
 
-    @bp.api("/api/keys", "POST", role="admin", body="chalicelib.keys.models:CreateKey", status=201)
+    @bp.api("/api/keys", "POST", role="admin", body=models.CreateKey, status=201)
     def create_key(ctx: Ctx):
         ...
         return data                       # -> success envelope
@@ -13,10 +14,11 @@ everywhere, and the OpenAPI description is generated from the same facts.
 `role=None` makes a route public. Views raise typed errors
 (chalicelib.errors); anything else becomes a 500 SYSTEM_ERROR.
 
-`body=`/`query=` take a pydantic model class or, preferably, a string
-"package.module:ClassName" resolved (and cached) on first use, so that
-`import app` loads no pydantic and no models (Lambda cold start). This module
-imports pydantic only inside the functions that validate.
+`body=`/`query=` take a pydantic model class or a reference
+"package.module:ClassName" (what a `LazyModels` attribute is) resolved and
+cached on first use, so that `import app` loads no pydantic and no models
+(Lambda cold start). This module imports pydantic only inside the functions
+that validate (chalicelib.validation).
 """
 from __future__ import annotations
 
@@ -28,12 +30,14 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
+from chalice.app import MultiDict
 
+from chalicelib.errors import AppError, AuthError, PayloadTooLarge, SystemError_, ValidationError
 from chalicelib.keys import quotas
+from chalicelib.keys.principal import Principal
 from chalicelib.web import envelope, versions
-from chalicelib.web.json_body import INT64, MAX_JSON_DEPTH, json_depth, parse_json, refuse_nul  # noqa: F401
-from chalicelib.web.auth import Principal, authenticate
-from chalicelib.errors import AppError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.web.auth import authenticate
+from chalicelib.web.json_body import parse_json, refuse_nul
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -79,6 +83,12 @@ def _check_ref(ref: ModelRef | None) -> None:
         module, sep, name = ref.partition(":")
         if not (module and sep and name):
             raise ValueError(f"a model reference is 'package.module:ClassName', got {ref!r}")
+
+
+@typing.overload
+def resolve_model(ref: ModelRef) -> type[BaseModel]: ...
+@typing.overload
+def resolve_model(ref: None) -> None: ...
 
 
 def resolve_model(ref: ModelRef | None) -> type[BaseModel] | None:
@@ -149,31 +159,28 @@ class Ctx:
         return self.request.headers
 
     @property
+    def caller(self) -> Principal:
+        """The authenticated caller: every route declared with a role has one."""
+        if self.principal is None:
+            raise AuthError("this route needs an API key")
+        return self.principal
+
+    @property
     def client_ip(self) -> str | None:
         ident = (self.request.context or {}).get("identity") or {}
         return ident.get("sourceIp")
 
 
 def validation_details(exc: PydanticValidationError, prefix: tuple = ()) -> list[dict]:
-    """pydantic errors as `loc`/`type`/`msg`, never Python internals."""
-    return [
-        {"loc": list(prefix) + [p for p in e["loc"]], "type": e["type"], "msg": e["msg"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+    """pydantic errors as `loc`/`type`/`msg` (chalicelib.validation.details)."""
+    from chalicelib.validation import details
+    return details(exc, prefix)
 
 
 def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
-    from pydantic import ValidationError as PydanticValidationError
-    model = resolve_model(model)
-    try:
-        validated = model.model_validate(data)
-    except PydanticValidationError as exc:
-        details = validation_details(exc, (where,))
-        first = details[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", details) from None
-    _check_ints(validated, where)
-    return validated
+    """`data` checked against a route's model (a class or a string reference); see chalicelib.validation."""
+    from chalicelib.validation import validate
+    return validate(resolve_model(model), data, where)
 
 
 def raw_body(request: Any) -> bytes:
@@ -209,16 +216,6 @@ def parse_json_body(request: Any) -> Any:
     return parse_json(body)
 
 
-def _check_ints(model: Any, where: str) -> None:
-    """Integers beyond 64 bits never reach SQL: a 400 naming the field."""
-    for name, value in model:
-        if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value <= INT64:
-            f = type(model).model_fields.get(name)
-            key = (f.alias if f is not None and f.alias else name)
-            raise ValidationError(f"{where}.{key}: {value} is out of range",
-                                  [{"loc": [where, key], "type": "int_range", "msg": "out of the 64-bit range"}])
-
-
 def _is_list(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set):
@@ -228,9 +225,9 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
-def parse_query(request: Any, model: ModelRef) -> BaseModel:
-    model = resolve_model(model)
-    params = request.query_params or {}
+def parse_query(request: Any, ref: ModelRef) -> BaseModel:
+    model = resolve_model(ref)
+    params = request.query_params or MultiDict({})
     data: dict[str, Any] = {}
     for name, f in model.model_fields.items():
         key = f.alias or name
@@ -247,7 +244,8 @@ def parse_query(request: Any, model: ModelRef) -> BaseModel:
     extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
     if extra and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",
-                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"} for e in extra])
+                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"}
+                               for e in extra])
     return validate_model(model, data, "query")
 
 
@@ -267,7 +265,10 @@ class ApiBlueprint(Blueprint):
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
-        ctypes = content_types or JSON_TYPES + ["application/x-www-form-urlencoded"] if body else (content_types or JSON_TYPES)
+        if content_types:
+            ctypes = content_types
+        else:
+            ctypes = JSON_TYPES + ["application/x-www-form-urlencoded"] if body else JSON_TYPES
 
         def decorator(fn: Callable) -> Callable:
             meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
@@ -282,13 +283,13 @@ class ApiBlueprint(Blueprint):
                     principal = authenticate(request, role) if role else None
                     if principal is not None:
                         ticket = quotas.admit(principal)
-                    parsed_query = parse_query(request, meta.query) if query is not None else None
+                    parsed_query = parse_query(request, query) if query is not None else None
                     parsed_body = None
                     if body is not None:
                         data = parse_json_body(request)
                         if data is None:
                             data = {}
-                        parsed_body = validate_model(meta.body, data, "body")
+                        parsed_body = validate_model(body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
                     quotas.release(ticket)
@@ -347,4 +348,5 @@ def uuid_param(value: str, name: str = "id") -> str:
         return str(_uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
         raise ValidationError(f"{name} must be a UUID, got {value!r}",
-                              [{"loc": ["path", name], "type": "uuid_parsing", "msg": "Input should be a valid UUID"}]) from None
+                              [{"loc": ["path", name], "type": "uuid_parsing",
+                                "msg": "Input should be a valid UUID"}]) from None

@@ -5,9 +5,9 @@ module reads the key from the request and checks the route's role.
 """
 from __future__ import annotations
 
+from chalicelib.errors import AuthError, PermissionDenied
 from chalicelib.keys.principal import ROLE_RANK, ROLES, Principal
 from chalicelib.web import access_log
-from chalicelib.errors import AuthError, PermissionDenied
 
 __all__ = ["ROLES", "ROLE_RANK", "Principal", "extract_key", "identify", "authenticate", "require_permissions"]
 

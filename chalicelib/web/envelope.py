@@ -1,66 +1,20 @@
-"""The one response envelope (DESIGN decision 3) and JSON encoding."""
+"""The one response envelope (DESIGN decision 3); JSON text comes from chalicelib.jsontext."""
 from __future__ import annotations
 
-import base64
-import contextvars
-import datetime as dt
-import decimal
-import json
-import uuid
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.errors import AppError
+from chalicelib.jsontext import dumps, iso, utc_now_iso
+from chalicelib.observability import request_id, set_request_id
 
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-
-
-def set_request_id(value: str | None) -> str:
-    rid = value or str(uuid.uuid4())
-    _request_id.set(rid)
-    return rid
-
-
-def request_id() -> str:
-    rid = _request_id.get()
-    return rid if rid else set_request_id(None)
-
-
-def utc_now_iso() -> str:
-    return iso(dt.datetime.now(dt.timezone.utc))
-
-
-def iso(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return iso(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+__all__ = ["request_id", "set_request_id", "utc_now_iso", "iso", "dumps", "json_response", "success",
+           "error_body", "error_response"]
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    hdrs = {"Content-Type": "application/json"}
+    hdrs: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     hdrs.update(headers or {})
     return Response(body=dumps(body), status_code=status, headers=hdrs)
 

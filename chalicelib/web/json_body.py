@@ -19,7 +19,6 @@ from typing import Any
 from chalicelib.errors import ValidationError
 
 MAX_JSON_DEPTH = 100  # nesting levels of a request body (arrays + objects)
-INT64 = 2 ** 63 - 1
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS_ONLY = bytes(range(256)).translate(None, b"[]{}")
 _DEPTH_STEP = [0] * 256

@@ -27,7 +27,7 @@ class StepflowApp(Chalice):
     def __call__(self, event: Any, context: Any) -> Any:
         return contextvars.Context().run(super().__call__, event, context)
 
-    @property  # type: ignore[override]
+    @property
     def current_request(self) -> Any:
         return _current_request.get()
 
@@ -35,7 +35,7 @@ class StepflowApp(Chalice):
     def current_request(self, value: Any) -> None:
         _current_request.set(value)
 
-    @property  # type: ignore[override]
+    @property
     def lambda_context(self) -> Any:
         return _lambda_context.get()
 

@@ -1,14 +1,15 @@
 """Local API Gateway stand-in for `make run` and the tests.
 
-The HTTP server itself is chalicelib.web.local_server. Chalice's LocalGateway answers an unknown path with API Gateway's 403
-"Missing Authentication Token". In AWS the infra maps that gateway response
-to a 404 envelope; here `EnvelopeGateway` does the same, so unknown routes
-answer 404 in the envelope everywhere.
+The HTTP server itself is chalicelib.web.local_server. Chalice's LocalGateway
+answers an unknown path with API Gateway's 403 "Missing Authentication Token".
+In AWS the infra maps that gateway response to a 404 envelope; here
+`EnvelopeGateway` does the same, so unknown routes answer 404 in the envelope
+everywhere.
 """
 from __future__ import annotations
 
 from chalice.local import ForbiddenError, LocalGateway
-from chalice.test import TestHTTPClient
+from chalice.test import Client, TestHTTPClient
 
 from chalicelib.web import envelope
 
@@ -43,8 +44,6 @@ def make_server(app, config, host: str, port: int):
     from chalicelib.web.local_server import make_server as _make
     return _make(app, config, host, port)
 
-
-from chalice.test import Client  # noqa: E402
 
 
 class ApiTestClient(Client):

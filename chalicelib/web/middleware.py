@@ -21,9 +21,15 @@ from email.utils import format_datetime
 from chalice import Response
 
 from chalicelib import observability
+from chalicelib.errors import (
+    AppError,
+    MethodNotAllowed,
+    NotAcceptable,
+    SystemError_,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from chalicelib.web import access_log, envelope, versions
-from chalicelib.errors import (AppError, MethodNotAllowed, NotAcceptable, SystemError_, UnsupportedMediaType,
-                                   ValidationError)
 
 log = logging.getLogger("stepflow")
 
@@ -49,7 +55,8 @@ def _chalice_error(response: Response) -> AppError | None:
         return SystemError_("internal error; quote the request_id when reporting it")
     err = cls(str(body.get("Message", "")))
     if cls is MethodNotAllowed:
-        allow = response.headers.get("Allow", "")
+        given = response.headers.get("Allow", "")
+        allow = ", ".join(given) if isinstance(given, list) else given
         err.message = f"{err.message}; this path allows {allow}"
         err.details = {"allowed_methods": [m.strip() for m in allow.split(",") if m.strip()]}
         err.headers["Allow"] = allow

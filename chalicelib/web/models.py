@@ -9,10 +9,9 @@ a misspelt option must not be silently ignored. `StrictModel` is the same
 model, kept as a name for the routes that use it.
 
 Nothing that `import app` loads imports this module: routes name their models
-as strings ("chalicelib.keys.models:CreateKey"), imported on the first request.
+through `chalicelib.web.api.LazyModels`, imported on the first request.
 """
 from pydantic import BaseModel, ConfigDict, Field
-
 
 MAX_OFFSET = 10_000_000  # a list offset; beyond it is a 400 naming `offset`, never SQL
 

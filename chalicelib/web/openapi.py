@@ -75,10 +75,15 @@ def _operation(meta: RouteMeta, components: dict) -> dict:
         op["parameters"].extend(_query_params(meta.query, components))
     if meta.body is not None:
         ref = _model_schema(meta.body, components)
-        op["requestBody"] = {"required": True,
-                             "content": {ct: {"schema": ref} for ct in meta.content_types if "json" in ct or "form" in ct}}
-    ok = {"description": "success", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
-    err = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+        op["requestBody"] = {"required": True, "content": {ct: {"schema": ref} for ct in meta.content_types
+                                                           if "json" in ct or "form" in ct}}
+    if meta.raw_response:
+        ok: dict[str, Any] = {"description": "success: the document itself, not wrapped in the envelope"}
+    else:
+        ok = {"description": "success",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
+    err = {"description": "error",
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
     op["responses"] = {str(meta.status): ok, "400": err, "406": err, "default": err}
     if meta.role is None:
         op["security"] = []

@@ -83,4 +83,4 @@ def test_sharding_history_records_query_type(api, configs, db):
     assert row["query_type"] == "sharding"
     assert row["sharding_config"]["table_count"] == SHARDS
     logs = db.query("SELECT query_type FROM query_logs WHERE batch_id = :b", b=r.data["batch_id"])
-    assert {l["query_type"] for l in logs} == {"cassandra_sharding"}
+    assert {entry["query_type"] for entry in logs} == {"cassandra_sharding"}

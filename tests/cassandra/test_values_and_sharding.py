@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from chalicelib.compare.core.values import to_display
-
 from chalicelib.compare.cassandra.engine import cql_name
 from chalicelib.compare.cassandra.sharding import extract_timestamp, plan_side, shard_table
 from chalicelib.compare.cassandra.values import convert_key, key_identity, normalise
+from chalicelib.compare.core.values import to_display
 
 
 @pytest.mark.parametrize("text, cql_type, expected", [
@@ -21,6 +20,8 @@ from chalicelib.compare.cassandra.values import convert_key, key_identity, norma
     ("1.50", "decimal", decimal.Decimal("1.50")),
     ("TRUE", "boolean", True),
     ("0", "boolean", False),
+    (" on ", "boolean", True),      # the same words as settings and query parameters (chalicelib.textbool)
+    ("Off", "boolean", False),
     ("1609459200", "timestamp", dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)),
     ("1609459200123", "timestamp", dt.datetime(2021, 1, 1, 0, 0, 0, 123000, tzinfo=dt.timezone.utc)),
     ("2021-01-01 08:00:00+0800", "timestamp", dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)),

@@ -176,8 +176,9 @@ def test_cassandra_config_group_keeps_seed_shape(api):
 
 def test_config_group_names_are_unique(api, cfg1, cfg2):
     name = f"dup-{time.time_ns()}"
-    assert api.post("/api/config-groups", {"name": name, "cluster1_config": cfg1, "cluster2_config": cfg2}).status == 201
-    r = api.post("/api/config-groups", {"name": name, "cluster1_config": cfg1, "cluster2_config": cfg2})
+    body = {"name": name, "cluster1_config": cfg1, "cluster2_config": cfg2}
+    assert api.post("/api/config-groups", body).status == 201
+    r = api.post("/api/config-groups", body)
     assert r.status == 409
 
 
@@ -188,7 +189,8 @@ def test_invalid_redis_config_in_a_group_is_400(api):
 
 
 def test_comparing_with_a_cassandra_group_is_400(api):
-    gid = api.post("/api/config-groups", {"name": f"c-{time.time_ns()}", "pro_config": {}, "test_config": {}}).data["id"]
+    body = {"name": f"c-{time.time_ns()}", "pro_config": {}, "test_config": {}}
+    gid = api.post("/api/config-groups", body).data["id"]
     r = api.post("/api/redis/compare", {"config_group_id": gid, "keys": ["a"]})
     assert r.status == 400
 

@@ -66,3 +66,38 @@ def test_wrong_password_and_unreachable_server_get_advice_that_matches(live_serv
     assert gone.json()["error"]["details"]["reason"] == "unreachable"
     assert not any("password" in s for s in gone.json()["error"]["details"]["suggestions"])
     assert "Not-The-Pa55" not in auth.text
+
+
+def test_a_viewer_pages_config_groups_filtered_by_type_and_the_logs_of_one_run(live_server, operator, cfg1, cfg2,
+                                                                                env1, env2):
+    viewer = live_server.key("viewer")
+    mark = live_server.call("POST", "/api/config-groups", {"name": f"page-c-{id(viewer)}", "pro_config": {},
+                                                           "test_config": {}}, key=operator)
+    assert mark.status_code == 201, mark.text
+    for i in range(2):
+        made = live_server.call("POST", "/api/config-groups", {"name": f"page-r{i}-{id(viewer)}",
+                                                               "cluster1_config": cfg1, "cluster2_config": cfg2},
+                                key=operator)
+        assert made.status_code == 201, made.text
+    every = live_server.call("GET", "/api/config-groups", key=viewer,
+                             params={"group_type": "redis", "limit": 500}).json()["data"]
+    redis_total = every["total"]
+    assert {g["group_type"] for g in every["items"]} == {"redis"} and len(every["items"]) == redis_total
+
+    first = live_server.call("GET", "/api/config-groups", key=viewer, params={"group_type": "redis", "limit": 1})
+    page = first.json()["data"]
+    assert first.status_code == 200 and page["total"] == redis_total >= 2
+    assert len(page["items"]) == 1 and page["has_more"] is True
+    assert page["items"][0]["group_type"] == "redis"
+
+    env1.set("k", "1")
+    env2.set("k", "2")
+    run = live_server.call("POST", "/api/redis/compare", {"cluster1_config": cfg1, "cluster2_config": cfg2,
+                                                          "keys": ["k"]}, key=operator).json()["data"]
+    hid = run["history_id"]
+    logs = live_server.call("GET", "/api/query-logs", key=viewer, params={"history_id": hid, "limit": 1})
+    body = logs.json()["data"]
+    assert logs.status_code == 200 and len(body["logs"]) == 1 and body["total"] >= 2 and body["has_more"] is True
+    assert {entry["history_id"] for entry in body["logs"]} == {hid}
+    none = live_server.call("GET", "/api/query-logs", key=viewer, params={"history_id": hid, "level": "ERROR"})
+    assert none.json()["data"] == {"logs": [], "total": 0, "has_more": False}

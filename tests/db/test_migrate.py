@@ -112,7 +112,8 @@ def test_row_far_in_the_future_lands_in_default_partition(db):
     with db.transaction():
         db.execute("INSERT INTO api_call_logs (api_endpoint_id, request_method, request_url, created_at) "
                    "VALUES (gen_random_uuid(), 'GET', 'http://x', '2100-01-01T00:00:00Z')")
-        where = db.scalar("SELECT tableoid::regclass::text FROM api_call_logs WHERE created_at = '2100-01-01T00:00:00Z'")
+        where = db.scalar("SELECT tableoid::regclass::text FROM api_call_logs "
+                          "WHERE created_at = '2100-01-01T00:00:00Z'")
         db.execute("DELETE FROM api_call_logs WHERE created_at = '2100-01-01T00:00:00Z'")
     assert where == "api_call_logs_default"
 
@@ -129,4 +130,5 @@ def test_endpoint_method_check_accepts_http_methods(db, method):
 def test_endpoint_method_check_refuses_trace(db):
     from chalicelib.errors import ValidationError
     with pytest.raises(ValidationError):
-        db.execute("INSERT INTO api_endpoints (api_document_id, path, method) VALUES (gen_random_uuid(), '/x', 'TRACE')")
+        db.execute("INSERT INTO api_endpoints (api_document_id, path, method) "
+                   "VALUES (gen_random_uuid(), '/x', 'TRACE')")

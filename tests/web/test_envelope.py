@@ -7,11 +7,10 @@ import pytest
 from chalice import Chalice
 from pydantic import BaseModel
 
-from chalicelib.web.api import ApiBlueprint, Ctx
 from chalicelib.errors import Conflict
+from chalicelib.web.api import ApiBlueprint, Ctx
 from chalicelib.web.local import ApiTestClient
 from chalicelib.web.middleware import http_middleware
-
 from tests.conftest import Api
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -141,7 +140,6 @@ def test_typed_error_maps_to_its_status(toy):
 
 
 def test_request_id_comes_from_api_gateway_context(chalice_app):
-    from chalice.test import Client
     event = {"requestContext": {"httpMethod": "GET", "resourcePath": "/api/health", "requestId": "rid-123",
                                 "identity": {"sourceIp": "127.0.0.1"}, "path": "/api/health"},
              "headers": {}, "pathParameters": {}, "multiValueQueryStringParameters": None,

@@ -20,3 +20,20 @@ def test_openapi_json_validates_and_lists_every_route(anon, chalice_app):
     assert spec["paths"]["/api/health"]["get"]["security"] == []
     assert "requestBody" in spec["paths"]["/api/keys"]["post"]
     assert {m.path for m in ROUTES} >= {"/api/keys", "/api/init-db"}
+
+
+def test_a_route_answering_a_raw_document_is_not_described_as_enveloped(anon):
+    spec = anon.get("/api/openapi.json").json
+    raw = spec["paths"]["/api/openapi.json"]["get"]["responses"]["200"]
+    enveloped = spec["paths"]["/api/health"]["get"]["responses"]["200"]
+    assert "content" not in raw
+    assert enveloped["content"]["application/json"]["schema"]["$ref"].endswith("/SuccessEnvelope")
+
+
+def test_the_served_description_over_http_tells_raw_documents_from_enveloped_answers(live_server):
+    r = live_server.call("GET", "/api/openapi.json", key=None)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    paths = r.json()["paths"]
+    assert "content" not in paths["/api/openapi.json"]["get"]["responses"]["200"]
+    listed = paths["/api/keys"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["$ref"].endswith("/SuccessEnvelope")

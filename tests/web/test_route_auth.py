@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from chalicelib.keys.principal import ROLE_RANK, ROLES
 from chalicelib.web.api import ROUTES
-from chalicelib.web.auth import ROLE_RANK, ROLES
 from chalicelib.web.versions import versioned_paths
 
 # The only routes open without a key: health, the two OpenAPI descriptions

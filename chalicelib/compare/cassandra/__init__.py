@@ -1,4 +1,4 @@
-"""Cassandra comparison (issue 8, seed 003 sections 2.1.1, 2.1.2, 3.3).
+"""Cassandra comparison (seed 003 sections 2.1.1, 2.1.2, 3.3).
 
 - config: request models (CassandraConfig, QueryRequest, ShardingQueryRequest, ShardingConfig)
 - values: key strings -> CQL-typed values; driver values -> normalised comparable form

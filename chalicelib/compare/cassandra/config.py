@@ -7,7 +7,7 @@ repr or a log line never shows them.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union, get_args
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -15,8 +15,9 @@ from chalicelib.web.models import Model
 
 MAX_KEYS = 200_000
 # read consistency levels (ANY and EACH_QUORUM are write-only in Cassandra)
-READ_CONSISTENCY = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE", "SERIAL", "LOCAL_SERIAL")
-ConsistencyLevel = Literal[READ_CONSISTENCY]  # one list for the request model and the group check
+ConsistencyLevel = Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE", "SERIAL",
+                           "LOCAL_SERIAL"]
+READ_CONSISTENCY: tuple[str, ...] = get_args(ConsistencyLevel)  # one list for the request model and the group check
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 _COLUMN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .\-]{0,127}$")
 

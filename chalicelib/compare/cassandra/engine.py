@@ -183,7 +183,7 @@ def _run(plan: ComparePlan, prog: Progress, log: LogFn, t0: float, keys: list, d
             break
         time.sleep(plan.recheck_delay_seconds)
         log("INFO", f"Recheck round {rnd}: reading {len(pending)} differing keys again")
-        again = _both(lambda side, p: fetch_rows(p, pending, lambda n: None, log), prep)
+        again = _both(lambda side, p, keys=pending: fetch_rows(p, keys, lambda n: None, log), prep)
         rechecked += len(pending)
         fresh = _outcomes(plan, keys, pending, again, fields, cols, row_columns)
         for index in pending:
@@ -270,12 +270,12 @@ def _outcomes(plan: ComparePlan, keys: list, indexes: list, fetched: dict, field
 
 
 def _raw(result: SideRows, limit: int) -> list:
-    out = []
+    out: list = []
     for index in sorted(result.rows):
         for table, row in result.rows[index].values():
             if len(out) >= limit:
                 return out
-            out.append(to_display(dict(zip(result.columns[table], (normalise(v) for v in row)))))
+            out.append(to_display(dict(zip(result.columns[table], (normalise(v) for v in row), strict=False))))
     return out
 
 

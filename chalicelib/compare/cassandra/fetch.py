@@ -131,7 +131,7 @@ def attach_keys(prep: PreparedSide, keys: list, table_of: dict, key_columns: lis
 def _statements(prep: PreparedSide, indexes: list, log: LogFn) -> list:
     """[(table plan, prepared statement, params)] for the wanted key indexes."""
     wanted = set(indexes)
-    work = []
+    work: list = []
     for plan in prep.tables.values():
         mine = [i for i in plan.typed if i in wanted]
         if not mine:
@@ -140,7 +140,7 @@ def _statements(prep: PreparedSide, indexes: list, log: LogFn) -> list:
         if prepared is None:
             try:
                 prepared = prep.session.session.prepare(plan.query)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - every driver error becomes a typed error here
                 raise_driver_error(exc, prep.cfg, prep.side, plan.query)
             prep.session.prepared[plan.query] = prepared
         if not plan.shape.in_last:
@@ -177,9 +177,9 @@ def fetch_rows(prep: PreparedSide, indexes: list, progress: Callable[[int], None
         try:
             results = execute_concurrent(prep.session.session, [(s, None) for s in statements],
                                          concurrency=prep.concurrency, raise_on_first_error=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - every driver error becomes a typed error here
             raise_driver_error(exc, prep.cfg, prep.side, chunk[0][0].query)
-        for (plan, _, _), (ok, result) in zip(chunk, results):
+        for (plan, _, _), (_ok, result) in zip(chunk, results, strict=False):
             try:
                 names = list(result.column_names or [])
                 columns.setdefault(plan.table, names)
@@ -204,4 +204,5 @@ def statement_texts(prep: PreparedSide) -> list:
     return [p.query for p in prep.tables.values()]
 
 
-__all__ = ["Key", "PreparedSide", "attach_keys", "SideRows", "TablePlan", "fetch_rows", "prepare_side", "statement_texts"]
+__all__ = ["Key", "PreparedSide", "attach_keys", "SideRows", "TablePlan", "fetch_rows", "prepare_side",
+           "statement_texts"]

@@ -30,7 +30,7 @@ class Key:
     spellings: list = field(default_factory=list)   # every distinct spelling, as displayed
 
     def display(self, columns: list) -> dict:
-        return {c: display_bytes(t) for c, t in zip(columns, self.texts)}
+        return {c: display_bytes(t) for c, t in zip(columns, self.texts, strict=False)}
 
     def label(self) -> str:
         return "|".join(label(t) for t in self.texts)
@@ -55,12 +55,12 @@ def parse_values(values: list, columns: list) -> list:
 
 def _spelling(columns: list, texts: list) -> Any:
     shown = [display_bytes(t) for t in texts]
-    return shown[0] if len(columns) == 1 else dict(zip(columns, shown))
+    return shown[0] if len(columns) == 1 else dict(zip(columns, shown, strict=False))
 
 
 def convert(texts: list, columns: list, types: list, side: str = "") -> list:
     typed = []
-    for column, ctype, text in zip(columns, types, texts):
+    for column, ctype, text in zip(columns, types, texts, strict=False):
         try:
             typed.append(convert_key(text, ctype))
         except (ValueError, TypeError, OverflowError) as exc:

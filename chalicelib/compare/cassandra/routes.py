@@ -1,28 +1,23 @@
 """POST /api/query (one table) and POST /api/sharding-query (sharded tables), seed 003 2.1.
 
 `async: true` answers 202 with a job (GET /api/jobs/{id} shows progress and
-the result). The job type "compare.cassandra" is registered here, so any
-process that imports app.py can run it. cassandra-driver is imported only
-when a comparison runs.
+the result). The job type "compare.cassandra" is registered by
+chalicelib.compare.jobs (app.py imports it), so any process that imports
+app.py can run it. cassandra-driver is imported only when a comparison runs.
 """
 from __future__ import annotations
 
-from chalicelib.jobs.registry import JobContext, register_job
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply
+from typing import TYPE_CHECKING
 
-from chalicelib.compare.validators import register_config_validator
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply
 
-# The request models (pydantic) are named as strings and imported on the first
-# request, the config-group validator when it first runs (Lambda cold start).
+# The request models (pydantic) are imported on the first request (Lambda cold start).
+if TYPE_CHECKING:
+    from chalicelib.compare.cassandra import config as models
+else:
+    models = LazyModels("chalicelib.compare.cassandra.config")
+
 bp = ApiBlueprint(__name__, tag="compare")
-
-
-def validate_group_config(cfg: dict, where: str) -> None:
-    from .config import validate_group_config as validate
-    validate(cfg, where)
-
-
-register_config_validator("cassandra", validate_group_config)
 
 
 def _run(ctx: Ctx, query_type: str):
@@ -38,19 +33,13 @@ def _run(ctx: Ctx, query_type: str):
     return Reply(answer, message)
 
 
-@bp.api("/api/query", "POST", role="operator", body="chalicelib.compare.cassandra.config:QueryRequest",
+@bp.api("/api/query", "POST", role="operator", body=models.QueryRequest,
         summary="Compare one Cassandra table between production and test")
 def cassandra_query(ctx: Ctx):
     return _run(ctx, "single")
 
 
-@bp.api("/api/sharding-query", "POST", role="operator", body="chalicelib.compare.cassandra.config:ShardingQueryRequest",
+@bp.api("/api/sharding-query", "POST", role="operator", body=models.ShardingQueryRequest,
         summary="Compare sharded Cassandra tables (<table>_<n>, shard from the key's timestamp)")
 def cassandra_sharding_query(ctx: Ctx):
     return _run(ctx, "sharding")
-
-
-@register_job("compare.cassandra", max_attempts=2)
-def cassandra_compare_job(ctx: JobContext) -> dict:
-    from . import service
-    return service.run_job(ctx)

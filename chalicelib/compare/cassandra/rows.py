@@ -32,7 +32,8 @@ class KeyOutcome:
 
 def row_dicts(found: dict, columns: dict) -> dict:
     """{row identity: {column: normalised value}} from fetch's {identity: (table, tuple)}."""
-    return {ident: {c: normalise(v) for c, v in zip(columns[table], row)} for ident, (table, row) in found.items()}
+    return {ident: {c: normalise(v) for c, v in zip(columns[table], row, strict=False)}
+            for ident, (table, row) in found.items()}
 
 
 def _row_label(row: dict, row_columns: list) -> dict:
@@ -57,7 +58,7 @@ def compare_key(key: dict, spellings: list, fields: list, pro_rows: dict, test_r
     real = fmt = False
     for ident in list(pro_rows) + [i for i in test_rows if i not in pro_rows]:
         pr, tr = pro_rows.get(ident), test_rows.get(ident)
-        where = {"row": _row_label(pr or tr, row_columns)} if row_columns else {}
+        where = {"row": _row_label(pr or tr or {}, row_columns)} if row_columns else {}
         if pr is None or tr is None:
             side = "pro" if pr is None else "test"
             out.rows[f"rows_missing_in_{side}"] += 1

@@ -22,8 +22,8 @@ LOG_QUERY_TYPES = {"single": "cassandra_single", "sharding": "cassandra_sharding
 
 
 def _config(data: Any, where: str) -> CassandraConfig:
-    from chalicelib.web.api import validate_model
-    return validate_model(CassandraConfig, data, where)
+    from chalicelib.validation import validate
+    return validate(CassandraConfig, data, where)
 
 
 def build_plan(req: QueryRequest, query_type: str):
@@ -43,13 +43,17 @@ def build_plan(req: QueryRequest, query_type: str):
         fields = fields or list(query_cfg.get("fields_to_compare") or [])
         exclude = exclude or list(query_cfg.get("exclude_fields") or [])
         if query_type == "sharding" and sharding is None and group.get("sharding_config"):
-            from chalicelib.web.api import validate_model
-            sharding = validate_model(ShardingConfig, group["sharding_config"], "config_group.sharding_config")
+            from chalicelib.validation import validate
+            sharding = validate(ShardingConfig, group["sharding_config"], "config_group.sharding_config")
     if not keys:
         raise ValidationError("keys is required: the key column name(s) of the table",
                               [{"loc": ["body", "keys"], "type": "missing", "msg": "Field required"}])
+    if pro is None or test is None:
+        missing = "pro_config" if pro is None else "test_config"
+        raise ValidationError(f"{missing} is required: give it or a config group that holds it",
+                              [{"loc": ["body", missing], "type": "missing", "msg": "Field required"}])
     if query_type == "sharding" and sharding is None:
-        sharding = ShardingConfig()
+        sharding = ShardingConfig.model_validate({})
     plan = ComparePlan(pro=pro, test=test, keys=keys, values=list(req.values), fields_to_compare=fields,
                        exclude_fields=exclude, sharding=sharding if query_type == "sharding" else None,
                        batch_size=req.batch_size, concurrency=req.concurrency, max_raw_rows=req.max_raw_rows,
@@ -75,7 +79,8 @@ def run_request(req: QueryRequest, query_type: str, *, created_by: str | None = 
     group_id = req.config_group_id
     run = ComparisonRun(query_type, log_query_type=LOG_QUERY_TYPES[query_type], name=req.name,
                         description=req.description, save_history=req.save_history, created_by=created_by,
-                        job_id=job_id, config_group_id=int(group_id) if str(group_id).isdigit() else None,
+                        job_id=job_id,
+                        config_group_id=int(group_id) if group_id is not None and str(group_id).isdigit() else None,
                         secrets=[c.secret() for c in (req.pro_config, req.test_config) if c is not None])
     with run:
         plan = build_plan(req, query_type)
@@ -129,9 +134,9 @@ def _where(cfg: CassandraConfig | None) -> str | None:
 
 def run_job(ctx) -> dict:
     """The job handler: unseal, validate, run with progress."""
+    from chalicelib.errors import ConnectionFailed, RequestTimeout
     from chalicelib.jobs import PermanentJobError
     from chalicelib.secrets import get_box
-    from chalicelib.errors import ConnectionFailed, RequestTimeout
 
     query_type = ctx.payload.get("query_type", "single")
     body = get_box().unseal(ctx.payload["request"])

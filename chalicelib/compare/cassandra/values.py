@@ -24,6 +24,7 @@ import uuid
 from typing import Any
 
 from chalicelib.compare.core.binary import Blob, label
+from chalicelib.textbool import parse_bool
 
 SIMPLE_TYPES = frozenset({
     "text", "varchar", "ascii", "int", "bigint", "smallint", "tinyint", "varint", "counter",
@@ -35,8 +36,6 @@ _INT_RANGES = {
     "int": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1), "counter": (-2**63, 2**63 - 1),
     "smallint": (-2**15, 2**15 - 1), "tinyint": (-2**7, 2**7 - 1),
 }
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -81,32 +80,27 @@ def convert_key(value: Any, cql_type: Any) -> Any:
         stripped = text.strip()
         if not _INTEGER.match(stripped):
             raise ValueError("not an integer")
-        number = int(stripped)
+        whole = int(stripped)
         if name in _INT_RANGES:
             low, high = _INT_RANGES[name]
-            if not low <= number <= high:
+            if not low <= whole <= high:
                 raise ValueError(f"out of range for {name} ({low}..{high})")
-        return number
+        return whole
     if name in ("double", "float"):
-        number = float(text.strip())
+        real = float(text.strip())
         if name == "float":  # what a 32-bit column really stores
-            number = struct.unpack(">f", struct.pack(">f", number))[0]
-        return number
+            real = struct.unpack(">f", struct.pack(">f", real))[0]
+        return real
     if name == "decimal":
         try:
-            number = decimal.Decimal(text.strip())
+            exact = decimal.Decimal(text.strip())
         except decimal.InvalidOperation:
             raise ValueError("not a decimal number") from None
-        if not number.is_finite():
+        if not exact.is_finite():
             raise ValueError("not a finite decimal number")
-        return number
+        return exact
     if name == "boolean":
-        lowered = text.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise ValueError("not a boolean (true/false)")
+        return parse_bool(text)
     if name in ("uuid", "timeuuid"):
         parsed = uuid.UUID(text.strip())
         if name == "timeuuid" and parsed.version != 1:

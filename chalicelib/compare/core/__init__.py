@@ -7,10 +7,20 @@
 - recommendations: Facts + rule functions
 - progress: Progress (throttled callback for async jobs)
 """
-from .progress import Progress, ProgressCallback
 from .binary import display_bytes, from_binary_form, is_binary_form, key_from_request, storable, storable_text
-from .report import (DIFFERENCE_TYPES, FORMAT_ONLY, MISSING, MISSING_ROW, TTL_MISMATCH, TYPE_MISMATCH,
-                     VALUE_MISMATCH, ReportBuilder, key_id, rate)
+from .progress import Progress, ProgressCallback
+from .report import (
+    DIFFERENCE_TYPES,
+    FORMAT_ONLY,
+    MISSING,
+    MISSING_ROW,
+    TTL_MISMATCH,
+    TYPE_MISMATCH,
+    VALUE_MISMATCH,
+    ReportBuilder,
+    key_id,
+    rate,
+)
 from .values import MODES, ValueComparison, compare_values, json_diff_paths, shorten, to_display, tolerated
 
 __all__ = [

@@ -59,7 +59,7 @@ def _v(n: int, one: str, many: str) -> str:
 
 def dominant_prefix(keys: list[Any], min_share: float = 0.5) -> str | None:
     """'session:' when at least min_share of the (string) keys start with it."""
-    prefixes = Counter()
+    prefixes: Counter[str] = Counter()
     n = 0
     for k in keys:
         if not isinstance(k, str):
@@ -139,8 +139,8 @@ def _fields(f: Facts) -> list[str]:
             out.append(f"Field '{name}' differs in every compared {f.subject} ({n}): probably a systematic "
                        f"difference (format, time zone, default value or a column not synchronised).")
         elif only == n:
-            out.append(f"{_plural(n, f.subject)} {_v(n, 'differs', 'differ')} only in field '{name}' ({share}% of compared): "
-                       f"check how '{name}' is synchronised.")
+            out.append(f"{_plural(n, f.subject)} {_v(n, 'differs', 'differ')} only in field '{name}' "
+                       f"({share}% of compared): check how '{name}' is synchronised.")
         else:
             out.append(f"Field '{name}' differs in {n} of {base} compared {f.subject}s ({share}%): "
                        f"check how '{name}' is synchronised.")

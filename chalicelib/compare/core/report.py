@@ -280,8 +280,8 @@ class ReportBuilder:
             self._diff_kinds[kid].add(MISSING)
             return
         if missing_in == "both":
-            values = {self.left: None, self.right: None}
-            hints = {self.left: None, self.right: None}
+            values: dict[str, Any] = {self.left: None, self.right: None}
+            hints: dict[str, Any] = {self.left: None, self.right: None}
             message = f"missing in both {self.left} and {self.right}"
         else:
             other = self.right if missing_in == self.left else self.left

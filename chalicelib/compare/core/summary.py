@@ -41,10 +41,11 @@ def facts(rb: "ReportBuilder", total_keys: int | None = None) -> Facts:
         if len(fields) == 1 and rb._diff_kinds.get(kid, set()) - {MISSING, FORMAT_ONLY}:
             only_field[next(iter(fields))] += 1
     only_path: Counter = Counter()
-    for kid, paths in rb._diff_paths.items():
+    for paths in rb._diff_paths.values():
         if len(paths) == 1:
             only_path[next(iter(paths))] += 1
-    categories = defaultdict(lambda: {"total": 0, "identical": 0, "different": 0, "missing": 0})
+    categories: defaultdict[str, dict[str, int]] = defaultdict(
+        lambda: {"total": 0, "identical": 0, "different": 0, "missing": 0})
     for kid, cat in rb._category_of.items():
         c = categories[cat]
         c["total"] += 1

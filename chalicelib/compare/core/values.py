@@ -34,6 +34,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .binary import display_bytes, label
+from .display import DEFAULT_MAX_CHARS as DEFAULT_MAX_CHARS  # re-exported: callers read values and display as one
+from .display import shorten as shorten
+from .display import to_display as to_display
 
 DEFAULT_MAX_PATHS = 50
 DEFAULT_JSON_MAX_BYTES = 4 * 1024 * 1024
@@ -251,8 +254,8 @@ class _Walk:
         if isinstance(x, _Num) and isinstance(y, _Num):
             if str(x) == str(y):
                 return True
-            dx, dy = _decimal(x), _decimal(y)
-            if dx is not None and dx == dy:
+            nx, ny = _decimal(x), _decimal(y)
+            if nx is not None and nx == ny:
                 return self.format_at(path, "json_number_format")
             return self.real_at(path)
         return self._scalar(x, y, path)
@@ -267,8 +270,8 @@ class _Walk:
                 return True
             if isinstance(x, float) and isinstance(y, float) and (x == y or (x != x and y != y)):
                 return True  # -0.0 == 0.0 and NaN == NaN: the same stored value on both sides
-            dx, dy = _decimal(x), _decimal(y)
-            if dx is not None and dx == dy:
+            nx, ny = _decimal(x), _decimal(y)
+            if nx is not None and nx == ny:
                 return self.format_at(path, "number_format")
             return self.real_at(path)
         if isinstance(x, (bytes, bytearray)) or isinstance(y, (bytes, bytearray)):
@@ -333,7 +336,7 @@ def compare_values(
         try:
             if a == b:
                 return _EQUAL
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a value whose == fails is compared by the rules below
             pass
     texty = (str, bytes, bytearray, memoryview)
     if isinstance(a, texty) and isinstance(b, texty):
@@ -344,7 +347,9 @@ def compare_values(
                 w = _Walk(max_paths)
                 w.walk(pa, pb)
                 if not w.real:
-                    _text_formats(w, _text_of(a, json_max_bytes), _text_of(b, json_max_bytes))
+                    ta, tb = _text_of(a, json_max_bytes), _text_of(b, json_max_bytes)
+                    if ta is not None and tb is not None:  # both parsed, so both are text
+                        _text_formats(w, ta, tb)
                 return _verdict(w, True)
         w = _Walk(max_paths)
         w._scalar(bytes(a) if isinstance(a, memoryview) else a, bytes(b) if isinstance(b, memoryview) else b, "$")
@@ -365,5 +370,3 @@ def _text_formats(w: _Walk, ta: str, tb: str) -> None:
     if sorted(_STRING_LITERAL.findall(sa)) != sorted(_STRING_LITERAL.findall(sb)):
         w.format_at("$", "json_string_escape")
 
-
-from .display import DEFAULT_MAX_CHARS, shorten, to_display  # noqa: E402,F401 - re-exported

@@ -51,8 +51,8 @@ class PagedComparer:
         size1 = s1.size if s1.size is not None else len(s1.value or b"")
         size2 = s2.size if s2.size is not None else len(s2.value or b"")
         if o.compare_json and max(size1, size2) <= o.json_max_bytes:
-            v1 = self._cmd(self.side1, s1.node, "GET", key) if s1.paged else s1.value
-            v2 = self._cmd(self.side2, s2.node, "GET", key) if s2.paged else s2.value
+            v1 = self._cmd(self.side1, _node(s1), "GET", key) if s1.paged else s1.value
+            v2 = self._cmd(self.side2, _node(s2), "GET", key) if s2.paged else s2.value
             vc = compare_values(v1 or b"", v2 or b"", mode=o.compare_mode, json_strings=True,
                                 json_max_bytes=o.json_max_bytes)
             md = MemberDiff(max_samples=0)
@@ -66,10 +66,10 @@ class PagedComparer:
         common = min(size1, size2)
         while off < common:
             end = min(off + chunk, common) - 1
-            c1 = self._cmd(self.side1, s1.node, "GETRANGE", key, off, end)
-            c2 = self._cmd(self.side2, s2.node, "GETRANGE", key, off, end)
+            c1 = self._cmd(self.side1, _node(s1), "GETRANGE", key, off, end)
+            c2 = self._cmd(self.side2, _node(s2), "GETRANGE", key, off, end)
             if c1 != c2:
-                i = next((j for j, (a, b) in enumerate(zip(c1, c2)) if a != b), min(len(c1), len(c2)))
+                i = next((j for j, (a, b) in enumerate(zip(c1, c2, strict=False)) if a != b), min(len(c1), len(c2)))
                 first_diff = off + i
                 break
             off = end + 1
@@ -88,59 +88,59 @@ class PagedComparer:
 
     def _hash(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        for page in self._scan(self.side1, s1.node, "HSCAN", key):
+        for page in self._scan(self.side1, _node(s1), "HSCAN", key):
             fields = list(page)
             if not fields:
                 continue
-            other = self._cmd(self.side2, s2.node, "HMGET", key, *fields)
-            for f, b in zip(fields, other):
+            other = self._cmd(self.side2, _node(s2), "HMGET", key, *fields)
+            for f, b in zip(fields, other, strict=False):
                 path = _key_path("$", f)
                 a = page[f]
                 if b is None:
                     md.only(1, f, path)
                 elif a != b:
                     md.value(f, path, a, b, self.opts)
-        for page in self._scan(self.side2, s2.node, "HSCAN", key):
+        for page in self._scan(self.side2, _node(s2), "HSCAN", key):
             fields = list(page)
             if not fields:
                 continue
-            mine = self._cmd(self.side1, s1.node, "HMGET", key, *fields)
-            for f, a in zip(fields, mine):
+            mine = self._cmd(self.side1, _node(s1), "HMGET", key, *fields)
+            for f, a in zip(fields, mine, strict=False):
                 if a is None:
                     md.only(2, f, _key_path("$", f))
         return not md.any, md, None, {}
 
     def _set(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        for side_no, (sa, na), (sb, nb) in ((1, (self.side1, s1.node), (self.side2, s2.node)),
-                                            (2, (self.side2, s2.node), (self.side1, s1.node))):
+        for side_no, (sa, na), (sb, nb) in ((1, (self.side1, _node(s1)), (self.side2, _node(s2))),
+                                            (2, (self.side2, _node(s2)), (self.side1, _node(s1)))):
             for page in self._scan(sa, na, "SSCAN", key):
                 if not page:
                     continue
                 flags = self._cmd(sb, nb, "SMISMEMBER", key, *page)
-                for m, present in zip(page, flags):
+                for m, present in zip(page, flags, strict=False):
                     if not int(present):
                         md.only(side_no, m)
         return not md.any, md, None, {}
 
     def _zset(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        for page in self._scan(self.side1, s1.node, "ZSCAN", key):
+        for page in self._scan(self.side1, _node(s1), "ZSCAN", key):
             if not page:
                 continue
             members = [m for m, _ in page]
-            scores = self._cmd(self.side2, s2.node, "ZMSCORE", key, *members)
-            for (m, sc), other in zip(page, scores):
+            scores = self._cmd(self.side2, _node(s2), "ZMSCORE", key, *members)
+            for (m, sc), other in zip(page, scores, strict=False):
                 if other is None:
                     md.only(1, m)
                 elif float(other) != float(sc):
                     md.change(m, None, None, cluster1_score=float(sc), cluster2_score=float(other))
-        for page in self._scan(self.side2, s2.node, "ZSCAN", key):
+        for page in self._scan(self.side2, _node(s2), "ZSCAN", key):
             if not page:
                 continue
             members = [m for m, _ in page]
-            scores = self._cmd(self.side1, s1.node, "ZMSCORE", key, *members)
-            for m, other in zip(members, scores):
+            scores = self._cmd(self.side1, _node(s1), "ZMSCORE", key, *members)
+            for m, other in zip(members, scores, strict=False):
                 if other is None:
                     md.only(2, m)
         return not md.any, md, None, {}
@@ -158,8 +158,8 @@ class PagedComparer:
     def _list(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
         gone = object()
-        pairs = zip_longest(self._list_iter(self.side1, s1.node, key),
-                            self._list_iter(self.side2, s2.node, key), fillvalue=gone)
+        pairs = zip_longest(self._list_iter(self.side1, _node(s1), key),
+                            self._list_iter(self.side2, _node(s2), key), fillvalue=gone)
         for i, (a, b) in enumerate(pairs):
             if b is gone:
                 md.only(1, i, f"$[{i}]")
@@ -171,7 +171,7 @@ class PagedComparer:
 
     def _stream_iter(self, side: Side, node: str, key) -> Iterator[tuple]:
         p = self.opts.page_size
-        start = "-"
+        start: str | bytes = "-"
         while True:
             page = self._cmd(side, node, "XRANGE", key, start, "+", "COUNT", p)
             yield from page
@@ -181,16 +181,15 @@ class PagedComparer:
 
     def _stream(self, key, s1: KeyState, s2: KeyState):
         md = MemberDiff(max_samples=self.opts.max_member_samples)
-        it1 = self._stream_iter(self.side1, s1.node, key)
-        it2 = self._stream_iter(self.side2, s2.node, key)
+        it1 = self._stream_iter(self.side1, _node(s1), key)
+        it2 = self._stream_iter(self.side2, _node(s2), key)
         a, b = next(it1, None), next(it2, None)
         while a is not None or b is not None:
-            ka = _stream_id(a[0]) if a is not None else None
-            kb = _stream_id(b[0]) if b is not None else None
-            if b is None or (a is not None and ka < kb):
+            if b is None or (a is not None and _stream_id(a[0]) < _stream_id(b[0])):
+                assert a is not None
                 md.only(1, a[0])
                 a = next(it1, None)
-            elif a is None or kb < ka:
+            elif a is None or _stream_id(b[0]) < _stream_id(a[0]):
                 md.only(2, b[0])
                 b = next(it2, None)
             else:
@@ -198,6 +197,13 @@ class PagedComparer:
                     md.change(a[0])
                 a, b = next(it1, None), next(it2, None)
         return not md.any, md, None, {}
+
+
+def _node(s: KeyState) -> str:
+    """The node a key was read from: every key compared here exists on both sides."""
+    if s.node is None:
+        raise ValueError("a key compared member by member was not read from a node")
+    return s.node
 
 
 def _b(v) -> bytes:

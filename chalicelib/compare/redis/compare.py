@@ -11,8 +11,7 @@ from typing import Any
 
 from chalicelib.compare.core import FORMAT_ONLY, MISSING, TTL_MISMATCH, TYPE_MISMATCH, VALUE_MISMATCH, ReportBuilder
 from chalicelib.compare.core.binary import label
-from chalicelib.compare.core.values import (DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display,
-                                            tolerated)
+from chalicelib.compare.core.values import DEFAULT_MAX_PATHS, _key_path, as_text, compare_values, to_display, tolerated
 
 from .config import CompareOptions
 from .reader import KeyState
@@ -167,7 +166,7 @@ def ttl_differs(t1: int | None, t2: int | None, tolerance_s: float) -> bool:
     return abs(t1 - t2) > tolerance_s * 1000.0
 
 
-def compare_inline(t: str, v1: Any, v2: Any, opts: CompareOptions) -> tuple[bool, MemberDiff | None, Any]:
+def compare_inline(t: str | None, v1: Any, v2: Any, opts: CompareOptions) -> tuple[bool, MemberDiff | None, Any]:
     """(no real difference, member diff, value comparison for strings)."""
     if t == "string":
         vc = compare_values(v1, v2, mode=opts.compare_mode, json_strings=opts.compare_json)
@@ -319,7 +318,7 @@ def emit(rb: ReportBuilder, o: Outcome, s1: KeyState | None = None, opts: Compar
         rb.add_identical(o.key, entry, category=o.value_type)
         return
     if o.difference_type == MISSING:
-        where = o.extra.get("missing_in")
+        where = o.extra["missing_in"]
         if where == "both":
             rb.add_missing(o.key, "both", category=o.value_type)
         else:
@@ -348,7 +347,7 @@ def emit(rb: ReportBuilder, o: Outcome, s1: KeyState | None = None, opts: Compar
         right_value=o.value2,
         left_hints=o.hints1,
         right_hints=o.hints2,
-        difference_type=o.difference_type,
+        difference_type=o.difference_type or VALUE_MISMATCH,
         category=o.value_type,
         json_paths=o.paths,
         paths_truncated=o.paths_truncated,

@@ -1,4 +1,4 @@
-"""Request models of a Redis comparison (seed 003 section 2.2.1, plus issue 7).
+"""Request models of a Redis comparison (seed 003 section 2.2.1, plus cluster mode, sampling and paging).
 
 Pydantic at the edge: the HTTP route and the job handler both validate
 with these; the engine only sees validated models. Passwords are
@@ -123,7 +123,7 @@ class RedisCompareRequest(CompareOptions):
     query_mode: Literal["specified", "sample"] = "specified"
     keys: list[Union[str, dict]] = Field(default_factory=list, max_length=MAX_SPECIFIED_KEYS,
                                          description='a key is a string, or {"base64": "..."} for binary keys')
-    sample_config: SampleConfig = Field(default_factory=SampleConfig)
+    sample_config: SampleConfig = Field(default_factory=lambda: SampleConfig.model_validate({}))
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=200)
     description: Optional[str] = Field(None, max_length=2000)
@@ -148,6 +148,17 @@ class RedisCompareRequest(CompareOptions):
 
     def options(self) -> CompareOptions:
         return CompareOptions.model_validate(self.model_dump(include=set(CompareOptions.model_fields)))
+
+    def sides(self) -> tuple[RedisSideConfig, RedisSideConfig]:
+        """Both environments' configs: given in the request or filled from its config group."""
+        from chalicelib.errors import ValidationError
+
+        for name in ("cluster1_config", "cluster2_config"):
+            if getattr(self, name) is None:
+                raise ValidationError(f"{name} is required: give it or a config group that holds it",
+                                      [{"loc": ["body", name], "type": "missing", "msg": "Field required"}])
+        assert self.cluster1_config is not None and self.cluster2_config is not None
+        return self.cluster1_config, self.cluster2_config
 
 
 def _request_key(value: Any, index: int) -> Any:

@@ -41,17 +41,16 @@ def connect_both(c1: RedisSideConfig, c2: RedisSideConfig, log: LogFn = _no_log)
     with ThreadPoolExecutor(max_workers=2) as pool:
         f1 = pool.submit(connect_side, L1, c1)
         f2 = pool.submit(connect_side, L2, c2)
-        results, errors = [], []
+        results: list[Side] = []
+        errors: list[Exception] = []
         for f in (f1, f2):
             try:
                 results.append(f.result())
             except Exception as exc:  # noqa: BLE001 - re-raised below after cleanup
-                results.append(None)
                 errors.append(exc)
     if errors:
         for s in results:
-            if s is not None:
-                s.close()
+            s.close()
         raise errors[0]  # the caller's ComparisonRun logs it as ERROR
     s1, s2 = results
     for s in (s1, s2):
@@ -73,9 +72,9 @@ def compare_redis(
     prog = Progress(progress)
     t0 = time.perf_counter()
     prog.update(0, 0, "connecting", force=True)
-    log("INFO", f"Starting Redis comparison ({req.query_mode} mode) between "
-                f"'{req.cluster1_config.name}' and '{req.cluster2_config.name}'")
-    side1, side2 = connect_both(req.cluster1_config, req.cluster2_config, log)
+    c1, c2 = req.sides()
+    log("INFO", f"Starting Redis comparison ({req.query_mode} mode) between '{c1.name}' and '{c2.name}'")
+    side1, side2 = connect_both(c1, c2, log)
     try:
         sample_info = None
         if req.query_mode == "sample":
@@ -122,9 +121,8 @@ def compare_redis(
         return out
     finally:
         for s in (side1, side2):
-            pool = getattr(s, "_pool", None)
-            if pool is not None:
-                pool.shutdown(wait=False)
+            if s._pool is not None:
+                s._pool.shutdown(wait=False)
             s.close()
 
 

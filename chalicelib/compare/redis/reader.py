@@ -119,11 +119,12 @@ def _collection_cmd(t: str, k, n: int) -> tuple:
 
 def _pairs(flat: list) -> list:
     it = iter(flat)
-    return list(zip(it, it))
+    return list(zip(it, it, strict=False))
 
 
 def _take_collection(st: KeyState, t: str, r: Any, n_items: int, need_size: list, k) -> int:
     """Store a raw bounded collection reply in st; returns its byte size."""
+    value: Any
     if t in ("hash", "set", "zset"):
         cursor, items = r
         if t == "hash":
@@ -210,7 +211,7 @@ def read_keys(side: Side, keys: list, opts: CompareOptions, _depth: int = 0) -> 
         results = list(side_pool(side).map(work, jobs))
     else:
         results = [work(j) for j in jobs]
-    for (node, node_keys), (_, res) in zip(jobs, results):
+    for (node, node_keys), (_, res) in zip(jobs, results, strict=False):
         if isinstance(res, NodeFailure):
             side.down_nodes.add(node)
             for st in side.nodes_status:
@@ -233,7 +234,7 @@ def read_keys(side: Side, keys: list, opts: CompareOptions, _depth: int = 0) -> 
 
 
 def side_pool(side: Side):
-    pool = getattr(side, "_pool", None)
+    pool = side._pool
     if pool is None:
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(side.clients))),
@@ -328,7 +329,7 @@ def _read_node(side: Side, node: str, keys: list, opts: CompareOptions) -> tuple
             else:
                 st.exists, st.type = True, t
                 st.error = f"unsupported type '{t}'"
-        for k, r in zip(need_strlen, res[2 * len(need_type):]):
+        for k, r in zip(need_strlen, res[2 * len(need_type):], strict=False):
             if isinstance(r, int):
                 states[k].size = r
 
@@ -336,7 +337,7 @@ def _read_node(side: Side, node: str, keys: list, opts: CompareOptions) -> tuple
     order = [(t, k) for t, ks in collections.items() for k in ks]
     if order:
         res = run_cmds(side, node, [_collection_cmd(t, k, n_items) for t, k in order])
-        for (t, k), r in zip(order, res):
+        for (t, k), r in zip(order, res, strict=False):
             st = states[k]
             if isinstance(r, Exception):
                 if _is_moved(r):
@@ -352,7 +353,7 @@ def _read_node(side: Side, node: str, keys: list, opts: CompareOptions) -> tuple
     # ---- round D: sizes of big collections
     if need_size:
         res = run_cmds(side, node, [(_SIZE_CMD[t], k) for t, k in need_size])
-        for (t, k), r in zip(need_size, res):
+        for (_, k), r in zip(need_size, res, strict=False):
             if isinstance(r, int):
                 states[k].size = r
 

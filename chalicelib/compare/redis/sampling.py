@@ -32,6 +32,7 @@ def _rank(seed_bytes: bytes, key: bytes) -> int:
 
 def _scan_side(side: Side, cfg: SampleConfig, visit, failed: list) -> int:
     import redis.exceptions as rex
+
     from chalicelib.errors import QueryError
 
     scanned = 0
@@ -72,7 +73,7 @@ def sample_keys(sides: Side | list, cfg: SampleConfig, seed: int | None = None) 
     seed_bytes = seed.to_bytes(8, "big")
     heap: list = []        # (-rank, key): the count lowest ranks seen so far
     chosen: set = set()
-    seen_union = set() if len(sides) > 1 else None
+    seen_union: set | None = set() if len(sides) > 1 else None
 
     def visit(key) -> None:
         kb = key if isinstance(key, bytes) else str(key).encode("utf-8")

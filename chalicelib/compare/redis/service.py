@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 from chalicelib.errors import AppError, ValidationError
+from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 
 from ..runs import ComparisonRun
 from .config import RedisCompareRequest
@@ -20,9 +20,7 @@ JOB_TYPE = "compare.redis"
 
 def resolve_request(body: dict) -> RedisCompareRequest:
     """Validate a request body, filling it from its config group when it names one."""
-    from pydantic import ValidationError as PydanticError
-
-    from chalicelib.web.api import validation_details
+    from chalicelib.validation import validate
 
     data = dict(body)
     gid = data.get("config_group_id")
@@ -43,13 +41,8 @@ def resolve_request(body: dict) -> RedisCompareRequest:
             data["cluster1_config"] = group["pro_config"]
         if data.get("cluster2_config") is None:
             data["cluster2_config"] = group["test_config"]
-    try:
-        req = RedisCompareRequest.model_validate(data)
-    except PydanticError as exc:
-        details = validation_details(exc, ("body",))
-        first = details[0]
-        raise ValidationError(f"invalid body: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
-                              details) from None
+    req = validate(RedisCompareRequest, data, "body")
+    req.sides()
     if req.query_mode == "specified" and not req.keys:
         raise ValidationError("keys must not be empty when query_mode is 'specified'",
                               {"field": "keys", "issue": "empty"})
@@ -69,7 +62,7 @@ def execute(req: RedisCompareRequest, *, progress: Optional[Callable[[int, int, 
     """Run the comparison, writing query logs (always) and history (unless save_history false)."""
     from .engine import compare_redis
 
-    c1, c2 = req.cluster1_config, req.cluster2_config
+    c1, c2 = req.sides()
     run = ComparisonRun("redis", log_query_type="redis", name=req.name, description=req.description,
                         save_history=req.save_history, created_by=created_by, job_id=job_id,
                         config_group_id=req.config_group_id,
@@ -92,16 +85,17 @@ def job_payload(req: RedisCompareRequest) -> dict:
     """The job payload of an async comparison: the request sealed, a summary in clear."""
     from chalicelib.secrets import get_box
 
+    c1, c2 = req.sides()
     full = req.model_dump(mode="json", by_alias=True)
-    full["cluster1_config"]["password"] = req.cluster1_config.password_value()
-    full["cluster2_config"]["password"] = req.cluster2_config.password_value()
+    full["cluster1_config"]["password"] = c1.password_value()
+    full["cluster2_config"]["password"] = c2.password_value()
     full["async"] = False
     payload = {
         "request": get_box().seal(full),
         "query_mode": req.query_mode,
         "key_count": len(req.keys),
-        "cluster1": req.cluster1_config.name,
-        "cluster2": req.cluster2_config.name,
+        "cluster1": c1.name,
+        "cluster2": c2.name,
     }
     return payload
 
@@ -121,7 +115,7 @@ def job_progress(ctx: JobContext) -> Callable[[int, int, str], None]:
 
 
 def redis_compare_job(ctx: JobContext) -> dict:
-    """The `compare.redis` job (registered by chalicelib.compare.routes, which
+    """The `compare.redis` job (registered by chalicelib.compare.jobs, which
     imports this module only when a job runs)."""
     from chalicelib.secrets import get_box
 

@@ -137,6 +137,7 @@ class Side:
     scrub: Scrubber = field(default_factory=lambda: Scrubber([]))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _types_seen: dict = field(default_factory=dict)
+    _pool: Any = None                                    # the side's reader threads, made on first use
     round_trips: int = 0
     round_trip_seconds: float = 0.0
     bytes_read: int = 0
@@ -155,11 +156,14 @@ class Side:
         """{node id: [key, ...] ordered by slot}; None collects keys of uncovered slots."""
         if self.mode != "cluster":
             return {next(iter(self.clients)): list(keys)}
+        owners = self.slot_owner
+        if owners is None:
+            return {None: list(keys)}
         from redis.crc import key_slot
         by_node: dict[str | None, list] = {}
         slotted = sorted(((key_slot(_b(k)), k) for k in keys), key=lambda sk: sk[0])
         for slot, k in slotted:
-            by_node.setdefault(self.slot_owner[slot], []).append(k)
+            by_node.setdefault(owners[slot], []).append(k)
         return by_node
 
     def slot_of(self, key) -> int | None:
@@ -249,7 +253,7 @@ class Side:
             try:
                 c.close()
                 c.connection_pool.disconnect()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - closing is best effort; the client is dropped anyway
                 pass
 
 

@@ -1,4 +1,4 @@
--- Catalog import (issue 3): what the seed-000 tables lack for imports.
+-- Catalog import: what the seed-000 tables lack for imports.
 -- Import warnings and provenance on documents and templates; the effective
 -- security requirement per endpoint (for the gateway); when re-import found
 -- an endpoint removed from the spec (it is kept, inactive).

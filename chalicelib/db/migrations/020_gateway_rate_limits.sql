@@ -1,4 +1,4 @@
--- Gateway rate-limit counters for deployments without Redis (issue 4).
+-- Gateway rate-limit counters for deployments without Redis.
 -- One row per (bucket, fixed window); the upsert's row lock makes the count
 -- exact across Lambda containers. Expired rows are deleted by the limiter.
 CREATE TABLE gateway_rate_limit_counters (

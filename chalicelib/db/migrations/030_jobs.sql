@@ -1,4 +1,4 @@
--- Long jobs (issue 5): one row per submitted job. Status moves
+-- Long jobs: one row per submitted job. Status moves
 -- queued -> running -> succeeded | failed | cancelled (running -> queued on a
 -- retryable failure or a stuck-job re-queue). updated_at/heartbeat_at are set
 -- by code. No foreign keys.

@@ -1,4 +1,4 @@
--- Scheduled health checks (issue 5): per-document check configuration and the
+-- Scheduled health checks: per-document check configuration and the
 -- consecutive-result counters behind the hysteresis (unhealthy after N
 -- consecutive failures, healthy after M consecutive successes).
 -- health_check_config: {"path": "/health", "method": "GET"|"HEAD",

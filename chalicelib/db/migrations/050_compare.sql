@@ -1,4 +1,4 @@
--- Data comparison (seed 003, issue 7): config groups, query history, query
+-- Data comparison (seed 003): config groups, query history, query
 -- logs. Integer ids as in seed 003's answers. Secrets inside configs are
 -- stored encrypted ({"_enc": ...} in place of the value); history and logs
 -- only ever hold masked configs. No foreign keys; updated_at set by code.
