@@ -292,3 +292,30 @@ def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_d
     assert "changed@x.org" in b.find("#run-diffs").text
     page = b.find("#main").get_attribute("textContent")
     assert "pro-pw" not in page and "test-pw" not in page
+
+
+def test_a_run_the_server_refuses_shows_the_reason_on_the_form_and_stays_on_it(browser, keys):
+    b = browser
+    # 503 is the rule; the server answers 500 today (the xfail test below)
+    b.allow_console(r"api/compare-runs - Failed to load resource: the server responded with a status of 50[03]")
+    b.sign_in(keys["operator"])
+    b.go("#/compare-runs")
+    b.find("#run-redis-form")
+    b.fill("#run1-nodes", "127.0.0.1:1")                       # nothing listens there: the side is down
+    b.fill("#run2-nodes", "127.0.0.1:1")
+    b.click("#run-start")
+    box = b.find("#run-start-result .error-box", timeout=30)
+    assert "Redis" in box.text
+    assert b.js("return location.hash") == "#/compare-runs"
+    assert not b.find_all("#runs-list tbody tr[data-run-id]") or "127.0.0.1:1" not in b.find("#runs-list").text
+
+
+@pytest.mark.xfail(reason="server fix in chalicelib/compare/fullrun (or the error mapping): a Redis side that "
+                          "cannot be reached when a run starts is a dependency's fault, answered 500 today",
+                   strict=False)
+def test_starting_a_run_against_an_unreachable_side_is_a_503_with_retry_after(live_server, keys):
+    down = {"name": "down", "nodes": [{"host": "127.0.0.1", "port": 1}]}
+    r = live_server.call("POST", "/api/compare-runs", {"cluster1_config": down, "cluster2_config": down},
+                         key=keys["operator"])
+    assert r.json()["error"]["code"] == "CONNECTION_ERROR"
+    assert r.status_code == 503 and r.headers.get("Retry-After")

@@ -17,14 +17,14 @@ export function segmentsText(p) {
 
 // A config group picker: choosing one hides the side fieldsets (the run reads the group).
 async function groupPicker(kind, id, sides) {
-  const sel = select("config_group_id", [["", "— none: the configurations below —"]], "", { id, label: "config group" });
+  const sel = select("config_group_id", [["", "— none —"]], "", { id, label: "config group" });
   const sync = () => { for (const el of sides) el.hidden = !!sel.value; };
   sel.addEventListener("change", sync);
   try {
     const groups = itemsOf(await get("/api/config-groups", { group_type: kind, limit: 200 }));
     for (const g of groups) sel.append(h("option", { value: g.id }, g.name));
   } catch { /* the form works without groups */ }
-  return { el: field("Config group", sel), get value() { return sel.value ? Number(sel.value) : null; } };
+  return { el: field("Config group (instead of the configurations below)", sel), get value() { return sel.value ? Number(sel.value) : null; } };
 }
 
 function numberOrNull(el) { const v = el.value.trim(); return v === "" ? null : Number(v); }
