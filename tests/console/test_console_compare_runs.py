@@ -199,6 +199,7 @@ def test_a_viewer_follows_and_pages_a_run_on_a_narrow_screen_but_cannot_start_or
     b.wait(lambda: b.find("#run-diff-count").text == f"1–{min(25, len(planted))} of {len(planted)}",
            what="the first page")
     assert b.find("#run-export")                                   # exporting is a viewer's right
+    b.shot("compare-run-narrow")
     assert b.js("return document.documentElement.scrollWidth") <= b.js("return document.documentElement.clientWidth")
     b.go("#/compare-runs")
     b.wait_text("#runs-list tbody tr", name)
@@ -310,8 +311,8 @@ def test_a_run_the_server_refuses_shows_the_reason_on_the_form_and_stays_on_it(b
     assert not b.find_all("#runs-list tbody tr[data-run-id]") or "127.0.0.1:1" not in b.find("#runs-list").text
 
 
-@pytest.mark.xfail(reason="server fix in chalicelib/compare/fullrun (or the error mapping): a Redis side that "
-                          "cannot be reached when a run starts is a dependency's fault, answered 500 today",
+@pytest.mark.xfail(reason="server fix in chalicelib/errors.py: ConnectionFailed (CONNECTION_ERROR) is mapped to 500, "
+                          "but an unreachable side is a dependency's fault (503 with Retry-After)",
                    strict=False)
 def test_starting_a_run_against_an_unreachable_side_is_a_503_with_retry_after(live_server, keys):
     down = {"name": "down", "nodes": [{"host": "127.0.0.1", "port": 1}]}

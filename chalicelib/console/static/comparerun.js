@@ -134,7 +134,7 @@ export async function renderRun(ctx, id) {
     const items = data.items || [];
     replace(diffBox, table([
       { label: "Key", render: d => h("code", {}, keyText(d.key)), wrap: true },
-      cassandra ? { label: "Field", render: d => d.field || "" } : { label: "Type", render: d => d.value_type || "" },
+      cassandra ? { label: "Field", render: d => d.field || "" } : { label: "Type", render: d => d.value_type || "", narrow: true },
       { label: "Difference", render: d => badge(d.difference_type, "warn") },
       { label: "Missing in", render: d => d.missing_in || "", narrow: true },
       { label: L, render: d => valueCell(diffValue(d, 1), diffValue(d, 2)), wrap: true },
@@ -181,10 +181,10 @@ export async function renderRun(ctx, id) {
       h("details", {}, h("summary", {}, "segments"), segBox),
       h("details", {}, h("summary", {}, "configuration (passwords masked)"), jsonView(pub))),
     h("section", { class: "panel", id: "run-summary-section" }, summaryBox),
-    h("section", { class: "panel", "aria-labelledby": "run-diffs-title" }, h("div", { class: "spread" }, h("h2", { id: "run-diffs-title" }, "Differences"), dtype), diffBox),
+    h("section", { class: "panel", "aria-labelledby": "run-diffs-title" }, h("div", { class: "spread" }, h("h2", { id: "run-diffs-title" }, "Differences"), h("div", { class: "row" }, dtype)), diffBox),
     h("section", { class: "panel stack", "aria-labelledby": "run-export-title" }, h("h2", { id: "run-export-title" }, "Export"),
       h("p", { class: "small muted" }, "Every difference of the run (of the chosen type, if one is chosen above) as one file, fetched page by page."),
-      h("div", { class: "row" }, format, limit, exportButton), exportStatus, exportOut));
+      h("div", { class: "row" }, format, h("label", { class: "check small muted" }, "rows per request", limit), exportButton), exportStatus, exportOut));
   drawState();
   await busy(null, loadDiffs, diffBox);
   seenDiffs = (run.progress || {}).differences ?? 0;
