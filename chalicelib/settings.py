@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from chalicelib.textbool import parse_bool
+
 # Environment variable names (one constant each, used nowhere else).
 DATABASE_URL = "DATABASE_URL"
 DATABASE_SECRET_ARN = "DATABASE_SECRET_ARN"
@@ -53,6 +55,7 @@ STAGE = "STAGE"
 DYNAMIC_API_ALLOW_GATEWAY_DB = "DYNAMIC_API_ALLOW_GATEWAY_DB"
 DYNAMIC_API_MAX_ROWS = "DYNAMIC_API_MAX_ROWS"
 DYNAMIC_API_MAX_RESPONSE_BYTES = "DYNAMIC_API_MAX_RESPONSE_BYTES"
+GATEWAY_MAX_RESPONSE_BYTES = "GATEWAY_MAX_RESPONSE_BYTES"
 
 
 def _int(env: dict, name: str, default: int) -> int:
@@ -83,7 +86,10 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    try:
+        return parse_bool(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"setting {name}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,8 @@ class Settings:
     dynamic_api_max_rows: int = 10_000
     dynamic_api_max_response_bytes: int = 5 * 1024 * 1024   # below Lambda's 6 MB response limit
     metrics_namespace: str = "StepFlowGateway"
+    # Bytes of an upstream answer the gateway reads (502 above); base64 of 4 MiB still fits Lambda's 6 MB.
+    gateway_max_response_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -173,6 +181,7 @@ class Settings:
             dynamic_api_max_response_bytes=_int(env, DYNAMIC_API_MAX_RESPONSE_BYTES,
                                                 cls.dynamic_api_max_response_bytes),
             metrics_namespace=env.get(METRICS_NAMESPACE) or cls.metrics_namespace,
+            gateway_max_response_bytes=_int(env, GATEWAY_MAX_RESPONSE_BYTES, cls.gateway_max_response_bytes),
         )
 
 

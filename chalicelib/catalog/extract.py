@@ -209,7 +209,8 @@ def _text(value):
 def _kind(value) -> str:
     if value is None:
         return "null"
-    return {dict: "a mapping", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def extract_endpoints(spec: dict, problems: Problems, max_depth: int = 500,

@@ -1,4 +1,5 @@
-"""Catalog job types (run by chalicelib.jobs on SQS or in-process).
+"""Catalog job types (run by chalicelib.jobs on SQS or in-process),
+registered when this module is imported (app.py imports it).
 
 - `catalog.import_url` {url, meta, created_by}: fetch through the outbound
   guard and store a template, with the asynchronous size limit.
@@ -7,8 +8,8 @@
 """
 from __future__ import annotations
 
-from chalicelib.jobs.registry import JobContext, PermanentJobError, register_job
 from chalicelib.errors import AppError
+from chalicelib.jobs.registry import JobContext, PermanentJobError, register_job
 
 
 def _is_permanent(exc: AppError) -> bool:
@@ -20,13 +21,13 @@ def _is_permanent(exc: AppError) -> bool:
 
 def _permanent(exc: AppError) -> PermanentJobError:
     err = PermanentJobError(f"{exc.code}: {exc.message}")
-    err.details = exc.details  # type: ignore[attr-defined]
+    err.details = exc.details
     return err
 
 
 @register_job("catalog.import_url", max_attempts=3)
 def import_url_job(ctx: JobContext) -> dict:
-    from chalicelib.catalog.routes import import_template_from_url
+    from chalicelib.catalog.templates import import_template_from_url
     p = ctx.payload
     ctx.progress(10, "fetching and parsing")
     try:
@@ -47,13 +48,13 @@ def _template_summary(row: dict) -> dict:
 
 @register_job("catalog.import_document", max_attempts=3)
 def import_document_job(ctx: JobContext) -> dict:
-    from chalicelib.catalog import service
+    from chalicelib.catalog import documents
     from chalicelib.secrets import get_box
     p = dict(ctx.payload)
     p["auth_config"] = get_box().unseal(p.pop("sealed_auth_config", None))
     ctx.progress(10, "parsing")
     try:
-        return ctx.commit(lambda: service.import_document(None, asynchronous=True, **p), _document_summary)
+        return ctx.commit(lambda: documents.import_document(None, asynchronous=True, **p), _document_summary)
     except AppError as exc:
         if _is_permanent(exc):
             raise _permanent(exc) from exc

@@ -24,11 +24,18 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-                         SequenceStartEvent)
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode
 
 from chalicelib.errors import PayloadTooLarge, ValidationError
@@ -42,9 +49,9 @@ DEFAULT_MAX_ALIAS_NODES = 1_000_000
 IMPORT_URL_HINT = "POST /api/templates/import-url"
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-LIBYAML = _BASE_LOADER is not yaml.SafeLoader
 
 
+# The base is chosen at run time (libyaml when present), which a type checker cannot follow.
 class _SpecLoader(_BASE_LOADER):  # type: ignore[misc, valid-type]
     """Safe loader whose output is JSON-compatible (see module doc)."""
 
@@ -94,7 +101,7 @@ def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
 
 def _parse_error(kind: str, message: str, line: int | None = None, column: int | None = None) -> ValidationError:
     where = f" (line {line}, column {column})" if line is not None else ""
-    problem = {"pointer": "", "message": f"not valid {kind}: {message}{where}"}
+    problem: dict[str, Any] = {"pointer": "", "message": f"not valid {kind}: {message}{where}"}
     if line is not None:
         problem.update(line=line, column=column)
     return ValidationError(f"the spec is not valid {kind}: {message}{where}",

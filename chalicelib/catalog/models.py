@@ -10,7 +10,6 @@ from pydantic import Field
 from chalicelib.jobs.models import AsyncOptions
 from chalicelib.web.models import Model, PageQuery, StrictModel
 
-
 ContentType = Literal["yaml", "json"]
 
 

@@ -15,7 +15,7 @@ pathological DAG (A -> 2x B -> 2x C ...) from growing exponentially.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from chalicelib.catalog.problems import Problems, escape_token
@@ -38,6 +38,12 @@ class RefError(Exception):
         self.message = message
 
 
+def unescape_token(token: str) -> str:
+    """One JSON-pointer reference token decoded (RFC 6901: ~1 is "/", then ~0 is "~");
+    the inverse of `chalicelib.catalog.problems.escape_token`."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
 def ref_tokens(ref: str) -> list[str]:
     """'#/components/schemas/A~1B' -> ['components', 'schemas', 'A/B'].
 
@@ -53,7 +59,7 @@ def ref_tokens(ref: str) -> list[str]:
         return []
     if not frag.startswith("/"):
         raise RefError(ref, f"$ref {ref!r} is not a JSON pointer (anchors are not supported)")
-    return [t.replace("~1", "/").replace("~0", "~") for t in frag[1:].split("/")]
+    return [unescape_token(t) for t in frag[1:].split("/")]
 
 
 _JSON_REF = re.compile(r'\$ref"\s*:\s*"([^"\\]*)"')
@@ -134,7 +140,7 @@ class RefIndex:
         walked = self._walked
         max_depth = self.max_depth
         # entries: (node, depth, parent entry, key); pointers are built only on error
-        stack = [(root, root_pointer.count("/"), None, root_pointer)]
+        stack: list[tuple[Any, int, Any, Any]] = [(root, root_pointer.count("/"), None, root_pointer)]
         while stack:
             entry = stack.pop()
             node, depth, _, _ = entry

@@ -1,28 +1,32 @@
-"""Catalog routes: templates, documents, endpoints, audit logs (issue 3)."""
+"""Catalog routes: templates, documents, endpoints, audit logs.
+
+Request parsing lives here; the work is in the concept modules
+(`templates`, `documents`, `endpoints`, `audit`), imported on first use
+together with the spec loader (yaml) and the parsers, not with app.py
+(Lambda cold start)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, cast
 
-from chalicelib.web.api import (ApiBlueprint, Ctx, Reply, media_type, page_of, parse_json, uuid_param,
-                                validate_model)
 from chalicelib.errors import PayloadTooLarge, ValidationError
+from chalicelib.web.api import (
+    ApiBlueprint,
+    Ctx,
+    LazyModels,
+    Reply,
+    media_type,
+    page_of,
+    parse_json,
+    uuid_param,
+    validate_model,
+)
 
 if TYPE_CHECKING:
-    from chalicelib.catalog.models import (AuditQuery, DocumentMeta, DocumentQuery, EndpointQuery, ImportUrl,
-                                           Reimport, TemplateMeta, TemplateQuery)
+    from chalicelib.catalog import models
+else:  # imported on the first request that needs them (cold start)
+    models = LazyModels("chalicelib.catalog.models")
 
-# Request models are named as strings ("chalicelib.catalog.models:..."), imported on first use.
 bp = ApiBlueprint(__name__, tag="catalog")
-
-from chalicelib.catalog import jobs as _jobs  # noqa: E402,F401  (registers the catalog job types)
-
-
-# The service, the spec loader (yaml) and the parsers are imported on first
-# use, not with app.py (Lambda cold start).
-def _service():
-    """The catalog service, imported on first use."""
-    from chalicelib.catalog import service
-    return service
 
 
 def normalize_content_type(value: str | None) -> str | None:
@@ -36,6 +40,11 @@ SPEC_TYPES = ["application/json", "application/yaml", "application/x-yaml", "tex
 
 def _by(ctx: Ctx) -> str | None:
     return ctx.principal.key_id if ctx.principal else None
+
+
+def _is_admin(ctx: Ctx) -> bool:
+    """Admins may move a document's upstream origin without resending its secrets."""
+    return ctx.principal is not None and ctx.principal.has_role("admin")
 
 
 def _json_or_none(body: bytes, empty: Any = None) -> Any:
@@ -69,102 +78,76 @@ def _spec_body(ctx: Ctx) -> bytes:
 
 # ---- templates ---------------------------------------------------------------------------------------
 
-@bp.api("/api/templates", "POST", role="operator", status=201, query="chalicelib.catalog.models:TemplateMeta",
+@bp.api("/api/templates", "POST", role="operator", status=201, query=models.TemplateMeta,
         content_types=SPEC_TYPES,
         summary="Store an OpenAPI template: a JSON body {name?, content, ...} or the raw spec as the body")
 def create_template(ctx: Ctx):
+    from chalicelib.catalog import templates
     body = _spec_body(ctx)
     mtype = media_type(ctx.request)
-    meta: TemplateMeta = ctx.query
+    meta: models.TemplateMeta = ctx.query
     content: Any = body
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
         data = _json_or_none(body)
         if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
             from chalicelib.catalog.models import CreateTemplate
-            req: CreateTemplate = validate_model(CreateTemplate, data, "body")  # type: ignore[assignment]
+            req = cast(CreateTemplate, validate_model(CreateTemplate, data, "body"))
             meta, content, ctype = req, req.content, req.content_type
         elif data is not None:
             ctype = "json"
         else:
             ctype = None
-    row = _service().create_template(
+    row = templates.create_template(
         None, content=content, name=meta.name, version=meta.version, description=meta.description,
         category=meta.category, tags=meta.tags, is_public=meta.is_public,
         content_type=meta.content_type or ctype, created_by=_by(ctx))
     return Reply(row, "template created", 201)
 
 
-def _fetch_spec(url: str) -> tuple[bytes, str | None, str]:
-    from chalicelib.net import outbound
-    from chalicelib.settings import get_settings
-    resp = outbound.fetch(url, policy=outbound.policy_from_settings(),
-                          headers={"Accept": "application/yaml, application/json;q=0.9, */*;q=0.5"},
-                          max_bytes=get_settings().max_async_spec_bytes)
-    if resp.status_code >= 400:
-        from chalicelib.errors import UpstreamError
-        raise UpstreamError(f"fetching {url} answered HTTP {resp.status_code}",
-                            {"url": url, "status_code": resp.status_code})
-    ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
-    return resp.content, normalize_content_type(ctype), resp.url
-
-
-def import_template_from_url(url: str, meta: dict, created_by: str | None = None,
-                             asynchronous: bool = True, commit: Callable | None = None) -> Any:
-    """Fetch a spec through the outbound guard and store it as a template
-    (used by the route and by the `catalog.import_url` job). `commit(work)`,
-    when given, runs the parse-and-store step (the job's cancel-safe commit)
-    and its answer is returned; the fetch happens before it."""
-    content, ctype, final_url = _fetch_spec(url)
-
-    def store() -> dict:
-        return _service().create_template(
-            None, content=content, name=meta.get("name"), version=meta.get("version"),
-            description=meta.get("description"), category=meta.get("category"), tags=meta.get("tags") or [],
-            is_public=bool(meta.get("is_public")), content_type=meta.get("content_type") or ctype,
-            source_url=final_url, created_by=created_by, asynchronous=asynchronous)
-
-    return commit(store) if commit is not None else store()
-
-
-@bp.api("/api/templates/import-url", "POST", role="operator", body="chalicelib.catalog.models:ImportUrl", status=201,
+@bp.api("/api/templates/import-url", "POST", role="operator", body=models.ImportUrl, status=201,
         summary="Fetch a spec over HTTP(S) through the outbound guard and store it as a template")
 def import_url(ctx: Ctx):
-    b: ImportUrl = ctx.body
+    from chalicelib.catalog import templates
+    b: models.ImportUrl = ctx.body
     meta = b.model_dump(exclude={"url", "async_", "priority"})
     if b.async_:
-        from chalicelib.jobs.service import submit_for_request
+        from chalicelib.jobs.routes import submit_for_request
         return submit_for_request(ctx, "catalog.import_url", {"url": b.url, "meta": meta, "created_by": _by(ctx)},
                                   b.priority, "import queued as a job; follow it at GET /api/jobs/{id}")
-    return Reply(import_template_from_url(b.url, meta, _by(ctx)), "template imported", 201)
+    return Reply(templates.import_template_from_url(b.url, meta, _by(ctx)), "template imported", 201)
 
 
-@bp.api("/api/templates", "GET", role="viewer", query="chalicelib.catalog.models:TemplateQuery",
+@bp.api("/api/templates", "GET", role="viewer", query=models.TemplateQuery,
         summary="List templates")
 def list_templates(ctx: Ctx):
-    q: TemplateQuery = ctx.query
-    items, total = _service().list_templates(None, category=q.category, tag=q.tag, status=q.status,
+    from chalicelib.catalog import templates
+    q: models.TemplateQuery = ctx.query
+    items, total = templates.list_templates(None, category=q.category, tag=q.tag, status=q.status,
                                           is_public=q.is_public, text=q.text, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/templates/{template_id}", "GET", role="viewer", query="chalicelib.catalog.models:TemplateGetQuery",
+@bp.api("/api/templates/{template_id}", "GET", role="viewer", query=models.TemplateGetQuery,
         summary="Get a template")
 def get_template(ctx: Ctx, template_id: str):
-    return _service().get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
+    from chalicelib.catalog import templates
+    return templates.get_template(None, uuid_param(template_id, "template_id"), ctx.query.include_content)
 
 
-@bp.api("/api/templates/{template_id}", "PUT", role="operator", body="chalicelib.catalog.models:UpdateTemplate",
+@bp.api("/api/templates/{template_id}", "PUT", role="operator", body=models.UpdateTemplate,
         summary="Update a template")
 def update_template(ctx: Ctx, template_id: str):
+    from chalicelib.catalog import templates
     tid = uuid_param(template_id, "template_id")
-    return Reply(_service().update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
+    return Reply(templates.update_template(None, tid, ctx.body.model_dump(exclude_unset=True), _by(ctx)),
                  "template updated")
 
 
 @bp.api("/api/templates/{template_id}", "DELETE", role="operator", summary="Delete a template")
 def delete_template(ctx: Ctx, template_id: str):
-    return Reply(_service().delete_template(None, uuid_param(template_id, "template_id"), _by(ctx)),
+    from chalicelib.catalog import templates
+    return Reply(templates.delete_template(None, uuid_param(template_id, "template_id"), _by(ctx)),
                  "template deleted")
 
 
@@ -177,31 +160,32 @@ def _configs_for_save(values: dict) -> dict:
     return {k: configs.for_save(k, v) if v is not None else None for k, v in values.items()}
 
 
-@bp.api("/api/documents", "POST", role="operator", status=201, query="chalicelib.catalog.models:DocumentMeta",
+@bp.api("/api/documents", "POST", role="operator", status=201, query=models.DocumentMeta,
         content_types=SPEC_TYPES,
         summary="Import a spec as a document with all its endpoints: a JSON body {template_id | content, ...} "
                 "or the raw spec as the body (metadata in the query string)")
 def create_document(ctx: Ctx):
+    from chalicelib.catalog import documents
     from chalicelib.catalog.models import CreateDocument
     body = _spec_body(ctx)
     mtype = media_type(ctx.request)
-    meta: DocumentMeta = ctx.query
+    meta: models.DocumentMeta = ctx.query
     req: CreateDocument | None = None
     content: Any = body
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
         data = _json_or_none(body, {})
         if isinstance(data, dict) and not ({"openapi", "swagger", "swaggerVersion"} & set(data)):
-            req = validate_model(CreateDocument, data, "body")  # type: ignore[assignment]
+            req = cast(CreateDocument, validate_model(CreateDocument, data, "body"))
         elif data is not None:
             ctype = "json"
         else:
             ctype = None
     if req is None:
-        req = CreateDocument(content=None, name=meta.name, version=meta.version, description=meta.description,
-                             base_url=meta.base_url, template_id=meta.template_id,
-                             content_type=meta.content_type or ctype,
-                             **{"async": meta.async_, "priority": meta.priority})
+        req = CreateDocument.model_validate({
+            "content": None, "name": meta.name, "version": meta.version, "description": meta.description,
+            "base_url": meta.base_url, "template_id": meta.template_id, "content_type": meta.content_type or ctype,
+            "async": meta.async_, "priority": meta.priority})
         if not meta.template_id or body.strip():
             req.template_id = None
         else:
@@ -213,9 +197,10 @@ def create_document(ctx: Ctx):
                              "timeout_config": b.timeout_config})
     if b.async_:
         # The job payload lives in the jobs table: the auth config is sealed.
-        from chalicelib.jobs.service import submit_for_request
+        from chalicelib.jobs.routes import submit_for_request
         from chalicelib.secrets import get_box
-        payload = {"content": content, "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
+        payload = {"content": content,
+                   "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
                    "content_type": b.content_type, "name": b.name, "version": b.version,
                    "description": b.description, "base_url": b.base_url,
                    "sealed_auth_config": get_box().seal(cfg["auth_config"]),
@@ -223,7 +208,7 @@ def create_document(ctx: Ctx):
                    "created_by": _by(ctx)}
         return submit_for_request(ctx, "catalog.import_document", payload, b.priority or meta.priority,
                                   "import queued as a job; follow it at GET /api/jobs/{id}")
-    out = _service().import_document(
+    out = documents.import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,
         base_url=b.base_url, created_by=_by(ctx), **cfg)
@@ -232,11 +217,12 @@ def create_document(ctx: Ctx):
                       + (f" and {out['warning_count']} warnings" if out["warning_count"] else ""), 201)
 
 
-@bp.api("/api/documents", "GET", role="viewer", query="chalicelib.catalog.models:DocumentQuery",
+@bp.api("/api/documents", "GET", role="viewer", query=models.DocumentQuery,
         summary="List documents (invalid_config=true: those whose stored configurations break a rule, "
                 "with their problems)")
 def list_documents(ctx: Ctx):
-    q: DocumentQuery = ctx.query
+    from chalicelib.catalog import documents
+    q: models.DocumentQuery = ctx.query
     if q.invalid_config:
         others = [n for n in ("status", "health_status", "template_id", "text") if getattr(q, n) is not None]
         if others:
@@ -247,31 +233,35 @@ def list_documents(ctx: Ctx):
         from chalicelib.gateway import configs
         items, total = configs.invalid_documents(q.limit, q.offset)
         return page_of(items, total, q.limit, q.offset)
-    items, total = _service().list_documents(
+    items, total = documents.list_documents(
         None, status=q.status, health_status=q.health_status, text=q.text,
         template_id=uuid_param(q.template_id, "template_id") if q.template_id else None,
         limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/documents/{document_id}", "GET", role="viewer", query="chalicelib.catalog.models:DocumentGetQuery",
+@bp.api("/api/documents/{document_id}", "GET", role="viewer", query=models.DocumentGetQuery,
         summary="Get a document (auth_config masked; include_spec=true adds the parsed spec)")
 def get_document(ctx: Ctx, document_id: str):
-    return _service().get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
+    from chalicelib.catalog import documents
+    return documents.get_document(None, uuid_param(document_id, "document_id"), ctx.query.include_spec)
 
 
 @bp.api("/api/documents/{document_id}/content", "GET", role="viewer", raw_response=True,
         summary="The document's original spec text, as imported")
 def get_document_content(ctx: Ctx, document_id: str):
     from chalice import Response
-    text, ctype = _service().get_document_content(None, uuid_param(document_id, "document_id"))
+
+    from chalicelib.catalog import documents
+    text, ctype = documents.get_document_content(None, uuid_param(document_id, "document_id"))
     return Response(text, status_code=200,
                     headers={"Content-Type": "application/json" if ctype == "json" else "application/yaml"})
 
 
-@bp.api("/api/documents/{document_id}", "PUT", role="operator", body="chalicelib.catalog.models:UpdateDocument",
+@bp.api("/api/documents/{document_id}", "PUT", role="operator", body=models.UpdateDocument,
         summary="Update a document")
 def update_document(ctx: Ctx, document_id: str):
+    from chalicelib.catalog import documents
     changes = ctx.body.model_dump(exclude_unset=True)
     changes.update(_configs_for_save({k: changes[k] for k in ("auth_config", "rate_limit_config", "timeout_config")
                                       if k in changes}))
@@ -285,8 +275,8 @@ def update_document(ctx: Ctx, document_id: str):
         health.validate_config(health_cfg)
     db = get_db()
     with db.transaction():  # the references follow their document in the same transaction
-        row = _service().update_document(db, did, changes, _by(ctx),
-                                         may_retarget=ctx.principal.has_role("admin"))
+        row = documents.update_document(db, did, changes, _by(ctx),
+                                         may_retarget=_is_admin(ctx))
         if health_set:
             row["health_check_config"] = health.set_config(did, health_cfg, db)
         if row.get("status") == "active":
@@ -297,19 +287,21 @@ def update_document(ctx: Ctx, document_id: str):
 @bp.api("/api/documents/{document_id}", "DELETE", role="operator",
         summary="Delete a document with its endpoints and their references")
 def delete_document(ctx: Ctx, document_id: str):
-    return Reply(_service().delete_document(None, uuid_param(document_id, "document_id"), _by(ctx)),
+    from chalicelib.catalog import documents
+    return Reply(documents.delete_document(None, uuid_param(document_id, "document_id"), _by(ctx)),
                  "document deleted")
 
 
-@bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body="chalicelib.catalog.models:Reimport",
+@bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body=models.Reimport,
         summary="Update a document to a new version of its spec; answers the endpoint diff")
 def reimport_document(ctx: Ctx, document_id: str):
-    b: Reimport = ctx.body
-    out = _service().reimport_document(
+    from chalicelib.catalog import documents
+    b: models.Reimport = ctx.body
+    out = documents.reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
-        may_retarget=ctx.principal.has_role("admin"))
+        may_retarget=_is_admin(ctx))
     c = out["counts"]
     return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")
@@ -317,31 +309,34 @@ def reimport_document(ctx: Ctx, document_id: str):
 
 # ---- endpoints ---------------------------------------------------------------------------------------
 
-@bp.api("/api/endpoints", "GET", role="viewer", query="chalicelib.catalog.models:EndpointQuery",
+@bp.api("/api/endpoints", "GET", role="viewer", query=models.EndpointQuery,
         summary="Browse endpoints (api_endpoint_resources view) with filters and sorting")
 def list_endpoints(ctx: Ctx):
-    q: EndpointQuery = ctx.query
-    items, total = _service().list_endpoints(
+    from chalicelib.catalog import endpoints
+    q: models.EndpointQuery = ctx.query
+    items, total = endpoints.list_endpoints(
         None, document_id=uuid_param(q.document_id, "document_id") if q.document_id else None,
         tag=q.tag, method=q.method, status=q.status, text=q.text, sort=q.sort, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query="chalicelib.catalog.models:EndpointGetQuery",
+@bp.api("/api/endpoints/{endpoint_id}", "GET", role="viewer", query=models.EndpointGetQuery,
         summary="Get an endpoint with its schemas fully resolved (cycles marked x-circular)")
 def get_endpoint(ctx: Ctx, endpoint_id: str):
-    return _service().get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
+    from chalicelib.catalog import endpoints
+    return endpoints.get_endpoint(None, uuid_param(endpoint_id, "endpoint_id"), ctx.query.resolve)
 
 
-@bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body="chalicelib.catalog.models:PatchEndpoint",
+@bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body=models.PatchEndpoint,
         summary="Change an endpoint's status, timeout or rate-limit flag")
 def patch_endpoint(ctx: Ctx, endpoint_id: str):
+    from chalicelib.catalog import endpoints
     from chalicelib.db import get_db
     from chalicelib.gateway import references
     eid = uuid_param(endpoint_id, "endpoint_id")
     db = get_db()
     with db.transaction():  # the references follow their endpoint in the same transaction
-        row = _service().patch_endpoint(db, eid, ctx.body.model_dump(exclude_unset=True), _by(ctx))
+        row = endpoints.patch_endpoint(db, eid, ctx.body.model_dump(exclude_unset=True), _by(ctx))
         if row.get("status") != "inactive":
             references.recover(endpoint_id=eid, db=db)
     return Reply(row, "endpoint updated")
@@ -349,11 +344,12 @@ def patch_endpoint(ctx: Ctx, endpoint_id: str):
 
 # ---- audit -------------------------------------------------------------------------------------------
 
-@bp.api("/api/audit-logs", "GET", role="operator", query="chalicelib.catalog.models:AuditQuery",
+@bp.api("/api/audit-logs", "GET", role="operator", query=models.AuditQuery,
         summary="Catalog change history (old and new data, secrets masked)")
 def list_audit_logs(ctx: Ctx):
-    q: AuditQuery = ctx.query
-    items, total = _service().list_audit_logs(
+    from chalicelib.catalog import audit
+    q: models.AuditQuery = ctx.query
+    items, total = audit.list_audit_logs(
         None, table_name=q.table_name, record_id=uuid_param(q.record_id, "record_id") if q.record_id else None,
         operation=q.operation, limit=q.limit, offset=q.offset)
     return page_of(items, total, q.limit, q.offset)

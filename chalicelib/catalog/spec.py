@@ -84,17 +84,19 @@ def _version(doc: dict) -> tuple[str, str]:
     raise invalid("", "not an OpenAPI or Swagger document: no 'openapi' or 'swagger' key")
 
 
-def server_base_url(spec: dict, import_url: str | None, problems: Problems | None = None) -> tuple[str | None, str | None]:
+def server_base_url(spec: dict, import_url: str | None,
+                    problems: Problems | None = None) -> tuple[str | None, str | None]:
     """-> (first server URL as written, default base URL).
 
     Variables take their defaults; a relative URL is resolved against the
     import URL, or gives None (the caller asks for base_url)."""
     servers = spec.get("servers")
     raw = None
-    variables = {}
+    variables: dict = {}
     if isinstance(servers, list) and servers and isinstance(servers[0], dict):
         raw = servers[0].get("url")
-        variables = servers[0].get("variables") if isinstance(servers[0].get("variables"), dict) else {}
+        given = servers[0].get("variables")
+        variables = given if isinstance(given, dict) else {}
     if not isinstance(raw, str) or not raw.strip():
         raw_url, url = None, "/"
     else:
@@ -147,7 +149,9 @@ def parse_spec(content: bytes | str, content_type: str | None = None, *, import_
     json_text = loaded.text if (loaded.content_type == "json" and not converted) else None
     endpoints, skipped = extract_endpoints(spec, problems, max_depth=limits.max_depth, json_text=json_text)
     problems.raise_if_any()
-    info = spec.get("info") if isinstance(spec.get("info"), dict) else {}
+    info = spec.get("info")
+    if not isinstance(info, dict):
+        info = {}
     if not info:
         problems.warn("/info", "the spec has no info object")
     server_url, base_url = server_base_url(spec, import_url, problems)

@@ -22,7 +22,7 @@ are rebuilt, and every `$ref` string is rewritten in one walk.
 from __future__ import annotations
 
 from chalicelib.catalog.problems import pointer
-from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS
+from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, unescape_token
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 _PARAM_SCHEMA_KEYS = ("type", "format", "items", "collectionFormat", "default", "maximum", "exclusiveMaximum",
@@ -35,7 +35,6 @@ _REF_PREFIXES = (
 )
 _OAUTH_FLOWS = {"implicit": "implicit", "password": "password", "application": "clientCredentials",
                 "accessCode": "authorizationCode"}
-_DATA_KEYS = DATA_KEYS
 
 
 class _Converter:
@@ -150,7 +149,7 @@ class _Converter:
                 continue
             ref = param.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/parameters/"):
-                name = _unescape(ref[len("#/parameters/"):])
+                name = unescape_token(ref[len("#/parameters/"):])
                 if name in self.body_params:
                     body = {"$ref": "#/components/requestBodies/" + ref[len("#/parameters/"):]}
                     continue
@@ -261,20 +260,22 @@ class _Converter:
             props[name] = schema
             if p.get("required"):
                 required.append(name)
-        schema: dict = {"type": "object", "properties": props}
+        form: dict = {"type": "object", "properties": props}
         if required:
-            schema["required"] = required
+            form["required"] = required
         cts = [ct for ct in consumes if ct in _FORM_TYPES]
         if not cts:
             cts = ["multipart/form-data" if has_file else "application/x-www-form-urlencoded"]
-        return {"content": {ct: {"schema": schema} for ct in cts}, **({"required": True} if required else {})}
+        return {"content": {ct: {"schema": form} for ct in cts}, **({"required": True} if required else {})}
 
     def response(self, resp, produces: list[str], ptr: str):
         if not isinstance(resp, dict) or "$ref" in resp:
             return resp
         out: dict = {"description": resp.get("description", "")}
         schema = resp.get("schema")
-        examples = resp.get("examples") if isinstance(resp.get("examples"), dict) else {}
+        examples = resp.get("examples")
+        if not isinstance(examples, dict):
+            examples = {}
         if schema is not None:
             out["content"] = {ct: {"schema": schema} for ct in produces}
             for ct, ex in examples.items():
@@ -304,7 +305,7 @@ class _Converter:
         if kind == "apiKey":
             return {"type": "apiKey", "name": s.get("name"), "in": s.get("in"), **desc}
         if kind == "oauth2":
-            flow = _OAUTH_FLOWS.get(s.get("flow"), None)
+            flow = _OAUTH_FLOWS.get(str(s.get("flow")))
             if flow is None:
                 self.warn(ptr, f"unknown oauth2 flow {s.get('flow')!r}")
                 flow = "clientCredentials"
@@ -341,7 +342,7 @@ class _Converter:
                         break
                 else:
                     if ref.startswith(params_prefix):
-                        name = _unescape(ref[len(params_prefix):])
+                        name = unescape_token(ref[len(params_prefix):])
                         kind = "requestBodies" if name in self.body_params else "parameters"
                         node["$ref"] = f"#/components/{kind}/" + ref[len(params_prefix):]
             if node.get("type") == "file":
@@ -352,16 +353,12 @@ class _Converter:
             if isinstance(disc, str):
                 node["discriminator"] = {"propertyName": disc}
             for key, value in node.items():
-                if isinstance(value, (dict, list)) and key not in _DATA_KEYS and not key.startswith("x-"):
+                if isinstance(value, (dict, list)) and key not in DATA_KEYS and not key.startswith("x-"):
                     stack.append((value, key in NAME_MAP_KEYS))
 
 
 def _str_list(value) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
 
 
 def _collection_style(fmt, where):

@@ -4,8 +4,9 @@ an HTTP endpoint at /api/dynamic-api/invoke/{name}.
 Modules:
   sqltext     lexical checks of SQL text (statements, quotes, comments, first keyword)
   dialects    placeholder style, identifier quoting, LIMIT/OFFSET per database
-  engines     jinja2 engine + manager compiling every {{ }} into a bind parameter;
-              engine_liquid the liquid one
+  engines     the registry of template engines by name (seed 002 TemplateEngineManager)
+  binding     the shared compiler: every {{ }} becomes a bind parameter, RenderedSql
+  engine_jinja2 / engine_liquid   the two engines
   bounds      bounded template evaluation (string/list sizes, loop iterations)
   checks      save-time checks of a template (variables, sandbox, one statement)
   paging      sorting/paging inputs and the count/page query builders

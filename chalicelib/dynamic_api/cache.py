@@ -10,7 +10,8 @@ import threading
 from collections import OrderedDict
 from typing import Iterable
 
-from .engines import CompiledTemplate, engines
+from .binding import CompiledTemplate
+from .engines import engines
 
 
 class TemplateCache:

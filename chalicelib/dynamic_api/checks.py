@@ -1,4 +1,4 @@
-"""Save-time checks of a definition's template (issue 6 "Saving checks everything it can").
+"""Save-time checks of a definition's template: saving checks everything it can without running it.
 
 `check_template` compiles the template in its engine (which already refuses
 sandbox escapes, undeclared variables, disallowed tags/filters/calls), then
@@ -19,8 +19,9 @@ import re
 from typing import Iterable
 
 from . import sqltext
+from .binding import CompiledTemplate, TemplateError
 from .dialects import get_dialect
-from .engines import CompiledTemplate, TemplateError, engines
+from .engines import engines
 from .sqltext import MARK
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -34,10 +34,9 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.errors import (ConnectionFailed, PermissionDenied, QueryError, RequestTimeout,
-                                   ValidationError)
+from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, RequestTimeout, ValidationError
 
 from .dialects import BoundStatement, normalize_db_type
 
@@ -81,7 +80,7 @@ class QueryResult:
 
     def dicts(self) -> list[dict]:
         cols = self.columns
-        return [dict(zip(cols, row)) for row in self.rows]
+        return [dict(zip(cols, row, strict=False)) for row in self.rows]
 
 
 @dataclass
@@ -232,7 +231,7 @@ class _Pg:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]
         rows = ctx.rows or []
-        truncated = bool(max_rows) and len(rows) > max_rows
+        truncated = max_rows is not None and max_rows > 0 and len(rows) > max_rows
         if truncated:
             rows = rows[:max_rows]
         return QueryResult(cols, rows, ctx.row_count, truncated)
@@ -384,7 +383,18 @@ class _My:
         return QueryError(f"the query failed: {exc}")
 
 
-_DRIVERS = {"postgresql": _Pg, "mysql": _My}
+class _Driver(Protocol):
+    """What each server's driver class answers (static methods)."""
+
+    def connect(self, params: ConnectParams) -> DbConnection: ...
+    def execute(self, conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult: ...
+    def run_simple(self, conn: DbConnection, sql: str) -> None: ...
+    def begin(self, conn: DbConnection, read_only: bool, ms: int) -> None: ...
+    def renew_timeout(self, conn: DbConnection) -> None: ...
+    def reset(self, conn: DbConnection) -> None: ...
+
+
+_DRIVERS: dict[str, _Driver] = {"postgresql": _Pg, "mysql": _My}
 
 
 def connect(params: ConnectParams) -> DbConnection:

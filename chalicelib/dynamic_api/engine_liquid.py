@@ -1,5 +1,5 @@
 """The liquid engine (python-liquid) of `engines`: every `{{ }}` and `{% echo %}`
-is a bound value (`engines.emit`); only the tags in `_LIQUID_TAGS` exist;
+is a bound value (`binding.emit`); only the tags in `_LIQUID_TAGS` exist;
 filters are size-bounded and loops counted (`bounds`).
 """
 from __future__ import annotations
@@ -7,8 +7,15 @@ from __future__ import annotations
 from typing import Iterable
 
 from . import bounds
-from .engines import (BUILTIN_VARIABLES, _UNSAFE_ATTRS, CompiledTemplate, TemplateEngine, TemplateError,
-                      _common_source_checks, emit)
+from .binding import (
+    BUILTIN_VARIABLES,
+    UNSAFE_ATTRS,
+    CompiledTemplate,
+    TemplateEngine,
+    TemplateError,
+    common_source_checks,
+    emit,
+)
 from .sqltext import MARK
 
 _LIQUID_TAGS = ("if", "unless", "case", "for", "break", "continue", "assign", "comment", "echo",
@@ -19,8 +26,18 @@ def _make_liquid_environment():
     import liquid
     from liquid.builtin import content, illegal
     from liquid.builtin import output as lout
-    from liquid.builtin.tags import (assign_tag, case_tag, comment_tag, doc_tag, echo_tag, for_tag,
-                                     if_tag, inline_comment_tag, liquid_tag, unless_tag)
+    from liquid.builtin.tags import (
+        assign_tag,
+        case_tag,
+        comment_tag,
+        doc_tag,
+        echo_tag,
+        for_tag,
+        if_tag,
+        inline_comment_tag,
+        liquid_tag,
+        unless_tag,
+    )
 
     class BoundOutputNode(lout.OutputNode):
         __slots__ = ()
@@ -87,7 +104,7 @@ class LiquidEngine(TemplateEngine):
         for refs in analysis.variables.values():
             for var in refs:
                 for seg in segs(var.segments):
-                    if isinstance(seg, str) and (seg.startswith("_") or seg in _UNSAFE_ATTRS):
+                    if isinstance(seg, str) and (seg.startswith("_") or seg in UNSAFE_ATTRS):
                         problems.append(f"{var}: {seg!r} is not accessible (sandbox)")
         for name in sorted(analysis.filters):
             if name not in self.env.filters:
@@ -124,7 +141,7 @@ class LiquidEngine(TemplateEngine):
 
     def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
         from liquid.exceptions import LiquidError
-        problems = _common_source_checks(source)
+        problems = common_source_checks(source)
         if problems:
             raise TemplateError(problems, self.name)
         try:

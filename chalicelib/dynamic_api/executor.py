@@ -21,16 +21,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from chalicelib.web.envelope import dumps
 from chalicelib.errors import ConnectionFailed, NotFound, QueryError
+from chalicelib.web.envelope import dumps
 
 from . import limits, paging
+from .binding import RenderedSql
 from .cache import templates
 from .checks import routine_call
-from .connections import ConnectionManager, manager as default_manager
+from .connections import ConnectionManager
+from .connections import manager as default_manager
 from .dialects import BoundStatement, get_dialect
 from .drivers import DbConnection, QueryResult
-from .engines import RenderedSql
 from .params import convert_inputs
 from .sqltext import MARK
 from .store import LoadedDefinition, pool_config
@@ -174,7 +175,8 @@ def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: Conn
             dry_run: bool = False) -> Outcome:
     started = time.perf_counter()
     if not defn.pool_row.get("is_active", True):
-        raise ConnectionFailed("the API's connection pool is inactive", {"connection_pool_id": str(defn.pool_row["id"])})
+        raise ConnectionFailed("the API's connection pool is inactive",
+                               {"connection_pool_id": str(defn.pool_row["id"])})
     rendered, page, order, values = render(defn, raw)
     cfg = pool_config(defn.pool_row)
     mgr = connections or default_manager

@@ -2,7 +2,7 @@
 
 An anonymous caller sees the public APIs (empty permission list) only; a
 key sees those plus the ones whose permissions it holds, by the same rule
-the invoke route applies (`chalicelib.web.auth.require_permissions`).
+the invoke route applies (the routes pass it in as `may_call`).
 
 Each API is a path `/api/dynamic-api/invoke/{name}` with its one method;
 query/header parameters become `parameters`, body/form parameters a request
@@ -13,7 +13,7 @@ non-OAuth schemes) plus `x-required-permissions`.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import store
 from .params import ParamSpec
@@ -31,7 +31,7 @@ ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 
 def _schema(spec: ParamSpec) -> dict:
-    base = dict(_TYPES.get(spec.data_type, {"type": "string"}))
+    base: dict[str, Any] = dict(_TYPES.get(spec.data_type, {"type": "string"}))
     if spec.multiple:
         base = {"type": "array", "items": base}
     if spec.default_value is not None:
@@ -43,6 +43,7 @@ def _json_default(spec: ParamSpec):
     """The default converted to its declared type, as JSON would carry it."""
     import datetime as dt
     import decimal
+
     from .params import convert_value
     try:
         value = convert_value(spec, spec.default_value)
@@ -136,33 +137,15 @@ def _operation(d: store.LoadedDefinition) -> dict:
     return op
 
 
-def may_call(principal, permissions: list[str]) -> bool:
-    from chalicelib.web.auth import require_permissions
-    from chalicelib.errors import AppError
-    try:
-        require_permissions(principal, permissions)
-    except AppError:
-        return False
-    return True
-
-
-def build_dynamic_openapi(request=None) -> dict:
+def build_dynamic_openapi(may_call: Callable[[list[str]], bool], server_url: str | None = None) -> dict:
+    """The description of the published APIs whose permission list `may_call` admits."""
     from chalicelib.settings import get_settings
-    from chalicelib.web.auth import identify
-    principal = identify(request) if request is not None else None
     paths: dict[str, Any] = {}
     for d in store.published_definitions():
-        if not may_call(principal, list(d.row["permissions"] or [])):
+        if not may_call(list(d.row["permissions"] or [])):
             continue
         paths[f"/api/dynamic-api/invoke/{d.row['name']}"] = {d.row["http_method"].lower(): _operation(d)}
-    servers = []
-    if request is not None:
-        host = (request.headers or {}).get("host")
-        if host:
-            proto = (request.headers or {}).get("x-forwarded-proto", "https")
-            stage = ((request.context or {}).get("stage") or "")
-            prefix = f"/{stage}" if stage and stage not in ("api", "$default") else ""
-            servers = [{"url": f"{proto}://{host}{prefix}"}]
+    servers = [{"url": server_url}] if server_url else []
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "StepFlow dynamic APIs", "version": get_settings().app_version,

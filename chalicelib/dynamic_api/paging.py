@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from chalicelib.errors import ValidationError
 
+from .binding import RenderedSql
 from .dialects import BoundStatement, Dialect
-from .engines import RenderedSql
 from .sqltext import MARK
 
 DEFAULT_PAGE_SIZE = 10
@@ -33,7 +33,7 @@ SortOrder = list[tuple[str, str]]
 
 
 def check_sortable_columns(columns: Iterable[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     for col in columns or []:
         if not isinstance(col, str) or not COLUMN_RE.match(col):
             raise ValidationError(f"sortable column {col!r} must be a plain column name ({COLUMN_RE.pattern})",

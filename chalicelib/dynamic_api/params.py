@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from chalicelib import textbool
 from chalicelib.errors import ValidationError
 
-from .engines import BUILTIN_VARIABLES
+from .binding import BUILTIN_VARIABLES
 
 DATA_TYPES = ("integer", "number", "string", "boolean", "date", "datetime", "uuid")
 _TYPE_ALIASES = {
@@ -36,8 +37,6 @@ _RESERVED = frozenset({"true", "false", "none", "null", "nil", "and", "or", "not
 MAX_STRING = 65535
 MAX_ITEMS = 1000
 _INT_RE = re.compile(r"^[+-]?\d{1,19}$")
-_TRUE = {"true", "1", "yes", "y", "on", "t"}
-_FALSE = {"false", "0", "no", "n", "off", "f"}
 
 
 def normalize_data_type(value: str | None) -> str:
@@ -148,12 +147,11 @@ def _one(spec: ParamSpec, raw: Any) -> Any:
         if isinstance(raw, int) and raw in (0, 1):
             return bool(raw)
         if isinstance(raw, str):
-            v = raw.strip().lower()
-            if v in _TRUE:
-                return True
-            if v in _FALSE:
-                return False
-        raise _Bad("must be a boolean (true/false)")
+            try:
+                return textbool.parse_bool(raw)
+            except ValueError:
+                pass
+        raise _Bad(f"must be a boolean ({textbool.ACCEPTED})")
     if t == "date":
         if isinstance(raw, str):
             try:

@@ -1,4 +1,4 @@
-"""Dynamic SQL API routes (issue 6):
+"""Dynamic SQL API routes:
 
   /api/connection-pools[/{id}[/test]]            admin
   /api/dynamic-apis[/{id}[/publish|/unpublish|/test|/logs]]   operator (reads: viewer)
@@ -8,22 +8,29 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice import Response
 
-from chalicelib.web import envelope
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply, media_type, page_of, raw_body, uuid_param
-from chalicelib.web.auth import identify, require_permissions
 from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
+from chalicelib.web import envelope
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, media_type, page_of, raw_body, uuid_param
+from chalicelib.web.auth import identify, require_permissions
+
+if TYPE_CHECKING:
+    from chalicelib.dynamic_api import models
+    from chalicelib.web import models as web_models
+else:  # imported on the first request that needs them (cold start)
+    models = LazyModels("chalicelib.dynamic_api.models")
+    web_models = LazyModels("chalicelib.web.models")
 
 
 def _service():
-    """The service (engines, drivers, executor) loads on first use, and the request
-    models ("chalicelib.dynamic_api.models:...") on the first request: cold start."""
+    """The service (engines, drivers, executor) loads on first use: cold start."""
     from chalicelib.dynamic_api import service
     return service
+
 
 bp = ApiBlueprint(__name__, tag="dynamic-api")
 
@@ -33,13 +40,13 @@ INVOKE_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded",
 
 # --------------------------------------------------------------------------- connection pools
 
-@bp.api("/api/connection-pools", "POST", role="admin", body="chalicelib.dynamic_api.models:CreatePool", status=201,
+@bp.api("/api/connection-pools", "POST", role="admin", body=models.CreatePool, status=201,
         summary="Create a connection pool (password encrypted, never returned)")
 def create_pool(ctx: Ctx):
     return Reply(_service().create_pool(ctx.body.model_dump()), "connection pool created", 201)
 
 
-@bp.api("/api/connection-pools", "GET", role="admin", query="chalicelib.web.models:PageQuery",
+@bp.api("/api/connection-pools", "GET", role="admin", query=web_models.PageQuery,
         summary="List connection pools")
 def list_pools(ctx: Ctx):
     items, total = _service().store.list_pools(ctx.query.limit, ctx.query.offset)
@@ -51,7 +58,7 @@ def get_pool(ctx: Ctx, pool_id: str):
     return _service().store.pool_out(_service().store.get_pool_row(uuid_param(pool_id, "pool_id")))
 
 
-@bp.api("/api/connection-pools/{pool_id}", "PUT", role="admin", body="chalicelib.dynamic_api.models:UpdatePool",
+@bp.api("/api/connection-pools/{pool_id}", "PUT", role="admin", body=models.UpdatePool,
         summary="Update a connection pool (its live connections are dropped)")
 def update_pool(ctx: Ctx, pool_id: str):
     changes = {k: getattr(ctx.body, k) for k in ctx.body.model_fields_set}
@@ -79,14 +86,14 @@ def _changes(model) -> dict:
     return out
 
 
-@bp.api("/api/dynamic-apis", "POST", role="operator", body="chalicelib.dynamic_api.models:CreateDefinition", status=201,
+@bp.api("/api/dynamic-apis", "POST", role="operator", body=models.CreateDefinition, status=201,
         summary="Create a dynamic API (draft) with its parameters; the template is checked")
 def create_definition(ctx: Ctx):
     data = ctx.body.model_dump()
     return Reply(_service().create_definition(data, principal=ctx.principal), "dynamic API created", 201)
 
 
-@bp.api("/api/dynamic-apis", "GET", role="viewer", query="chalicelib.dynamic_api.models:DefinitionQuery",
+@bp.api("/api/dynamic-apis", "GET", role="viewer", query=models.DefinitionQuery,
         summary="List dynamic APIs")
 def list_definitions(ctx: Ctx):
     q = ctx.query
@@ -100,7 +107,7 @@ def get_definition(ctx: Ctx, def_id: str):
     return _service().definition_detail(uuid_param(def_id, "def_id"))
 
 
-@bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
+@bp.api("/api/dynamic-apis/{def_id}", "PUT", role="operator", body=models.UpdateDefinition,
         summary="Update a dynamic API (fields given; parameters replaced when given)")
 def update_definition(ctx: Ctx, def_id: str):
     return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
@@ -108,7 +115,7 @@ def update_definition(ctx: Ctx, def_id: str):
                  "dynamic API updated")
 
 
-@bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body="chalicelib.dynamic_api.models:UpdateDefinition",
+@bp.api("/api/dynamic-apis/{def_id}", "PATCH", role="operator", body=models.UpdateDefinition,
         summary="Update some fields of a dynamic API")
 def patch_definition(ctx: Ctx, def_id: str):
     return Reply(_service().update_definition(uuid_param(def_id, "def_id"), _changes(ctx.body),
@@ -123,7 +130,7 @@ def delete_definition(ctx: Ctx, def_id: str):
                  "dynamic API deleted")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body="chalicelib.dynamic_api.models:PublishBody",
+@bp.api("/api/dynamic-apis/{def_id}/publish", "POST", role="operator", body=models.PublishBody,
         summary="Publish a dynamic API, optionally setting its permission list")
 def publish_definition(ctx: Ctx, def_id: str):
     return Reply(_service().publish(uuid_param(def_id, "def_id"), ctx.body.permissions,
@@ -137,16 +144,17 @@ def unpublish_definition(ctx: Ctx, def_id: str):
                  "dynamic API taken offline")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body="chalicelib.dynamic_api.models:TestBody",
+@bp.api("/api/dynamic-apis/{def_id}/test", "POST", role="operator", body=models.TestBody,
         summary="Run a dynamic API (drafts too) in a rolled-back transaction: SQL, bound values, result, "
                 "affected rows, duration")
 def test_definition(ctx: Ctx, def_id: str):
     return Reply(_service().test_definition(uuid_param(def_id, "def_id"), ctx.body.params,
-                                            ctx.principal.key_id, principal=ctx.principal),
+                                            ctx.principal.key_id if ctx.principal else None,
+                                            principal=ctx.principal),
                  "test run finished; its transaction was rolled back")
 
 
-@bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query="chalicelib.web.models:PageQuery",
+@bp.api("/api/dynamic-apis/{def_id}/logs", "GET", role="viewer", query=web_models.PageQuery,
         summary="Invocation logs of a dynamic API (sensitive parameters masked)")
 def definition_logs(ctx: Ctx, def_id: str):
     items, total = _service().store.list_logs(uuid_param(def_id, "def_id"), ctx.query.limit, ctx.query.offset)
@@ -156,8 +164,11 @@ def definition_logs(ctx: Ctx, def_id: str):
 # --------------------------------------------------------------------------- invoke
 
 def _form_or_json(request) -> tuple[dict, dict]:
+    """(json_object, form_fields) of the request body; either may be empty.
+
+    A refusal of the JSON reader inside one parameter's value (a NUL character)
+    names that parameter, as every other refused parameter value does."""
     from chalicelib.web.json_body import parse_json
-    """(json_object, form_fields) of the request body; either may be empty."""
     body = raw_body(request)
     if not body.strip():
         return {}, {}
@@ -166,7 +177,15 @@ def _form_or_json(request) -> tuple[dict, dict]:
     if ctype == "application/x-www-form-urlencoded":
         form = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
         return {}, form
-    data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
+    try:
+        data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
+    except ValidationError as exc:
+        loc = exc.details[0].get("loc") if isinstance(exc.details, list) and exc.details else None
+        if isinstance(loc, list) and len(loc) >= 2 and loc[0] == "body":
+            name = str(loc[1])
+            raise ValidationError(f"parameter {name!r}: {exc.message}", {"parameter": name, "errors": [
+                {"parameter": name, "message": exc.message}]}) from None
+        raise
     if not isinstance(data, dict):
         raise ValidationError("the JSON body must be an object of parameter values")
     return data, {}
@@ -245,4 +264,24 @@ for _method in INVOKE_METHODS:
         summary="OpenAPI 3.1 of the published dynamic APIs the caller may call (anonymous: public ones)")
 def dynamic_openapi(ctx: Ctx):
     from .openapi_doc import build_dynamic_openapi
-    return envelope.json_response(build_dynamic_openapi(ctx.request))
+    principal = identify(ctx.request)
+
+    def may_call(permissions: list[str]) -> bool:
+        try:
+            require_permissions(principal, permissions)
+        except AppError:
+            return False
+        return True
+
+    return envelope.json_response(build_dynamic_openapi(may_call, _server_url(ctx.request)))
+
+
+def _server_url(request) -> str | None:
+    """The base URL the caller reached us at (API Gateway stage included)."""
+    host = (request.headers or {}).get("host")
+    if not host:
+        return None
+    proto = (request.headers or {}).get("x-forwarded-proto", "https")
+    stage = ((request.context or {}).get("stage") or "")
+    prefix = f"/{stage}" if stage and stage not in ("api", "$default") else ""
+    return f"{proto}://{host}{prefix}"

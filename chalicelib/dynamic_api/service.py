@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Any
 
 from chalicelib.errors import AppError, NotFound, ValidationError
@@ -14,8 +15,7 @@ from .connections import manager
 from .dialects import normalize_db_type
 from .drivers import ConnectParams, connect
 from .engines import engines
-from .params import (ParamSpec, check_default, check_param_name, mask, normalize_data_type,
-                     normalize_param_type)
+from .params import ParamSpec, check_default, check_param_name, mask, normalize_data_type, normalize_param_type
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -141,7 +141,7 @@ def test_pool(pool_id: str) -> dict:
 
 def _normalize_params(params: list[dict]) -> list[dict]:
     out, seen = [], set()
-    for i, p in enumerate(params):
+    for p in params:
         p = dict(p)
         check_param_name(p["name"])
         if p["name"] in seen:
@@ -191,9 +191,8 @@ def validate_definition(values: dict, params: list[dict], principal=None, action
     v["permissions"] = sorted({p.strip() for p in (v.get("permissions") or []) if p and p.strip()})
     pool_id = v.get("connection_pool_id")
     try:
-        from chalicelib.web.api import uuid_param
-        pool = store.get_pool_row(uuid_param(str(pool_id), "connection_pool_id"))
-    except NotFound:
+        pool = store.get_pool_row(str(uuid.UUID(str(pool_id))))
+    except (ValueError, NotFound):
         raise ValidationError(f"connection_pool_id {pool_id} does not exist", {"field": "connection_pool_id"}) from None
     _require_access(principal, v, pool, action)
     limits.check_definition_limits(v)

@@ -104,7 +104,7 @@ def analyze(text: str, dialect: str) -> SqlShape:
     code_spans: list[tuple[int, int]] = []   # text outside quotes/comments, for keyword search
     last = 0
     for m in lexer.finditer(text):
-        kind = m.lastgroup if m.lastgroup != "tag" else "dollar"
+        kind = (m.lastgroup or "") if m.lastgroup != "tag" else "dollar"
         start, end = m.span()
         if start > last:
             code_spans.append((last, start))
@@ -140,7 +140,8 @@ def analyze(text: str, dialect: str) -> SqlShape:
             problems.append(
                 f"line {_line_of(text, start)}: an output expression {{{{ … }}}} is inside {where}; "
                 "values are bound as parameters, so write `= {{ x }}` rather than `= '{{ x }}'` "
-                "(for LIKE: `LIKE {{ '%' ~ x ~ '%' }}` in jinja2, `LIKE {{ x | prepend: '%' | append: '%' }}` in liquid)"
+                "(for LIKE: `LIKE {{ '%' ~ x ~ '%' }}` in jinja2, "
+                "`LIKE {{ x | prepend: '%' | append: '%' }}` in liquid)"
             )
     if last < len(text):
         code_spans.append((last, len(text)))
@@ -174,9 +175,9 @@ def analyze(text: str, dialect: str) -> SqlShape:
         chunk = text[s:e]
         if chunk == MARK:
             break
-        m = _WORD.match(chunk)
-        if m:
-            first_keyword = m.group(1).upper()
+        word = _WORD.match(chunk)
+        if word:
+            first_keyword = word.group(1).upper()
             break
         if chunk.strip():
             break

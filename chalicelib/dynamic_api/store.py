@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.db import get_db
+from chalicelib.db.where import Where
 from chalicelib.errors import Conflict, NotFound
 
 from .connections import PoolConfig
@@ -57,9 +58,8 @@ def get_pool_row(pool_id: str, db=None) -> dict:
 
 def list_pools(limit: int, offset: int, db=None) -> tuple[list[dict], int]:
     db = db or get_db()
-    rows = db.query("SELECT *, count(*) OVER () AS total__ FROM connection_pools "
-                    "ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset", limit=limit, offset=offset)
-    total = rows[0]["total__"] if rows else db.scalar("SELECT count(*) FROM connection_pools")
+    rows, total = db.page("SELECT * FROM connection_pools", order_by="created_at DESC, id",
+                          limit=limit, offset=offset)
     return [pool_out(r) for r in rows], total
 
 
@@ -181,15 +181,11 @@ def get_params(def_id: str, db=None) -> list[dict]:
 def list_definitions(limit: int, offset: int, status: str | None, category: str | None,
                      db=None) -> tuple[list[dict], int]:
     db = db or get_db()
-    rows = db.query(
-        "SELECT *, count(*) OVER () AS total__ FROM api_definitions "
-        "WHERE (CAST(:status AS text) IS NULL OR status = :status) "
-        "AND (CAST(:category AS text) IS NULL OR category = :category) "
-        "ORDER BY category, rank, name LIMIT :limit OFFSET :offset",
-        status=status, category=category, limit=limit, offset=offset)
-    total = rows[0]["total__"] if rows else db.scalar(
-        "SELECT count(*) FROM api_definitions WHERE (CAST(:status AS text) IS NULL OR status = :status) "
-        "AND (CAST(:category AS text) IS NULL OR category = :category)", status=status, category=category)
+    w = (Where()
+         .when(status is not None, "status = :status", status=status)
+         .when(category is not None, "category = :category", category=category))
+    rows, total = db.page(f"SELECT * FROM api_definitions WHERE {w.sql}", order_by="category, rank, name, id",
+                          limit=limit, offset=offset, **w.params)
     return [definition_out(r) for r in rows], total
 
 
@@ -367,14 +363,12 @@ def stats_for(def_id: str, db=None) -> dict:
 
 def list_logs(def_id: str, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
     db = db or get_db()
-    rows = db.query(
+    rows, total = db.page(
         "SELECT id, definition_id, api_name, caller_key_id, http_method, params, status_code, duration_ms, "
-        "row_count, error_code, error_message, is_test, created_at, count(*) OVER () AS total__ "
-        "FROM dynamic_api_invocation_logs WHERE definition_id = CAST(:id AS uuid) "
-        "ORDER BY created_at DESC LIMIT :limit OFFSET :offset", id=def_id, limit=limit, offset=offset)
-    total = rows[0]["total__"] if rows else 0
+        "row_count, error_code, error_message, is_test, created_at "
+        "FROM dynamic_api_invocation_logs WHERE definition_id = CAST(:id AS uuid)",
+        order_by="created_at DESC, id", limit=limit, offset=offset, id=def_id)
     for r in rows:
-        r.pop("total__", None)
         if isinstance(r.get("params"), str):
             r["params"] = json.loads(r["params"])
     return rows, total

@@ -30,10 +30,11 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 
-from chalicelib.web.auth import ROLES, Principal
 from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, ValidationError
+from chalicelib.keys.principal import ROLES, Principal
 
 from .dialects import BoundStatement
 from .drivers import ConnectParams, DbConnection, connect
@@ -167,7 +168,7 @@ def privilege_warnings(conn: DbConnection, user: str) -> list[dict]:
     if conn.db_type == "postgresql":
         rows = conn.execute(BoundStatement(_PG_PRIVILEGES, (), conn.db_type)).rows
         flags = rows[0] if rows else ()
-        return [_warning(label, user) for label, flag in zip(_PG_LABELS, flags) if flag]
+        return [_warning(label, user) for label, flag in zip(_PG_LABELS, flags, strict=False) if flag]
     (current,) = _scalar_row(conn, "SELECT CURRENT_USER()")
     name, _, host = str(current).rpartition("@")
     grantee = f"'{name}'@'{host}'"
@@ -211,6 +212,13 @@ def inspect_target(params: ConnectParams) -> dict:
 
 # --------------------------------------------------------------------------- access
 
+def _key_id(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValidationError(f"{field}: {value!r} is not an API key id (a UUID)", {"field": field}) from None
+
+
 def normalize_access(value) -> dict:
     """The stored form of a pool's `access`; unknown keys or roles are a 400."""
     if value is None:
@@ -227,8 +235,7 @@ def normalize_access(value) -> dict:
             ids = value[key]
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise ValidationError(f"access.{key} must be a list of API key ids", {"field": f"access.{key}"})
-            from chalicelib.web.api import uuid_param
-            out[key] = sorted({uuid_param(i, f"access.{key}") for i in ids})
+            out[key] = sorted({_key_id(i, f"access.{key}") for i in ids})
     for key in ("write_roles", "read_roles"):
         roles = value.get(key, DEFAULT_ACCESS[key])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.db import get_db
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
 
@@ -43,8 +44,9 @@ class LogEntry:
     reference_id: str | None = None
 
 
-# The row travels as one JSON parameter (pg8000 re-parses the SQL text on
-# every call, so the statement is kept short); the id is made by the caller.
+# The row travels as one JSON parameter that jsonb_populate_record spreads
+# over the table's columns (a new column needs no change here); the id is
+# made by the caller.
 _INSERT = """
 WITH log AS (
     INSERT INTO api_call_logs
@@ -65,9 +67,6 @@ WITH log AS (
 )
 SELECT log.id, set_config('synchronous_commit', :sc, true) AS _commit_mode FROM log
 """
-# pg8000 parses the statement text on every call: keep it short.
-_INSERT = re.sub(r"\s+", " ", _INSERT).strip()
-
 # Log rows and their statistics commit together in one statement; by default
 # without waiting for the WAL flush (a PostgreSQL crash may lose the last
 # fraction of a second of logs and their counts - together, never one
@@ -86,10 +85,7 @@ def _ip(value: str | None) -> str | None:
 
 def record(entry: LogEntry, db=None) -> str:
     """Write the row and the statistics atomically; returns the log id."""
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     status = entry.status_code
     is_success = 1 if status is not None and 200 <= status < 300 else 0
     is_error = 1 if (status is not None and status >= 400) or (status is None and entry.error_type) else 0
@@ -152,8 +148,11 @@ LIST_COLUMNS = (
 )
 
 
-def list_sql(filters: dict) -> tuple[str, dict]:
-    """The list statement for the given filters (also used by the EXPLAIN test)."""
+LIST_ORDER = "created_at DESC, id"
+
+
+def list_sql(filters: dict) -> tuple[str, dict[str, Any]]:
+    """The list statement (unordered, unpaged) for the given filters, and its parameters."""
     sc_lo = int(filters["status_class"][0]) * 100 if filters.get("status_class") else None
     error_type = filters.get("error_type")
     w = (Where("l.created_at >= :since", "l.created_at < :until", since=filters["since"], until=filters["until"])
@@ -170,10 +169,7 @@ def list_sql(filters: dict) -> tuple[str, dict]:
                sc_lo=sc_lo, sc_hi=(sc_lo or 0) + 100)
          .when(error_type == "none", "l.error_type IS NULL")
          .when(error_type and error_type != "none", "l.error_type = :error_type", error_type=error_type))
-    sql = (f"SELECT {LIST_COLUMNS}, count(*) OVER () AS _total FROM api_call_logs l WHERE {w.sql}"
-           " ORDER BY l.created_at DESC, l.id LIMIT :limit OFFSET :offset")
-    params: dict[str, Any] = dict(w.params, limit=filters.get("limit", 50), offset=filters.get("offset", 0))
-    return sql, params
+    return f"SELECT {LIST_COLUMNS} FROM api_call_logs l WHERE {w.sql}", dict(w.params)
 
 
 def time_range(since: dt.datetime | None, until: dt.datetime | None, default_s: int = 86400) -> tuple:
@@ -186,27 +182,14 @@ def time_range(since: dt.datetime | None, until: dt.datetime | None, default_s: 
 
 
 def list_logs(filters: dict, db=None) -> tuple[list[dict], int]:
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     sql, params = list_sql(filters)
-    rows = db.query(sql, **params)
-    total = rows[0]["_total"] if rows else 0
-    if not rows and params["offset"]:
-        total = db.scalar(
-            "SELECT count(*) FROM (" + sql.replace(", count(*) OVER () AS _total", "").rsplit(" ORDER BY", 1)[0] + ") q",
-            **{k: v for k, v in params.items() if k not in ("limit", "offset")})
-    for r in rows:
-        r.pop("_total", None)
-    return rows, int(total or 0)
+    return db.page(sql, order_by=LIST_ORDER, limit=filters.get("limit", 50), offset=filters.get("offset", 0),
+                   **params)
 
 
 def get_log(log_id: str, db=None) -> dict:
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     row = db.one(f"SELECT {LIST_COLUMNS} FROM api_call_logs l WHERE l.id = CAST(:id AS uuid)", id=log_id)
     if row is None:
         raise NotFound(f"call log {log_id} not found")
@@ -216,10 +199,7 @@ def get_log(log_id: str, db=None) -> dict:
 def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
     """Counts, success rate, mean and p50/p95/p99 over the window, plus the
     endpoint's lifetime counters."""
-    if db is None:
-        from chalicelib.db import get_db
-
-        db = get_db()
+    db = db or get_db()
     ep = db.one(
         "SELECT id, api_document_id, path, method, call_count, success_count, error_count, avg_response_time_ms, "
         "total_response_time_ms, timed_call_count FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id)
@@ -230,7 +210,8 @@ def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
     row = db.one(
         "SELECT count(*) AS calls, "
         " count(*) FILTER (WHERE response_status_code >= 200 AND response_status_code < 300) AS successes, "
-        " count(*) FILTER (WHERE response_status_code >= 400 OR (response_status_code IS NULL AND error_type IS NOT NULL)) AS errors, "
+        " count(*) FILTER (WHERE response_status_code >= 400"
+        "   OR (response_status_code IS NULL AND error_type IS NOT NULL)) AS errors, "
         " count(*) FILTER (WHERE response_status_code IS NULL AND error_type IS NOT NULL) AS network_errors, "
         " avg(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS avg_ms, "
         " percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY response_time_ms) "

@@ -31,8 +31,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
 from chalicelib.errors import Conflict, ValidationError
+from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
 from chalicelib.web.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
@@ -90,8 +90,8 @@ class OAuth2Auth(_Auth):
     audience: str | None = Field(None, max_length=2000)
 
 
-_AUTH_TYPES = {"none": NoAuth, "apiKey": ApiKeyAuth, "oauth2": OAuth2Auth}
-_HTTP_SCHEMES = {"bearer": BearerAuth, "basic": BasicAuth}
+_AUTH_TYPES: dict[str, type[StrictModel]] = {"none": NoAuth, "apiKey": ApiKeyAuth, "oauth2": OAuth2Auth}
+_HTTP_SCHEMES: dict[str, type[StrictModel]] = {"bearer": BearerAuth, "basic": BasicAuth}
 
 
 class RateLimitConfig(StrictModel):
@@ -101,9 +101,9 @@ class RateLimitConfig(StrictModel):
 
 
 def _ms(*names: str, default=None, low: float = 0, strict_gt: bool = True):
-    bounds = {"gt": low} if strict_gt else {"ge": low}
     return Field(default, le=MAX_CONFIG_TIMEOUT_MS, strict=True, allow_inf_nan=False,
-                 validation_alias=AliasChoices(*names), **bounds)
+                 validation_alias=AliasChoices(*names), gt=low if strict_gt else None,
+                 ge=None if strict_gt else low)
 
 
 class TimeoutConfig(StrictModel):
@@ -135,15 +135,16 @@ def _pydantic_problems(exc: PydanticValidationError, loc: tuple) -> list[dict]:
             for e in exc.errors(include_url=False, include_context=False, include_input=False)]
 
 
-def _auth_model(cfg: dict, loc: tuple) -> tuple[type | None, dict, list[dict]]:
+def _auth_model(cfg: dict, loc: tuple) -> tuple[type[StrictModel] | None, dict, list[dict]]:
     kind = cfg.get("type", "none")
     if kind == "http":
         scheme = cfg.get("scheme")
-        model = _HTTP_SCHEMES.get(scheme.lower()) if isinstance(scheme, str) else None
+        name = scheme.lower() if isinstance(scheme, str) else ""
+        model = _HTTP_SCHEMES.get(name)
         if model is None:
             return None, cfg, _problem(loc + ("scheme",), "enum",
                                        f"HTTP scheme {scheme!r} is not supported: use bearer or basic")
-        return model, {**cfg, "scheme": scheme.lower()}, []
+        return model, {**cfg, "scheme": name}, []
     model = _AUTH_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
         return None, cfg, _problem(loc + ("type",), "enum",
@@ -161,10 +162,12 @@ def check(field: str, value: Any, loc: tuple = ()) -> tuple[Any, list[dict]]:
         return None, []
     if not isinstance(value, dict):
         return None, _problem(loc, "dict_type", "must be an object")
+    model: type[StrictModel]
     if field == "auth_config":
-        model, value, found = _auth_model(value, loc)
-        if found:
+        auth_model, value, found = _auth_model(value, loc)
+        if auth_model is None:
             return None, found
+        model = auth_model
     elif field == "rate_limit_config":
         model = RateLimitConfig
     elif field == "timeout_config":
@@ -215,7 +218,7 @@ def for_use(field: str, value: Any, document_id: Any = None) -> Any:
 def config_problems(auth_config: Any, rate_limit_config: Any, timeout_config: Any) -> list[dict]:
     """Every problem of a stored document's three configurations (auth_config already unsealed)."""
     found: list[dict] = []
-    for field, value in zip(FIELDS, (auth_config, rate_limit_config, timeout_config)):
+    for field, value in zip(FIELDS, (auth_config, rate_limit_config, timeout_config), strict=True):
         found.extend(check(field, value)[1])
     return found
 

@@ -7,8 +7,8 @@
 Order: load endpoint + document (one query) -> 409 when inactive -> validate
 and build the request (400, nothing sent) -> rate limit (429) -> upstream auth
 -> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
-on 401 -> one log row + statistics (one statement) -> answer. An upstream
-4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
+on 401 -> one log row + statistics (one statement) -> answer (`answer.finish`).
+An upstream 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
 
 `timeout_config` (document): {"connect_ms", "read_ms", "retries",
 "retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}.
@@ -19,28 +19,27 @@ only for idempotent methods.
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
 from chalicelib import observability
-from chalicelib.gateway import calllogs, masking, ratelimit, schemas, upstream_auth
-from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS, MAX_RETRIES  # noqa: F401
-from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput, build_request
+from chalicelib.catalog.refs import ref_tokens
+from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
+from chalicelib.gateway import ratelimit, schemas, upstream_auth
+from chalicelib.gateway.answer import Caller, Outcome, finish
+from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
+from chalicelib.gateway.request_builder import InvokeInput, build_request
 
 log = logging.getLogger("stepflow")
 
-DEFAULT_RESPONSE_LIMIT = 4 * 1024 * 1024  # base64 of this still fits Lambda's 6 MB
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_ON = (502, 503, 504)
-RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
-                                  "content-length", "proxy-authenticate", "trailer", "upgrade"})
 
 _LOAD_SQL = """
 SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
@@ -53,30 +52,37 @@ WHERE e.id = CAST(:id AS uuid)
 _LOAD_SQL = " ".join(_LOAD_SQL.split())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Target:
-    row: dict
+    """An endpoint with what calling it needs from its document (one row of `_LOAD_SQL`)."""
 
-    def __getattr__(self, name):
-        try:
-            return self.row[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    id: Any
+    api_document_id: Any
+    path: str
+    method: str
+    parameters: Any
+    request_body_schema: Any
+    timeout_ms: int | None
+    rate_limit_enabled: bool
+    status: str
+    e_updated: str
+    document_status: str
+    base_url: str
+    auth_config: Any
+    rate_limit_config: Any
+    timeout_config: Any
+    d_updated: str
 
-
-def _db(db=None):
-    if db is not None:
-        return db
-    from chalicelib.db import get_db
-
-    return get_db()
+    @classmethod
+    def from_row(cls, row: dict) -> "Target":
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 def load_target(endpoint_id: str, db=None) -> Target:
-    row = _db(db).one(_LOAD_SQL, id=endpoint_id)
+    row = (db or get_db()).one(_LOAD_SQL, id=endpoint_id)
     if row is None:
         raise NotFound(f"endpoint {endpoint_id} not found")
-    return Target(row)
+    return Target.from_row(row)
 
 
 def ensure_callable(t: Target) -> None:
@@ -151,8 +157,9 @@ def components_of(t: Target, db=None) -> dict | None:
     dkey = (str(t.api_document_id), t.d_updated)
     comps = _components_cache.get(dkey)
     if comps is None:
-        raw = _db(db).scalar("SELECT parsed_spec -> 'components' FROM api_documents WHERE id = CAST(:id AS uuid)",
-                             id=str(t.api_document_id))
+        raw = (db or get_db()).scalar(
+            "SELECT parsed_spec -> 'components' FROM api_documents WHERE id = CAST(:id AS uuid)",
+            id=str(t.api_document_id))
         if isinstance(raw, str):
             raw = json.loads(raw)
         comps = _remember(_components_cache, dkey, schemas.convert_components(raw or {}))
@@ -167,8 +174,7 @@ def _resolver(components: dict | None):
             if not isinstance(ref, str) or not ref.startswith("#/components/"):
                 return schema
             node: Any = components
-            for token in ref[len("#/components/"):].split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
+            for token in ref_tokens(ref)[1:]:
                 node = node.get(token) if isinstance(node, dict) else None
             if node is None:
                 return schema
@@ -209,7 +215,7 @@ def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
     cfg = t.timeout_config
     if isinstance(cfg, str):
         cfg = json.loads(cfg)
-    c = configs.for_use("timeout_config", cfg, t.api_document_id) or configs.TimeoutConfig()
+    c = configs.for_use("timeout_config", cfg, t.api_document_id) or configs.TimeoutConfig.model_validate({})
     total_ms = min(float(timeout_ms or t.timeout_ms or 30_000), MAX_INVOKE_TIMEOUT_MS)
     connect_ms = c.connect_ms or min(5_000.0, total_ms)
     read_ms = c.read_ms or total_ms
@@ -227,37 +233,8 @@ def call_plan(t: Target, timeout_ms: int | None) -> CallPlan:
 def response_limit() -> int:
     from chalicelib.settings import get_settings
 
-    return int(getattr(get_settings(), "gateway_max_response_bytes", 0) or DEFAULT_RESPONSE_LIMIT)
+    return get_settings().gateway_max_response_bytes
 
-
-# ---------------------------------------------------------------- response
-
-
-def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str | None]:
-    """(body, encoding, warning): JSON parsed, text as text, binary as base64."""
-    if not content:
-        return None, "none", None
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    charset = None
-    for part in (content_type or "").split(";")[1:]:
-        k, _, v = part.strip().partition("=")
-        if k.lower() == "charset" and v:
-            charset = v.strip('"')
-    if ctype == "application/json" or ctype.endswith("+json"):
-        try:
-            return json.loads(content), "json", None
-        except ValueError as exc:
-            text = content.decode(charset or "utf-8", errors="replace")
-            return text, "text", f"the upstream declared JSON but sent a malformed body ({exc}); returned as text"
-    texty = (ctype.startswith("text/") or ctype.endswith(("xml", "javascript", "yaml")) or
-             ctype in ("application/x-www-form-urlencoded", "application/graphql") or charset is not None)
-    if texty or not ctype:
-        try:
-            return content.decode(charset or "utf-8"), "text", None
-        except (UnicodeDecodeError, LookupError):
-            if texty and charset is None:
-                return content.decode("latin-1"), "text", None
-    return base64.b64encode(content).decode("ascii"), "base64", None
 
 
 # ------------------------------------------------------------------ invoke
@@ -291,7 +268,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     refreshed = False
     stale = None
     resp = None
-    failure: outbound.OutboundFailure | AppError | None = None
+    failure: AppError | None = None
     token = None
     while True:
         attempts += 1
@@ -311,7 +288,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
                 total_timeout=remaining, sensitive_headers=sensitive.headers)
             failure = None
         except outbound.OutboundFailure as exc:
-            resp, failure = None, exc
+            resp, failure = None, cast(AppError, exc)   # each outbound failure class is also a typed error
         except UpstreamError as exc:  # OAuth2 token endpoint failure
             resp, failure = None, exc
         if resp is not None and resp.status_code == 401 and cfg and cfg.get("type") == "oauth2" and not refreshed:
@@ -331,92 +308,6 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
     observability.record_invoke(t, resp, failure, elapsed_ms)
 
-    return _finish(t, built, inp, resp, failure, elapsed_ms, attempts, sensitive, client_ip, user_agent,
-                   reference_id, db)
-
-
-LOG_FAILED_WARNING = ("the call was made but its call log and statistics could not be written "
-                      "(the database failed twice); it is missing from /api/call-logs")
-
-
-def record_log(entry, db=None) -> str | None:
-    """Write the call's log row and counters once the upstream was called:
-    retried once (on a fresh connection: a broken one is discarded); None
-    when both attempts fail, so the answer says plainly that logging failed."""
-    for attempt in (1, 2):
-        try:
-            return calllogs.record(entry, _db(db))
-        except Exception as exc:  # noqa: BLE001 - whatever the database did, the call already happened
-            log.warning("call log write for endpoint %s failed (attempt %s): %s", entry.endpoint_id, attempt,
-                        type(exc).__name__)
-            if getattr(_db(db), "in_transaction", False):
-                break  # inside a caller's transaction a retry cannot help
-    log.error("call log for endpoint %s lost after a retry", entry.endpoint_id)
-    return None
-
-
-def _finish(t, built: BuiltRequest, inp: InvokeInput, resp, failure, elapsed_ms, attempts, sensitive,
-            client_ip, user_agent, reference_id, db) -> dict:
-    from chalicelib.settings import get_settings
-
-    limit = get_settings().log_body_limit_bytes
-    shown_url = masking.mask_url(built.url, sensitive)
-    req_headers = dict(built.headers)
-    if built.cookies:
-        req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
-    params = {
-        "path": inp.path_params or {},
-        "query": masking.mask_mapping(inp.query, sensitive.query),
-        "cookies": masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
-    }
-    if attempts > 1:
-        params["attempts"] = attempts
-    entry = calllogs.LogEntry(
-        endpoint_id=str(t.id), reference_id=reference_id, method=built.method, url=shown_url,
-        request_headers=masking.mask_headers(req_headers, sensitive),
-        request_params=params,
-        request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
-        request_size=len(built.body) if built.body else 0,
-        response_time_ms=elapsed_ms, client_ip=client_ip, user_agent=user_agent)
-    result = None
-    if resp is not None:
-        ctype = resp.headers.get("Content-Type")
-        body, encoding, warning = shape_body(resp.content, ctype)
-        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_HOP_HEADERS}
-        entry.status_code = resp.status_code
-        entry.response_headers = masking.mask_headers(out_headers, sensitive)
-        entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive)
-        entry.response_size = len(resp.content)
-        if resp.status_code >= 400:
-            entry.error_type = "upstream_status"
-            entry.error_message = f"upstream answered {resp.status_code} {resp.reason}".strip()
-        result = {"status_code": resp.status_code, "headers": out_headers, "body": body,
-                  "body_encoding": encoding, "response_time_ms": elapsed_ms}
-        if warning:
-            result["warning"] = warning
-        if resp.redirects:
-            result["redirects"] = [masking.mask_url(u, sensitive) for u in resp.redirects]
-        if attempts > 1:
-            result["attempts"] = attempts
-    else:
-        entry.error_type = getattr(failure, "error_type", None) or "auth"
-        entry.error_message = masking.scrub(failure.message, sensitive.values)
-    log_id = record_log(entry, db)
-    log_warning = None if log_id else LOG_FAILED_WARNING
-    if result is not None:
-        result["log_id"] = log_id
-        if log_warning:
-            result["warning"] = f"{result['warning']}; {log_warning}" if result.get("warning") else log_warning
-        return result
-    # a failure: the typed error, with secrets scrubbed from what it shows
-    details = failure.details if isinstance(failure.details, dict) else {}
-    details = {k: (masking.mask_url(v, sensitive) if isinstance(v, str) and k in ("url", "redirect_from") else v)
-               for k, v in details.items()}
-    if log_warning:
-        details["warning"] = log_warning
-    details.update({"log_id": log_id, "url": shown_url, "error_type": entry.error_type, "attempts": attempts,
-                    "response_time_ms": elapsed_ms})
-    failure.message = masking.scrub(failure.message, sensitive.values)
-    failure.message = failure.message.replace(built.url, shown_url) if built.url != shown_url else failure.message
-    failure.details = details
-    raise failure
+    outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
+                      attempts=attempts, sensitive=sensitive)
+    return finish(outcome, Caller(client_ip, user_agent, reference_id), db)

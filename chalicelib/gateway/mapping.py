@@ -23,8 +23,8 @@ import re
 import threading
 from typing import Any
 
-from chalicelib.gateway.request_builder import InvokeInput
 from chalicelib.errors import ValidationError
+from chalicelib.gateway.request_builder import InvokeInput
 
 RESERVED = ("defaults", "mapping")
 TARGETS = ("path", "query", "headers", "cookies")
@@ -68,8 +68,8 @@ def mapping_of(config: dict | None) -> tuple[dict, dict]:
     config = config or {}
     if not isinstance(config, dict):
         raise ValidationError("reference_config must be an object")
-    mapping = config.get("mapping") if isinstance(config.get("mapping"), dict) else {
-        k: v for k, v in config.items() if k not in RESERVED}
+    given = config.get("mapping")
+    mapping = given if isinstance(given, dict) else {k: v for k, v in config.items() if k not in RESERVED}
     defaults = config.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ValidationError("reference_config.defaults must be an object")
@@ -95,7 +95,8 @@ def _compile(where: str, text: str):
         raise ValidationError(f"template at {where} is longer than {MAX_TEMPLATE_LEN} characters")
     if "{%" in text:
         raise ValidationError(f"template at {where} uses a statement; only {{{{ expressions }}}} are allowed",
-                              [{"loc": ["reference_config", where], "type": "template", "msg": "statements not allowed"}])
+                              [{"loc": ["reference_config", where], "type": "template",
+                                "msg": "statements not allowed"}])
     try:
         return _compile_text(text)
     except TemplateSyntaxError as exc:
@@ -155,7 +156,8 @@ def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[Invo
                                   [{"loc": ["reference_config", where], "type": "sandbox", "msg": str(exc)}]) from None
         except UndefinedError as exc:
             raise ValidationError(f"template at {where}: {exc.message}",
-                                  [{"loc": ["reference_config", where], "type": "undefined", "msg": exc.message}]) from None
+                                  [{"loc": ["reference_config", where], "type": "undefined",
+                                    "msg": exc.message}]) from None
         except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValidationError(f"template at {where} failed: {exc}",
                                   [{"loc": ["reference_config", where], "type": "template", "msg": str(exc)}]) from None

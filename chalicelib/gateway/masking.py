@@ -12,7 +12,7 @@ original size is kept in the size columns.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from chalicelib import masking
 from chalicelib.gateway.upstream_auth import Sensitive
@@ -30,10 +30,6 @@ def mask_headers(headers: Mapping[str, str] | None, sensitive: Sensitive) -> dic
 
 def mask_url(url: str, sensitive: Sensitive) -> str:
     return masking.scrub(masking.mask_url(url, sensitive.query), sensitive.values) or url
-
-
-def mask_mapping(values: Mapping[str, Any] | None, names: set[str]) -> dict:
-    return masking.mask_mapping(values, names)
 
 
 def body_for_log(data: bytes | None, content_type: str | None, limit: int, sensitive: Sensitive) -> str | None:

@@ -11,7 +11,6 @@ from pydantic import Field
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.web.models import Model, PageQuery, StrictModel
 
-
 ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
 RefStatus = Literal["active", "inactive", "error"]
 

@@ -11,12 +11,12 @@ user, sticks.
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from chalicelib.db import get_db
 from chalicelib.db.where import Where
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.gateway import invoke as gateway_invoke
 from chalicelib.gateway import mapping
-from chalicelib.errors import Conflict, NotFound
 
 RESOURCE_TYPES = ("workflow_node", "scheduled_task", "form", "dashboard")
 STATUSES = ("active", "inactive", "error")
@@ -34,14 +34,6 @@ _SELECT = (
 )
 
 
-def _db(db=None):
-    if db is not None:
-        return db
-    from chalicelib.db import get_db
-
-    return get_db()
-
-
 def _out(row: dict) -> dict:
     row = dict(row)
     row.pop("stored_status", None)
@@ -55,7 +47,7 @@ def _endpoint_exists(endpoint_id: str, db) -> None:
 
 
 def create(data: dict, created_by: str | None = None, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     mapping.validate_config(data.get("reference_config"))
     with db.transaction():
         _endpoint_exists(data["api_endpoint_id"], db)
@@ -72,7 +64,7 @@ def create(data: dict, created_by: str | None = None, db=None) -> dict:
 
 
 def get(ref_id: str, db=None) -> dict:
-    row = _db(db).one(_SELECT + "WHERE r.id = CAST(:id AS uuid)", id=ref_id)
+    row = (db or get_db()).one(_SELECT + "WHERE r.id = CAST(:id AS uuid)", id=ref_id)
     if row is None:
         raise NotFound(f"reference {ref_id} not found")
     return _out(row)
@@ -85,17 +77,13 @@ def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dic
          .when(filters.get("endpoint_id"), "r.api_endpoint_id = CAST(:eid AS uuid)", eid=filters.get("endpoint_id"))
          .when(filters.get("document_id"), "e.api_document_id = CAST(:did AS uuid)", did=filters.get("document_id"))
          .when(filters.get("status"), f"({_EFFECTIVE_STATUS}) = :status", status=filters.get("status")))
-    clause, params = f"WHERE {w.sql} ", w.params
-    rows = _db(db).query(
-        _SELECT.replace("SELECT ", "SELECT count(*) OVER () AS _total, ", 1) + clause
-        + "ORDER BY r.created_at DESC, r.id LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else (
-        _db(db).scalar("SELECT count(*) FROM (" + _SELECT + clause + ") q", **params) if offset else 0)
-    return [_out({k: v for k, v in r.items() if k != "_total"}) for r in rows], int(total or 0)
+    rows, total = (db or get_db()).page(_SELECT + f"WHERE {w.sql}", order_by="created_at DESC, id",
+                               limit=limit, offset=offset, **w.params)
+    return [_out(r) for r in rows], total
 
 
 def update(ref_id: str, changes: dict, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     if "reference_config" in changes:
         mapping.validate_config(changes["reference_config"])
     with db.transaction():
@@ -120,7 +108,7 @@ def update(ref_id: str, changes: dict, db=None) -> dict:
 
 
 def delete(ref_id: str, db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     with db.transaction():
         row = get(ref_id, db)
         db.execute("DELETE FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref_id)
@@ -130,13 +118,12 @@ def delete(ref_id: str, db=None) -> dict:
 def recover(*, endpoint_id: str | None = None, document_id: str | None = None, db=None) -> int:
     """References stored as `error` whose endpoint is callable again become
     `active` (for one endpoint, or every endpoint of a document); returns how many."""
-    return _db(db).execute(
+    w = (Where("r.api_endpoint_id = e.id", "r.status = 'error'", "e.status <> 'inactive'", "d.status = 'active'")
+         .when(endpoint_id, "e.id = CAST(:eid AS uuid)", eid=endpoint_id)
+         .when(document_id, "d.id = CAST(:did AS uuid)", did=document_id))
+    return (db or get_db()).execute(
         "UPDATE resource_references r SET status = 'active', updated_at = now() "
-        "FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id "
-        "WHERE r.api_endpoint_id = e.id AND r.status = 'error' AND e.status <> 'inactive' AND d.status = 'active' "
-        "AND (CAST(:eid AS uuid) IS NULL OR e.id = CAST(:eid AS uuid)) "
-        "AND (CAST(:did AS uuid) IS NULL OR d.id = CAST(:did AS uuid))",
-        eid=endpoint_id, did=document_id)
+        f"FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id WHERE {w.sql}", **w.params)
 
 
 def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], int]:
@@ -144,25 +131,19 @@ def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], 
     w = (Where()
          .when(filters.get("resource_type"), "resource_type = :rt", rt=filters.get("resource_type"))
          .when(filters.get("resource_id"), "resource_id = CAST(:rid AS uuid)", rid=filters.get("resource_id")))
-    clause, params = f"WHERE {w.sql} ", w.params
-    rows = _db(db).query(
+    rows, total = (db or get_db()).page(
         "SELECT resource_type, resource_id, total_references, active_references, error_references, "
-        "COALESCE(total_usage, 0) AS total_usage, last_used, count(*) OVER () AS _total "
-        f"FROM resource_reference_stats {clause}ORDER BY total_usage DESC NULLS LAST, resource_type, resource_id "
-        "LIMIT :limit OFFSET :offset", limit=limit, offset=offset, **params)
-    total = rows[0]["_total"] if rows else 0
-    out = []
+        f"COALESCE(total_usage, 0) AS total_usage, last_used FROM resource_reference_stats WHERE {w.sql}",
+        order_by="total_usage DESC NULLS LAST, resource_type, resource_id", limit=limit, offset=offset, **w.params)
     for r in rows:
-        r.pop("_total")
         for k in ("total_references", "active_references", "error_references", "total_usage"):
             r[k] = int(r[k] or 0)
-        out.append(r)
-    return out, int(total)
+    return rows, total
 
 
 def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_agent: str | None = None,
            db=None) -> dict:
-    db = _db(db)
+    db = db or get_db()
     ref = db.one(
         "SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.status "
         "FROM resource_references r WHERE r.id = CAST(:id AS uuid)", id=ref_id)
@@ -192,12 +173,3 @@ def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_
     result["reference_id"] = ref_id
     return result
 
-
-def input_for_preview(ref_id: str, inp: dict | None, db=None) -> Any:
-    """The rendered invoke input (for debugging a mapping), nothing sent."""
-    ref = get(ref_id, db)
-    built, timeout_ms = mapping.render(ref["reference_config"], inp, {
-        "id": ref_id, "resource_type": ref["resource_type"], "resource_id": str(ref["resource_id"])})
-    return {"path_params": built.path_params, "query": built.query, "headers": built.headers,
-            "cookies": built.cookies, "body": built.body, "content_type": built.content_type,
-            "timeout_ms": timeout_ms}

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
 
-from chalicelib.gateway import schemas
 from chalicelib.errors import ValidationError
+from chalicelib.gateway import schemas
 
 # Headers a caller may not set: they belong to the connection or the gateway.
 HOP_HEADERS = frozenset({
@@ -134,13 +134,13 @@ def serialize_query(name: str, value: Any, style: str = "form", explode: bool = 
         if style == "spaceDelimited" and not explode:
             return [f"{key}=" + "%20".join(e(t) for t in texts)]
         if style == "pipeDelimited" and not explode:
-            return [f"{key}=" + "%7C".join(e(t) for t in texts)] if not allow_reserved else [f"{key}=" + "|".join(e(t) for t in texts)]
+            return [f"{key}=" + ("|" if allow_reserved else "%7C").join(e(t) for t in texts)]
         if explode:
             return [f"{key}={e(t)}" for t in texts]
         return [f"{key}=" + ",".join(e(t) for t in texts)]
     if isinstance(value, dict):
         if style == "deepObject":
-            out = []
+            out: list[str] = []
             for k, v in value.items():
                 if isinstance(v, list):
                     out.extend(f"{key}%5B{_pct(str(k))}%5D={e(_scalar_text(i))}" for i in v)
@@ -188,7 +188,8 @@ def request_body_media(request_body: Any) -> tuple[bool, dict[str, dict]]:
     return False, {"application/json": request_body}
 
 
-def _choose_media(declared: dict[str, dict], wanted: str | None) -> tuple[str | None, dict]:
+def _choose_media(declared: dict[str, dict], wanted: str | None) -> tuple[str | None, dict | None]:
+    """(media type, its schema); schema None when `wanted` is not declared."""
     if wanted:
         base = wanted.split(";")[0].strip().lower()
         for media, schema in declared.items():
@@ -296,10 +297,12 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
             if name in placeholders:
                 values["path"][name] = value
             else:
-                problems.append({"loc": ["path_params", name], "type": "unknown", "msg": "the path has no such parameter"})
+                problems.append({"loc": ["path_params", name], "type": "unknown",
+                                 "msg": "the path has no such parameter"})
     for name in placeholders:
         if ("path", name) not in declared and name not in given["path"]:
-            problems.append({"loc": ["path_params", name], "type": "required", "msg": "missing required path parameter"})
+            problems.append({"loc": ["path_params", name], "type": "required",
+                             "msg": "missing required path parameter"})
     for name, value in given["query"].items():
         if ("query", name) not in declared:
             values["query"][name] = value
@@ -363,7 +366,8 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
 
 
 def _placeholders(path: str) -> list[str]:
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while True:
         start = path.find("{", i)
         if start < 0:

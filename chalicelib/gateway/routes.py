@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.web.api import ApiBlueprint, Ctx, Reply, page_of, uuid_param
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, uuid_param
 
 if TYPE_CHECKING:
-    from chalicelib.gateway.models import CallLogQuery, InvokeBody, ReferenceQuery, ReferenceStatsQuery
+    from chalicelib.gateway import models
+else:  # imported on the first request that needs them (cold start)
+    models = LazyModels("chalicelib.gateway.models")
 
 # calllogs, references and invoke (upstream auth, HTTP client, schemas) are
-# imported inside the views, and the request models ("chalicelib.gateway.models:...")
-# on the first request, not with app.py (Lambda cold start).
+# imported inside the views, not with app.py (Lambda cold start).
 bp = ApiBlueprint(__name__, tag="gateway")
 
 
@@ -18,12 +19,12 @@ def _caller(ctx: Ctx) -> tuple[str | None, str | None]:
     return ctx.client_ip, ctx.headers.get("user-agent")
 
 
-@bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body="chalicelib.gateway.models:InvokeBody",
+@bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body=models.InvokeBody,
         summary="Call an endpoint through the gateway")
 def invoke(ctx: Ctx, endpoint_id: str):
     from chalicelib.gateway.invoke import invoke_endpoint
     from chalicelib.gateway.request_builder import InvokeInput
-    b: InvokeBody = ctx.body
+    b: models.InvokeBody = ctx.body
     ip, ua = _caller(ctx)
     result = invoke_endpoint(
         uuid_param(endpoint_id, "endpoint_id"),
@@ -32,18 +33,18 @@ def invoke(ctx: Ctx, endpoint_id: str):
     return Reply(result, f"upstream answered {result['status_code']}")
 
 
-@bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query="chalicelib.gateway.models:StatsQuery",
+@bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=models.StatsQuery,
         summary="Call statistics of an endpoint over a window")
 def endpoint_stats(ctx: Ctx, endpoint_id: str):
     from chalicelib.gateway import calllogs
     return calllogs.endpoint_stats(uuid_param(endpoint_id, "endpoint_id"), calllogs.parse_window(ctx.query.window))
 
 
-@bp.api("/api/call-logs", "GET", role="viewer", query="chalicelib.gateway.models:CallLogQuery",
+@bp.api("/api/call-logs", "GET", role="viewer", query=models.CallLogQuery,
         summary="List call logs (default: last 24 h)")
 def list_call_logs(ctx: Ctx):
     from chalicelib.gateway import calllogs
-    q: CallLogQuery = ctx.query
+    q: models.CallLogQuery = ctx.query
     since, until = calllogs.time_range(q.since, q.until)
     filters = {
         "since": since, "until": until,
@@ -66,21 +67,22 @@ def get_call_log(ctx: Ctx, log_id: str):
 # ------------------------------------------------------------------ references
 
 
-@bp.api("/api/references", "POST", role="operator", body="chalicelib.gateway.models:CreateReference", status=201,
+@bp.api("/api/references", "POST", role="operator", body=models.CreateReference, status=201,
         summary="Create a resource reference to an endpoint")
 def create_reference(ctx: Ctx):
     from chalicelib.gateway import references
     data = ctx.body.model_dump()
     data["resource_id"] = uuid_param(data["resource_id"], "resource_id")
     data["api_endpoint_id"] = uuid_param(data["api_endpoint_id"], "api_endpoint_id")
-    return Reply(references.create(data, created_by=ctx.principal.key_id), "reference created", 201)
+    created_by = ctx.principal.key_id if ctx.principal else None
+    return Reply(references.create(data, created_by=created_by), "reference created", 201)
 
 
-@bp.api("/api/references", "GET", role="viewer", query="chalicelib.gateway.models:ReferenceQuery",
+@bp.api("/api/references", "GET", role="viewer", query=models.ReferenceQuery,
         summary="List resource references")
 def list_references(ctx: Ctx):
     from chalicelib.gateway import references
-    q: ReferenceQuery = ctx.query
+    q: models.ReferenceQuery = ctx.query
     filters = {
         "resource_type": q.resource_type, "status": q.status,
         "resource_id": uuid_param(q.resource_id, "resource_id") if q.resource_id else None,
@@ -91,11 +93,11 @@ def list_references(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/references/stats", "GET", role="viewer", query="chalicelib.gateway.models:ReferenceStatsQuery",
+@bp.api("/api/references/stats", "GET", role="viewer", query=models.ReferenceStatsQuery,
         summary="Reference statistics per resource (resource_reference_stats view)")
 def reference_stats(ctx: Ctx):
     from chalicelib.gateway import references
-    q: ReferenceStatsQuery = ctx.query
+    q: models.ReferenceStatsQuery = ctx.query
     filters = {"resource_type": q.resource_type,
                "resource_id": uuid_param(q.resource_id, "resource_id") if q.resource_id else None}
     items, total = references.stats(filters, q.limit, q.offset)
@@ -117,13 +119,13 @@ def _update(ctx: Ctx, ref_id: str):
     return Reply(references.update(uuid_param(ref_id, "ref_id"), changes), "reference updated")
 
 
-@bp.api("/api/references/{ref_id}", "PUT", role="operator", body="chalicelib.gateway.models:UpdateReference",
+@bp.api("/api/references/{ref_id}", "PUT", role="operator", body=models.UpdateReference,
         summary="Update a reference")
 def put_reference(ctx: Ctx, ref_id: str):
     return _update(ctx, ref_id)
 
 
-@bp.api("/api/references/{ref_id}", "PATCH", role="operator", body="chalicelib.gateway.models:UpdateReference",
+@bp.api("/api/references/{ref_id}", "PATCH", role="operator", body=models.UpdateReference,
         summary="Update some fields of a reference")
 def patch_reference(ctx: Ctx, ref_id: str):
     return _update(ctx, ref_id)
@@ -135,7 +137,7 @@ def delete_reference(ctx: Ctx, ref_id: str):
     return Reply(references.delete(uuid_param(ref_id, "ref_id")), "reference deleted")
 
 
-@bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body="chalicelib.gateway.models:InvokeReference",
+@bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body=models.InvokeReference,
         summary="Invoke a reference's endpoint with its parameter mapping")
 def invoke_reference(ctx: Ctx, ref_id: str):
     from chalicelib.gateway import references

@@ -35,7 +35,8 @@ def to_json_schema(schema: Any, *, request: bool = True) -> Any:
         if key in _OAS_ONLY or key.startswith("x-"):
             continue
         if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
-            out[key] = {k: to_json_schema(v, request=request) for k, v in value.items()} if isinstance(value, dict) else value
+            out[key] = ({k: to_json_schema(v, request=request) for k, v in value.items()}
+                        if isinstance(value, dict) else value)
         elif key in ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else",
                      "unevaluatedProperties", "unevaluatedItems", "additionalItems"):
             out[key] = to_json_schema(value, request=request)
@@ -78,7 +79,8 @@ def convert_components(components: Any) -> dict:
     for section in ("parameters", "headers"):
         if isinstance(components.get(section), dict):
             out[section] = {
-                k: ({**v, "schema": to_json_schema(v["schema"])} if isinstance(v, dict) and isinstance(v.get("schema"), dict) else v)
+                k: ({**v, "schema": to_json_schema(v["schema"])}
+                    if isinstance(v, dict) and isinstance(v.get("schema"), dict) else v)
                 for k, v in components[section].items()
             }
     return out

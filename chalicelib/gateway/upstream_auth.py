@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from chalicelib import masking
 from chalicelib.errors import UpstreamError
 
 TOKEN_EXPIRY_SKEW_S = 30
@@ -41,6 +42,8 @@ class Sensitive:
 
 
 def sensitive_for(cfg: dict | None) -> Sensitive:
+    """What `cfg` makes secret in one call: its apiKey and extra-header names, and its clear
+    values (the masker's rule for an auth config) plus the Basic credential they encode."""
     s = Sensitive()
     if not cfg:
         return s
@@ -50,15 +53,9 @@ def sensitive_for(cfg: dict | None) -> Sensitive:
             cfg["name"].lower() if cfg.get("in", "header") == "header" else cfg["name"])
     for name in (cfg.get("headers") or {}):
         s.headers.add(name.lower())
-    for key in ("value", "token", "password", "client_secret"):
-        v = cfg.get(key)
-        if isinstance(v, str) and v:
-            s.values.add(v)
+    s.values.update(masking.secret_values(cfg, auth=True))
     if kind == "http" and str(cfg.get("scheme", "")).lower() == "basic" and cfg.get("password"):
         s.values.add(base64.b64encode(f"{cfg.get('username', '')}:{cfg['password']}".encode()).decode())
-    for v in (cfg.get("headers") or {}).values():
-        if isinstance(v, str) and len(v) >= 4:
-            s.values.add(v)
     return s
 
 
@@ -123,7 +120,7 @@ def _fetch_token(cfg: dict, policy) -> tuple[str, float]:
         resp = outbound.fetch(cfg["token_url"], method="POST", headers=headers, body=body.encode(),
                               policy=policy, max_redirects=0)
     except outbound.OutboundFailure as exc:
-        raise UpstreamError(f"could not obtain an OAuth2 token from {cfg['token_url']}: {exc.message}",
+        raise UpstreamError(f"could not obtain an OAuth2 token from {cfg['token_url']}: {exc}",
                             {"token_url": cfg["token_url"], "error_type": exc.error_type}) from None
     detail = {"token_url": cfg["token_url"], "status_code": resp.status_code}
     try:

@@ -1,11 +1,14 @@
-"""Long jobs: a `jobs` table, a registry of job types, SQS queues per priority
-(or an in-process runner when no queue URLs are set), one dispatcher.
+"""Long jobs: a `jobs` table (`store`), a registry of job types (`registry`),
+SQS queues per priority or an in-process runner when no queue URLs are set
+(`queue`, messages encoded by `messages`), one dispatcher (`dispatcher`), the
+local worker (`worker`), the stuck-job sweep (`sweep`), the DLQ redrive
+(`redrive`) and the SQS Lambda handlers (`lambdas`).
 
 Public API for the other domains:
 
     from chalicelib.jobs import register_job, submit_job, JobContext
 
-    @register_job("catalog.import")           # in a module app.py imports
+    @register_job("catalog.import")           # in the domain's jobs.py, which app.py imports
     def import_spec(ctx: JobContext) -> dict:
         ctx.progress(10, "parsing")            # 0-100 + message; heartbeat; raises
         ...                                    # JobCancelled when the job was cancelled
@@ -17,8 +20,11 @@ Public API for the other domains:
 Routes (chalicelib.jobs.routes): GET /api/jobs, GET /api/jobs/{id},
 POST /api/jobs/{id}/cancel. Nothing here imports boto3 at module level.
 """
-from chalicelib.jobs.registry import (  # noqa: F401
-    JobCancelled, JobContext, PermanentJobError, register_job,
+from chalicelib.jobs.registry import (  # noqa: F401 - the public API of chalicelib.jobs
+    JobCancelled,
+    JobContext,
+    PermanentJobError,
+    register_job,
 )
 
 # The service (store, secrets, database) loads on first use, not when a

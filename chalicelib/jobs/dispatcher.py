@@ -19,24 +19,18 @@ the local worker (`make run` with queue URLs) and the in-process runner.
 * What a caller sees of a failure is a summary (`summarise`: code, message,
   hint), stored as the job's `last_error`; the traceback goes to the server
   log (logger "stepflow.jobs", with the job id) and nowhere else.
-
-Batches (`handle_sqs_event`): Chalice's `on_sqs_message` has no
-ReportBatchItemFailures option, and when a Lambda SQS handler raises, every
-record of the batch becomes visible again. So on a partial failure this
-handler deletes the records that succeeded itself, then raises: only the
-failed records are redelivered. With success it just returns and Lambda
-deletes the batch. We chose this over relying on batch size 1 because it is
-correct for any batch size the app declares; app.py still uses batch_size=1
-for the job queues since a job may run for minutes and one slow record would
-hold its batch-mates back.
+* `run_message(body, receive_count)` is what every consumer calls (the Lambda
+  SQS handlers in chalicelib.jobs.lambdas, the local worker): it never
+  raises; a failure before the handler ran (the database is down) is a
+  retry after the backoff.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable
 
 from chalicelib.jobs import store
+from chalicelib.jobs.messages import decode_message
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT, JobCancelled, JobContext, PermanentJobError, get_job_type
 from chalicelib.observability import logged_job
 
@@ -55,10 +49,6 @@ class Outcome:
     delay_s: int | None = None  # visibility to set before redelivery
 
 
-class JobBatchFailed(Exception):
-    """Raised by the SQS handler so Lambda redelivers the records it did not delete."""
-
-
 def retry_delay(attempts: int) -> int:
     """Backoff before the next attempt: base * 2^(attempts-1), capped at 15 min."""
     from chalicelib.settings import get_settings
@@ -75,8 +65,8 @@ def summarise(exc: BaseException, job_id: str) -> dict:
     """What a caller may see of a handler's failure: {code, message, hint}.
     A typed error (`chalicelib.errors`) shows its code and message; any
     other exception only its kind, since its text may hold internals."""
-    from chalicelib.masking import mask_text
     from chalicelib.errors import AppError
+    from chalicelib.masking import mask_text
 
     cause = exc.__cause__ if isinstance(exc, PermanentJobError) and isinstance(exc.__cause__, AppError) else exc
     if isinstance(cause, AppError):
@@ -154,48 +144,15 @@ def run_job(job_id: str, receive_count: int | None = None) -> Outcome:
 
 
 def run_message(body: str, receive_count: int | None) -> Outcome:
-    from chalicelib.jobs.queue import decode_message
+    """Run the job a message names; what to do with the message is in the Outcome."""
     try:
         job_id = decode_message(body)
     except ValueError as exc:
         # Not ours (or corrupted): nothing can ever process it; drop it loudly.
         log.error("dropping message: %s", exc)
         return Outcome("ack", "skipped", None, str(exc))
-    return run_job(job_id, receive_count)
-
-
-def _record_fields(record: Any) -> tuple[str, str, str, int]:
-    raw = record.to_dict() if hasattr(record, "to_dict") else dict(record)
-    attrs = raw.get("attributes") or {}
-    return (raw.get("body", ""), raw.get("receiptHandle", ""), raw.get("eventSourceARN", ""),
-            int(attrs.get("ApproximateReceiveCount", "1")))
-
-
-def handle_sqs_event(event: Iterable[Any], queue: Any = None) -> dict:
-    """The body of the three `on_sqs_message` handlers (see the module docstring)."""
-    done, failed = [], []
-    for record in event:
-        body, receipt, arn, receive_count = _record_fields(record)
-        try:
-            outcome = run_message(body, receive_count)
-        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: retry this record
-            log.exception("job message failed before its handler ran")
-            outcome = Outcome("retry", "retrying", None, str(exc), delay_s=retry_delay(receive_count))
-        (done if outcome.action == "ack" else failed).append((receipt, arn, outcome))
-    summary = {"processed": len(done) + len(failed), "acknowledged": len(done), "redelivered": len(failed),
-               "outcomes": [o.status for _, _, o in done + failed]}
-    if not failed:
-        return summary
-    if queue is None:
-        from chalicelib.jobs.queue import get_queue
-        queue = get_queue()
-    for receipt, arn, _ in done:
-        queue.delete(queue.url_for_arn(arn), receipt)
-    for receipt, arn, outcome in failed:
-        if outcome.delay_s is not None:
-            try:
-                queue.delay(queue.url_for_arn(arn), receipt, outcome.delay_s)
-            except Exception:  # noqa: BLE001 - the queue's own visibility timeout still applies
-                log.exception("could not shorten the visibility of a failed job message")
-    raise JobBatchFailed(f"{len(failed)} of {summary['processed']} job message(s) failed and will be redelivered: "
-                         + "; ".join(f"{o.job_id}: {o.error}" for _, _, o in failed))
+    try:
+        return run_job(job_id, receive_count)
+    except Exception as exc:  # noqa: BLE001 - e.g. the database is down: redeliver after the backoff
+        log.exception("job message failed before its handler ran")
+        return Outcome("retry", "retrying", job_id, str(exc), delay_s=retry_delay(receive_count or 1))

@@ -1,5 +1,6 @@
-"""The Lambda entry points of issue 5, as a Chalice Blueprint that app.py
-registers: three SQS consumers (one per priority queue) and three schedules.
+"""The job queues' Lambda entry points, as a Chalice Blueprint that app.py
+registers: three SQS consumers, one per priority queue (the schedules are in
+chalicelib.schedules.lambdas).
 
 Function names match `.chalice/config.json` (`jobs_critical`, ...; timeouts
 900 s / 300 s) and infra/resources.yaml (queue visibility 5400 s = 6 x 900 s,
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint
 
 from chalicelib.settings import get_settings
 
@@ -44,7 +45,7 @@ def _priority_of(arn: str) -> str:
 def consume(event, queue=None) -> dict:
     """Run an SQS batch; answer the records to redeliver as batchItemFailures."""
     from chalicelib import observability
-    from chalicelib.jobs.dispatcher import Outcome, retry_delay, run_message
+    from chalicelib.jobs.dispatcher import run_message
 
     invocation = getattr(getattr(event, "context", None), "aws_request_id", None)
     failures, outcomes = [], []
@@ -53,11 +54,7 @@ def consume(event, queue=None) -> dict:
         arn = raw.get("eventSourceARN", "")
         receive_count = int((raw.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
         with observability.job_scope(queue=_priority_of(arn), function_request_id=invocation):
-            try:
-                outcome = run_message(raw.get("body", ""), receive_count)
-            except Exception as exc:  # noqa: BLE001 - e.g. the database is down: redeliver this record
-                log.exception("job message failed before its handler ran")
-                outcome = Outcome("retry", "retrying", None, str(exc), delay_s=retry_delay(receive_count))
+            outcome = run_message(raw.get("body", ""), receive_count)
         outcomes.append(outcome.status)
         if outcome.action != "retry":
             continue
@@ -87,27 +84,3 @@ def jobs_default(event):
 @bp.on_sqs_message(queue=f"{_prefix}-low", batch_size=BATCH_SIZE)
 def jobs_low(event):
     return consume(event)
-
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES))
-def health_check_schedule(event):
-    from chalicelib.schedules.health import run_health_checks
-    report = run_health_checks()
-    log.info("scheduled health checks: %s", report)
-    return report
-
-
-@bp.schedule(Rate(1, unit=Rate.DAYS))
-def partition_rollover(event):
-    from chalicelib.dynamic_api.store import rollover_log_partitions
-    from chalicelib.schedules.partitions import rollover
-    report = {"api_call_logs": rollover(), "dynamic_api_invocation_logs": rollover_log_partitions(),
-              "api_access_logs": rollover(table="api_access_logs")}
-    log.info("partition rollover: %s", report)
-    return report
-
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES))
-def stuck_job_sweep(event):
-    from chalicelib.jobs.sweep import sweep_stuck_jobs
-    return sweep_stuck_jobs()

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from chalicelib.web.models import Model, PageQuery
 
-
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Priority = Literal["critical", "default", "low"]
 
@@ -24,6 +23,6 @@ class AsyncOptions(Model):
     """Mixed into the body (or query) model of every route that can run as a
     job. One spelling: `async` (anything else is an unknown field, 400).
     Idempotency comes from the `Idempotency-Key` header (see
-    chalicelib.jobs.service.submit_for_request)."""
+    chalicelib.jobs.routes.submit_for_request)."""
     async_: bool = Field(False, alias="async", description="run as a job: answers 202 with the job")
     priority: Priority | None = Field(None, description="the job's queue: critical, default (default) or low")

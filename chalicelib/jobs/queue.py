@@ -2,38 +2,26 @@
 
 `get_queue()` returns an `SqsQueue` when settings hold queue URLs for all three
 priorities (AWS, or `moto_server` locally), else the `InlineQueue`: a single
-daemon thread that runs jobs in priority order through the same dispatcher, so
-`make run` works with nothing else started. A message carries only the job id
-(and type, for logs): the payload lives in the `jobs` row.
+daemon thread that runs jobs in priority order through the runner it is given
+(the dispatcher's `run_job` by default), so `make run` works with nothing else
+started. Messages are encoded by chalicelib.jobs.messages.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
+from chalicelib.jobs.dispatcher import Outcome, retry_delay, run_job
+from chalicelib.jobs.messages import encode_message
 from chalicelib.jobs.registry import PRIORITIES
 
+Runner = Callable[[str], Outcome]
+
 log = logging.getLogger("stepflow.jobs")
-
-
-def encode_message(job_id: str, job_type: str | None = None) -> str:
-    return json.dumps({"job_id": job_id, "type": job_type}, separators=(",", ":"))
-
-
-def decode_message(body: str) -> str:
-    """The job id from a message body; ValueError when the body is not ours."""
-    try:
-        data = json.loads(body)
-        job_id = data["job_id"]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"not a job message: {body[:200]!r}") from exc
-    import uuid
-    return str(uuid.UUID(str(job_id)))
 
 
 class SqsQueue:
@@ -81,14 +69,16 @@ class SqsQueue:
 
 
 class InlineQueue:
-    """In-process runner: one daemon thread, jobs in priority order, same dispatcher.
+    """In-process runner: one daemon thread, jobs in priority order, each run by `run(job_id)`.
 
     A failed attempt is retried after the backoff (a timer re-queues it) until
     the job's max_attempts; there is no DLQ, the job row says `failed`."""
 
     kind = "inline"
 
-    def __init__(self):
+    def __init__(self, run: Runner = run_job, backoff: Callable[[int], int] = retry_delay):
+        self._run_job = run
+        self._backoff = backoff
         self._heap: list[tuple[int, int, str]] = []
         self._seq = itertools.count()
         self._cv = threading.Condition()
@@ -106,16 +96,15 @@ class InlineQueue:
             self._cv.notify()
 
     def _run(self) -> None:
-        from chalicelib.jobs.dispatcher import retry_delay, run_job
         while True:
             with self._cv:
                 while not self._heap:
                     self._cv.wait()
                 prio, _, job_id = heapq.heappop(self._heap)
             try:
-                outcome = run_job(job_id, receive_count=None)
+                outcome = self._run_job(job_id)
                 if outcome.action == "retry" and not outcome.final:
-                    self._later(retry_delay(outcome.attempts), PRIORITIES[prio], job_id)
+                    self._later(self._backoff(outcome.attempts), PRIORITIES[prio], job_id)
             except Exception:  # noqa: BLE001 - the runner thread must survive anything
                 log.exception("inline runner: job %s", job_id)
             finally:

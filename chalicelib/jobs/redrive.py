@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from chalicelib.jobs import store
-from chalicelib.jobs.queue import decode_message, encode_message
+from chalicelib.jobs.messages import decode_message, encode_message
 from chalicelib.jobs.registry import PRIORITIES
 
 
@@ -45,7 +45,8 @@ def redrive(priority: str, sqs: Any, queue_urls: dict[str, str], *, limit: int =
     if not source:
         raise ValueError(f"no queue URL configured for {priority} (QUEUE_URL_{priority.upper()})")
     dlq = dlq_url_of(sqs, source)
-    report = {"priority": priority, "dlq": dlq, "dry_run": dry_run, "redriven": [], "dropped": [], "kept": []}
+    report: dict[str, Any] = {"priority": priority, "dlq": dlq, "dry_run": dry_run,
+                              "redriven": [], "dropped": [], "kept": []}
     seen = 0
     while seen < limit:
         # A short visibility: what is kept (or seen in a dry run) shows up again soon.
@@ -76,7 +77,7 @@ def _one(message: dict, sqs: Any, source: str, dlq: str, report: dict, dry_run: 
     if dry_run:
         report["redriven" if status == "failed" else "dropped"].append({"job_id": job_id, "status": status})
         return
-    if status == "failed" and store.requeue_failed(job_id) is not None:
+    if job is not None and status == "failed" and store.requeue_failed(job_id) is not None:
         sqs.send_message(QueueUrl=source, MessageBody=encode_message(job_id, job["type"]))
         report["redriven"].append({"job_id": job_id, "type": job["type"]})
     else:

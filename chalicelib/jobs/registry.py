@@ -19,7 +19,10 @@ class JobCancelled(Exception):
 
 
 class PermanentJobError(Exception):
-    """A handler raises this for an error retrying cannot fix: the job fails at once."""
+    """A handler raises this for an error retrying cannot fix: the job fails at once.
+    `details`: what the error it stands for said (kept for the job's summary)."""
+
+    details: Any = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,6 @@ def job_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def unregister_job(name: str) -> None:
-    """Tests only."""
-    _REGISTRY.pop(name, None)
-
-
 @dataclass
 class JobContext:
     """What a handler gets: the job's id, payload and attempt, and progress reporting."""
@@ -82,8 +80,8 @@ class JobContext:
     payload: Any
     attempt: int
     priority: str
-    _report: Callable[[str, int | None, str | None], bool] = field(repr=False, default=None)
-    _finish: Callable[[str, Any], Any] = field(repr=False, default=None)
+    _report: Callable[[str, int | None, str | None], bool] | None = field(repr=False, default=None)
+    _finish: Callable[[str, Any], Any] | None = field(repr=False, default=None)
     committed: bool = False
 
     def commit(self, work: Callable[[], Any], summary: Callable[[Any], Any] = lambda out: out) -> Any:

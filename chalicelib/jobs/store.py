@@ -14,13 +14,14 @@ and opened again when read here; callers mask it before showing it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from chalicelib.db import get_db
+from chalicelib.db.where import Where
 
 COLUMNS = ("id, type, status, priority, payload, result, progress, progress_message, attempts, max_attempts, "
            "last_error, idempotency_key, heartbeat_at, created_by, created_at, updated_at, started_at, finished_at")
-TERMINAL = ("succeeded", "failed", "cancelled")
+_J_COLUMNS = ", ".join("j." + c.strip() for c in COLUMNS.split(","))  # COLUMNS of `jobs j`
 MAX_ERROR_CHARS = 4000
 
 
@@ -71,9 +72,8 @@ def _payload_out(stored: Any) -> Any:
     return stored
 
 
-def _out(row: dict | None) -> dict | None:
-    if row is None:
-        return None
+def _row(row: dict) -> dict:
+    """A row as read here: payload opened, `error` (the summary) and `last_error` (its message)."""
     row = dict(row)
     if "payload" in row:
         row["payload"] = _payload_out(row["payload"])
@@ -83,7 +83,8 @@ def _out(row: dict | None) -> dict | None:
 
 
 def _one(sql: str, **params: Any) -> dict | None:
-    return _out(get_db().one(sql, **params))
+    row = get_db().one(sql, **params)
+    return None if row is None else _row(row)
 
 
 def insert(type_: str, priority: str, payload: Any, max_attempts: int, idempotency_key: str | None,
@@ -106,18 +107,15 @@ def by_idempotency_key(key: str) -> dict | None:
     return _one(f"SELECT {COLUMNS} FROM jobs WHERE idempotency_key = :key", key=key)
 
 
-def list_jobs(types: list[str], statuses: list[str], priorities: list[str], limit: int, offset: int
+def list_jobs(types: Sequence[str], statuses: Sequence[str], priorities: Sequence[str], limit: int, offset: int
               ) -> tuple[list[dict], int]:
-    where = ["(cardinality(CAST(:jtypes AS text[])) = 0 OR type = ANY(CAST(:jtypes AS text[])))",
-             "(cardinality(CAST(:statuses AS text[])) = 0 OR status = ANY(CAST(:statuses AS text[])))",
-             "(cardinality(CAST(:prios AS text[])) = 0 OR priority = ANY(CAST(:prios AS text[])))"]
-    params = dict(jtypes=list(types), statuses=list(statuses), prios=list(priorities))
-    cond = " AND ".join(where)
-    db = get_db()
-    total = db.scalar(f"SELECT count(*) FROM jobs WHERE {cond}", **params)
-    rows = db.query(f"SELECT {COLUMNS} FROM jobs WHERE {cond} ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
-                    limit=limit, offset=offset, **params)
-    return [_out(r) for r in rows], int(total)
+    w = (Where()
+         .when(types, "type = ANY(CAST(:jtypes AS text[]))", jtypes=list(types))
+         .when(statuses, "status = ANY(CAST(:statuses AS text[]))", statuses=list(statuses))
+         .when(priorities, "priority = ANY(CAST(:prios AS text[]))", prios=list(priorities)))
+    rows, total = get_db().page(f"SELECT {COLUMNS} FROM jobs WHERE {w.sql}", order_by="created_at DESC, id",
+                                limit=limit, offset=offset, **w.params)
+    return [_row(r) for r in rows], total
 
 
 def claim(job_id: str, stale_after_s: int) -> dict | None:
@@ -191,9 +189,9 @@ def take_stuck_running(stale_after_s: int, limit: int = 500) -> list[dict]:
             FROM (SELECT id FROM jobs WHERE status = 'running'
                     AND heartbeat_at < NOW() - make_interval(secs => :stale)
                   ORDER BY heartbeat_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
-            WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
+            WHERE j.id = s.id RETURNING {_J_COLUMNS}""",
         stale=stale_after_s, limit=limit)
-    return [_out(r) for r in rows]
+    return [_row(r) for r in rows]
 
 
 def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
@@ -203,15 +201,15 @@ def take_idle_queued(idle_after_s: int, limit: int = 500) -> list[dict]:
             FROM (SELECT id FROM jobs WHERE status = 'queued'
                     AND updated_at < NOW() - make_interval(secs => :idle)
                   ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED) s
-            WHERE j.id = s.id RETURNING {", ".join("j." + c.strip() for c in COLUMNS.split(","))}""",
+            WHERE j.id = s.id RETURNING {_J_COLUMNS}""",
         idle=idle_after_s, limit=limit)
-    return [_out(r) for r in rows]
+    return [_row(r) for r in rows]
 
 
 def requeue_failed(job_id: str) -> dict | None:
     """failed -> queued with its attempts reset (a DLQ redrive); None when the job is not failed."""
-    return _out(get_db().one(
+    return _one(
         f"""UPDATE jobs SET status = 'queued', attempts = 0, finished_at = NULL, heartbeat_at = NULL,
                    updated_at = NOW()
             WHERE id = CAST(:id AS uuid) AND status = 'failed' RETURNING {COLUMNS}""",
-        id=job_id))
+        id=job_id)

@@ -19,7 +19,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.jobs.dispatcher import Outcome, retry_delay, run_message
+from chalicelib.jobs.dispatcher import Outcome, run_message
 from chalicelib.jobs.queue import SqsQueue
 from chalicelib.jobs.registry import PRIORITIES
 
@@ -39,11 +39,7 @@ class LocalWorker:
     def _handle(self, priority: str, message: dict) -> Outcome:
         url = self.queue.urls[priority]
         receive_count = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
-        try:
-            outcome = run_message(message["Body"], receive_count)
-        except Exception as exc:  # noqa: BLE001 - e.g. database down: leave it for redelivery
-            log.exception("local worker: message failed before its handler ran")
-            outcome = Outcome("retry", "retrying", None, str(exc), delay_s=retry_delay(receive_count))
+        outcome = run_message(message["Body"], receive_count)
         if outcome.action == "ack":
             self.queue.delete(url, message["ReceiptHandle"])
         elif outcome.delay_s is not None:
@@ -68,7 +64,7 @@ class LocalWorker:
         for priority in PRIORITIES:  # what arrived meanwhile, critical first
             try:
                 messages = futures[priority].result()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - one queue failing must not stop the others
                 log.exception("local worker: receive from %s failed", priority)
                 continue
             for m in messages:

@@ -64,10 +64,31 @@ from urllib.parse import urljoin
 
 from chalicelib.net.addresses import IPAddress, classify_address  # noqa: F401 - re-exported
 from chalicelib.net.policy import (  # noqa: F401 - re-exported
-    ALLOWLIST_SETTING, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_READ_TIMEOUT,
-    DEFAULT_TOTAL_TIMEOUT, Allowlist, OutboundConnectionError, OutboundFailure, OutboundPolicy, OutboundRefused,
-    OutboundSSLError, OutboundTimeout, RedirectRefused, Resolver, ResponseTooLarge, Target, TooManyRedirects,
-    check_url, literal_address, origin_of, parse_allowlist, policy_from_settings, system_resolver)
+    ALLOWLIST_SETTING,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    Allowlist,
+    OutboundConnectionError,
+    OutboundFailure,
+    OutboundPolicy,
+    OutboundRefused,
+    OutboundSSLError,
+    OutboundTimeout,
+    RedirectRefused,
+    Resolver,
+    ResponseTooLarge,
+    Target,
+    TooManyRedirects,
+    check_url,
+    literal_address,
+    origin_of,
+    parse_allowlist,
+    policy_from_settings,
+    system_resolver,
+)
 
 DEFAULT_USER_AGENT = "StepFlow-Gateway/1"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -142,7 +163,8 @@ def _origin(t: Target) -> tuple[str, str, int]:
 def _translate(exc: Exception, url: str, phase_timeout: float) -> OutboundFailure:
     """Map a requests/urllib3 exception to our typed errors."""
     import requests
-    from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError as U3SSLError
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import SSLError as U3SSLError
 
     details = {"url": url}
     inner = exc.args[0] if exc.args else None
@@ -238,7 +260,8 @@ def fetch(
             # keep the caller's exact encoding: requests would decode %2E etc.
             # (turning an encoded "%2E%2E" segment back into "..")
             prepared.url = hop_url
-        prepared.pinned_target = target
+        # The PinnedAdapter reads it back: requests has no field for the address to connect to.
+        prepared.pinned_target = target  # type: ignore[attr-defined]
         read_t = min(r_timeout, remaining)
         try:
             resp = adapter.send(
@@ -307,7 +330,7 @@ def fetch(
                     _set_sock_timeout(resp.raw, min(r_timeout, left))
         except OutboundFailure:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - translated to typed errors, like the send above
             resp.close()
             if time.perf_counter() >= deadline:
                 raise OutboundTimeout(
@@ -321,7 +344,7 @@ def fetch(
             reason=resp.reason or "",
             headers=resp.headers,
             content=b"".join(chunks),
-            url=prepared.url,
+            url=prepared.url or hop_url,
             address=target.address,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
             redirects=redirects,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from chalicelib.net.addresses import IPAddress, classify_address
 from chalicelib.errors import RequestTimeout, UpstreamError, ValidationError
+from chalicelib.net.addresses import IPAddress, classify_address
 
 Resolver = Callable[[str, int], Sequence[str]]
 
@@ -35,9 +35,13 @@ DEFAULT_TOTAL_TIMEOUT = 25.0  # under API Gateway's 29 s
 
 
 class OutboundFailure(Exception):
-    """Mixin shared by every outbound error; `error_type` names the failure kind."""
+    """Mixin shared by every outbound error; `error_type` names the failure kind.
+    Every concrete one is also a typed error (`chalicelib.errors.AppError`), so
+    a caller catching OutboundFailure reads its `message` and `details`."""
 
     error_type = "connection"
+    message: str
+    details: Any
 
 
 class OutboundRefused(OutboundFailure, ValidationError):
@@ -187,8 +191,8 @@ def system_resolver(host: str, port: int) -> list[str]:
     """Resolve through getaddrinfo (one lookup), IPv4 answers first."""
     infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     seen: list[str] = []
-    for family, _t, _p, _c, sockaddr in sorted(infos, key=lambda i: i[0] != socket.AF_INET):
-        addr = sockaddr[0]
+    for _family, _t, _p, _c, sockaddr in sorted(infos, key=lambda i: i[0] != socket.AF_INET):
+        addr = str(sockaddr[0])
         if addr not in seen:
             seen.append(addr)
     return seen

@@ -1,2 +1,5 @@
-"""Periodic work run by EventBridge schedules: document health checks and the
-api_call_logs partition rollover (the stuck-job sweep lives in chalicelib.jobs)."""
+"""Periodic work run by EventBridge schedules, every schedule declared in
+`chalicelib.schedules.lambdas`: document health checks (`health`, also run
+on request and as the `health_checks.run` job, registered by `jobs`), the
+monthly log partitions' rollover (`partitions`), and the stuck-job sweep
+(which chalicelib.jobs.sweep owns)."""

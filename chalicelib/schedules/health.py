@@ -1,4 +1,4 @@
-"""Document health checks (seed 000 api_health_checks; issue 5).
+"""Document health checks (seed 000 api_health_checks), run now, in bulk, or on the schedule.
 
 A check of one document has a `check_type` (seed 000), from the request, the
 document's `health_check_config.check_type`, or `connectivity` by default:
@@ -33,11 +33,12 @@ import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from chalicelib.db import get_db
-from chalicelib.jobs.registry import JobContext
+from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.jobs.registry import JobContext
 
 log = logging.getLogger("stepflow.health")
 
@@ -121,13 +122,15 @@ def _call(url: str, methods: list[str], deadline: float, policy: Any, details: d
     resp = None
     for method in methods:
         left = max(deadline - time.perf_counter(), 0.05)
-        resp = outbound.fetch(url, method=method, policy=policy, connect_timeout=left, read_timeout=left,
-                              total_timeout=left)
+        resp = outbound.fetch(url, method=method, policy=policy.with_limits(
+            connect_timeout=left, read_timeout=left, total_timeout=left))
         details["method"] = method
         if method == "HEAD" and resp.status_code in HEAD_FALLBACK_STATUSES and len(methods) > 1:
             details["head_status"] = resp.status_code
             continue
         break
+    if resp is None:
+        raise ValueError("a check calls at least one method")
     details["status_code"] = resp.status_code
     return resp
 
@@ -238,8 +241,11 @@ def record_check(document_id: str, result: dict, checked_at: datetime | None = N
                        ELSE health_status END,
                    last_health_check = :at, updated_at = NOW()
                WHERE id = CAST(:id AS uuid)
-               RETURNING id, health_status, last_health_check, health_consecutive_failures, health_consecutive_successes""",
+               RETURNING id, health_status, last_health_check, health_consecutive_failures,
+                         health_consecutive_successes""",
             id=document_id, ok=ok, m=s.health_successes_healthy, n=s.health_failures_unhealthy, at=checked_at)
+        if doc is None:  # the row is locked above: only a bug gets here
+            raise NotFound(f"document {document_id} not found")
         doc["previous_health_status"] = previous["health_status"]
         check = db.one(
             f"""INSERT INTO api_health_checks
@@ -308,7 +314,7 @@ def run_health_checks(document_ids: list[str] | None = None, *, deadline_s: floa
     _attach_get_paths(docs)
     started = time.monotonic()
     deadline = started + deadline_s
-    report = {"documents": len(docs), "checked": 0, "success": 0, "failed": 0, "timeout": 0,
+    report: dict[str, Any] = {"documents": len(docs), "checked": 0, "success": 0, "failed": 0, "timeout": 0,
               "skipped_deadline": 0, "became_unhealthy": [], "became_healthy": []}
     if not docs:
         return report
@@ -353,20 +359,16 @@ def _bounded_check(doc: dict, deadline: float, check_type: str | None = None) ->
     return check_document(doc, timeout_s=left, check_type=check_type)
 
 
-def list_checks(document_id: str, statuses: list[str], limit: int, offset: int) -> tuple[list[dict], int]:
+def list_checks(document_id: str, statuses: Sequence[str], limit: int, offset: int) -> tuple[list[dict], int]:
     _load_document(document_id)
-    db = get_db()
-    cond = ("api_document_id = CAST(:id AS uuid) AND "
-            "(cardinality(CAST(:st AS text[])) = 0 OR status = ANY(CAST(:st AS text[])))")
-    total = db.scalar(f"SELECT count(*) FROM api_health_checks WHERE {cond}", id=document_id, st=list(statuses))
-    rows = db.query(f"SELECT {CHECK_COLUMNS} FROM api_health_checks WHERE {cond} "
-                    "ORDER BY checked_at DESC, id LIMIT :limit OFFSET :offset",
-                    id=document_id, st=list(statuses), limit=limit, offset=offset)
-    return rows, int(total)
+    w = Where("api_document_id = CAST(:id AS uuid)", id=document_id).when(
+        statuses, "status = ANY(CAST(:st AS text[]))", st=list(statuses))
+    return get_db().page(f"SELECT {CHECK_COLUMNS} FROM api_health_checks WHERE {w.sql}",
+                         order_by="checked_at DESC, id", limit=limit, offset=offset, **w.params)
 
 
 def health_checks_job(ctx: JobContext) -> dict:
     """The async bulk run (POST /api/health-checks/run with async: true); the
-    `health_checks.run` job type is registered by chalicelib.schedules.routes."""
+    `health_checks.run` job type is registered by chalicelib.schedules.jobs."""
     payload = ctx.payload or {}
     return run_health_checks(payload.get("document_ids"), progress=ctx.progress, check_type=payload.get("check_type"))

@@ -1,4 +1,5 @@
-"""Daily rollover of the monthly partitions of api_call_logs (DESIGN 2 and 12).
+"""Daily rollover of the monthly partitions of the log tables (`MONTHLY_TABLES`;
+DESIGN 2 and 12).
 
 `rollover(now=...)` (clock injected for tests), in ONE transaction under a
 transaction-scoped advisory lock (a second run, concurrent or not, waits and
@@ -28,6 +29,8 @@ from datetime import date, datetime, timezone
 from chalicelib.db import Database, get_db, quote_ident
 
 TABLE = "api_call_logs"
+# Every monthly-partitioned log table; the daily schedule rolls each one over.
+MONTHLY_TABLES = ("api_call_logs", "dynamic_api_invocation_logs", "api_access_logs")
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 
 
@@ -163,3 +166,8 @@ def _lit(ts: datetime) -> str:
 
     Only ever formatted from a datetime we computed, never from input."""
     return "'" + ts.strftime("%Y-%m-%d %H:%M:%S+00") + "'"
+
+
+def rollover_all(now: datetime | None = None, db: Database | None = None) -> dict:
+    """`rollover` of every table in MONTHLY_TABLES -> {table: its report}."""
+    return {table: rollover(now, table=table, db=db) for table in MONTHLY_TABLES}

@@ -297,3 +297,26 @@ def test_what_does_not_stop_extraction_is_a_warning():
 def test_default_base_url_comes_from_the_first_server(servers, import_url, expected):
     spec = {} if servers is None else {"servers": servers}
     assert server_base_url(spec, import_url, Problems())[1] == expected
+
+
+@pytest.mark.parametrize("ref, tokens", [
+    ("#/components/schemas/A~1B", ["components", "schemas", "A/B"]),
+    ("#/components/schemas/A~0B", ["components", "schemas", "A~B"]),
+    ("#/components/schemas/A~01", ["components", "schemas", "A~1"]),  # ~0 is decoded last (RFC 6901)
+    ("#/paths/~1pets~1%7Bid%7D/get", ["paths", "/pets/{id}", "get"]),  # a URI fragment: percent-decoded first
+    ("#", []),
+])
+def test_a_local_ref_decodes_to_its_json_pointer_tokens(ref, tokens):
+    from chalicelib.catalog.refs import ref_tokens
+    assert ref_tokens(ref) == tokens
+
+
+def test_swagger2_parameter_refs_with_escaped_names_find_their_converted_component():
+    doc = {"swagger": "2.0", "info": {"title": "t", "version": "1"}, "host": "api.example.com",
+           "parameters": {"a/b": {"name": "q", "in": "query", "type": "string"}},
+           "paths": {"/x": {"get": {"parameters": [{"$ref": "#/parameters/a~1b"}],
+                                    "responses": {"200": {"description": "ok"}}}}}}
+    parsed = parse_spec(json.dumps(doc), "json", limits=Limits())
+    assert parsed.spec["components"]["parameters"]["a/b"]["name"] == "q"
+    [endpoint] = parsed.endpoints
+    assert [p["name"] for p in endpoint["parameters"]] == ["q"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.dynamic_api import sqltext
+from chalicelib.dynamic_api.binding import TemplateError
 from chalicelib.dynamic_api.checks import check_template
-from chalicelib.dynamic_api.engines import TemplateError
 from chalicelib.dynamic_api.sqltext import MARK
 
 M = MARK

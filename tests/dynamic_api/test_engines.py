@@ -5,8 +5,9 @@ import datetime as dt
 
 import pytest
 
+from chalicelib.dynamic_api.binding import BUILTIN_VARIABLES, TemplateError
 from chalicelib.dynamic_api.dialects import get_dialect
-from chalicelib.dynamic_api.engines import BUILTIN_VARIABLES, TemplateError, engines
+from chalicelib.dynamic_api.engines import engines
 from chalicelib.errors import QueryError, ValidationError
 
 PG, MY = get_dialect("postgresql"), get_dialect("mysql")

@@ -125,3 +125,22 @@ def test_over_http_the_dynamic_openapi_shows_an_anonymous_caller_only_public_api
     for key, sees in ((live_server.key("viewer"), False), (r.data["key"], True), (live_server.admin_key, True)):
         paths = live_server.api(key).get("/api/dynamic-api/openapi.json").json["paths"]
         assert (f"/api/dynamic-api/invoke/{guarded['name']}" in paths) is sees
+
+
+def test_over_http_a_viewer_pages_definitions_by_status_and_category_and_their_logs(
+        live_server, admin, open_pool, anon):
+    viewer = live_server.api(live_server.key("viewer"))
+    category = unique("cat")
+    made = [create_api(admin, open_pool, "jinja2", "SELECT 1 AS one", publish=i < 2, category=category, rank=i)
+            for i in range(3)]
+    assert viewer.post("/api/dynamic-apis", {"name": unique("v"), "connection_pool_id": open_pool,
+                                             "script_template": "SELECT 1"}).status == 403
+    first = viewer.get(f"/api/dynamic-apis?category={category}&status=published&limit=1")
+    past = viewer.get(f"/api/dynamic-apis?category={category}&status=published&limit=1&offset=5")
+    assert first.data["total"] == past.data["total"] == 2 and first.data["has_more"] and past.data["items"] == []
+    assert first.data["items"][0]["id"] == made[0]["id"]   # ordered by category, rank, name
+    assert viewer.get(f"/api/dynamic-apis?category={category}").data["total"] == 3
+    for _ in range(2):
+        assert anon.get(f"/api/dynamic-api/invoke/{made[1]['name']}").status == 200
+    logs = viewer.get(f"/api/dynamic-apis/{made[1]['id']}/logs?limit=1")
+    assert logs.data["total"] == 2 and len(logs.data["items"]) == 1 and logs.data["has_more"]

@@ -6,8 +6,14 @@ import pytest
 from chalicelib.dynamic_api.cache import TemplateCache
 from chalicelib.dynamic_api.dialects import get_dialect
 from chalicelib.dynamic_api.engines import engines
-from chalicelib.dynamic_api.paging import (check_sortable_columns, count_statement, page_statement, parse_sorting,
-                                           resolve_paging, sorted_statement)
+from chalicelib.dynamic_api.paging import (
+    check_sortable_columns,
+    count_statement,
+    page_statement,
+    parse_sorting,
+    resolve_paging,
+    sorted_statement,
+)
 from chalicelib.errors import ValidationError
 
 SORTABLE = ["id", "name", "City"]

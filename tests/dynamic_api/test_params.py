@@ -7,8 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.dynamic_api.params import (ParamSpec, check_default, check_param_name, convert_inputs, mask,
-                                           normalize_data_type)
+from chalicelib.dynamic_api.params import (
+    ParamSpec,
+    check_default,
+    check_param_name,
+    convert_inputs,
+    mask,
+    normalize_data_type,
+)
 from chalicelib.errors import ValidationError
 
 

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from chalicelib.db import Database, get_db, set_db
-from chalicelib.gateway import invoke as gateway_invoke
+from chalicelib.gateway import calllogs
 from chalicelib.gateway.calllogs import LogEntry
 from tests.conftest import ADMIN_URL, TEST_DATABASE_URL
 from tests.gateway.helpers import import_spec, spec_text
@@ -94,7 +94,7 @@ def test_a_log_write_that_fails_twice_is_reported_in_the_answer(api, db, loopbac
         attempts.append(entry.endpoint_id)
         raise OSError("connection reset")
 
-    monkeypatch.setattr(gateway_invoke.calllogs, "record", failing_record)
+    monkeypatch.setattr(calllogs, "record", failing_record)
     r = api.post(f"/api/endpoints/{eid}/invoke", {})
     assert r.status == 200 and r.data["status_code"] == 200
     assert r.data["log_id"] is None and "could not be written" in r.data["warning"]
@@ -105,7 +105,7 @@ def test_a_log_write_that_fails_once_is_retried_and_kept(api, db, loopback, monk
     doc = import_spec(db, spec_text({"/ping": {"get": {"responses": {"200": {"description": "ok"}}}}}),
                       base_url=loopback.url(""))
     eid = doc["endpoints"][("GET", "/ping")]
-    real = gateway_invoke.calllogs.record
+    real = calllogs.record
     failures = [OSError("connection reset")]
 
     def flaky_record(entry: LogEntry, db=None):
@@ -113,7 +113,7 @@ def test_a_log_write_that_fails_once_is_retried_and_kept(api, db, loopback, monk
             raise failures.pop()
         return real(entry, db)
 
-    monkeypatch.setattr(gateway_invoke.calllogs, "record", flaky_record)
+    monkeypatch.setattr(calllogs, "record", flaky_record)
     r = api.post(f"/api/endpoints/{eid}/invoke", {})
     assert r.status == 200 and r.data["log_id"] and "warning" not in r.data
     assert get_db().scalar("SELECT count(*) FROM api_call_logs WHERE id = CAST(:id AS uuid)", id=r.data["log_id"]) == 1

@@ -261,15 +261,16 @@ def test_oversized_upstream_body_is_a_502(api, db, doc, loopback):
     from tests.conftest import base_settings
 
     loopback.handler = lambda req: (200, {"Content-Type": "text/plain"}, (b"x" * 1024 for _ in range(600)))
-    reset_settings(base_settings(outbound_allowlist=("127.0.0.1",)))
-    from chalicelib.gateway import invoke as inv
-    old = inv.DEFAULT_RESPONSE_LIMIT
-    inv.DEFAULT_RESPONSE_LIMIT = 256 * 1024
-    try:
-        r = call(api, eid(doc))
-    finally:
-        inv.DEFAULT_RESPONSE_LIMIT = old
+    reset_settings(base_settings(outbound_allowlist=("127.0.0.1",), gateway_max_response_bytes=256 * 1024))
+    r = call(api, eid(doc))
     assert r.status == 502 and r.error["details"]["error_type"] == "too_large"
+
+
+def test_the_gateway_response_limit_is_a_setting_read_from_the_environment():
+    from chalicelib.settings import Settings
+
+    assert Settings.from_env({}).gateway_max_response_bytes == 4 * 1024 * 1024
+    assert Settings.from_env({"GATEWAY_MAX_RESPONSE_BYTES": "1024"}).gateway_max_response_bytes == 1024
 
 
 def test_large_bodies_are_truncated_in_the_log_with_the_size_kept(api, db, doc, loopback):

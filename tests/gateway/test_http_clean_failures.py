@@ -167,3 +167,22 @@ def test_cancelling_an_import_url_job_over_http_leaves_no_template(operator, vie
     assert viewer.get(f"/api/jobs/{job['id']}").data["status"] == "cancelled"
     assert viewer.get(f"/api/templates?text={name}").data["total"] == 1  # only the later one
     assert viewer.get(f"/api/templates?text={name}-later").data["total"] == 1
+
+
+def test_a_viewer_pages_references_and_call_logs_with_the_total_kept_past_the_last_page(operator, viewer, doc):
+    eid = endpoint(doc, "/status")
+    made = [operator.post("/api/references", {"resource_type": "form", "resource_id": str(uuid.uuid4()),
+                                              "api_endpoint_id": eid}).data["id"] for _ in range(3)]
+    assert viewer.post("/api/references", {"resource_type": "form", "resource_id": str(uuid.uuid4()),
+                                           "api_endpoint_id": eid}).status == 403
+    for ref_id in made:
+        assert operator.post(f"/api/references/{ref_id}/invoke", {}).status == 200
+    first = viewer.get(f"/api/references?endpoint_id={eid}&resource_type=form&limit=2")
+    rest = viewer.get(f"/api/references?endpoint_id={eid}&resource_type=form&limit=2&offset=2")
+    past = viewer.get(f"/api/references?endpoint_id={eid}&resource_type=form&limit=2&offset=10")
+    assert first.data["total"] == rest.data["total"] == past.data["total"] == 3
+    assert first.data["has_more"] and not rest.data["has_more"] and past.data["items"] == []
+    listed = [r["id"] for r in first.data["items"] + rest.data["items"]]
+    assert sorted(listed) == sorted(made) and listed == list(reversed(made))  # newest first
+    logs = viewer.get(f"/api/call-logs?reference_id={made[0]}&offset=5")
+    assert logs.status == 200 and logs.data["total"] == 1 and logs.data["items"] == []

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.db import get_db
 from chalicelib.jobs import JobContext, PermanentJobError, cancel_job, get_job, register_job, submit_job
-from chalicelib.jobs.dispatcher import JobBatchFailed, handle_sqs_event, run_job
+from chalicelib.jobs.dispatcher import run_job
 from chalicelib.jobs.registry import MAX_RECEIVE_COUNT
 from chalicelib.jobs.sweep import sweep_stuck_jobs
 from chalicelib.jobs.worker import LocalWorker
@@ -148,23 +148,6 @@ def test_delivery_for_a_job_running_elsewhere_with_a_fresh_heartbeat_does_nothin
     outcome = run_job(job_id, receive_count=1)
     assert (outcome.action, outcome.status) == ("ack", "skipped")
     assert CALLS[job_id] == 0 and job(job_id)["attempts"] == 1
-
-
-def test_batch_with_one_bad_record_redelivers_only_that_record(sqs_env):
-    from chalice.app import SQSEvent
-
-    good = [str(submit_job("test.jobs.ok", {"i": i}, "critical")["id"]) for i in range(2)]
-    bad = str(submit_job("test.jobs.boom", {}, "critical")["id"])
-    messages = sqs_env.sqs.receive_message(QueueUrl=sqs_env.urls["critical"], MaxNumberOfMessages=10,
-                                           MessageSystemAttributeNames=["All"])["Messages"]
-    assert len(messages) == 3
-    event = SQSEvent(lambda_event(messages, queue_arn(sqs_env, "critical")), None)
-    with pytest.raises(JobBatchFailed, match=bad):
-        handle_sqs_event(event, queue=sqs_env.queue)
-    assert all(job(g)["status"] == "succeeded" for g in good)
-    again = sqs_env.sqs.receive_message(QueueUrl=sqs_env.urls["critical"], MaxNumberOfMessages=10)["Messages"]
-    assert [json.loads(m["Body"])["job_id"] for m in again] == [bad]
-    assert all(CALLS[g] == 1 for g in good) and job(bad)["status"] == "queued"
 
 
 def test_app_sqs_handler_acknowledges_a_fully_successful_batch(sqs_env):
@@ -310,3 +293,30 @@ def test_jobs_api_lists_filters_shows_and_cancels(api, keys, inline_queue):
     assert api.as_key(keys["viewer"]).post(f"/api/jobs/{done}/cancel").status == 403
     assert api.get("/api/jobs/00000000-0000-4000-8000-000000000000").status == 404
     assert api.get("/api/jobs/not-a-uuid").status == 400
+
+
+def test_the_inline_queue_runs_jobs_through_the_runner_it_is_given_critical_first_and_retries():
+    from chalicelib.jobs.dispatcher import Outcome
+    from chalicelib.jobs.queue import InlineQueue
+
+    ran: list[str] = []
+    first_running, release = threading.Event(), threading.Event()
+
+    def runner(job_id: str) -> Outcome:
+        ran.append(job_id)
+        if job_id == "first":
+            first_running.set()
+            release.wait(10)
+        if job_id == "flaky" and ran.count("flaky") == 1:
+            return Outcome("retry", "retrying", job_id, "boom", attempts=1)
+        return Outcome("ack", "succeeded", job_id, final=True)
+
+    q = InlineQueue(run=runner, backoff=lambda attempts: 0)
+    q.send("low", "first")
+    assert first_running.wait(10)
+    for priority, job_id in (("low", "low"), ("default", "flaky"), ("critical", "critical")):
+        q.send(priority, job_id)
+    release.set()
+    assert q.wait_idle(10)
+    assert ran[:3] == ["first", "critical", "flaky"]
+    assert sorted(ran[3:]) == ["flaky", "low"]

@@ -1,4 +1,4 @@
-"""The outbound guard (DESIGN 9, issue 3 "Outbound guard").
+"""The outbound guard (DESIGN 9): what an outbound call may reach, and its limits.
 
 Only loopback servers started here ever receive traffic: refused targets are
 refused before any connection is attempted, and names are resolved through a

@@ -1,0 +1,182 @@
+"""The answer of one gateway call and its log row.
+
+`finish(Outcome, Caller, db)` writes the call's log row and counters
+(`record_log`: retried once, never failing the call that already happened)
+and answers `{"status_code", "headers", "body", "body_encoding",
+"response_time_ms", "log_id"}`; a failure is raised as its typed error with
+the log id and the masked URL added. Secrets of the call (`Sensitive`) are
+masked in the log row and scrubbed from what the caller sees; the body is
+shaped by `shape_body` (JSON parsed, text as text, binary as base64).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import masking as shared_masking
+from chalicelib.db import get_db
+from chalicelib.errors import AppError
+from chalicelib.gateway import calllogs, masking
+from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput
+from chalicelib.gateway.upstream_auth import Sensitive
+
+if TYPE_CHECKING:
+    from chalicelib.gateway.invoke import Target
+    from chalicelib.net.outbound import OutboundResponse
+
+log = logging.getLogger("stepflow")
+
+RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-encoding",
+                                  "content-length", "proxy-authenticate", "trailer", "upgrade"})
+
+
+def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str | None]:
+    """(body, encoding, warning): JSON parsed, text as text, binary as base64."""
+    if not content:
+        return None, "none", None
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    charset = None
+    for part in (content_type or "").split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v:
+            charset = v.strip('"')
+    if ctype == "application/json" or ctype.endswith("+json"):
+        try:
+            return json.loads(content), "json", None
+        except ValueError as exc:
+            text = content.decode(charset or "utf-8", errors="replace")
+            return text, "text", f"the upstream declared JSON but sent a malformed body ({exc}); returned as text"
+    texty = (ctype.startswith("text/") or ctype.endswith(("xml", "javascript", "yaml")) or
+             ctype in ("application/x-www-form-urlencoded", "application/graphql") or charset is not None)
+    if texty or not ctype:
+        try:
+            return content.decode(charset or "utf-8"), "text", None
+        except (UnicodeDecodeError, LookupError):
+            if texty and charset is None:
+                return content.decode("latin-1"), "text", None
+    return base64.b64encode(content).decode("ascii"), "base64", None
+
+
+
+LOG_FAILED_WARNING = ("the call was made but its call log and statistics could not be written "
+                      "(the database failed twice); it is missing from /api/call-logs")
+
+
+def record_log(entry, db=None) -> str | None:
+    """Write the call's log row and counters once the upstream was called:
+    retried once (on a fresh connection: a broken one is discarded); None
+    when both attempts fail, so the answer says plainly that logging failed."""
+    for attempt in (1, 2):
+        try:
+            return calllogs.record(entry, db or get_db())
+        except Exception as exc:  # noqa: BLE001 - whatever the database did, the call already happened
+            log.warning("call log write for endpoint %s failed (attempt %s): %s", entry.endpoint_id, attempt,
+                        type(exc).__name__)
+            if getattr(db or get_db(), "in_transaction", False):
+                break  # inside a caller's transaction a retry cannot help
+    log.error("call log for endpoint %s lost after a retry", entry.endpoint_id)
+    return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finished call: what was sent, and either the upstream's answer or the failure."""
+
+    target: Target
+    built: BuiltRequest
+    inp: InvokeInput
+    response: "OutboundResponse | None"
+    failure: AppError | None   # every outbound failure is also a typed error
+    elapsed_ms: int
+    attempts: int
+    sensitive: Sensitive
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked for the call (written to its log row)."""
+
+    client_ip: str | None = None
+    user_agent: str | None = None
+    reference_id: str | None = None
+
+
+def _failure_of(outcome: Outcome) -> AppError:
+    if outcome.failure is None:
+        raise RuntimeError("a call ended with neither an answer nor a failure")
+    return outcome.failure
+
+
+def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
+    """The answer for a call that reached the upstream (or failed trying), after its log row is written."""
+    from chalicelib.settings import get_settings
+
+    t, built, inp, sensitive = outcome.target, outcome.built, outcome.inp, outcome.sensitive
+    resp, failure, elapsed_ms, attempts = outcome.response, outcome.failure, outcome.elapsed_ms, outcome.attempts
+
+    limit = get_settings().log_body_limit_bytes
+    shown_url = masking.mask_url(built.url, sensitive)
+    req_headers = dict(built.headers)
+    if built.cookies:
+        req_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
+    params: dict[str, Any] = {
+        "path": inp.path_params or {},
+        "query": shared_masking.mask_mapping(inp.query, sensitive.query),
+        "cookies": shared_masking.mask_mapping(inp.cookies, set(inp.cookies or {})),
+    }
+    if attempts > 1:
+        params["attempts"] = attempts
+    entry = calllogs.LogEntry(
+        endpoint_id=str(t.id), reference_id=caller.reference_id, method=built.method, url=shown_url,
+        request_headers=masking.mask_headers(req_headers, sensitive),
+        request_params=params,
+        request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
+        request_size=len(built.body) if built.body else 0,
+        response_time_ms=elapsed_ms, client_ip=caller.client_ip, user_agent=caller.user_agent)
+    result = None
+    if resp is not None:
+        ctype = resp.headers.get("Content-Type")
+        body, encoding, warning = shape_body(resp.content, ctype)
+        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_HOP_HEADERS}
+        entry.status_code = resp.status_code
+        entry.response_headers = masking.mask_headers(out_headers, sensitive)
+        entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive)
+        entry.response_size = len(resp.content)
+        if resp.status_code >= 400:
+            entry.error_type = "upstream_status"
+            entry.error_message = f"upstream answered {resp.status_code} {resp.reason}".strip()
+        result = {"status_code": resp.status_code, "headers": out_headers, "body": body,
+                  "body_encoding": encoding, "response_time_ms": elapsed_ms}
+        if warning:
+            result["warning"] = warning
+        if resp.redirects:
+            result["redirects"] = [masking.mask_url(u, sensitive) for u in resp.redirects]
+        if attempts > 1:
+            result["attempts"] = attempts
+    else:
+        failure = _failure_of(outcome)
+        entry.error_type = getattr(failure, "error_type", None) or "auth"
+        entry.error_message = masking.scrub(failure.message, sensitive.values)
+    log_id = record_log(entry, db)
+    log_warning = None if log_id else LOG_FAILED_WARNING
+    if result is not None:
+        result["log_id"] = log_id
+        if log_warning:
+            result["warning"] = f"{result['warning']}; {log_warning}" if result.get("warning") else log_warning
+        return result
+    # a failure: the typed error, with secrets scrubbed from what it shows
+    failure = _failure_of(outcome)
+    details = failure.details if isinstance(failure.details, dict) else {}
+    details = {k: (masking.mask_url(v, sensitive) if isinstance(v, str) and k in ("url", "redirect_from") else v)
+               for k, v in details.items()}
+    if log_warning:
+        details["warning"] = log_warning
+    details.update({"log_id": log_id, "url": shown_url, "error_type": entry.error_type, "attempts": attempts,
+                    "response_time_ms": elapsed_ms})
+    failure.message = masking.scrub(failure.message, sensitive.values) or failure.message
+    failure.message = failure.message.replace(built.url, shown_url) if built.url != shown_url else failure.message
+    failure.details = details
+    raise failure
