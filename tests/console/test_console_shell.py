@@ -104,6 +104,7 @@ def test_a_viewer_does_not_see_write_actions(browser, keys):
 PAGES = [
     ("#/catalog", "Catalog"), ("#/endpoints", "Endpoints"), ("#/stats", "Statistics"), ("#/dynamic", "Dynamic APIs"),
     ("#/dynamic/new", "New dynamic API"), ("#/pools", "Connection pools"), ("#/compare", "Compare data"),
+    ("#/compare-runs", "Whole-dataset runs"),
     ("#/history", "Comparison history"), ("#/logs", "Query logs"), ("#/jobs", "Jobs"),
     ("#/templates", "Templates"), ("#/calls", "Call logs"), ("#/references", "Resource references"),
     ("#/audit", "Audit log"), ("#/keys", "API keys"),

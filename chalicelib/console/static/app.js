@@ -7,6 +7,8 @@ import * as stats from "./stats.js";
 import * as dynamic from "./dynamic.js";
 import * as pools from "./pools.js";
 import * as compare from "./compare.js";
+import * as compareruns from "./compareruns.js";
+import * as comparerun from "./comparerun.js";
 import * as jobs from "./jobs.js";
 import * as templates from "./templates.js";
 import * as calls from "./calls.js";
@@ -31,6 +33,8 @@ const ROUTES = [
   [/^dynamic\/([^/]+)$/, dynamic.renderEditor, "dynamic"],
   [/^pools$/, pools.renderPools, "pools"],
   [/^compare$/, compare.renderForms, "compare"],
+  [/^compare-runs$/, compareruns.renderRuns, "compare"],
+  [/^compare-runs\/([^/]+)$/, comparerun.renderRun, "compare"],
   [/^history$/, compare.renderHistory, "compare"],
   [/^history\/([^/]+)$/, compare.renderHistoryEntry, "compare"],
   [/^logs$/, compare.renderLogs, "compare"],

@@ -6,7 +6,7 @@ import { sideBySide, differingFields, asJson } from "./jsondiff.js";
 
 // ------------------------------------------------------------------ forms
 
-function redisSide(prefix, title, cfg = {}) {
+export function redisSide(prefix, title, cfg = {}) {
   const nodes = (cfg.nodes || []).map(n => typeof n === "string" ? n : `${n.host}:${n.port}`).join("\n");
   const els = {
     name: input(`${prefix}_name`, { value: cfg.name || title, id: `${prefix}-name`, label: `${title} name` }),
@@ -39,7 +39,7 @@ function redisSide(prefix, title, cfg = {}) {
   };
 }
 
-function cassSide(prefix, title, cfg = {}) {
+export function cassSide(prefix, title, cfg = {}) {
   const els = {
     cluster_name: input(`${prefix}_cluster_name`, { value: cfg.cluster_name || "", label: `${title} cluster` }),
     datacenter: input(`${prefix}_datacenter`, { value: cfg.datacenter || "", label: `${title} datacenter` }),
@@ -241,14 +241,14 @@ export async function renderForms(ctx) {
   const tabs = tabList([["redis", "Redis"], ["cassandra", "Cassandra"], ["sharding", "Cassandra (sharded)"]], tab,
     k => { tab = k; clear(out); draw(); }, { label: "comparison type" });
   draw();
-  replace(main, h("div", { class: "spread" }, h("h1", {}, "Compare data"), h("div", { class: "row" }, h("a", { href: "#/history" }, "History"), h("a", { href: "#/logs" }, "Logs"))), tabs, body, out);
+  replace(main, h("div", { class: "spread" }, h("h1", {}, "Compare data"), h("div", { class: "row" }, h("a", { href: "#/compare-runs", id: "compare-runs-link" }, "Whole-dataset runs"), h("a", { href: "#/history" }, "History"), h("a", { href: "#/logs" }, "Logs"))), tabs, body, out);
 }
 
 // ------------------------------------------------------------------ results
 
-function keyText(k) { return k !== null && typeof k === "object" ? JSON.stringify(k) : String(k); }
+export function keyText(k) { return k !== null && typeof k === "object" ? JSON.stringify(k) : String(k); }
 // A value; when both sides are objects, the fields that differ are marked.
-function valueCell(v, other) {
+export function valueCell(v, other) {
   if (v === undefined) return "—";
   const diff = other !== undefined ? differingFields(v, other) : null;
   if (diff) {
