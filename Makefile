@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) scripts/run_local.py
 
-test: $(STAMP)
+test: lint
 	@set -a; eval "$$($(PY) scripts/services.py test)"; set +a; \
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
