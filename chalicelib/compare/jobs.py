@@ -5,6 +5,8 @@ registered when this module is imported (app.py imports it).
   a Redis comparison submitted with `async: true` (chalicelib.compare.redis.service).
 - `compare.cassandra` {request (sealed), query_type, ...}: a single-table or
   sharded Cassandra comparison (chalicelib.compare.cassandra.service).
+- `compare.fullrun.segment` (low priority): one slice of a whole-dataset run's
+  segment (chalicelib.compare.fullrun.service).
 
 The engines are imported only when a job runs (Lambda cold start).
 """
@@ -23,3 +25,9 @@ def redis_compare_job(ctx: JobContext) -> dict:
 def cassandra_compare_job(ctx: JobContext) -> dict:
     from chalicelib.compare.cassandra import service
     return service.run_job(ctx)
+
+
+@register_job("compare.fullrun.segment", priority="low")
+def fullrun_segment_job(ctx: JobContext) -> dict:
+    from chalicelib.compare.fullrun import service
+    return service.segment_job(ctx)

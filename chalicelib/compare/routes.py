@@ -48,7 +48,7 @@ def redis_compare(ctx: Ctx):
     req = redis_service.resolve_request(raw)
     by = ctx.principal.key_id if ctx.principal else None
     if req.async_:
-        from chalicelib.jobs.service import submit_for_request
+        from chalicelib.jobs.routes import submit_for_request
         reply = submit_for_request(ctx, redis_service.JOB_TYPE, redis_service.job_payload(req), req.priority,
                                    "Redis comparison queued")
         job = reply.data

@@ -96,12 +96,3 @@ def cancel_job(job_id: str) -> dict:
     if current is None:
         raise NotFound(f"job {job_id} not found")
     raise Conflict(f"job {job_id} is already {current['status']}", {"status": current["status"]})
-
-
-def __getattr__(name: str):
-    # `submit_for_request` is request handling (chalicelib.jobs.routes); the
-    # comparison routes still import it from here.
-    if name == "submit_for_request":
-        from chalicelib.jobs.routes import submit_for_request
-        return submit_for_request
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,7 @@ def _run(ctx: Ctx, query_type: str):
     req = ctx.body
     created_by = ctx.principal.key_id if ctx.principal else None
     if req.async_:
-        from chalicelib.jobs.service import submit_for_request
+        from chalicelib.jobs.routes import submit_for_request
         return submit_for_request(ctx, service.JOB_TYPE, service.job_payload(req, query_type, created_by),
                                   req.priority, "comparison queued as a job")
     answer = service.run_request(req, query_type, created_by=created_by)

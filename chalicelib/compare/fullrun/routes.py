@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.jobs.registry import JobContext, register_job
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, uuid_param
 
 if TYPE_CHECKING:
@@ -24,12 +23,6 @@ else:  # imported on the first request that needs them (cold start)
     models = LazyModels("chalicelib.compare.fullrun.models")
 
 bp = ApiBlueprint(__name__, tag="compare-runs")
-
-
-@register_job("compare.fullrun.segment", priority="low")
-def fullrun_segment_job(ctx: JobContext) -> dict:
-    from . import service
-    return service.segment_job(ctx)
 
 
 def _by(ctx: Ctx) -> str | None:
