@@ -86,7 +86,7 @@ class RangeWorker:
             while True:
                 try:
                     item = next(rows, None)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - any driver failure pauses the run as a side failure
                     raise SideFailure("pro", f"pro '{spec['pro'].cluster_name}': range read failed: {exc}") from exc
                 if item is not None and (len(window) < opts["step_rows"] or item[0] == window[-1][0]):
                     window.append(item)
