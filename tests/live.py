@@ -144,8 +144,13 @@ def stop_live_server(proc: subprocess.Popen, timeout_s: float = 20) -> int | Non
     return proc.returncode
 
 
-class HttpApi:
-    """Same methods and Resp answers as tests.conftest.Api, through the live server."""
+def _api_base():
+    from tests.conftest import Api
+    return Api
+
+
+class HttpApi(_api_base()):
+    """tests.conftest.Api's methods and Resp answers, through the live server."""
 
     def __init__(self, server: LiveServer, key: str | None):
         self.server = server
@@ -168,18 +173,3 @@ class HttpApi:
             body = body.encode("utf-8")
         r = self.server.call(method, path, key=self.key, headers=hdrs, data=body or None)
         return Resp(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, json_body=None, **kw):
-        return self.request("POST", path, json_body, **kw)
-
-    def put(self, path, json_body=None, **kw):
-        return self.request("PUT", path, json_body, **kw)
-
-    def patch(self, path, json_body=None, **kw):
-        return self.request("PATCH", path, json_body, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
