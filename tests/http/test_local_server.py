@@ -229,8 +229,7 @@ def test_slow_upstream_calls_do_not_block_health_or_the_console(live_server, ech
         health = requests.get(live_server.url + "/api/health", timeout=10)
         console = requests.get(live_server.url + "/", timeout=10)
         answered = time.monotonic()
-        # 503 would only mean a probe's 0.8 s budget ran out on a loaded machine: it still answered
-        assert health.status_code in (200, 503) and health.json()["data"]["status"]
+        assert health.status_code == 200 and health.json()["data"]["status"] == "healthy"
         assert console.status_code == 200
         assert finished == []    # health and the console answered while all 8 still waited
         _Echo.slow_release.set()
