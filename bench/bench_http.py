@@ -22,7 +22,6 @@ import statistics
 import sys
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,18 +110,18 @@ def _concurrent(port: int, admin: str, viewer: str) -> tuple[list[float], int, f
 
 
 def main() -> None:
+    from bench.scratch import scratch_database
+    with scratch_database("http") as (db_url, name):
+        _run(db_url, name)
+
+
+def _run(db_url: str, name: str) -> None:
     from chalicelib import secrets as secret_store
-    from chalicelib.db import Database, quote_ident, set_db
+    from chalicelib.db import Database, set_db
     from chalicelib.db.migrate import migrate
     from chalicelib.settings import DB_POOL_MAX, Settings, reset_settings
     from tests.live import start_live_server, stop_live_server
 
-    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    base, _, query = admin_url.partition("?")
-    name = f"stepflow_bench_http_{uuid.uuid4().hex[:8]}"
-    db_url = base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
-    admin_db = Database(admin_url)
-    admin_db.execute(f"CREATE DATABASE {quote_ident(name)}")
     secret = secret_store.generate_key()
     server = None
     try:
@@ -186,8 +185,6 @@ def main() -> None:
         if server is not None:
             stop_live_server(server.process)
         set_db(None)
-        admin_db.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        admin_db.close()
 
 
 if __name__ == "__main__":

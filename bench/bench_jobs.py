@@ -22,8 +22,14 @@ LATENCY_SAMPLES = 40
 
 
 def main() -> None:
+    from bench.scratch import scratch_database
+    with scratch_database("jobs") as (db_url, _):
+        _run(db_url)
+
+
+def _run(db_url: str) -> None:
     from chalicelib import aws
-    from chalicelib.db import Database, quote_ident, set_db
+    from chalicelib.db import Database, set_db
     from chalicelib.db.migrate import migrate
     from chalicelib.jobs import JobContext, register_job, submit_job
     from chalicelib.jobs import queue as job_queue
@@ -32,11 +38,6 @@ def main() -> None:
     from chalicelib.settings import Settings, reset_settings
     from tests.jobs.conftest import AWS_ENV, create_queues, start_moto_server
 
-    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"stepflow_bench_jobs_{uuid.uuid4().hex[:8]}"
-    db_url = admin_url.split("?")[0].rsplit("/", 1)[0] + "/" + name
-    admin = Database(admin_url)
-    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
     for k, v in AWS_ENV.items():
         os.environ.setdefault(k, v)
     moto, endpoint = start_moto_server()
@@ -99,8 +100,6 @@ def main() -> None:
         job_queue.set_queue(None)
         set_db(None)
         moto.terminate()
-        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        admin.close()
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
     from chalice.cli import factory
 
     import app as app_module
-    from chalicelib.web.local import make_server
+    from chalicelib.web.local_server import make_server
     config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
     httpd = make_server(app_module.app, config, host, port)
 

@@ -39,13 +39,6 @@ class EnvelopeTestHTTPClient(TestHTTPClient):
         self._local_gateway = EnvelopeGateway(app, self._config)
 
 
-def make_server(app, config, host: str, port: int):
-    """The local HTTP server (see chalicelib.web.local_server)."""
-    from chalicelib.web.local_server import make_server as _make
-    return _make(app, config, host, port)
-
-
-
 class ApiTestClient(Client):
     """chalice.test.Client whose `http` uses the envelope gateway."""
 
