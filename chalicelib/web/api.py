@@ -292,13 +292,12 @@ class ApiBlueprint(Blueprint):
                         parsed_body = validate_model(body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
-                    quotas.release(ticket)
                     raise
                 except Exception as exc:
-                    quotas.release(ticket)
                     log.exception("unhandled error in %s %s request_id=%s", method, path, envelope.request_id())
                     raise SystemError_("internal error; quote the request_id when reporting it") from exc
-                quotas.release(ticket)
+                finally:
+                    quotas.release(ticket)   # the request's concurrency slot, whatever the outcome
                 if isinstance(result, Response):
                     response = result
                 elif isinstance(result, Reply):
