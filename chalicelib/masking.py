@@ -15,6 +15,7 @@ Positions that are secret whatever their name:
 * an encrypted value (`{"_enc": ...}`);
 * inside an upstream auth config (the value of a key "auth_config", or what
   `mask_auth_config` is given): its `value`, and every value under `headers`;
+  given per security scheme (`{"schemes": {name: config}}`), each entry alike;
 * the password of a URL's user-info (`scheme://user:password@host`).
 
 A secret is shown as MASK, one string everywhere. On update, a value sent
@@ -38,6 +39,8 @@ SECRET_SUFFIXES = ("password", "passwd", "pwd", "passphrase", "secret", "token",
 # Inside an auth config these are secret although their names are generic.
 AUTH_SECRET_FIELDS = frozenset({"value", "token", "password", "client_secret"})
 AUTH_CONFIG_KEY = "authconfig"
+# An auth config given per security scheme: {"schemes": {name: auth config}}; each entry follows the rule above.
+AUTH_SCHEMES_KEY = "schemes"
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # scheme://user:password@  (the password part is group 2)
@@ -111,7 +114,9 @@ def mask_auth_config(cfg: Any) -> Any:
         return _mask(cfg, frozenset())
     out = {}
     for k, v in cfg.items():
-        if k in AUTH_SECRET_FIELDS or k == "headers" or is_secret_name(k):
+        if k == AUTH_SCHEMES_KEY and isinstance(v, dict):
+            out[k] = {name: mask_auth_config(entry) for name, entry in v.items()}
+        elif k in AUTH_SECRET_FIELDS or k == "headers" or is_secret_name(k):
             out[k] = _mask_all(v)
         else:
             out[k] = _mask(v, frozenset())
@@ -129,6 +134,9 @@ def secret_values(obj: Any, *, auth: bool = False) -> list[str]:
             for k, v in value.items():
                 if normalise_name(k) == AUTH_CONFIG_KEY:
                     walk(v, secret, True)
+                elif auth_ctx and k == AUTH_SCHEMES_KEY and isinstance(v, dict):
+                    for entry in v.values():
+                        walk(entry, secret, True)
                 else:
                     walk(v, secret or is_secret_name(k) or (auth_ctx and (k in AUTH_SECRET_FIELDS or k == "headers")),
                          False)

@@ -15,7 +15,8 @@ from chalicelib.db.where import Where
 
 # what an audit row keeps of a document / endpoint (no spec bodies)
 _DOC_AUDIT_KEYS = ("name", "description", "version", "base_url", "template_id", "status", "auth_config",
-                   "rate_limit_config", "timeout_config", "total_endpoints", "active_endpoints", "spec_version")
+                   "rate_limit_config", "timeout_config", "total_endpoints", "active_endpoints", "spec_version",
+                   "server_index")
 _ENDPOINT_AUDIT_KEYS = ("api_document_id", "path", "method", "operation_id", "status", "timeout_ms",
                         "rate_limit_enabled", "is_deprecated")
 

@@ -3,7 +3,7 @@ its upstream base URL and configurations.
 
     import_document(db, content=spec_text | template_id=..., name=None, base_url=None,
                     auth_config=None) -> {"document", "endpoints", "warnings", ...}
-    reimport_document(db, document_id, content=...) -> the endpoint diff
+    reimport_document(db, document_id, content=...) -> the endpoint diff (catalog.reimport)
     list_documents / get_document / get_document_content / update_document / delete_document
 
 Every write is one transaction with its audit rows; auth_config is sealed
@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
+from chalicelib.catalog import servers
+from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit
 from chalicelib.catalog.auth_config import check_origin_binding, masked, seal, unseal
-from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
+from chalicelib.catalog.endpoints import insert_endpoints
+from chalicelib.catalog.reimport import reimport_document  # noqa: F401 - part of this module's API
 from chalicelib.catalog.spec import ParsedSpec
 from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
@@ -26,7 +28,7 @@ DOC_COLUMNS = (
     "id, template_id, name, description, version, base_url, server_url, content_type, spec_version, "
     "source_url, auth_config, rate_limit_config, timeout_config, status, health_status, last_health_check, "
     "total_endpoints, active_endpoints, warnings, warning_count, skipped_operations, created_by, "
-    "created_at, updated_at")
+    "created_at, updated_at, server_index")
 
 
 def check_base_url(url: str) -> str:
@@ -54,7 +56,7 @@ def spec_source(db, content: bytes | str | None, template_id: str | None,
     return content, content_type, None
 
 
-def _spec_params(parsed: ParsedSpec) -> tuple[str, dict]:
+def spec_params(parsed: ParsedSpec) -> tuple[str, dict]:
     """SQL for parsed_spec + its params: JSON text that is the spec itself is
     sent once and cast by the server (no re-serialisation)."""
     if parsed.spec_is_original_json:
@@ -74,22 +76,34 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
                     rate_limit_config: dict | None = None, timeout_config: dict | None = None,
                     content_type: str | None = None, source_url: str | None = None,
                     created_by: str | None = None, asynchronous: bool = False,
-                    parsed: ParsedSpec | None = None) -> dict:
+                    parsed: ParsedSpec | None = None, server_index: int | None = None,
+                    server_url: str | None = None) -> dict:
     """Parse a spec (content, or a stored template) and create the document
     with all its endpoints in one transaction.
 
     -> {"document": {... auth_config masked}, "endpoints": [{id, method, path,
     operation_id, status}], "warnings": [...], "warning_count", "skipped_operations"}.
-    `asynchronous=True` applies the larger job-path size limit."""
+    `asynchronous=True` applies the larger job-path size limit. The upstream is
+    `base_url` (an override), else the spec's server `server_index` / `server_url`,
+    else its first server."""
     db = database(db)
     if parsed is None:
         text, content_type, template_url = spec_source(db, content, template_id, content_type)
         source_url = source_url or template_url
         parsed = parse(text, content_type, source_url, asynchronous)
     name, version = name_version(parsed, name, version)
+    chosen = server_index is not None or server_url is not None
+    if base_url and chosen:
+        raise ValidationError("give base_url (an override) or a server of the spec (server_index / server_url), "
+                              "not both", {"errors": [{"loc": ["body", "base_url"], "type": "conflict",
+                                                      "msg": "not with server_index / server_url"}]})
     if base_url:
         base_url = check_base_url(base_url)
+    elif chosen:
+        server_index, base_url = servers.choose(parsed.servers, server_index, server_url)
     else:
+        first = parsed.servers[0]["url"] if parsed.servers else None
+        server_index = 0 if first and first == parsed.base_url else None
         base_url = parsed.base_url
         if not base_url:
             raise ValidationError(
@@ -98,16 +112,16 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
                 + "; give base_url (e.g. https://api.example.com)",
                 [{"loc": ["body", "base_url"], "type": "missing", "msg": "base_url is required for this spec"}])
     active = sum(1 for e in parsed.endpoints if e["status"] == "active")
-    spec_sql, spec_params = _spec_params(parsed)
+    spec_sql, spec_extra = spec_params(parsed)
     with db.transaction():
         doc = db.one(
             "INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
             " parsed_spec, original_content, content_type, auth_config, rate_limit_config, timeout_config,"
             " total_endpoints, active_endpoints, created_by, warnings, warning_count, spec_version, source_url,"
-            " skipped_operations) VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
+            " skipped_operations, server_index) VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
             f" :server_url, {spec_sql}, CAST(:content AS text), :ctype, CAST(:auth AS jsonb),"
             " CAST(:rl AS jsonb), CAST(:to AS jsonb), :total, :active, CAST(:by AS uuid),"
-            " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb))"
+            " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index)"
             f" RETURNING {DOC_COLUMNS}",
             tpl=template_id, name=name,
             description=description if description is not None else parsed.description,
@@ -117,7 +131,7 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
             to=None if timeout_config is None else dumps(timeout_config),
             total=len(parsed.endpoints), active=active, by=created_by, warnings=dumps(parsed.warnings),
             wc=parsed.warning_count, sv=parsed.spec_version, src=source_url, skipped=dumps(parsed.skipped),
-            **spec_params)
+            server_index=server_index, **spec_extra)
         endpoints = insert_endpoints(db, doc["id"], parsed.endpoints, created_by)
         audit(db, "api_documents", doc["id"], "INSERT", None, document_audit(doc), created_by)
     return {"document": document_out(doc), "endpoints": endpoints, "warnings": parsed.warnings,
@@ -172,9 +186,22 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
             if changes.get(field) is not None:
                 sets.append(f"{field} = :{field}")
                 params[field] = changes[field]
+        if changes.get("base_url") is not None and (changes.get("server_index") is not None
+                                                    or changes.get("server_url") is not None):
+            raise ValidationError("give base_url (an override) or a server of the spec (server_index / "
+                                  "server_url), not both", {"errors": [{"loc": ["body", "base_url"],
+                                                                       "type": "conflict",
+                                                                       "msg": "not with server_index / server_url"}]})
         if changes.get("base_url") is not None:
-            sets.append("base_url = :base_url")
+            sets.append("base_url = :base_url, server_index = NULL")
             params["base_url"] = check_base_url(changes["base_url"])
+        elif changes.get("server_index") is not None or changes.get("server_url") is not None:
+            spec = db.one("SELECT parsed_spec -> 'servers' AS servers FROM api_documents"
+                          " WHERE id = CAST(:id AS uuid)", id=document_id)
+            listed = servers.document_servers({"servers": spec["servers"]}, old.get("source_url"))
+            index, params["base_url"] = servers.choose(listed, changes.get("server_index"), changes.get("server_url"))
+            sets.append("base_url = :base_url, server_index = :server_index")
+            params["server_index"] = index
         old_auth = unseal(old["auth_config"])
         new_auth: Any = None
         kept: list | None = None
@@ -222,114 +249,3 @@ def delete_document(db, document_id: str, changed_by: str | None = None) -> dict
         db.execute("DELETE FROM api_documents WHERE id = CAST(:id AS uuid)", id=document_id)
         audit(db, "api_documents", document_id, "DELETE", document_audit(old), None, changed_by)
     return {"id": document_id, "deleted": True, "removed": {k: int(v) for k, v in counts.items()}}
-
-
-
-def reimport_document(db, document_id: str, *, content: bytes | str | None = None,
-                      template_id: str | None = None, content_type: str | None = None,
-                      version: str | None = None, base_url: str | None = None,
-                      changed_by: str | None = None, asynchronous: bool = False,
-                      may_retarget: bool = False) -> dict:
-    """Update a document to a new version of its spec. Endpoints are matched
-    by (path, method): unchanged and changed ones keep their ids, statistics
-    and references; new ones are added; removed ones become inactive and
-    their references are marked 'error'. Nothing is deleted. -> the diff."""
-    db = database(db)
-    text, content_type, src = spec_source(db, content, template_id, content_type)
-    current = get_document(db, document_id)
-    parsed = parse(text, content_type, src or current.get("source_url"), asynchronous)
-    new_version = version or (parsed.api_version or "").strip()[:50] or current["version"]
-    new_base = check_base_url(base_url) if base_url else current["base_url"]
-
-    with db.transaction():
-        old_doc = db.one(f"SELECT {DOC_COLUMNS} FROM api_documents WHERE id = CAST(:id AS uuid) FOR UPDATE",
-                         id=document_id)
-        if old_doc is None:
-            raise NotFound(f"document {document_id} not found")
-        check_origin_binding(old_doc, unseal(old_doc["auth_config"]), base_url and new_base, None, None,
-                              may_retarget)
-        existing = db.query(
-            "SELECT id, path, method, status, removed_at, operation_id, summary, description, tags, parameters,"
-            " request_body_schema, response_schemas, auth_required, security, is_deprecated"
-            " FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)", id=document_id)
-        by_key = {(r["path"], r["method"]): r for r in existing}
-        added, changed, unchanged, updates = [], [], [], []
-        seen = set()
-        for ep in parsed.endpoints:
-            key = (ep["path"], ep["method"])
-            seen.add(key)
-            old = by_key.get(key)
-            if old is None:
-                added.append(ep)
-                continue
-            fields = endpoint_changes(old, ep)
-            restored = old["removed_at"] is not None
-            if restored:
-                status = ep["status"]
-            elif "is_deprecated" in fields:
-                status = "deprecated" if ep["is_deprecated"] else (
-                    "active" if old["status"] == "deprecated" else old["status"])
-            else:
-                status = old["status"]
-            if fields or restored or status != old["status"]:
-                changed.append({"id": old["id"], "method": ep["method"], "path": ep["path"],
-                                "changes": fields + (["restored"] if restored else [])})
-                updates.append({**{k: ep.get(k) for k in ENDPOINT_FIELDS}, "id": str(old["id"]),
-                                "status": status, "path": ep["path"], "method": ep["method"]})
-            else:
-                unchanged.append({"id": old["id"], "method": ep["method"], "path": ep["path"]})
-        removed = [r for k, r in by_key.items() if k not in seen and r["removed_at"] is None]
-
-        if updates:
-            db.execute(
-                "WITH upd AS (UPDATE api_endpoints e SET operation_id = r.operation_id, summary = r.summary,"
-                " description = r.description, tags = COALESCE(r.tags, '{}'), parameters = r.parameters,"
-                " request_body_schema = r.request_body_schema, response_schemas = r.response_schemas,"
-                " auth_required = COALESCE(r.auth_required, false), security = r.security,"
-                " is_deprecated = COALESCE(r.is_deprecated, false), status = r.status, removed_at = NULL,"
-                " updated_at = NOW()"
-                " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, status text, operation_id text,"
-                "  summary text, description text, tags text[], parameters jsonb, request_body_schema jsonb,"
-                "  response_schemas jsonb, auth_required boolean, security jsonb, is_deprecated boolean)"
-                f" WHERE e.id = r.id RETURNING e.id, {endpoint_audit_sql('e')} AS data)"
-                " INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
-                " SELECT 'api_endpoints', id, 'UPDATE', data, CAST(:by AS uuid) FROM upd",
-                rows=dumps([{k: v for k, v in u.items() if v is not None} for u in updates]), by=changed_by)
-        removed_ids = [str(r["id"]) for r in removed]
-        refs_marked = 0
-        if removed_ids:
-            db.execute(
-                "WITH upd AS (UPDATE api_endpoints SET status = 'inactive', removed_at = NOW(), updated_at = NOW()"
-                f" WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, {ENDPOINT_AUDIT_SQL} AS data)"
-                " INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
-                " SELECT 'api_endpoints', id, 'UPDATE', data || '{\"removed_from_spec\": true}',"
-                " CAST(:by AS uuid) FROM upd", ids=removed_ids, by=changed_by)
-            refs_marked = db.execute(
-                "UPDATE resource_references SET status = 'error', updated_at = NOW()"
-                " WHERE api_endpoint_id = ANY(CAST(:ids AS uuid[])) AND status <> 'error'", ids=removed_ids)
-        inserted = insert_endpoints(db, document_id, added, changed_by)
-
-        spec_sql, spec_params = _spec_params(parsed)
-        doc = db.one(
-            f"UPDATE api_documents SET parsed_spec = {spec_sql}, original_content = CAST(:content AS text),"
-            " content_type = :ctype, version = :version, base_url = :base_url, server_url = :server_url,"
-            " spec_version = :sv, warnings = CAST(:warnings AS jsonb), warning_count = :wc,"
-            " skipped_operations = CAST(:skipped AS jsonb), template_id = COALESCE(CAST(:tpl AS uuid), template_id),"
-            f" {ENDPOINT_COUNTS_SQL}, updated_at = NOW()"
-            f" WHERE id = CAST(:id AS uuid) RETURNING {DOC_COLUMNS}",
-            id=document_id, content=parsed.text, ctype=parsed.content_type, version=new_version,
-            base_url=new_base, server_url=(parsed.server_url or None) and parsed.server_url[:500],
-            sv=parsed.spec_version, warnings=dumps(parsed.warnings), wc=parsed.warning_count,
-            skipped=dumps(parsed.skipped), tpl=template_id, **spec_params)
-        diff = {
-            "added": [{"id": r["id"], "method": r["method"], "path": r["path"]} for r in inserted],
-            "changed": changed,
-            "removed": [{"id": r["id"], "method": r["method"], "path": r["path"]} for r in removed],
-            "unchanged": unchanged,
-        }
-        counts = {k: len(v) for k, v in diff.items()}
-        audit(db, "api_documents", document_id, "UPDATE", document_audit(old_doc),
-              {**(document_audit(doc) or {}), "reimport": counts}, changed_by)
-    return {"document": document_out(doc), "diff": diff, "counts": counts,
-            "references_marked_error": refs_marked, "warnings": parsed.warnings,
-            "warning_count": parsed.warning_count, "skipped_operations": parsed.skipped}

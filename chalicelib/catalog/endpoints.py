@@ -17,7 +17,7 @@ from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
 
 ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters", "request_body_schema",
-                   "response_schemas", "auth_required", "security", "is_deprecated")
+                   "response_schemas", "auth_required", "security", "is_deprecated", "security_schemes", "servers")
 
 
 # A document's endpoint counters, recounted in the statement that changes them
@@ -39,7 +39,7 @@ def _endpoint_rows(endpoints: list[dict]) -> str:
 _RECORDSET = ("jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(path text, method text, status text, "
               "operation_id text, summary text, description text, tags text[], parameters jsonb, "
               "request_body_schema jsonb, response_schemas jsonb, auth_required boolean, security jsonb, "
-              "is_deprecated boolean)")
+              "is_deprecated boolean, security_schemes jsonb, servers jsonb)")
 
 
 def insert_endpoints(db, document_id: str, endpoints: list[dict], changed_by: str | None) -> list[dict]:
@@ -48,10 +48,12 @@ def insert_endpoints(db, document_id: str, endpoints: list[dict], changed_by: st
     return db.query(
         "WITH ins AS ("
         " INSERT INTO api_endpoints (api_document_id, path, method, operation_id, summary, description, tags,"
-        "  parameters, request_body_schema, response_schemas, auth_required, security, status, is_deprecated)"
+        "  parameters, request_body_schema, response_schemas, auth_required, security, status, is_deprecated,"
+        "  security_schemes, servers)"
         " SELECT CAST(:doc AS uuid), r.path, r.method, r.operation_id, r.summary, r.description,"
         "  COALESCE(r.tags, '{}'), r.parameters, r.request_body_schema, r.response_schemas,"
-        "  COALESCE(r.auth_required, false), r.security, r.status, COALESCE(r.is_deprecated, false)"
+        "  COALESCE(r.auth_required, false), r.security, r.status, COALESCE(r.is_deprecated, false),"
+        "  r.security_schemes, r.servers"
         f" FROM {_RECORDSET}"
         " RETURNING id, api_document_id, path, method, operation_id, status, timeout_ms, rate_limit_enabled,"
         "  is_deprecated),"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from chalicelib.catalog.problems import Problems, escape_token
 from chalicelib.catalog.refs import RefError, RefIndex, json_refs_all_resolve
+from chalicelib.catalog.servers import endpoint_servers
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 PATH_ITEM_FIELDS = frozenset(("$ref", "summary", "description", "servers", "parameters"))
@@ -33,9 +34,13 @@ def requires_auth(security) -> bool:
 
 
 class Extractor:
-    def __init__(self, spec: dict, problems: Problems, max_depth: int = 500):
+    def __init__(self, spec: dict, problems: Problems, max_depth: int = 500, import_url: str | None = None):
         self.spec = spec
         self.problems = problems
+        self.import_url = import_url
+        comps = spec.get("components")
+        schemes = comps.get("securitySchemes") if isinstance(comps, dict) else None
+        self.schemes: dict = schemes if isinstance(schemes, dict) else {}
         self.refs = RefIndex(spec, max_depth=max_depth)
         self.skipped: list[dict] = []
 
@@ -98,6 +103,8 @@ class Extractor:
                     problems.problem(op_ptr, f"an operation must be a mapping, found {_kind(op)}")
                     continue
                 ep = self._endpoint(path, method, op, op_ptr, shared, global_security)
+                if ep is not None:
+                    ep["servers"] = endpoint_servers(op, item, self.import_url, problems, op_ptr, item_src)
                 if ep is None:
                     continue
                 oid = ep["operation_id"]
@@ -194,10 +201,35 @@ class Extractor:
             "response_schemas": responses,
             "auth_required": requires_auth(security),
             "security": security if isinstance(security, list) else None,
+            "security_schemes": self._schemes_named(security, op_ptr + "/security" if "security" in op
+                                                    else "/security"),
             "is_deprecated": deprecated,
             "status": "deprecated" if deprecated else "active",
             "pointer": op_ptr,
         }
+
+
+    def _schemes_named(self, security, ptr: str) -> dict:
+        """{name: scheme object ($ref resolved)} of every scheme `security` names;
+        a name the components do not define is a warning (and stays unknown)."""
+        out: dict = {}
+        if not isinstance(security, list):
+            return out
+        for i, req in enumerate(security):
+            if not isinstance(req, dict):
+                self.problems.warn(f"{ptr}/{i}", "a security requirement must be a mapping: ignored")
+                continue
+            for name in req:
+                if name in out:
+                    continue
+                scheme, _src = self._deref(self.schemes.get(name), f"/components/securitySchemes/{escape_token(name)}")
+                if isinstance(scheme, dict):
+                    out[name] = {k: scheme[k] for k in ("type", "in", "name", "scheme", "bearerFormat", "flows",
+                                                        "openIdConnectUrl") if k in scheme}
+                else:
+                    self.problems.warn(f"{ptr}/{i}/{escape_token(name)}",
+                                       f"security scheme {name!r} is not defined in components.securitySchemes")
+        return out
 
 
 def _text(value):
@@ -214,14 +246,14 @@ def _kind(value) -> str:
 
 
 def extract_endpoints(spec: dict, problems: Problems, max_depth: int = 500,
-                      json_text: str | None = None) -> tuple[list[dict], list[dict]]:
+                      json_text: str | None = None, import_url: str | None = None) -> tuple[list[dict], list[dict]]:
     """-> (endpoints, skipped operations). Problems/warnings go to `problems`.
 
     `json_text`: the JSON the spec was parsed from (unconverted), enabling
     the fast reference check."""
     from chalicelib.catalog.schema_lint import lint
 
-    ex = Extractor(spec, problems, max_depth=max_depth)
+    ex = Extractor(spec, problems, max_depth=max_depth, import_url=import_url)
     if json_text is not None:
         ex.refs.prevalidated = json_refs_all_resolve(json_text, ex.refs)
     endpoints = ex.run()

@@ -63,6 +63,8 @@ class CreateDocument(AsyncOptions):
     version: str | None = Field(None, min_length=1, max_length=50)
     description: str | None = None
     base_url: str | None = Field(None, max_length=500)
+    server_index: int | None = Field(None, ge=0, le=49, description="which of the spec's servers to call")
+    server_url: str | None = Field(None, max_length=2000, description="one of the spec's server URLs")
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
@@ -87,6 +89,8 @@ class UpdateDocument(StrictModel):
     description: str | None = None
     base_url: str | None = Field(None, max_length=500)
     status: Literal["active", "inactive", "error"] | None = None
+    server_index: int | None = Field(None, ge=0, le=49, description="follow this server of the spec")
+    server_url: str | None = Field(None, max_length=2000, description="follow this server URL of the spec")
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
@@ -100,6 +104,12 @@ class Reimport(StrictModel):
     content_type: ContentType | None = None
     version: str | None = Field(None, min_length=1, max_length=50)
     base_url: str | None = Field(None, max_length=500)
+
+
+class ReimportQuery(Model):
+    dry_run: bool = Field(False, description="answer the diff and write nothing")
+    mode: Literal["merge", "overwrite"] = Field("merge", description="merge: endpoints the spec no longer has "
+                                                                     "become inactive; overwrite: they are deleted")
 
 
 class DocumentMeta(AsyncOptions):
@@ -133,6 +143,6 @@ class PatchEndpoint(StrictModel):
 
 
 class AuditQuery(PageQuery):
-    table_name: Literal["openapi_templates", "api_documents", "api_endpoints"] | None = None
+    table_name: Literal["openapi_templates", "api_documents", "api_endpoints", "resource_references"] | None = None
     record_id: str | None = None
     operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None

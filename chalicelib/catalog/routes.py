@@ -160,6 +160,12 @@ def _configs_for_save(values: dict) -> dict:
     return {k: configs.for_save(k, v) if v is not None else None for k, v in values.items()}
 
 
+def _auth_check(auth_config: Any, document_id: str, db=None) -> dict:
+    """What the spec's security asks for and whether auth_config gives it (warnings, never a refusal)."""
+    from chalicelib.gateway import security
+    return security.document_check(auth_config, document_id, db)
+
+
 @bp.api("/api/documents", "POST", role="operator", status=201, query=models.DocumentMeta,
         content_types=SPEC_TYPES,
         summary="Import a spec as a document with all its endpoints: a JSON body {template_id | content, ...} "
@@ -203,6 +209,7 @@ def create_document(ctx: Ctx):
                    "template_id": uuid_param(b.template_id, "template_id") if b.template_id else None,
                    "content_type": b.content_type, "name": b.name, "version": b.version,
                    "description": b.description, "base_url": b.base_url,
+                   "server_index": b.server_index, "server_url": b.server_url,
                    "sealed_auth_config": get_box().seal(cfg["auth_config"]),
                    "rate_limit_config": cfg["rate_limit_config"], "timeout_config": cfg["timeout_config"],
                    "created_by": _by(ctx)}
@@ -211,7 +218,8 @@ def create_document(ctx: Ctx):
     out = documents.import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,
-        base_url=b.base_url, created_by=_by(ctx), **cfg)
+        base_url=b.base_url, server_index=b.server_index, server_url=b.server_url, created_by=_by(ctx), **cfg)
+    out["auth_check"] = _auth_check(cfg["auth_config"], out["document"]["id"])
     n = len(out["endpoints"])
     return Reply(out, f"document imported with {n} endpoints"
                       + (f" and {out['warning_count']} warnings" if out["warning_count"] else ""), 201)
@@ -281,7 +289,10 @@ def update_document(ctx: Ctx, document_id: str):
             row["health_check_config"] = health.set_config(did, health_cfg, db)
         if row.get("status") == "active":
             references.recover(document_id=did, db=db)
-    return Reply(row, "document updated")
+    if "auth_config" in changes:
+        row["auth_check"] = _auth_check(changes["auth_config"], did, db)
+    return Reply(row, "document updated" + (" (auth_config does not cover what the spec asks for: see auth_check)"
+                                            if row.get("auth_check", {}).get("warnings") else ""))
 
 
 @bp.api("/api/documents/{document_id}", "DELETE", role="operator",
@@ -293,17 +304,21 @@ def delete_document(ctx: Ctx, document_id: str):
 
 
 @bp.api("/api/documents/{document_id}/reimport", "POST", role="operator", body=models.Reimport,
-        summary="Update a document to a new version of its spec; answers the endpoint diff")
+        query=models.ReimportQuery,
+        summary="Update a document to a new version of its spec; answers the endpoint diff "
+                "(dry_run=true: the diff only, nothing written; mode=overwrite: removed endpoints are deleted)")
 def reimport_document(ctx: Ctx, document_id: str):
-    from chalicelib.catalog import documents
+    from chalicelib.catalog import reimport
     b: models.Reimport = ctx.body
-    out = documents.reimport_document(
+    q: models.ReimportQuery = ctx.query
+    out = reimport.reimport_document(
         None, uuid_param(document_id, "document_id"), content=b.content,
         template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, version=b.version, base_url=b.base_url, changed_by=_by(ctx),
-        may_retarget=_is_admin(ctx))
+        may_retarget=_is_admin(ctx), mode=q.mode, dry_run=q.dry_run)
     c = out["counts"]
-    return Reply(out, f"re-imported: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
+    verb = "a re-import would do" if q.dry_run else "re-imported"
+    return Reply(out, f"{verb}: {c['added']} added, {c['changed']} changed, {c['removed']} removed, "
                       f"{c['unchanged']} unchanged")
 
 

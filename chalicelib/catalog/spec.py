@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlparse
 
-from chalicelib.catalog import loader, swagger2
+from chalicelib.catalog import loader, servers, swagger2
 from chalicelib.catalog.extract import extract_endpoints
 from chalicelib.catalog.problems import Problems, invalid
 
@@ -50,6 +49,7 @@ class ParsedSpec:
     base_url: str | None        # default base URL (None: the caller must supply one)
     endpoints: list[dict]
     skipped: list[dict]
+    servers: list[dict] = field(default_factory=list)  # the document-level servers (catalog.servers)
     warnings: list[dict] = field(default_factory=list)
     warning_count: int = 0
 
@@ -57,9 +57,6 @@ class ParsedSpec:
     def spec_is_original_json(self) -> bool:
         """True when `text` is itself the JSON of `spec` (no conversion)."""
         return self.content_type == "json" and not self.converted
-
-
-_VAR = re.compile(r"\{([^{}]*)\}")
 
 
 def _version(doc: dict) -> tuple[str, str]:
@@ -89,42 +86,14 @@ def server_base_url(spec: dict, import_url: str | None,
     """-> (first server URL as written, default base URL).
 
     Variables take their defaults; a relative URL is resolved against the
-    import URL, or gives None (the caller asks for base_url)."""
-    servers = spec.get("servers")
-    raw = None
-    variables: dict = {}
-    if isinstance(servers, list) and servers and isinstance(servers[0], dict):
-        raw = servers[0].get("url")
-        given = servers[0].get("variables")
-        variables = given if isinstance(given, dict) else {}
-    if not isinstance(raw, str) or not raw.strip():
-        raw_url, url = None, "/"
-    else:
-        raw_url = url = raw.strip()
-
-    def sub(m):
-        var = variables.get(m.group(1))
-        if isinstance(var, dict) and var.get("default") is not None:
-            return str(var["default"])
-        if problems is not None:
-            problems.warn("/servers/0/url", f"server variable {m.group(1)!r} has no default")
-        return m.group(0)
-
-    url = _VAR.sub(sub, url)
-    if "{" in url:
-        return raw_url, None
-    if not urlparse(url).scheme:
-        if url.startswith("//"):
-            url = "https:" + url
-        elif import_url:
-            url = urljoin(import_url, url)
-        else:
-            return raw_url, None
-    if urlparse(url).scheme not in ("http", "https"):
-        if problems is not None:
-            problems.warn("/servers/0/url", f"server URL {url!r} is not http(s)")
-        return raw_url, None
-    return raw_url, url.rstrip("/")
+    import URL, or gives None (the caller asks for base_url); no servers at
+    all is the server "/" (OpenAPI's default)."""
+    found = servers.document_servers(spec, import_url, problems)
+    if not found:
+        return None, servers.resolve_server({"url": "/"}, import_url, None, "/servers")
+    first = found[0]
+    raw = first["raw"].strip() if isinstance(first["raw"], str) and first["raw"].strip() else None
+    return raw, first["url"]
 
 
 def parse_spec(content: bytes | str, content_type: str | None = None, *, import_url: str | None = None,
@@ -147,7 +116,8 @@ def parse_spec(content: bytes | str, content_type: str | None = None, *, import_
         if not isinstance(doc["openapi"], str):
             problems.warn("/openapi", "the version should be a string (quote it in YAML)")
     json_text = loaded.text if (loaded.content_type == "json" and not converted) else None
-    endpoints, skipped = extract_endpoints(spec, problems, max_depth=limits.max_depth, json_text=json_text)
+    endpoints, skipped = extract_endpoints(spec, problems, max_depth=limits.max_depth, json_text=json_text,
+                                           import_url=import_url)
     problems.raise_if_any()
     info = spec.get("info")
     if not isinstance(info, dict):
@@ -164,6 +134,6 @@ def parse_spec(content: bytes | str, content_type: str | None = None, *, import_
         description=info.get("description") if isinstance(info.get("description"), str) else None,
         api_version=str(api_version) if api_version is not None else None,
         server_url=server_url, base_url=base_url,
-        endpoints=endpoints, skipped=skipped,
+        endpoints=endpoints, skipped=skipped, servers=servers.document_servers(spec, import_url),
         warnings=problems.warnings, warning_count=problems.warning_count,
     )

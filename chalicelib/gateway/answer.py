@@ -135,7 +135,8 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
         request_params=params,
         request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
         request_size=len(built.body) if built.body else 0,
-        response_time_ms=elapsed_ms, client_ip=caller.client_ip, user_agent=caller.user_agent)
+        response_time_ms=elapsed_ms, client_ip=caller.client_ip, user_agent=caller.user_agent,
+        deprecated=t.deprecated)
     result = None
     if resp is not None:
         ctype = resp.headers.get("Content-Type")
@@ -156,6 +157,8 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
             result["redirects"] = [masking.mask_url(u, sensitive) for u in resp.redirects]
         if attempts > 1:
             result["attempts"] = attempts
+        if t.deprecated:
+            result["deprecated"] = True
     else:
         failure = _failure_of(outcome)
         entry.error_type = getattr(failure, "error_type", None) or "auth"

@@ -42,6 +42,7 @@ class LogEntry:
     client_ip: str | None = None
     user_agent: str | None = None
     reference_id: str | None = None
+    deprecated: bool = False  # the endpoint called is deprecated
 
 
 # The row travels as one JSON parameter that jsonb_populate_record spreads
@@ -99,7 +100,7 @@ def record(entry: LogEntry, db=None) -> str:
         "response_body": entry.response_body, "response_time_ms": entry.response_time_ms,
         "request_size_bytes": entry.request_size, "response_size_bytes": entry.response_size,
         "error_message": entry.error_message, "error_type": entry.error_type, "client_ip": _ip(entry.client_ip),
-        "user_agent": entry.user_agent[:1000] if entry.user_agent else None,
+        "user_agent": entry.user_agent[:1000] if entry.user_agent else None, "deprecated": entry.deprecated,
     }
     db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
            ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
@@ -144,7 +145,7 @@ LIST_COLUMNS = (
     "l.id, l.api_endpoint_id, l.resource_reference_id, l.request_method, l.request_url, l.request_headers, "
     "l.request_params, l.request_body, l.response_status_code, l.response_headers, l.response_body, "
     "l.response_time_ms, l.request_size_bytes, l.response_size_bytes, l.error_message, l.error_type, "
-    "host(l.client_ip) AS client_ip, l.user_agent, l.created_at"
+    "host(l.client_ip) AS client_ip, l.user_agent, l.deprecated, l.created_at"
 )
 
 

@@ -90,6 +90,21 @@ class OAuth2Auth(_Auth):
     audience: str | None = Field(None, max_length=2000)
 
 
+class SchemesAuth(_Auth):
+    """One credential per security scheme name of the spec (entries checked one by one in `check`)."""
+
+    type: Literal["schemes"] = "schemes"
+    schemes: dict[str, Any] = Field(..., min_length=1, max_length=50)
+
+    @field_validator("schemes")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not name or len(name) > 255:
+                raise ValueError("a scheme name has 1 to 255 characters")
+        return value
+
+
 _AUTH_TYPES: dict[str, type[StrictModel]] = {"none": NoAuth, "apiKey": ApiKeyAuth, "oauth2": OAuth2Auth}
 _HTTP_SCHEMES: dict[str, type[StrictModel]] = {"bearer": BearerAuth, "basic": BasicAuth}
 
@@ -163,6 +178,8 @@ def check(field: str, value: Any, loc: tuple = ()) -> tuple[Any, list[dict]]:
     if not isinstance(value, dict):
         return None, _problem(loc, "dict_type", "must be an object")
     model: type[StrictModel]
+    if field == "auth_config" and ("schemes" in value or value.get("type") == "schemes"):
+        return _check_schemes(value, loc)
     if field == "auth_config":
         auth_model, value, found = _auth_model(value, loc)
         if auth_model is None:
@@ -180,10 +197,46 @@ def check(field: str, value: Any, loc: tuple = ()) -> tuple[Any, list[dict]]:
         return None, _pydantic_problems(exc, loc)
 
 
+def _check_schemes(value: dict, loc: tuple) -> tuple[Any, list[dict]]:
+    """The per-scheme auth_config: its top level, then each entry with the single-config rules."""
+    try:
+        model = SchemesAuth.model_validate(value)
+    except PydanticValidationError as exc:
+        return None, _pydantic_problems(exc, loc)
+    problems: list[dict] = []
+    typed: dict[str, Any] = {}
+    for name, entry in model.schemes.items():
+        where = loc + ("schemes", name)
+        if not isinstance(entry, dict):
+            problems.extend(_problem(where, "dict_type", "must be an object"))
+            continue
+        if entry.get("type", "none") in ("none", "schemes") or "schemes" in entry:
+            problems.extend(_problem(where + ("type",), "enum",
+                                     "a scheme's credential is apiKey, http or oauth2"))
+            continue
+        entry_model, entry, found = _auth_model(entry, where)
+        if entry_model is None:
+            problems.extend(found)
+            continue
+        try:
+            typed[name] = entry_model.model_validate(entry)
+        except PydanticValidationError as exc:
+            problems.extend(_pydantic_problems(exc, where))
+    if problems:
+        return None, problems
+    model.schemes = typed
+    return model, []
+
+
 def as_dict(model: Any) -> dict | None:
     """A validated configuration as the plain dict that is stored and applied."""
     if model is None:
         return None
+    if isinstance(model, SchemesAuth):
+        out = model.model_dump(by_alias=True, exclude_unset=True, exclude={"schemes"})
+        out["type"] = "schemes"
+        out["schemes"] = {name: as_dict(entry) for name, entry in model.schemes.items()}
+        return out
     out = model.model_dump(by_alias=True, exclude_unset=True)
     if "type" in type(model).model_fields:
         out["type"] = model.type

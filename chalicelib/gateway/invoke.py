@@ -5,10 +5,16 @@
     -> {"status_code", "headers", "body", "body_encoding", "response_time_ms", "log_id"}
 
 Order: load endpoint + document (one query) -> 409 when inactive -> validate
-and build the request (400, nothing sent) -> rate limit (429) -> upstream auth
+and build the request at the endpoint's effective server (catalog.servers;
+400, nothing sent) -> the spec's security requirements given by the
+auth_config or the caller (gateway.security; 400 naming the schemes) ->
+rate limit (429) -> upstream auth
 -> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
 on 401 -> one log row + statistics (one statement) -> answer (`answer.finish`).
 An upstream 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
+A deprecated endpoint (spec `deprecated: true` or status) answers
+`"deprecated": true` (the route adds a `Deprecation` header) and its log row
+is flagged.
 
 `timeout_config` (document): {"connect_ms", "read_ms", "retries",
 "retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}.
@@ -29,9 +35,10 @@ from typing import Any, cast
 
 from chalicelib import observability
 from chalicelib.catalog.refs import ref_tokens
+from chalicelib.catalog.servers import effective_base
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
-from chalicelib.gateway import ratelimit, schemas, upstream_auth
+from chalicelib.gateway import ratelimit, schemas, security, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import InvokeInput, build_request
@@ -44,6 +51,7 @@ DEFAULT_RETRY_ON = (502, 503, 504)
 _LOAD_SQL = """
 SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
        e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated,
+       e.security, e.security_schemes, e.servers, e.is_deprecated,
        d.status AS document_status, d.base_url, d.auth_config, d.rate_limit_config, d.timeout_config,
        d.updated_at::text AS d_updated
 FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id
@@ -72,10 +80,18 @@ class Target:
     rate_limit_config: Any
     timeout_config: Any
     d_updated: str
+    security: Any = None            # the spec's requirements and schemes (gateway.security)
+    security_schemes: Any = None
+    servers: Any = None             # the endpoint's own servers (catalog.servers)
+    is_deprecated: bool = False
+
+    @property
+    def deprecated(self) -> bool:
+        return self.is_deprecated or self.status == "deprecated"
 
     @classmethod
     def from_row(cls, row: dict) -> "Target":
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
 
 
 def load_target(endpoint_id: str, db=None) -> Target:
@@ -248,8 +264,11 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     t = target or load_target(endpoint_id, db)
     ensure_callable(t)
     components = components_of(t, db)
-    built = build_request(t.method, t.path, t.parameters, t.request_body_schema, t.base_url, inp,
+    built = build_request(t.method, t.path, t.parameters, t.request_body_schema,
+                          effective_base(t.servers, t.base_url), inp,
                           check=_checker(t, components), resolve=_resolver(components))
+    cfg = auth_config_of(t)
+    use = security.credentials_for(t, cfg, inp)  # 400 when the spec's security is not given
 
     if t.rate_limit_enabled:
         limit = ratelimit.parse_limit(t.rate_limit_config, t.api_document_id)
@@ -257,7 +276,6 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             bucket = f"doc:{t.api_document_id}" if limit.scope == "document" else f"ep:{t.id}"
             ratelimit.check(bucket, limit)
 
-    cfg = auth_config_of(t)
     sensitive = upstream_auth.sensitive_for(cfg)
     plan = call_plan(t, timeout_ms)
     policy = outbound.policy_from_settings(max_bytes=response_limit())
@@ -277,7 +295,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             if remaining <= 0:
                 raise outbound.OutboundTimeout(f"the call did not complete within {plan.total_s:g} s",
                                                {"phase": "total"})
-            token = upstream_auth.apply(cfg, built, policy, stale_token=stale, sensitive=sensitive)
+            token = upstream_auth.apply(cfg, built, policy, stale_token=stale, sensitive=sensitive, use=use)
             stale = None
             headers = dict(built.headers)
             if built.cookies:
@@ -291,7 +309,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             resp, failure = None, cast(AppError, exc)   # each outbound failure class is also a typed error
         except UpstreamError as exc:  # OAuth2 token endpoint failure
             resp, failure = None, exc
-        if resp is not None and resp.status_code == 401 and cfg and cfg.get("type") == "oauth2" and not refreshed:
+        if resp is not None and resp.status_code == 401 and upstream_auth.uses_oauth2(cfg, use) and not refreshed:
             refreshed = True  # the cached token was refused: fetch a new one once
             stale = token
             attempts -= 1

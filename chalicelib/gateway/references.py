@@ -6,12 +6,14 @@ reads with status `error` (and is stored as `error` when invoked: 409). The
 status follows the endpoint: once the endpoint is callable again the
 reference reads `active`, and `recover()` (called by the catalog when an
 endpoint or document becomes active) stores it so. Only `inactive`, set by a
-user, sticks.
+user, sticks. Every write has its audit row (`api_audit_logs`, table
+`resource_references`, reference_config masked), in the write's transaction.
 """
 from __future__ import annotations
 
 import json
 
+from chalicelib.catalog.audit import audit
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
 from chalicelib.errors import Conflict, NotFound
@@ -40,6 +42,20 @@ def _out(row: dict) -> dict:
     return row
 
 
+_AUDIT_COLUMNS = ("resource_type", "resource_id", "api_endpoint_id", "reference_config", "display_name",
+                  "description", "status")
+
+
+def _audit_row(db, ref_id: str) -> dict | None:
+    """What an audit row keeps of a reference (its mapping masked)."""
+    from chalicelib.masking import mask
+    row = db.one(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM resource_references WHERE id = CAST(:id AS uuid)",
+                 id=ref_id)
+    if row is None:
+        return None
+    return {k: (mask(v) if k == "reference_config" else str(v) if k.endswith("_id") else v) for k, v in row.items()}
+
+
 def _endpoint_exists(endpoint_id: str, db) -> None:
     if db.scalar("SELECT 1 FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id) is None:
         raise NotFound(f"endpoint {endpoint_id} not found",
@@ -60,6 +76,7 @@ def create(data: dict, created_by: str | None = None, db=None) -> dict:
             cfg=json.dumps(data.get("reference_config")) if data.get("reference_config") is not None else None,
             dn=data.get("display_name"), desc=data.get("description"), status=data.get("status") or "active",
             by=created_by)
+        audit(db, "resource_references", str(rid), "INSERT", None, _audit_row(db, str(rid)), created_by)
     return get(str(rid), db)
 
 
@@ -82,7 +99,7 @@ def list_refs(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dic
     return [_out(r) for r in rows], total
 
 
-def update(ref_id: str, changes: dict, db=None) -> dict:
+def update(ref_id: str, changes: dict, db=None, changed_by: str | None = None) -> dict:
     db = db or get_db()
     if "reference_config" in changes:
         mapping.validate_config(changes["reference_config"])
@@ -103,15 +120,19 @@ def update(ref_id: str, changes: dict, db=None) -> dict:
                 sets.append(f"{field} = " + (f"CAST(:{field} AS {cast})" if cast else f":{field}"))
                 params[field] = value
         sets.append("updated_at = now()")
+        old = _audit_row(db, ref_id)
         db.execute(f"UPDATE resource_references SET {', '.join(sets)} WHERE id = CAST(:id AS uuid)", **params)
+        audit(db, "resource_references", ref_id, "UPDATE", old, _audit_row(db, ref_id), changed_by)
     return get(ref_id, db)
 
 
-def delete(ref_id: str, db=None) -> dict:
+def delete(ref_id: str, db=None, changed_by: str | None = None) -> dict:
     db = db or get_db()
     with db.transaction():
         row = get(ref_id, db)
+        old = _audit_row(db, ref_id)
         db.execute("DELETE FROM resource_references WHERE id = CAST(:id AS uuid)", id=ref_id)
+        audit(db, "resource_references", ref_id, "DELETE", old, None, changed_by)
     return row
 
 

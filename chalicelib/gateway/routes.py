@@ -30,7 +30,12 @@ def invoke(ctx: Ctx, endpoint_id: str):
         uuid_param(endpoint_id, "endpoint_id"),
         InvokeInput(b.path_params, b.query, b.headers, b.cookies, b.body, b.content_type),
         timeout_ms=b.timeout_ms, client_ip=ip, user_agent=ua)
-    return Reply(result, f"upstream answered {result['status_code']}")
+    return Reply(result, f"upstream answered {result['status_code']}", headers=deprecation_headers(result))
+
+
+def deprecation_headers(result: dict) -> dict:
+    """`Deprecation: true` on the answer of a call to a deprecated endpoint."""
+    return {"Deprecation": "true"} if result.get("deprecated") else {}
 
 
 @bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=models.StatsQuery,
@@ -116,7 +121,8 @@ def _update(ctx: Ctx, ref_id: str):
     for name in ("resource_id", "api_endpoint_id"):
         if changes.get(name):
             changes[name] = uuid_param(changes[name], name)
-    return Reply(references.update(uuid_param(ref_id, "ref_id"), changes), "reference updated")
+    return Reply(references.update(uuid_param(ref_id, "ref_id"), changes,
+                                   changed_by=ctx.principal.key_id if ctx.principal else None), "reference updated")
 
 
 @bp.api("/api/references/{ref_id}", "PUT", role="operator", body=models.UpdateReference,
@@ -134,7 +140,8 @@ def patch_reference(ctx: Ctx, ref_id: str):
 @bp.api("/api/references/{ref_id}", "DELETE", role="operator", summary="Delete a reference")
 def delete_reference(ctx: Ctx, ref_id: str):
     from chalicelib.gateway import references
-    return Reply(references.delete(uuid_param(ref_id, "ref_id")), "reference deleted")
+    return Reply(references.delete(uuid_param(ref_id, "ref_id"), changed_by=ctx.principal.key_id if ctx.principal
+                                   else None), "reference deleted")
 
 
 @bp.api("/api/references/{ref_id}/invoke", "POST", role="operator", body=models.InvokeReference,
@@ -143,4 +150,4 @@ def invoke_reference(ctx: Ctx, ref_id: str):
     from chalicelib.gateway import references
     ip, ua = _caller(ctx)
     result = references.invoke(uuid_param(ref_id, "ref_id"), ctx.body.input, client_ip=ip, user_agent=ua)
-    return Reply(result, f"upstream answered {result['status_code']}")
+    return Reply(result, f"upstream answered {result['status_code']}", headers=deprecation_headers(result))

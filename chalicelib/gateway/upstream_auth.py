@@ -7,6 +7,9 @@
      "client_secret", "scopes", "client_auth"?: "basic"|"body", "audience"?}
     any of them (or {"type": "none"}) may add "headers": {...}, and
     "forward_authorization": true to pass the caller's own Authorization on.
+    {"type": "schemes", "schemes": {spec scheme name: one of the above}, "headers"?,
+     "forward_authorization"?}: `apply(..., use=[names])` sends the entries
+    of the names given (chalicelib.gateway.security picks them per call).
 
 OAuth2 tokens are fetched through the outbound guard, cached per container
 until shortly before they expire (one fetch at a time per client), and
@@ -47,6 +50,12 @@ def sensitive_for(cfg: dict | None) -> Sensitive:
     s = Sensitive()
     if not cfg:
         return s
+    for entry in (cfg.get("schemes") or {}).values():
+        one = sensitive_for(entry)
+        s.headers |= one.headers
+        s.query |= one.query
+        s.cookies |= one.cookies
+        s.values |= one.values
     kind = cfg.get("type")
     if kind == "apiKey" and cfg.get("name"):
         {"header": s.headers, "query": s.query, "cookie": s.cookies}[cfg.get("in", "header")].add(
@@ -141,16 +150,40 @@ def _fetch_token(cfg: dict, policy) -> tuple[str, float]:
 # --------------------------------------------------------------------- apply
 
 
+def uses_oauth2(cfg: dict | None, use: list[str] | None = None) -> bool:
+    """The call's credentials include an OAuth2 token (refreshed once on a 401)."""
+    if not cfg:
+        return False
+    if cfg.get("type") == "schemes":
+        return any((cfg["schemes"].get(n) or {}).get("type") == "oauth2" for n in (use or ()))
+    return cfg.get("type") == "oauth2"
+
+
 def apply(cfg: dict | None, built, policy, *, stale_token: str | None = None,
-          sensitive: Sensitive | None = None) -> str | None:
+          sensitive: Sensitive | None = None, use: list[str] | None = None) -> str | None:
     """Add the upstream credentials to `built` (a BuiltRequest) in place and
     return the OAuth2 token used, if any. The caller's own Authorization is
-    dropped unless the config has `forward_authorization: true`."""
+    dropped unless the config has `forward_authorization: true`. A per-scheme
+    config sends the entries named in `use` (in order)."""
     cfg = cfg or {}
     token = None
     if not cfg.get("forward_authorization"):
         for name in [h for h in built.headers if h.lower() == "authorization"]:
             del built.headers[name]
+    for name in (use or ()) if cfg.get("type") == "schemes" else ():
+        entry = cfg["schemes"].get(name)
+        if entry:
+            token = _apply_one(entry, built, policy, stale_token, sensitive) or token
+            for header, value in (entry.get("headers") or {}).items():
+                _set_header(built.headers, header, value)
+    token = _apply_one(cfg, built, policy, stale_token, sensitive) or token
+    for name, value in (cfg.get("headers") or {}).items():
+        _set_header(built.headers, name, value)
+    return token
+
+
+def _apply_one(cfg: dict, built, policy, stale_token: str | None, sensitive: Sensitive | None) -> str | None:
+    token = None
     kind = cfg.get("type")
     if kind == "apiKey":
         where, name, value = cfg.get("in", "header"), cfg["name"], cfg["value"]
@@ -172,8 +205,6 @@ def apply(cfg: dict | None, built, policy, *, stale_token: str | None = None,
         if sensitive is not None:
             sensitive.values.add(token)
         _set_header(built.headers, "Authorization", f"Bearer {token}")
-    for name, value in (cfg.get("headers") or {}).items():
-        _set_header(built.headers, name, value)
     return token
 
 
