@@ -5,7 +5,8 @@ log (every record at INFO and above). Expected hits: none.
 
 Kinds: a document auth_config of each type (apiKey in header / query /
 cookie, bearer, basic, OAuth2 client credentials), each with an extra
-`headers` value; the OAuth2 access token the gateway obtains; a caller's own
+`headers` value, and one given per security scheme of its spec (an apiKey
+and a bearer token an AND requirement sends together); the OAuth2 access token the gateway obtains; a caller's own
 `?token=` and secret header on invoke; a connection pool password and a
 password inside its connection_string; a config group's Redis and Cassandra
 passwords (used by a real comparison against a password-protected Redis);
@@ -37,12 +38,18 @@ def planted(kind: str) -> str:
 
 
 KINDS = ["apikey-header", "apikey-query", "apikey-cookie", "bearer", "basic", "oauth2-client-secret",
+         "scheme-apikey", "scheme-bearer",
          "oauth2-issued-token", "extra-header", "caller-query-token", "caller-header", "pool-password",
          "pool-connection-string", "redis-password", "cassandra-password", "job-auth", "job-url-token"]
 S = {k: planted(k) for k in KINDS}
 OPEN = {"responses": {"200": {"description": "ok"}}}
 SPEC = json.dumps({"openapi": "3.0.3", "info": {"title": "planted", "version": "1"},
                    "paths": {"/data": {"get": OPEN}}})
+SPEC_SCHEMES = json.dumps({
+    "openapi": "3.0.3", "info": {"title": "planted-schemes", "version": "1"},
+    "security": [{"key": [], "jwt": []}], "paths": {"/data": {"get": OPEN}},
+    "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Svc-Key"},
+                                       "jwt": {"type": "http", "scheme": "bearer"}}}})
 
 
 class Capture(logging.Handler):
@@ -73,6 +80,9 @@ def auth_configs(upstream) -> dict[str, dict]:
         "basic": {"type": "http", "scheme": "basic", "username": "svc", "password": S["basic"]},
         "oauth2": {"type": "oauth2", "flow": "client_credentials", "token_url": upstream.url("/oauth/token"),
                    "client_id": "planted-client", "client_secret": S["oauth2-client-secret"], "headers": extra},
+        "schemes": {"schemes": {
+            "key": {"type": "apiKey", "in": "header", "name": "X-Svc-Key", "value": S["scheme-apikey"]},
+            "jwt": {"type": "http", "scheme": "bearer", "token": S["scheme-bearer"]}}},
     }
 
 
@@ -141,7 +151,8 @@ def _collect(tier: Tier, chalice_app, capture: Capture | None):
         with LoopbackServer(upstream_handler) as upstream:
             # documents of every auth kind, each used once
             for kind, cfg in auth_configs(upstream).items():
-                r = operator.post("/api/documents", {"content": SPEC, "name": f"planted-{kind}-{RUN}",
+                r = operator.post("/api/documents", {"content": SPEC_SCHEMES if kind == "schemes" else SPEC,
+                                                     "name": f"planted-{kind}-{RUN}",
                                                      "base_url": upstream.url(""), "auth_config": cfg})
                 assert r.status == 201, r.json
                 doc_id, ep_id = r.data["document"]["id"], r.data["endpoints"][0]["id"]
@@ -158,7 +169,7 @@ def _collect(tier: Tier, chalice_app, capture: Capture | None):
                                                                  "description": "rotated"}).status == 200
             seen = json.dumps([{"h": r.headers, "q": r.query, "b": r.body.decode()} for r in upstream.requests])
             for kind in ("apikey-header", "apikey-query", "apikey-cookie", "bearer", "extra-header",
-                         "oauth2-issued-token", "caller-query-token"):
+                         "oauth2-issued-token", "caller-query-token", "scheme-apikey", "scheme-bearer"):
                 assert S[kind] in seen, f"{kind} never reached the upstream: the test would prove nothing"
 
         # an async import: the job payload carries an auth config

@@ -73,6 +73,29 @@ def check_origin_binding(old_row: dict, old_auth: dict | None, new_base: str | N
          "fix": "resend auth_config with its secrets"})
 
 
+def check_new_endpoint_origins(old_auth: dict | None, known: set, servers_lists: list, may_retarget: bool) -> None:
+    """A re-import whose endpoint servers (operation / path-item `servers`)
+    reach an origin the document did not call before would send the stored
+    secrets there: it needs an admin, or the secrets sent again (PUT
+    auth_config first). `known`: the origins already called."""
+    from chalicelib.masking import secret_values
+    from chalicelib.net.policy import origin_of
+
+    if may_retarget or not old_auth or not secret_values(old_auth, auth=True):
+        return
+    for servers in servers_lists:
+        for s in servers or ():
+            url = s.get("url") if isinstance(s, dict) else None
+            o = origin_of(url) if isinstance(url, str) and "://" in url else None
+            if o and o not in known:
+                raise Conflict(
+                    f"the new spec sends calls to {_shown(o)} (an operation's or path's servers), and the stored "
+                    "auth_config secrets are bound to the origins the document calls: ask an admin to re-import, "
+                    "or clear auth_config and set it again after the re-import",
+                    {"field": "servers", "new_origin": _shown(o), "known_origins": sorted(map(_shown, known)),
+                     "kept_secrets": ["auth_config"], "fix": "re-import as an admin"})
+
+
 def document_auth_config(db, document_id: str) -> dict | None:
     """The decrypted auth_config of a document (for the gateway)."""
     row = database(db).one("SELECT auth_config FROM api_documents WHERE id = CAST(:id AS uuid)", id=document_id)

@@ -21,12 +21,13 @@ endpoints that would be added are null) and writes nothing.
 
 A document whose base_url follows one of the spec's servers (`server_index`)
 follows it to the new spec; one given by the user stays. Moving the origin
-of stored secrets is checked as on update (catalog.auth_config).
+of stored secrets is checked as on update (catalog.auth_config), and so is
+an operation's or path's server on an origin the document did not call.
 """
 from __future__ import annotations
 
 from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
-from chalicelib.catalog.auth_config import check_origin_binding, unseal
+from chalicelib.catalog.auth_config import check_new_endpoint_origins, check_origin_binding, unseal
 from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
 from chalicelib.catalog.sql import database, dumps
 from chalicelib.errors import NotFound
@@ -83,6 +84,14 @@ _FLAG_REFS_SQL = (
     "  jsonb_build_object('status', old.status, 'api_endpoint_id', upd.api_endpoint_id),"
     "  jsonb_build_object('status', upd.status, 'api_endpoint_id', upd.api_endpoint_id,"
     "   'reason', CAST(:reason AS text)), CAST(:by AS uuid) FROM upd JOIN old ON old.id = upd.id")
+
+
+def _origins(bases: list[str], rows: list[dict]) -> set:
+    """The origins a document calls: its base URLs and its endpoints' absolute servers."""
+    from chalicelib.net.policy import origin_of
+
+    urls = list(bases) + [s.get("url") for r in rows for s in (r.get("servers") or ()) if isinstance(s, dict)]
+    return {origin_of(u) for u in urls if isinstance(u, str) and "://" in u}
 
 
 def _brief(row: dict) -> dict:
@@ -153,8 +162,12 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
         else:
             new_base = old_doc["base_url"]
         moved = new_base if new_base != old_doc["base_url"] else None
-        check_origin_binding(old_doc, unseal(old_doc["auth_config"]), moved, None, None, may_retarget)
-        p = plan(db.query(_EXISTING_SQL, id=document_id), parsed.endpoints, mode)
+        old_auth = unseal(old_doc["auth_config"])
+        check_origin_binding(old_doc, old_auth, moved, None, None, may_retarget)
+        existing = db.query(_EXISTING_SQL, id=document_id)
+        check_new_endpoint_origins(old_auth, _origins([old_doc["base_url"], new_base], existing),
+                                   [e.get("servers") for e in parsed.endpoints], may_retarget)
+        p = plan(existing, parsed.endpoints, mode)
         removed_ids = [str(r["id"]) for r in p["removed"]]
         diff = {"added": [{"id": None, "method": e["method"], "path": e["path"]} for e in p["added"]],
                 "changed": p["changed"],
