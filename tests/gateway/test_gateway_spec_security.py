@@ -226,3 +226,13 @@ def test_a_requirement_naming_an_undefined_scheme_is_an_import_warning(api):
     assert r.status == 201
     assert any("'Ghost' is not defined" in w["message"] and w["pointer"] == "/paths/~1x/get/security/0/Ghost"
                for w in r.data["warnings"])
+
+
+def test_an_and_requirement_may_take_one_scheme_from_the_config_and_one_from_the_caller(api, schemes_up):
+    _, eps = create(api, {"schemes": {"HeaderKey": {"type": "apiKey", "in": "header", "name": "X-Key",
+                                                    "value": SECRETS["HeaderKey"]}},
+                          "forward_authorization": True}, base_url=schemes_up.url(""))
+    r = call(api, eps["/and"], headers={"Authorization": f"Bearer {SECRETS['Bearer']}"})
+    assert r.status == 200 and r.data["body"]["presented"] == ["Bearer", "HeaderKey"]
+    r = call(api, eps["/and"])
+    assert r.status == 400 and r.error["details"]["missing"] == [["Bearer"]]
