@@ -168,6 +168,8 @@ def list_sql(filters: dict) -> tuple[str, dict[str, Any]]:
                status_code=filters.get("status_code"))
          .when(sc_lo is not None, "l.response_status_code >= :sc_lo AND l.response_status_code < :sc_hi",
                sc_lo=sc_lo, sc_hi=(sc_lo or 0) + 100)
+         .when(filters.get("deprecated") is not None, "l.deprecated = :deprecated",
+               deprecated=filters.get("deprecated"))
          .when(error_type == "none", "l.error_type IS NULL")
          .when(error_type and error_type != "none", "l.error_type = :error_type", error_type=error_type))
     return f"SELECT {LIST_COLUMNS} FROM api_call_logs l WHERE {w.sql}", dict(w.params)

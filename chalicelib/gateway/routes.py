@@ -57,7 +57,7 @@ def list_call_logs(ctx: Ctx):
         "document_id": uuid_param(q.document_id, "document_id") if q.document_id else None,
         "reference_id": uuid_param(q.reference_id, "reference_id") if q.reference_id else None,
         "status_code": q.status_code, "status_class": q.status_class, "error_type": q.error_type,
-        "limit": q.limit, "offset": q.offset,
+        "deprecated": q.deprecated, "limit": q.limit, "offset": q.offset,
     }
     items, total = calllogs.list_logs(filters)
     return page_of(items, total, q.limit, q.offset)

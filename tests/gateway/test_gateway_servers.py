@@ -110,6 +110,9 @@ def test_a_deprecated_endpoint_answers_a_deprecation_header_and_its_log_is_flagg
     assert new.status == 200 and "deprecation" not in new.headers and "deprecated" not in new.data
     assert api.get(f"/api/call-logs/{old.data['log_id']}").data["deprecated"] is True
     assert api.get(f"/api/call-logs/{new.data['log_id']}").data["deprecated"] is False
+    flagged = api.get(f"/api/call-logs?endpoint_id={eps[('GET', '/old')]}&deprecated=true").data
+    assert [x["id"] for x in flagged["items"]] == [old.data["log_id"]]
+    assert api.get(f"/api/call-logs?endpoint_id={eps[('GET', '/old')]}&deprecated=false").data["total"] == 0
     # an endpoint an operator marks deprecated answers the same
     assert api.patch(f"/api/endpoints/{eps[('GET', '/new')]}", {"status": "deprecated"}).status == 200
     again = invoke(api, eps[("GET", "/new")])
