@@ -38,6 +38,7 @@ class Extractor:
         self.spec = spec
         self.problems = problems
         self.import_url = import_url
+        self.once = _Once(problems)  # warnings about shared parts (document security, path servers): once each
         comps = spec.get("components")
         schemes = comps.get("securitySchemes") if isinstance(comps, dict) else None
         self.schemes: dict = schemes if isinstance(schemes, dict) else {}
@@ -104,7 +105,7 @@ class Extractor:
                     continue
                 ep = self._endpoint(path, method, op, op_ptr, shared, global_security)
                 if ep is not None:
-                    ep["servers"] = endpoint_servers(op, item, self.import_url, problems, op_ptr, item_src)
+                    ep["servers"] = endpoint_servers(op, item, self.import_url, self.once, op_ptr, item_src)
                 if ep is None:
                     continue
                 oid = ep["operation_id"]
@@ -217,7 +218,7 @@ class Extractor:
             return out
         for i, req in enumerate(security):
             if not isinstance(req, dict):
-                self.problems.warn(f"{ptr}/{i}", "a security requirement must be a mapping: ignored")
+                self.once.warn(f"{ptr}/{i}", "a security requirement must be a mapping: ignored")
                 continue
             for name in req:
                 if name in out:
@@ -227,9 +228,22 @@ class Extractor:
                     out[name] = {k: scheme[k] for k in ("type", "in", "name", "scheme", "bearerFormat", "flows",
                                                         "openIdConnectUrl") if k in scheme}
                 else:
-                    self.problems.warn(f"{ptr}/{i}/{escape_token(name)}",
-                                       f"security scheme {name!r} is not defined in components.securitySchemes")
+                    self.once.warn(f"{ptr}/{i}/{escape_token(name)}",
+                                   f"security scheme {name!r} is not defined in components.securitySchemes")
         return out
+
+
+class _Once:
+    """Forwards each distinct warning to `problems` once."""
+
+    def __init__(self, problems: Problems):
+        self.problems = problems
+        self.seen: set[tuple[str, str]] = set()
+
+    def warn(self, ptr: str, message: str) -> None:
+        if (ptr, message) not in self.seen:
+            self.seen.add((ptr, message))
+            self.problems.warn(ptr, message)
 
 
 def _text(value):

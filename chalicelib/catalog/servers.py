@@ -21,14 +21,14 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
-from chalicelib.catalog.problems import Problems, escape_token
+from chalicelib.catalog.problems import escape_token
 from chalicelib.errors import ValidationError
 
 _VAR = re.compile(r"\{([^{}]*)\}")
 MAX_SERVERS = 50
 
 
-def _substitute(server: dict, problems: Problems | None, ptr: str) -> str | None:
+def _substitute(server: dict, problems: Any, ptr: str) -> str | None:
     raw = server.get("url")
     if not isinstance(raw, str) or not raw.strip():
         return None
@@ -51,7 +51,7 @@ def _substitute(server: dict, problems: Problems | None, ptr: str) -> str | None
     return _VAR.sub(sub, raw.strip())
 
 
-def resolve_server(server: Any, import_url: str | None, problems: Problems | None, ptr: str,
+def resolve_server(server: Any, import_url: str | None, problems: Any, ptr: str,
                    keep_relative: bool = False) -> str | None:
     """The URL of one server object: variables substituted, a relative URL
     resolved against `import_url` (or kept relative with `keep_relative`),
@@ -77,7 +77,7 @@ def resolve_server(server: Any, import_url: str | None, problems: Problems | Non
     return url.rstrip("/")
 
 
-def document_servers(spec: dict, import_url: str | None, problems: Problems | None = None) -> list[dict]:
+def document_servers(spec: dict, import_url: str | None, problems: Any = None) -> list[dict]:
     """The document-level servers, in order: {"url" (None: not usable), "raw", "description"?}."""
     servers = spec.get("servers")
     out: list[dict] = []
@@ -93,7 +93,7 @@ def document_servers(spec: dict, import_url: str | None, problems: Problems | No
     return out
 
 
-def endpoint_servers(op: dict, item: dict, import_url: str | None, problems: Problems | None,
+def endpoint_servers(op: dict, item: dict, import_url: str | None, problems: Any,
                      op_ptr: str, item_ptr: str) -> list[dict] | None:
     """The operation's servers, else the path item's; None when neither has
     any (the document's server applies)."""

@@ -236,3 +236,13 @@ def test_an_and_requirement_may_take_one_scheme_from_the_config_and_one_from_the
     assert r.status == 200 and r.data["body"]["presented"] == ["Bearer", "HeaderKey"]
     r = call(api, eps["/and"])
     assert r.status == 400 and r.error["details"]["missing"] == [["Bearer"]]
+
+
+def test_an_undefined_scheme_of_the_document_s_security_is_warned_once(api):
+    text = json.dumps({"openapi": "3.0.3", "info": {"title": "u", "version": "1"}, "security": [{"Ghost": []}],
+                       "paths": {f"/p{i}": {"get": {"responses": {"200": {"description": "ok"}}}}
+                                 for i in range(3)}})
+    r = api.post("/api/documents", {"content": text, "name": f"u-{uuid.uuid4().hex[:6]}",
+                                    "base_url": "https://api.example.com"})
+    assert r.status == 201
+    assert [w["pointer"] for w in r.data["warnings"] if "Ghost" in w["message"]] == ["/security/0/Ghost"]
