@@ -184,8 +184,15 @@ def plan_for(t: "Target", built: "BuiltRequest", auth_config: dict | None,
     cfg = settings_of(t)
     if cfg is None or built.method not in CACHEABLE_METHODS:
         return None
-    return CachePlan(str(t.id), request_key(built, auth_config, caller_key), version_of(t),
-                     cfg.cache_ttl_seconds, cfg.cache_max_entries, cfg.cache_max_body_bytes)
+    from chalicelib.errors import SystemError_
+
+    try:
+        key = request_key(built, auth_config, caller_key)
+    except SystemError_ as exc:  # no SECRET_KEYS: nothing can be sealed, so nothing is cached
+        log.warning("response cache off for endpoint %s: %s", t.id, exc.message)
+        return None
+    return CachePlan(str(t.id), key, version_of(t), cfg.cache_ttl_seconds, cfg.cache_max_entries,
+                     cfg.cache_max_body_bytes)
 
 
 def clear(endpoint_id: str, db) -> int:
