@@ -8,6 +8,8 @@ Order: load endpoint + document (one query) -> 409 when inactive -> validate
 and build the request (400, nothing sent) -> rate limit (429) -> upstream auth
 -> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
 on 401 -> one log row + statistics (one statement) -> answer (`answer.finish`).
+An endpoint with a cache_config answers GET/HEAD from the response cache
+(chalicelib.gateway.response_cache) after the rate limit; a hit calls no upstream.
 An upstream 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
 
 `timeout_config` (document): {"connect_ms", "read_ms", "retries",
@@ -31,7 +33,7 @@ from chalicelib import observability
 from chalicelib.catalog.refs import ref_tokens
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
-from chalicelib.gateway import ratelimit, schemas, upstream_auth
+from chalicelib.gateway import ratelimit, response_cache, schemas, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import InvokeInput, build_request
@@ -43,7 +45,7 @@ DEFAULT_RETRY_ON = (502, 503, 504)
 
 _LOAD_SQL = """
 SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
-       e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated,
+       e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated, e.cache_config,
        d.status AS document_status, d.base_url, d.auth_config, d.rate_limit_config, d.timeout_config,
        d.updated_at::text AS d_updated
 FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id
@@ -72,6 +74,7 @@ class Target:
     rate_limit_config: Any
     timeout_config: Any
     d_updated: str
+    cache_config: Any = None
 
     @classmethod
     def from_row(cls, row: dict) -> "Target":
@@ -242,7 +245,8 @@ def response_limit() -> int:
 
 def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | None = None,
                     client_ip: str | None = None, user_agent: str | None = None,
-                    reference_id: str | None = None, db=None, target: Target | None = None) -> dict:
+                    reference_id: str | None = None, db=None, target: Target | None = None,
+                    caller_key: str | None = None) -> dict:
     from chalicelib.net import outbound
 
     t = target or load_target(endpoint_id, db)
@@ -261,8 +265,16 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     sensitive = upstream_auth.sensitive_for(cfg)
     plan = call_plan(t, timeout_ms)
     policy = outbound.policy_from_settings(max_bytes=response_limit())
+    caller = Caller(client_ip, user_agent, reference_id)
 
     started = time.perf_counter()
+    cache = response_cache.plan_for(t, built, cfg, caller_key)
+    if cache is not None:
+        hit = cache.lookup(db or get_db())
+        if hit is not None:
+            return finish(Outcome(target=t, built=built, inp=inp, response=hit, failure=None, attempts=0,
+                                  elapsed_ms=int(round((time.perf_counter() - started) * 1000)),
+                                  sensitive=sensitive, cache_status="hit"), caller, db)
     deadline = started + plan.total_s
     attempts = 0
     refreshed = False
@@ -307,7 +319,9 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
     observability.record_invoke(t, resp, failure, elapsed_ms)
+    if cache is not None and resp is not None:
+        cache.store(resp, db or get_db())
 
     outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
-                      attempts=attempts, sensitive=sensitive)
-    return finish(outcome, Caller(client_ip, user_agent, reference_id), db)
+                      attempts=attempts, sensitive=sensitive, cache_status="miss" if cache is not None else None)
+    return finish(outcome, caller, db)
