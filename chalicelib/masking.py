@@ -241,5 +241,8 @@ def mask_headers(headers: Mapping[str, Any] | None, names: Iterable[str] = (),
     Cookie, X-Api-Key ...) and `names` masked, clear `values` scrubbed."""
     extra = frozenset(normalise_name(n) for n in names)
     values = list(values)
-    return {k: (MASK if is_secret_name(k) or normalise_name(k) in extra else scrub(mask_text(str(v)), values))
+
+    def shown(v: Any) -> Any:  # a header sent several times is a list of its values
+        return [shown(i) for i in v] if isinstance(v, list) else scrub(mask_text(str(v)), values)
+    return {k: (MASK if is_secret_name(k) or normalise_name(k) in extra else shown(v))
             for k, v in (headers or {}).items()}

@@ -13,6 +13,8 @@ JSON configs (auth_config, cluster configs) are stored as {"_enc": token}.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 from typing import Any
@@ -32,6 +34,13 @@ class SecretBox:
             self._fernet = MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
         except (ValueError, TypeError) as exc:
             raise SystemError_("SECRET_KEYS holds a malformed Fernet key") from exc
+        newest = keys[0].encode() if isinstance(keys[0], str) else keys[0]
+        self._digest_key = hashlib.sha256(b"stepflow digest\x00" + newest).digest()
+
+    def digest(self, data: bytes) -> str:
+        """A keyed hash (HMAC-SHA256 under the newest key): the same in every
+        container, and no offline guessing of what it covers without the key."""
+        return hmac.new(self._digest_key, data, hashlib.sha256).hexdigest()
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")

@@ -5,6 +5,10 @@ one set-based statement, with its audit rows), browsed through the
     list_endpoints(db, document_id=..., tag=..., sort="-call_count") -> (rows, total)
     get_endpoint(db, endpoint_id, resolve=True) -> the row (+ `resolved` schemas)
     patch_endpoint(db, endpoint_id, {"status": ...}, changed_by)
+
+A patch also sets the response cache (`cache_ttl_seconds`, `cache_max_entries`,
+`cache_max_body_bytes`, merged with the stored `cache_config` and checked by
+the gateway's CacheConfig); every patch empties the endpoint's cache.
 """
 from __future__ import annotations
 
@@ -189,9 +193,12 @@ def get_endpoint(db, endpoint_id: str, resolve: bool = True) -> dict:
 
 
 PATCHABLE = ("status", "timeout_ms", "rate_limit_enabled")
+AUDITED = PATCHABLE + ("cache_config",)
 
 
 def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None = None) -> dict:
+    from chalicelib.gateway import configs, response_cache
+
     db = database(db)
     sets: list[str] = []
     params: dict[str, Any] = {"id": endpoint_id}
@@ -199,19 +206,24 @@ def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None =
         if changes.get(field) is not None:
             sets.append(f"{field} = :{field}")
             params[field] = changes[field]
+    cache_changes = {k: changes[k] for k in configs.CACHE_FIELDS if changes.get(k) is not None}
     with db.transaction():
-        old = db.one(f"SELECT id, {', '.join(PATCHABLE)}, api_document_id FROM api_endpoints "
+        old = db.one(f"SELECT id, {', '.join(AUDITED)}, method, api_document_id FROM api_endpoints "
                      "WHERE id = CAST(:id AS uuid) FOR UPDATE", id=endpoint_id)
         if old is None:
             raise NotFound(f"endpoint {endpoint_id} not found")
+        if cache_changes:
+            cfg = configs.cache_for_save({**(old["cache_config"] or {}), **cache_changes}, old["method"])
+            sets.append("cache_config = CAST(:cache AS jsonb)")
+            params["cache"] = dumps(cfg) if cfg else None
         if not sets:
             return _endpoint_row(db, endpoint_id)
         new = db.one(f"UPDATE api_endpoints SET {', '.join(sets)}, updated_at = NOW() "
-                     f"WHERE id = CAST(:id AS uuid) RETURNING id, {', '.join(PATCHABLE)}", **params)
+                     f"WHERE id = CAST(:id AS uuid) RETURNING id, {', '.join(AUDITED)}", **params)
+        response_cache.clear(endpoint_id, db)
         if "status" in params:
             db.execute(f"UPDATE api_documents SET {ENDPOINT_COUNTS_SQL}, updated_at = NOW()"
                        " WHERE id = CAST(:id AS uuid)", id=str(old["api_document_id"]))
-        audit(db, "api_endpoints", endpoint_id, "UPDATE", {k: old[k] for k in PATCHABLE},
-              {k: new[k] for k in PATCHABLE}, changed_by)
+        audit(db, "api_endpoints", endpoint_id, "UPDATE", {k: old[k] for k in AUDITED},
+              {k: new[k] for k in AUDITED}, changed_by)
     return _endpoint_row(db, endpoint_id)
-

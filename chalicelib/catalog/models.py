@@ -140,6 +140,10 @@ class PatchEndpoint(StrictModel):
     status: Literal["active", "inactive", "deprecated"] | None = None
     timeout_ms: int | None = Field(None, ge=1, le=900_000)
     rate_limit_enabled: bool | None = None
+    # the response cache (bounds: chalicelib.gateway.configs.CacheConfig); cache_ttl_seconds 0 turns it off
+    cache_ttl_seconds: int | None = None
+    cache_max_entries: int | None = None
+    cache_max_body_bytes: int | None = None
 
 
 class AuditQuery(PageQuery):

@@ -343,7 +343,7 @@ def get_endpoint(ctx: Ctx, endpoint_id: str):
 
 
 @bp.api("/api/endpoints/{endpoint_id}", "PATCH", role="operator", body=models.PatchEndpoint,
-        summary="Change an endpoint's status, timeout or rate-limit flag")
+        summary="Change an endpoint's status, timeout, rate-limit flag or response cache")
 def patch_endpoint(ctx: Ctx, endpoint_id: str):
     from chalicelib.catalog import endpoints
     from chalicelib.db import get_db

@@ -3,7 +3,8 @@
 `finish(Outcome, Caller, db)` writes the call's log row and counters
 (`record_log`: retried once, never failing the call that already happened)
 and answers `{"status_code", "headers", "body", "body_encoding",
-"response_time_ms", "log_id"}`; a failure is raised as its typed error with
+"content_type", "response_time_ms", "log_id"}` (+ "cache": "hit"|"miss" for a
+cached endpoint); a header the upstream sent several times is a list; a failure is raised as its typed error with
 the log id and the masked URL added. Secrets of the call (`Sensitive`) are
 masked in the log row and scrubbed from what the caller sees; the body is
 shaped by `shape_body` (JSON parsed, text as text, binary as base64).
@@ -33,21 +34,35 @@ RESPONSE_HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding
                                   "content-length", "proxy-authenticate", "trailer", "upgrade"})
 
 
-def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str | None]:
-    """(body, encoding, warning): JSON parsed, text as text, binary as base64."""
-    if not content:
-        return None, "none", None
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    charset = None
+def _charset(content_type: str | None) -> str | None:
     for part in (content_type or "").split(";")[1:]:
         k, _, v = part.strip().partition("=")
         if k.lower() == "charset" and v:
-            charset = v.strip('"')
+            return v.strip('"')
+    return None
+
+
+def shape_body(content: bytes, content_type: str | None,
+               content_encoding: str | None = None) -> tuple[Any, str, str | None]:
+    """(body, encoding, warning): JSON parsed, text as text, anything else as
+    base64 - non-text types, bytes that do not decode in the declared (or
+    UTF-8) charset, and bodies still under a Content-Encoding the gateway
+    cannot decode (brotli, zstd: passed through as sent)."""
+    if not content:
+        return None, "none", None
+    if content_encoding:
+        return base64.b64encode(content).decode("ascii"), "base64", None
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    charset = _charset(content_type)
     if ctype == "application/json" or ctype.endswith("+json"):
         try:
             return json.loads(content), "json", None
         except ValueError as exc:
-            text = content.decode(charset or "utf-8", errors="replace")
+            try:
+                text = content.decode(charset or "utf-8")
+            except (UnicodeDecodeError, LookupError):
+                return (base64.b64encode(content).decode("ascii"), "base64",
+                        "the upstream declared JSON but sent bytes that are not text; returned as base64")
             return text, "text", f"the upstream declared JSON but sent a malformed body ({exc}); returned as text"
     texty = (ctype.startswith("text/") or ctype.endswith(("xml", "javascript", "yaml")) or
              ctype in ("application/x-www-form-urlencoded", "application/graphql") or charset is not None)
@@ -55,10 +70,28 @@ def shape_body(content: bytes, content_type: str | None) -> tuple[Any, str, str 
         try:
             return content.decode(charset or "utf-8"), "text", None
         except (UnicodeDecodeError, LookupError):
-            if texty and charset is None:
-                return content.decode("latin-1"), "text", None
+            pass
     return base64.b64encode(content).decode("ascii"), "base64", None
 
+
+def response_headers(resp: "OutboundResponse") -> dict[str, str | list[str]]:
+    """The upstream's headers as the caller sees them: a header sent several
+    times (Set-Cookie, Link ...) is a list of its values in order, any other
+    a string; hop-by-hop headers dropped, Content-Encoding kept when the body
+    is still encoded."""
+    out: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for name, value in resp.header_items or list(resp.headers.items()):
+        low = name.lower()
+        if low in RESPONSE_HOP_HEADERS and not (low == "content-encoding" and resp.content_encoding):
+            continue
+        key = names.setdefault(low, name)
+        if key in out:
+            prev = out[key]
+            out[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+        else:
+            out[key] = value
+    return out
 
 
 LOG_FAILED_WARNING = ("the call was made but its call log and statistics could not be written "
@@ -93,6 +126,7 @@ class Outcome:
     elapsed_ms: int
     attempts: int
     sensitive: Sensitive
+    cache_status: str | None = None  # "hit" / "miss" for a cached endpoint (response_cache)
 
 
 @dataclass(frozen=True)
@@ -136,12 +170,12 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
         request_body=masking.body_for_log(built.body, built.content_type, limit, sensitive),
         request_size=len(built.body) if built.body else 0,
         response_time_ms=elapsed_ms, client_ip=caller.client_ip, user_agent=caller.user_agent,
-        deprecated=t.deprecated)
+        cache_status=outcome.cache_status, deprecated=t.deprecated)
     result = None
     if resp is not None:
         ctype = resp.headers.get("Content-Type")
-        body, encoding, warning = shape_body(resp.content, ctype)
-        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_HOP_HEADERS}
+        body, encoding, warning = shape_body(resp.content, ctype, resp.content_encoding)
+        out_headers = response_headers(resp)
         entry.status_code = resp.status_code
         entry.response_headers = masking.mask_headers(out_headers, sensitive)
         entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive)
@@ -150,13 +184,15 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
             entry.error_type = "upstream_status"
             entry.error_message = f"upstream answered {resp.status_code} {resp.reason}".strip()
         result = {"status_code": resp.status_code, "headers": out_headers, "body": body,
-                  "body_encoding": encoding, "response_time_ms": elapsed_ms}
+                  "body_encoding": encoding, "content_type": ctype, "response_time_ms": elapsed_ms}
         if warning:
             result["warning"] = warning
         if resp.redirects:
             result["redirects"] = [masking.mask_url(u, sensitive) for u in resp.redirects]
         if attempts > 1:
             result["attempts"] = attempts
+        if outcome.cache_status:
+            result["cache"] = outcome.cache_status
         if t.deprecated:
             result["deprecated"] = True
     else:

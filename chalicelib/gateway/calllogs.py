@@ -42,6 +42,7 @@ class LogEntry:
     client_ip: str | None = None
     user_agent: str | None = None
     reference_id: str | None = None
+    cache_status: str | None = None  # "hit" / "miss" (response cache), None: not a cached endpoint
     deprecated: bool = False  # the endpoint called is deprecated
 
 
@@ -100,7 +101,8 @@ def record(entry: LogEntry, db=None) -> str:
         "response_body": entry.response_body, "response_time_ms": entry.response_time_ms,
         "request_size_bytes": entry.request_size, "response_size_bytes": entry.response_size,
         "error_message": entry.error_message, "error_type": entry.error_type, "client_ip": _ip(entry.client_ip),
-        "user_agent": entry.user_agent[:1000] if entry.user_agent else None, "deprecated": entry.deprecated,
+        "user_agent": entry.user_agent[:1000] if entry.user_agent else None, "cache_status": entry.cache_status,
+        "deprecated": entry.deprecated,
     }
     db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
            ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
@@ -145,7 +147,7 @@ LIST_COLUMNS = (
     "l.id, l.api_endpoint_id, l.resource_reference_id, l.request_method, l.request_url, l.request_headers, "
     "l.request_params, l.request_body, l.response_status_code, l.response_headers, l.response_body, "
     "l.response_time_ms, l.request_size_bytes, l.response_size_bytes, l.error_message, l.error_type, "
-    "host(l.client_ip) AS client_ip, l.user_agent, l.deprecated, l.created_at"
+    "host(l.client_ip) AS client_ip, l.user_agent, l.cache_status, l.deprecated, l.created_at"
 )
 
 
@@ -168,6 +170,7 @@ def list_sql(filters: dict) -> tuple[str, dict[str, Any]]:
                status_code=filters.get("status_code"))
          .when(sc_lo is not None, "l.response_status_code >= :sc_lo AND l.response_status_code < :sc_hi",
                sc_lo=sc_lo, sc_hi=(sc_lo or 0) + 100)
+         .when(filters.get("cache_status"), "l.cache_status = :cache_status", cache_status=filters.get("cache_status"))
          .when(filters.get("deprecated") is not None, "l.deprecated = :deprecated",
                deprecated=filters.get("deprecated"))
          .when(error_type == "none", "l.error_type IS NULL")
@@ -220,7 +223,9 @@ def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
         " percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY response_time_ms) "
         "   FILTER (WHERE response_status_code IS NOT NULL) AS pct, "
         " min(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS min_ms, "
-        " max(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS max_ms "
+        " max(response_time_ms) FILTER (WHERE response_status_code IS NOT NULL) AS max_ms, "
+        " count(*) FILTER (WHERE cache_status = 'hit') AS cache_hits, "
+        " count(*) FILTER (WHERE cache_status = 'miss') AS cache_misses "
         "FROM api_call_logs WHERE api_endpoint_id = CAST(:id AS uuid) AND created_at >= :since AND created_at < :until",
         id=endpoint_id, since=since, until=until)
     by_status = db.query(
@@ -249,6 +254,8 @@ def endpoint_stats(endpoint_id: str, window_s: int, db=None) -> dict:
         "p99_ms": num(pct[2]),
         "min_ms": row["min_ms"],
         "max_ms": row["max_ms"],
+        "cache_hits": int(row["cache_hits"]),
+        "cache_misses": int(row["cache_misses"]),
         "by_status": [{"status_code": r["status_code"], "error_type": r["error_type"], "calls": int(r["calls"])}
                       for r in by_status],
         "lifetime": {

@@ -11,6 +11,9 @@ rule, used when the configuration is saved and when it is used.
     timeout_config     {connect_ms, read_ms (> 0), retries 0..5, retry_backoff_ms,
                        retry_max_backoff_ms, retry_on [status codes]}
                        (connect_timeout_ms / read_timeout_ms / max_retries accepted)
+    cache_config       (an endpoint's, not a document's) {cache_ttl_seconds 0..86400
+                       (0: off), cache_max_entries 1..1000 (100), cache_max_body_bytes
+                       1..1 MiB (256 KiB)}; `cache_for_save` checks the PATCH fields
 
 `for_save(field, value)` is what the catalog's save routes call: the
 normalised dict, or a 400 ValidationError whose details give each problem's
@@ -32,7 +35,13 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib.errors import Conflict, ValidationError
-from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
+from chalicelib.gateway.limits import (
+    MAX_CACHE_BODY_BYTES,
+    MAX_CACHE_ENTRIES,
+    MAX_CACHE_TTL_S,
+    MAX_CONFIG_TIMEOUT_MS,
+    MAX_RETRIES,
+)
 from chalicelib.web.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
@@ -138,6 +147,15 @@ class TimeoutConfig(StrictModel):
         return value
 
 
+class CacheConfig(StrictModel):
+    cache_ttl_seconds: int = Field(..., ge=0, le=MAX_CACHE_TTL_S, strict=True)
+    cache_max_entries: int = Field(100, ge=1, le=MAX_CACHE_ENTRIES, strict=True)
+    cache_max_body_bytes: int = Field(256 * 1024, ge=1, le=MAX_CACHE_BODY_BYTES, strict=True)
+
+
+CACHE_FIELDS = tuple(CacheConfig.model_fields)
+
+
 # ------------------------------------------------------------------ checking
 
 
@@ -189,6 +207,8 @@ def check(field: str, value: Any, loc: tuple = ()) -> tuple[Any, list[dict]]:
         model = RateLimitConfig
     elif field == "timeout_config":
         model = TimeoutConfig
+    elif field == "cache_config":
+        model = CacheConfig
     else:
         raise KeyError(field)
     try:
@@ -266,6 +286,22 @@ def for_use(field: str, value: Any, document_id: Any = None) -> Any:
             f"the document's {field} is invalid ({_describe(problems)}); fix it with PUT /api/documents/{document_id}",
             {"document_id": str(document_id) if document_id else None, "config": field, "problems": problems})
     return model
+
+
+def cache_for_save(value: dict, method: str) -> dict | None:
+    """An endpoint's cache settings (the PATCH fields `cache_*`, merged with
+    the stored ones) normalised with their defaults; None when the TTL is 0
+    (caching off). A 400 names the field, and refuses caching other methods
+    than GET and HEAD."""
+    model, problems = check("cache_config", value)
+    for p in problems:
+        p["loc"] = ["body"] + p["loc"][1:]
+    if not problems and model.cache_ttl_seconds > 0 and method.upper() not in ("GET", "HEAD"):
+        problems = _problem(("body", "cache_ttl_seconds"), "method",
+                            f"only GET and HEAD answers are cached; this endpoint is {method.upper()}")
+    if problems:
+        raise ValidationError(f"invalid cache settings: {_describe(problems)}", problems)
+    return model.model_dump() if model.cache_ttl_seconds > 0 else None
 
 
 def config_problems(auth_config: Any, rate_limit_config: Any, timeout_config: Any) -> list[dict]:

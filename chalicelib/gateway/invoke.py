@@ -11,6 +11,8 @@ auth_config or the caller (gateway.security; 400 naming the schemes) ->
 rate limit (429) -> upstream auth
 -> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
 on 401 -> one log row + statistics (one statement) -> answer (`answer.finish`).
+An endpoint with a cache_config answers GET/HEAD from the response cache
+(chalicelib.gateway.response_cache) after the rate limit; a hit calls no upstream.
 An upstream 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
 A deprecated endpoint (spec `deprecated: true` or status) answers
 `"deprecated": true` (the route adds a `Deprecation` header) and its log row
@@ -38,7 +40,7 @@ from chalicelib.catalog.refs import ref_tokens
 from chalicelib.catalog.servers import effective_base
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
-from chalicelib.gateway import ratelimit, schemas, security, upstream_auth
+from chalicelib.gateway import ratelimit, response_cache, schemas, security, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import InvokeInput, build_request
@@ -50,7 +52,7 @@ DEFAULT_RETRY_ON = (502, 503, 504)
 
 _LOAD_SQL = """
 SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
-       e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated,
+       e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated, e.cache_config,
        e.security, e.security_schemes, e.servers, e.is_deprecated,
        d.status AS document_status, d.base_url, d.auth_config, d.rate_limit_config, d.timeout_config,
        d.updated_at::text AS d_updated
@@ -80,6 +82,7 @@ class Target:
     rate_limit_config: Any
     timeout_config: Any
     d_updated: str
+    cache_config: Any = None
     security: Any = None            # the spec's requirements and schemes (gateway.security)
     security_schemes: Any = None
     servers: Any = None             # the endpoint's own servers (catalog.servers)
@@ -258,7 +261,8 @@ def response_limit() -> int:
 
 def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | None = None,
                     client_ip: str | None = None, user_agent: str | None = None,
-                    reference_id: str | None = None, db=None, target: Target | None = None) -> dict:
+                    reference_id: str | None = None, db=None, target: Target | None = None,
+                    caller_key: str | None = None) -> dict:
     from chalicelib.net import outbound
 
     t = target or load_target(endpoint_id, db)
@@ -279,8 +283,16 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     sensitive = upstream_auth.sensitive_for(cfg)
     plan = call_plan(t, timeout_ms)
     policy = outbound.policy_from_settings(max_bytes=response_limit())
+    caller = Caller(client_ip, user_agent, reference_id)
 
     started = time.perf_counter()
+    cache = response_cache.plan_for(t, built, cfg, caller_key)
+    if cache is not None:
+        hit = cache.lookup(db or get_db())
+        if hit is not None:
+            return finish(Outcome(target=t, built=built, inp=inp, response=hit, failure=None, attempts=0,
+                                  elapsed_ms=int(round((time.perf_counter() - started) * 1000)),
+                                  sensitive=sensitive, cache_status="hit"), caller, db)
     deadline = started + plan.total_s
     attempts = 0
     refreshed = False
@@ -325,7 +337,9 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
     observability.record_invoke(t, resp, failure, elapsed_ms)
+    if cache is not None and resp is not None:
+        cache.store(resp, db or get_db())
 
     outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
-                      attempts=attempts, sensitive=sensitive)
-    return finish(outcome, Caller(client_ip, user_agent, reference_id), db)
+                      attempts=attempts, sensitive=sensitive, cache_status="miss" if cache is not None else None)
+    return finish(outcome, caller, db)

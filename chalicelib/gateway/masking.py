@@ -12,7 +12,7 @@ original size is kept in the size columns.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from chalicelib import masking
 from chalicelib.gateway.upstream_auth import Sensitive
@@ -24,7 +24,7 @@ def scrub(text: str | None, values: Iterable[str]) -> str | None:
     return masking.scrub(masking.mask_text(text) if text else text, values)
 
 
-def mask_headers(headers: Mapping[str, str] | None, sensitive: Sensitive) -> dict:
+def mask_headers(headers: Mapping[str, Any] | None, sensitive: Sensitive) -> dict:
     return masking.mask_headers(headers, sensitive.headers, sensitive.values)
 
 

@@ -37,6 +37,7 @@ class CallLogQuery(PageQuery):
     status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = None
     error_type: str | None = Field(None, max_length=50, description="timeout, connection, ssl, upstream_status, "
                                                                       "refused, too_large, redirects, auth, none")
+    cache_status: Literal["hit", "miss"] | None = Field(None, description="calls of cached endpoints")
     deprecated: bool | None = Field(None, description="only calls to deprecated endpoints (true) or others (false)")
     since: dt.datetime | None = Field(None, description="default: until - 24h")
     until: dt.datetime | None = Field(None, description="default: now")

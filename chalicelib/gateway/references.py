@@ -163,7 +163,7 @@ def stats(filters: dict, limit: int, offset: int, db=None) -> tuple[list[dict], 
 
 
 def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_agent: str | None = None,
-           db=None) -> dict:
+           db=None, caller_key: str | None = None) -> dict:
     db = db or get_db()
     ref = db.one(
         "SELECT r.id, r.resource_type, r.resource_id, r.api_endpoint_id, r.reference_config, r.status "
@@ -190,7 +190,7 @@ def invoke(ref_id: str, inp: dict | None, *, client_ip: str | None = None, user_
         {"id": ref_id, "resource_type": ref["resource_type"], "resource_id": str(ref["resource_id"])})
     result = gateway_invoke.invoke_endpoint(
         endpoint_id, built_input, timeout_ms=timeout_ms, client_ip=client_ip, user_agent=user_agent,
-        reference_id=ref_id, db=db, target=target)
+        reference_id=ref_id, db=db, target=target, caller_key=caller_key)
     result["reference_id"] = ref_id
     return result
 

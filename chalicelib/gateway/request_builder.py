@@ -10,7 +10,8 @@ every problem (400 VALIDATION_ERROR, nothing sent), then builds:
 * the query string following style/explode (form, spaceDelimited,
   pipeDelimited, deepObject), `allowReserved`, and `content`-encoded params;
 * headers (simple style) and cookies (form style);
-* the body for JSON, form-urlencoded, multipart/form-data, text or bytes.
+* the body for JSON, form-urlencoded, multipart/form-data (binary fields as
+  files, see chalicelib.gateway.multipart), text or bytes.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from chalicelib.errors import ValidationError
-from chalicelib.gateway import schemas
+from chalicelib.gateway import multipart, schemas
 
 # Headers a caller may not set: they belong to the connection or the gateway.
 HOP_HEADERS = frozenset({
@@ -206,7 +207,7 @@ def _choose_media(declared: dict[str, dict], wanted: str | None) -> tuple[str | 
     return None, {}
 
 
-def encode_body(body: Any, media: str | None) -> tuple[bytes | None, str | None]:
+def encode_body(body: Any, media: str | None, files: dict | None = None) -> tuple[bytes | None, str | None]:
     if body is None:
         return None, None
     base = (media or "application/json").split(";")[0].strip().lower()
@@ -226,11 +227,7 @@ def encode_body(body: Any, media: str | None) -> tuple[bytes | None, str | None]
         if not isinstance(body, dict):
             raise ValidationError("a multipart body must be an object",
                                   [{"loc": ["body"], "type": "type", "msg": "expected an object"}])
-        from urllib3 import encode_multipart_formdata
-
-        fields = {k: (v if isinstance(v, str) else _scalar_text(v)) for k, v in body.items()}
-        data, ctype = encode_multipart_formdata(fields)
-        return data, ctype
+        return multipart.encode(body, files or {}, _scalar_text)
     if isinstance(body, str):
         if base.startswith("text/") or base.endswith("xml") or "charset" in (media or ""):
             return body.encode("utf-8"), media
@@ -323,6 +320,11 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         # A form body given as `a=1&b=2` text is the same body as the object {"a": "1", "b": "2"}.
         from urllib.parse import parse_qs
         body = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body, keep_blank_values=True).items()}
+    files: dict = {}
+    checked_body = body
+    if isinstance(body, dict) and body_schema and (media or "").split(";")[0].strip().lower() == "multipart/form-data":
+        checked_body, files, found = multipart.prepare(body, body_schema, request_body, media, resolve)
+        problems.extend(found)
     if body is None:
         if body_required:
             problems.append({"loc": ["body"], "type": "required", "msg": "the request body is required"})
@@ -330,7 +332,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         problems.append({"loc": ["content_type"], "type": "enum",
                          "msg": f"the endpoint does not accept {inp.content_type}; it accepts {', '.join(media_map)}"})
     elif body_schema:
-        problems.extend(check(("body", media), body_schema, body, ["body"]))
+        problems.extend(check(("body", media), body_schema, checked_body, ["body"]))
 
     if problems:
         raise ValidationError(_summary(problems), problems)
@@ -362,7 +364,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         headers[name] = text
     cookies = {name: serialize_header(value) for name, value in values["cookie"].items()}
 
-    body_bytes, body_ctype = encode_body(body, media)
+    body_bytes, body_ctype = encode_body(body, media, files)
     if body_ctype:
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         headers["Content-Type"] = body_ctype

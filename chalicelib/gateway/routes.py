@@ -19,6 +19,11 @@ def _caller(ctx: Ctx) -> tuple[str | None, str | None]:
     return ctx.client_ip, ctx.headers.get("user-agent")
 
 
+def _key_of(ctx: Ctx) -> str | None:
+    """The caller's API key id: part of the response cache's key (one caller never gets another's answer)."""
+    return str(ctx.principal.key_id) if ctx.principal else None
+
+
 @bp.api("/api/endpoints/{endpoint_id}/invoke", "POST", role="operator", body=models.InvokeBody,
         summary="Call an endpoint through the gateway")
 def invoke(ctx: Ctx, endpoint_id: str):
@@ -29,7 +34,7 @@ def invoke(ctx: Ctx, endpoint_id: str):
     result = invoke_endpoint(
         uuid_param(endpoint_id, "endpoint_id"),
         InvokeInput(b.path_params, b.query, b.headers, b.cookies, b.body, b.content_type),
-        timeout_ms=b.timeout_ms, client_ip=ip, user_agent=ua)
+        timeout_ms=b.timeout_ms, client_ip=ip, user_agent=ua, caller_key=_key_of(ctx))
     return Reply(result, f"upstream answered {result['status_code']}", headers=deprecation_headers(result))
 
 
@@ -57,7 +62,8 @@ def list_call_logs(ctx: Ctx):
         "document_id": uuid_param(q.document_id, "document_id") if q.document_id else None,
         "reference_id": uuid_param(q.reference_id, "reference_id") if q.reference_id else None,
         "status_code": q.status_code, "status_class": q.status_class, "error_type": q.error_type,
-        "deprecated": q.deprecated, "limit": q.limit, "offset": q.offset,
+        "cache_status": q.cache_status, "deprecated": q.deprecated,
+        "limit": q.limit, "offset": q.offset,
     }
     items, total = calllogs.list_logs(filters)
     return page_of(items, total, q.limit, q.offset)
@@ -149,5 +155,6 @@ def delete_reference(ctx: Ctx, ref_id: str):
 def invoke_reference(ctx: Ctx, ref_id: str):
     from chalicelib.gateway import references
     ip, ua = _caller(ctx)
-    result = references.invoke(uuid_param(ref_id, "ref_id"), ctx.body.input, client_ip=ip, user_agent=ua)
+    result = references.invoke(uuid_param(ref_id, "ref_id"), ctx.body.input, client_ip=ip, user_agent=ua,
+                               caller_key=_key_of(ctx))
     return Reply(result, f"upstream answered {result['status_code']}", headers=deprecation_headers(result))

@@ -11,6 +11,12 @@ a schema is validated together with the document's converted
 one that cannot be resolved makes that one check pass rather than block the
 call, and so does a schema that is not valid JSON Schema (`type: int`).
 
+Numeric formats are checked too (JSON Schema leaves them to the spec's
+reader): `int32` and `int64` bound an integer to its signed range, `float`
+to IEEE single precision's finite range, `double` to a finite value; an
+out-of-range value is a `format` problem saying the bound ("must be <=
+2147483647"), so nothing out of range is ever sent.
+
 Validators are cached per container by a caller-supplied key (endpoint and
 document versions) or by the schema's JSON text.
 """
@@ -86,6 +92,54 @@ def convert_components(components: Any) -> dict:
     return out
 
 
+# format -> (lowest, highest, integers only)
+NUMERIC_FORMATS: dict[str, tuple[float, float, bool]] = {
+    "int32": (-(2 ** 31), 2 ** 31 - 1, True),
+    "int64": (-(2 ** 63), 2 ** 63 - 1, True),
+    "float": (-3.4028234663852886e38, 3.4028234663852886e38, False),
+    "double": (-1.7976931348623157e308, 1.7976931348623157e308, False),
+}
+
+
+def numeric_format_problem(fmt: Any, value: Any) -> str | None:
+    """Why `value` breaks numeric format `fmt`, or None (other formats, non-numbers: None)."""
+    bounds = NUMERIC_FORMATS.get(fmt) if isinstance(fmt, str) else None
+    if bounds is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low, high, integral = bounds
+    if isinstance(value, float) and value != value:
+        return f"must be a number ({fmt})"
+    if integral and isinstance(value, float) and not value.is_integer():
+        return f"must be an integer ({fmt})"
+    if value > high:
+        return f"must be <= {high:.17g} ({fmt})" if not integral else f"must be <= {high} ({fmt})"
+    if value < low:
+        return f"must be >= {low:.17g} ({fmt})" if not integral else f"must be >= {low} ({fmt})"
+    return None
+
+
+_validator_class: Any = None
+
+
+def _validator_cls():
+    """Draft 2020-12 with the numeric formats checked by the `format` keyword."""
+    global _validator_class
+    if _validator_class is None:
+        from jsonschema import Draft202012Validator, ValidationError, validators
+
+        plain_format = Draft202012Validator.VALIDATORS["format"]
+
+        def format_(validator, fmt, instance, schema):
+            why = numeric_format_problem(fmt, instance)
+            if why is not None:
+                yield ValidationError(why)
+            elif fmt not in NUMERIC_FORMATS:
+                yield from plain_format(validator, fmt, instance, schema)
+
+        _validator_class = validators.extend(Draft202012Validator, {"format": format_})
+    return _validator_class
+
+
 _cache: dict[Any, Any] = {}
 _cache_lock = threading.Lock()
 _CACHE_MAX = 4096
@@ -103,7 +157,7 @@ def validator_for(schema: Any, components: dict | None = None, key: Any = None):
         root = to_json_schema(schema)
         if components and isinstance(root, dict):
             root = {**root, "components": components}
-        v = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        v = _validator_cls()(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
         with _cache_lock:
             if len(_cache) >= _CACHE_MAX:
                 _cache.clear()

@@ -106,6 +106,10 @@ class OutboundResponse:
     elapsed_ms: float
     redirects: list[str] = field(default_factory=list)  # URLs that answered 3xx
     encoding: str | None = None
+    # every header line as sent, repeated names kept apart (`headers` folds them: "a=1, b=2")
+    header_items: list[tuple[str, str]] = field(default_factory=list)
+    # the Content-Encoding still on `content` when the client could not decode it (brotli, zstd ...)
+    content_encoding: str | None = None
 
     @property
     def text(self) -> str:
@@ -202,6 +206,17 @@ def _set_sock_timeout(raw: Any, seconds: float) -> None:
             sock.settimeout(max(seconds, 0.001))
     except Exception:  # best effort only; the deadline check still applies
         pass
+
+
+def _undecoded(resp) -> str | None:
+    """The response's Content-Encoding when urllib3 left the body encoded (it decodes gzip and deflate)."""
+    value = (resp.headers.get("Content-Encoding") or "").strip().lower()
+    if not value or value == "identity":
+        return None
+    decoders = getattr(resp.raw, "CONTENT_DECODERS", ())
+    if value in decoders or any(e.strip() in decoders for e in value.split(",")):
+        return None
+    return value
 
 
 def fetch(
@@ -349,4 +364,6 @@ def fetch(
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
             redirects=redirects,
             encoding=resp.encoding,
+            header_items=list(getattr(resp.raw, "headers", resp.headers).items()),
+            content_encoding=_undecoded(resp),
         )
