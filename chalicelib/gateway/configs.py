@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib.errors import Conflict, ValidationError
+from chalicelib.errors import Conflict, ValidationError, field_error, field_errors
 from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
 from chalicelib.web.models import StrictModel
 
@@ -127,12 +127,12 @@ class TimeoutConfig(StrictModel):
 
 
 def _problem(loc: tuple, type_: str, msg: str) -> list[dict]:
-    return [{"loc": list(loc), "type": type_, "msg": msg}]
+    return [field_error(list(loc), msg, type_)]
 
 
 def _pydantic_problems(exc: PydanticValidationError, loc: tuple) -> list[dict]:
-    return [{"loc": list(loc) + list(e["loc"]), "type": e["type"], "msg": e["msg"]}
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    from chalicelib.validation import details
+    return details(exc, loc)
 
 
 def _auth_model(cfg: dict, loc: tuple) -> tuple[type[StrictModel] | None, dict, list[dict]]:
@@ -201,7 +201,7 @@ def for_save(field: str, value: Any, where: str = "body") -> dict | None:
     """The normalised configuration to store, or a 400 naming each problem's field."""
     model, problems = check(field, value, (where,) if where else ())
     if problems:
-        raise ValidationError(f"invalid {field}: {_describe(problems)}", problems)
+        raise ValidationError(f"invalid {field}: {_describe(problems)}", field_errors(problems))
     return as_dict(model)
 
 
@@ -211,7 +211,7 @@ def for_use(field: str, value: Any, document_id: Any = None) -> Any:
     if problems:
         raise Conflict(
             f"the document's {field} is invalid ({_describe(problems)}); fix it with PUT /api/documents/{document_id}",
-            {"document_id": str(document_id) if document_id else None, "config": field, "problems": problems})
+            field_errors(problems, document_id=str(document_id) if document_id else None, config=field))
     return model
 
 
