@@ -33,7 +33,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib.errors import Conflict, ValidationError, field_error, field_errors
 from chalicelib.gateway.limits import MAX_CONFIG_TIMEOUT_MS, MAX_RETRIES
-from chalicelib.web.models import StrictModel
+from chalicelib.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")

@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional, Union, get_args
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chalicelib.web.models import Model
+from chalicelib.models import Model
 
 MAX_KEYS = 200_000
 # read consistency levels (ANY and EACH_QUORUM are write-only in Cassandra)

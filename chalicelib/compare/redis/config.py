@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chalicelib.web.models import Model, StrictModel
+from chalicelib.models import Model, StrictModel
 
 MAX_SPECIFIED_KEYS = 1_000_000
 MAX_SAMPLE_COUNT = 1_000_000
