@@ -29,7 +29,7 @@ __all__ = ["field_error", "field_errors", "details_problems", "invalid_input",
            "QueryError", "SystemError_", "UpstreamError", "NotAcceptable", "ServiceUnavailable", "StorageUnavailable"]
 
 
-TYPE_RE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*\Z")
+TYPE_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")   # snake_case, matched whole
 ITEM_KEYS = frozenset({"loc", "type", "msg", "pointer"})
 # Keys of the shapes this one replaced; what they said belongs in `errors` items.
 LEGACY_KEYS = frozenset({"field", "issue", "problems", "parameter", "loc", "msg"})
@@ -55,6 +55,19 @@ def field_errors(*errors: dict[str, Any] | Iterable[dict[str, Any]], **context: 
     return {"errors": items, **context}
 
 
+# The same shape as JSON Schema, for the OpenAPI descriptions (web/openapi.py, dynamic_api/openapi_doc.py).
+DETAILS_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "description": "null, or context in named keys; an error about inputs lists them in `errors`",
+    "properties": {"errors": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["loc", "type", "msg"], "additionalProperties": False,
+        "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                       "type": {"type": "string", "pattern": f"^{TYPE_RE.pattern}$"},
+                       "msg": {"type": "string", "minLength": 1},
+                       "pointer": {"type": "string", "description": "JSON pointer into the submitted document"}}}}},
+}
+
+
 def _item_problems(i: int, item: Any) -> list[str]:
     if not isinstance(item, dict):
         return [f"errors[{i}] is not an object"]
@@ -62,7 +75,7 @@ def _item_problems(i: int, item: Any) -> list[str]:
     loc = item.get("loc")
     if not isinstance(loc, list) or not all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in loc):
         out.append(f"errors[{i}].loc is not a list of strings and integers")
-    if not isinstance(item.get("type"), str) or not TYPE_RE.match(item["type"]):
+    if not isinstance(item.get("type"), str) or not TYPE_RE.fullmatch(item["type"]):
         out.append(f"errors[{i}].type is not a snake_case string")
     if not isinstance(item.get("msg"), str) or not item["msg"]:
         out.append(f"errors[{i}].msg is not a non-empty string")
