@@ -217,9 +217,15 @@ def cassandra_part(env: dict) -> None:
 
 
 def main() -> None:
+    from bench.scratch import scratch_database
+    with scratch_database("full") as (db_url, _name):
+        _run(db_url)
+
+
+def _run(db_url: str) -> None:
     import app  # noqa: F401 - registers the segment job type, as the API process does
     from chalicelib import aws
-    from chalicelib.db import Database, quote_ident, set_db
+    from chalicelib.db import Database, set_db
     from chalicelib.db.migrate import migrate
     from chalicelib.jobs import queue as job_queue
     from chalicelib.secrets import generate_key
@@ -227,17 +233,12 @@ def main() -> None:
     from tests.compare import redis_servers as rs
     from tests.jobs.conftest import AWS_ENV, create_queues, start_moto_server
 
-    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"stepflow_bench_full_{uuid.uuid4().hex[:8]}"
-    db_url = admin_url.split("?")[0].rsplit("/", 1)[0] + "/" + name
-    admin = Database(admin_url)
-    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
     for k, v in AWS_ENV.items():
         os.environ.setdefault(k, v)
     moto, endpoint = start_moto_server()
     s1, s2 = rs.start_server(), rs.start_server()
+    db = Database(db_url)
     try:
-        db = Database(db_url)
         migrate(db)
         set_db(db)
         key = generate_key()
@@ -280,10 +281,7 @@ def main() -> None:
             cassandra_part(env)
     finally:
         set_db(None)
+        db.close()
         s1.stop()
         s2.stop()
         moto.terminate()
-        try:
-            admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        finally:
-            admin.close()

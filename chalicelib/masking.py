@@ -29,7 +29,7 @@ import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 MASK = "********"
 ENC_FIELD = "_enc"
@@ -161,7 +161,7 @@ def merge(new: Any, old: Any, kept: list | None = None, _path: tuple = ()) -> An
                 if k not in old_d or old_d[k] in (None, ""):
                     loc = ".".join(str(p) for p in (*_path, k))
                     raise ValidationError(f"{loc} is the mask '{MASK}' but nothing is stored to keep",
-                                          [{"loc": [*_path, k], "type": "mask", "msg": "send the secret itself"}])
+                                          field_errors(field_error([*_path, k], "send the secret itself", "mask")))
                 out[k] = old_d[k]
                 if kept is not None:
                     kept.append((*_path, k))

@@ -4,8 +4,9 @@
 
 `validate` is the one translator of pydantic's errors: a 400 whose message
 names the first bad field (`where.field: why`) and whose details are
-`details(exc, (where,))`, a list of {"loc": [...], "type": ..., "msg": ...}
-without Python internals (no input values, no URLs, no context objects).
+`{"errors": details(exc, (where,))}` (chalicelib.errors.field_errors), items
+{"loc": [...], "type": ..., "msg": ...} without Python internals (no input
+values, no URLs, no context objects).
 Integers beyond 64 bits (`INT64`) are refused by name, so they never reach
 SQL. Request bodies and query strings (chalicelib.web.api) and stored
 configurations (the engines, when a config is saved or used) go through
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -31,7 +32,7 @@ M = TypeVar("M", bound="BaseModel")
 def details(exc: PydanticValidationError, prefix: tuple = ()) -> list[dict]:
     """pydantic errors as `loc`/`type`/`msg`, `loc` starting with `prefix`."""
     return [
-        {"loc": list(prefix) + list(e["loc"]), "type": e["type"], "msg": e["msg"]}
+        field_error([*prefix, *e["loc"]], e["msg"], e["type"])
         for e in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
 
@@ -45,7 +46,7 @@ def validate(model: type[M], data: Any, where: str) -> M:
         found = details(exc, (where,))
         first = found[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", found) from None
+        raise ValidationError(f"invalid {where}: {loc}: {first['msg']}", field_errors(found)) from None
     check_ints(validated, where)
     return validated
 
@@ -57,4 +58,4 @@ def check_ints(model: BaseModel, where: str) -> None:
             f = type(model).model_fields.get(name)
             key = (f.alias if f is not None and f.alias else name)
             raise ValidationError(f"{where}.{key}: {value} is out of range",
-                                  [{"loc": [where, key], "type": "int_range", "msg": "out of the 64-bit range"}])
+                                  field_errors(field_error([where, key], "out of the 64-bit range", "int_range")))

@@ -25,6 +25,7 @@ from chalicelib.db import Database, quote_ident, set_db  # noqa: E402
 from chalicelib.db.database import parse_database_url  # noqa: E402
 from chalicelib.db.migrate import migrate  # noqa: E402
 from chalicelib.settings import Settings, reset_settings  # noqa: E402
+from tests import error_shape  # noqa: E402
 
 ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -51,6 +52,27 @@ def base_settings(**overrides: Any) -> Settings:
 
 def _admin() -> Database:
     return Database(ADMIN_URL, statement_timeout_ms=60_000)
+
+
+def pytest_configure(config):
+    error_shape.install()   # every error answer the suite receives is checked (tests/error_shape.py)
+
+
+def pytest_terminal_summary(terminalreporter):
+    t = error_shape.TALLY
+    terminalreporter.write_line(
+        f"error shape: {sum(t.checked.values())} error answers checked "
+        f"({t.checked['in-process']} in-process, {t.checked['http']} over HTTP), {len(t.violations)} broke it")
+
+
+@pytest.fixture(autouse=True)
+def _error_shape_guard():
+    """An error answer of the wrong shape fails its test, even when received on another thread."""
+    before = len(error_shape.VIOLATIONS)
+    yield
+    broken = error_shape.VIOLATIONS[before:]
+    if broken:
+        pytest.fail("error answers broke the one shape:\n" + "\n".join(broken[:10]), pytrace=False)
 
 
 def pytest_sessionstart(session):

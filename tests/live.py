@@ -130,6 +130,8 @@ def start_live_server(database_url: str, secret_key: str, extra_env: dict | None
             raise RuntimeError(f"the server did not answer within {timeout_s}s:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.2)
     admin_key = (state / "admin_key").read_text().strip()
+    from tests.error_shape import watch
+    watch(url)
     return LiveServer(url, admin_key, database_url, proc, log_path, state)
 
 

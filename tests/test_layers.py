@@ -4,7 +4,8 @@ Every `import` and `from ... import` of every module counts, including the
 ones inside functions (lazy imports still make a dependency). The layers,
 lowest first:
 
-    foundation  settings, errors, validation, jsontext, textbool, masking, secrets, aws, limits, db, observability
+    foundation  settings, errors, validation, models, jsontext, textbool, masking, secrets, aws, limits, db,
+                observability
     identity    keys
     net         net (the outbound client)
     edge        web (envelope, auth, request parsing, the local server)
@@ -30,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "chalicelib"
 
 LAYERS = {
-    "foundation": {"settings", "errors", "validation", "jsontext", "textbool", "masking", "secrets", "aws", "limits",
-                   "db", "observability", "__init__"},
+    "foundation": {"settings", "errors", "validation", "models", "jsontext", "textbool", "masking", "secrets", "aws",
+                   "limits", "db", "observability", "__init__"},
     "identity": {"keys"},
     "net": {"net"},
     "edge": {"web"},

@@ -118,7 +118,7 @@ def test_operator_cannot_move_stored_secrets_to_another_host(api, operator, upst
     r = operator.put(f"/api/documents/{doc['id']}", {"base_url": attacker.url("/v1")})
     assert r.status == 409 and r.error["code"] == "CONFLICT"
     assert "auth_config" in r.error["message"] and "bound to their origin" in r.error["message"]
-    assert r.error["details"]["field"] == "base_url"
+    assert r.error["details"]["errors"][0]["loc"] == ["body", "base_url"]
     # nothing changed, and the next call still goes to the original upstream only
     assert api.get(f"/api/documents/{doc['id']}").data["base_url"] == doc["base_url"]
     assert invoke(operator, created["endpoints"][0]["id"]).status == 200
@@ -179,7 +179,7 @@ def test_oauth2_client_secret_is_bound_to_its_token_url(api, operator, upstream,
     doc = make_doc(api, upstream.url(""), cfg)["document"]
     moved = dict(cfg, client_secret=MASK, token_url=attacker.url("/token"))
     r = operator.put(f"/api/documents/{doc['id']}", {"auth_config": moved})
-    assert r.status == 409 and r.error["details"]["field"] == "auth_config.token_url"
+    assert r.status == 409 and r.error["details"]["errors"][0]["loc"] == ["body", "auth_config", "token_url"]
     same_origin = dict(cfg, client_secret=MASK, token_url=upstream.url("/oauth2/token"))
     assert operator.put(f"/api/documents/{doc['id']}", {"auth_config": same_origin}).status == 200
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.catalog.sql import database, dumps
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound, field_error, field_errors
 
 
 def seal(config: dict | None) -> str | None:
@@ -68,9 +68,11 @@ def check_origin_binding(old_row: dict, old_auth: dict | None, new_base: str | N
         "secrets are bound to their origin: send auth_config again with every secret in clear in the same "
         "request (not the mask; PUT /api/documents/{id} takes base_url and auth_config together), "
         "or ask an admin to make the change",
-        {"field": field, "old_origin": _shown(o), "new_origin": _shown(n),
-         "kept_secrets": ["auth_config"] if kept is None else [".".join(map(str, p)) for p in kept],
-         "fix": "resend auth_config with its secrets"})
+        field_errors(field_error(["body", *field.split(".")],
+                                 "moves the upstream origin the stored secrets are bound to", "origin_bound"),
+                     old_origin=_shown(o), new_origin=_shown(n),
+                     kept_secrets=["auth_config"] if kept is None else [".".join(map(str, p)) for p in kept],
+                     fix="resend auth_config with its secrets"))
 
 
 def check_new_endpoint_origins(old_auth: dict | None, known: set, servers_lists: list, may_retarget: bool) -> None:

@@ -22,7 +22,7 @@ from chalicelib.catalog.spec import ParsedSpec
 from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
 
 DOC_COLUMNS = (
     "id, template_id, name, description, version, base_url, server_url, content_type, spec_version, "
@@ -37,9 +37,9 @@ def check_base_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValidationError(f"base_url must be an absolute http(s) URL, got {url!r}",
-                              [{"loc": ["body", "base_url"], "type": "url", "msg": "absolute http(s) URL"}])
+                              field_errors(field_error(["body", "base_url"], "absolute http(s) URL", "url")))
     if len(url) > 500:
-        raise ValidationError("base_url is longer than 500 characters")
+        raise invalid_input(["body", "base_url"], "base_url is longer than 500 characters", "string_too_long")
     return url.rstrip("/")
 
 
@@ -52,7 +52,7 @@ def spec_source(db, content: bytes | str | None, template_id: str | None,
         return tpl["template_content"], tpl["content_type"], tpl.get("source_url")
     if content is None or template_id is not None:
         raise ValidationError("give either content or template_id",
-                              [{"loc": ["body", "content"], "type": "missing", "msg": "content or template_id"}])
+                              field_errors(field_error(["body", "content"], "content or template_id", "missing")))
     return content, content_type, None
 
 
@@ -110,7 +110,7 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
                 "the spec has no absolute server URL"
                 + (f" ({parsed.server_url!r} is relative or templated)" if parsed.server_url else "")
                 + "; give base_url (e.g. https://api.example.com)",
-                [{"loc": ["body", "base_url"], "type": "missing", "msg": "base_url is required for this spec"}])
+                field_errors(field_error(["body", "base_url"], "base_url is required for this spec", "missing")))
     active = sum(1 for e in parsed.endpoints if e["status"] == "active")
     spec_sql, spec_extra = spec_params(parsed)
     with db.transaction():

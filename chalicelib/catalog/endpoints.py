@@ -18,7 +18,7 @@ from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit
 from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, RefError, ref_tokens, resolve_inline
 from chalicelib.catalog.sql import as_list, database, dumps, like
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors
 
 ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters", "request_body_schema",
                    "response_schemas", "auth_required", "security", "is_deprecated", "security_schemes", "servers")
@@ -104,7 +104,7 @@ def list_endpoints(db=None, *, document_id=None, tag=None, method=None, status=N
         name = part.lstrip("-+").split(" ")[0]
         if name not in ENDPOINT_SORTS:
             raise ValidationError(f"cannot sort by {name!r}; one of {', '.join(sorted(ENDPOINT_SORTS))}",
-                                  [{"loc": ["query", "sort"], "type": "enum", "msg": "unknown sort field"}])
+                                  field_errors(field_error(["query", "sort"], "unknown sort field", "enum")))
         order.append(f"{ENDPOINT_SORTS[name]} {'DESC' if desc else 'ASC'} NULLS LAST")
     order.append("endpoint_id")  # the page's output columns: the view's, unqualified
     return database(db).page(f"SELECT v.* FROM api_endpoint_resources v WHERE {w.sql}",

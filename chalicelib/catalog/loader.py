@@ -24,7 +24,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -38,6 +37,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode
 
+from chalicelib.catalog.problems import spec_error, spec_invalid
 from chalicelib.errors import PayloadTooLarge, ValidationError
 
 DEFAULT_MAX_BYTES = 6 * 1024 * 1024
@@ -101,16 +101,14 @@ def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
 
 def _parse_error(kind: str, message: str, line: int | None = None, column: int | None = None) -> ValidationError:
     where = f" (line {line}, column {column})" if line is not None else ""
-    problem: dict[str, Any] = {"pointer": "", "message": f"not valid {kind}: {message}{where}"}
-    if line is not None:
-        problem.update(line=line, column=column)
-    return ValidationError(f"the spec is not valid {kind}: {message}{where}",
-                           details={"problems": [problem], "problem_count": 1})
+    kind_type = re.sub(r"[^a-z0-9]+", "_", kind.lower()).strip("_")   # "YAML or JSON" -> yaml_or_json
+    problem = spec_error("", f"not valid {kind}: {message}{where}", f"{kind_type}_invalid")
+    return spec_invalid(f"the spec is not valid {kind}: {message}{where}", problem,
+                        **({"line": line, "column": column} if line is not None else {}))
 
 
 def _limit_error(message: str) -> ValidationError:
-    return ValidationError(f"the spec was refused: {message}",
-                           details={"problems": [{"pointer": "", "message": message}], "problem_count": 1})
+    return spec_invalid(f"the spec was refused: {message}", spec_error("", message, "spec_limit"))
 
 
 def decode(content: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, int]:
@@ -280,8 +278,6 @@ def load(content: bytes | str, content_type: str | None = None, *, max_bytes: in
 def _checked(data, text: str, kind: str, size: int) -> LoadedDocument:
     if not isinstance(data, dict):
         found = "nothing" if data is None else type(data).__name__
-        raise ValidationError(
-            f"the spec must be a {kind.upper()} mapping (an OpenAPI or Swagger object), found {found}",
-            details={"problems": [{"pointer": "", "message": f"expected a mapping, found {found}"}],
-                     "problem_count": 1})
+        raise spec_invalid(f"the spec must be a {kind.upper()} mapping (an OpenAPI or Swagger object), found {found}",
+                           spec_error("", f"expected a mapping, found {found}"))
     return LoadedDocument(data=data, text=text, content_type=kind, size_bytes=size)

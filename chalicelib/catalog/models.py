@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.jobs.models import AsyncOptions
-from chalicelib.web.models import Model, PageQuery, StrictModel
+from chalicelib.models import Model, StrictModel
+from chalicelib.web.models import PageQuery
 
 ContentType = Literal["yaml", "json"]
 

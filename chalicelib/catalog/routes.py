@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from chalicelib.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, ValidationError, field_error, field_errors
 from chalicelib.web.api import (
     ApiBlueprint,
     Ctx,
@@ -57,7 +57,7 @@ def _json_or_none(body: bytes, empty: Any = None) -> Any:
     try:
         return parse_json(body, max_depth=get_settings().yaml_max_depth)
     except ValidationError as exc:
-        if isinstance(exc.details, list) and exc.details and exc.details[0].get("type") != "utf8":
+        if (exc.details or {}).get("errors", [{}])[0].get("type") not in ("utf8", "json_invalid"):
             raise  # JSON, but refused (too deep, NaN, out of range, NUL)
         return None
 
@@ -236,8 +236,8 @@ def list_documents(ctx: Ctx):
         if others:
             raise ValidationError(f"invalid_config=true lists every such document; it does not combine with "
                                   f"{', '.join(others)}",
-                                  [{"loc": ["query", n], "type": "conflict", "msg": "not with invalid_config"}
-                                   for n in others])
+                                  field_errors(field_error(["query", n], "not with invalid_config", "conflict")
+                                               for n in others))
         from chalicelib.gateway import configs
         items, total = configs.invalid_documents(q.limit, q.offset)
         return page_of(items, total, q.limit, q.offset)

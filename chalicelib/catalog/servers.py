@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 from chalicelib.catalog.problems import escape_token
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 _VAR = re.compile(r"\{([^{}]*)\}")
 MAX_SERVERS = 50
@@ -128,19 +128,17 @@ def choose(servers: list[dict], index: int | None = None, url: str | None = None
                 break
         else:
             raise ValidationError(f"server_url {url!r} is not one of the spec's servers",
-                                  {"errors": [{"loc": ["body", "server_url"], "type": "enum",
-                                               "msg": "not one of the spec's servers"}],
-                                   "servers": listed})
+                                  field_errors(field_error(["body", "server_url"], "not one of the spec's servers",
+                                                           "enum"), servers=listed))
     if index is None or not 0 <= index < len(servers):
         raise ValidationError(f"{field} must be between 0 and {len(servers) - 1}" if servers
                               else "the spec has no servers to choose from",
-                              {"errors": [{"loc": ["body", field], "type": "range",
-                                           "msg": f"the spec has {len(servers)} servers"}], "servers": listed})
+                              field_errors(field_error(["body", field], f"the spec has {len(servers)} servers",
+                                                       "range"), servers=listed))
     chosen = servers[index].get("url")
     if not chosen:
         raise ValidationError(f"server {index} of the spec has no absolute http(s) URL; give base_url instead",
-                              {"errors": [{"loc": ["body", field], "type": "url", "msg": "not usable"}],
-                               "servers": listed})
+                              field_errors(field_error(["body", field], "not usable", "url"), servers=listed))
     return index, chosen
 
 

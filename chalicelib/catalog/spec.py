@@ -4,7 +4,7 @@
     extraction (+ reference check) -> default base URL
 
 What makes extraction impossible raises ValidationError with
-details={"problems": [{pointer, message}, ... up to 20], "problem_count"};
+details={"errors": [spec_error ... up to 20], "problem_count"} (catalog.problems);
 everything else is a warning returned with the result.
 """
 from __future__ import annotations

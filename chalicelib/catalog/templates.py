@@ -18,7 +18,7 @@ from chalicelib.catalog.audit import audit
 from chalicelib.catalog.spec import Limits, ParsedSpec, parse_spec
 from chalicelib.catalog.sql import as_list, database, like
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, UpstreamError, ValidationError
+from chalicelib.errors import NotFound, UpstreamError, ValidationError, field_error, field_errors
 
 TEMPLATE_COLUMNS = (
     "id, name, description, version, category, tags, content_type, is_public, status, spec_version, "
@@ -45,7 +45,7 @@ def name_version(parsed: ParsedSpec, name: str | None, version: str | None) -> t
         raise ValidationError(
             f"{' and '.join(missing)} missing: the spec's info has no "
             f"{' / '.join('title' if f == 'name' else 'version' for f in missing)}; give it in the request",
-            [{"loc": ["body", f], "type": "missing", "msg": "Field required"} for f in missing])
+            field_errors(field_error(["body", f], "Field required", "missing") for f in missing))
     return name, version
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors
 from chalicelib.secrets import merge_secrets
 
 from .sealing import mask_secrets, open_secrets, seal_secrets
@@ -46,7 +46,8 @@ def _validate(group_type: str, pro: dict | None, test: dict | None) -> None:
         if cfg is None:
             continue
         if not isinstance(cfg, dict):
-            raise ValidationError(f"{field} must be an object", {"field": field, "issue": "not an object"})
+            raise ValidationError(f"{field} must be an object",
+                                  field_errors(field_error(["body", field], "not an object", "dict_type")))
         if fn is not None:
             fn(cfg, field)
 
@@ -58,7 +59,7 @@ def normalise_body(body: dict) -> dict:
     if c1 is not None or c2 is not None:
         if b.get("group_type") not in (None, "redis"):
             raise ValidationError("cluster1_config/cluster2_config belong to a redis group",
-                                  {"field": "group_type", "issue": "must be 'redis'"})
+                                  field_errors(field_error(["body", "group_type"], "must be 'redis'", "literal_error")))
         b["group_type"] = "redis"
         if c1 is not None:
             b["pro_config"] = c1
@@ -115,7 +116,8 @@ def get_for_use(group_id: int, expected_type: str | None = None, db=None) -> dic
     row = get_row(group_id, db)
     if expected_type and row["group_type"] != expected_type:
         raise ValidationError(f"config group {group_id} is a {row['group_type']} group, not {expected_type}",
-                              {"field": "config_group_id", "issue": f"expected a {expected_type} group"})
+                              field_errors(field_error(["body", "config_group_id"],
+                                                       f"expected a {expected_type} group", "group_type")))
     out = dict(row)
     out["pro_config"] = open_secrets(row["pro_config"])
     out["test_config"] = open_secrets(row["test_config"])

@@ -8,7 +8,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field
 
-from chalicelib.web.models import Model, PageQuery
+from chalicelib.models import Model
+from chalicelib.web.models import PageQuery
 
 
 class _ConfigGroupFields(Model):

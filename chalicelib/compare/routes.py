@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, parse_json_body
 
 # The services (database, secrets, the Redis engine) are imported inside the
@@ -33,8 +33,8 @@ def int_param(value: str, name: str = "id") -> int:
         return n
     except (TypeError, ValueError):
         raise ValidationError(f"{name} must be a positive integer, got {value!r}",
-                              [{"loc": ["path", name], "type": "int_parsing",
-                                "msg": "Input should be a positive integer"}]) from None
+                              field_errors(field_error(["path", name],
+                                                       "Input should be a positive integer", "int_parsing"))) from None
 
 
 # ---------------------------------------------------------------- Redis
@@ -151,7 +151,8 @@ def save_history(ctx: Ctx):
             rs[k] = max(0, int(v or 0))
         except (TypeError, ValueError):
             raise ValidationError(f"results_summary.{k} must be an integer",
-                                  {"field": f"results_summary.{k}", "issue": "not an integer"}) from None
+                                  field_errors(field_error(["body", "results_summary", k],
+                                                           "not an integer", "int_parsing"))) from None
     row = history.save(name=b.name, description=b.description, query_type=b.query_type,
                        pro_config=b.pro_config, test_config=b.test_config, query_config=b.query_config,
                        query_keys=b.query_keys, results_summary=rs, execution_time=b.execution_time,
@@ -214,8 +215,7 @@ def delete_logs(ctx: Ctx):
         try:
             before = dt.datetime.fromisoformat(q.before.replace("Z", "+00:00"))
         except ValueError:
-            raise ValidationError("before must be an ISO timestamp",
-                                  [{"loc": ["query", "before"], "type": "datetime_parsing",
-                                    "msg": "Input should be an ISO timestamp"}]) from None
+            raise ValidationError("before must be an ISO timestamp", field_errors(
+                field_error(["query", "before"], "Input should be an ISO timestamp", "datetime_parsing"))) from None
     n = query_logs.delete_logs(q.history_id, before)
     return Reply({"deleted_count": n}, "query logs deleted")

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
-from chalicelib.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
+from chalicelib.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, invalid_input
 
 log = logging.getLogger("stepflow.db")
 
@@ -42,7 +42,7 @@ log = logging.getLogger("stepflow.db")
 def quote_ident(name: str) -> str:
     """The one escape helper for identifiers (table, column, partition names)."""
     if not isinstance(name, str) or not name or "\x00" in name:
-        raise ValidationError(f"invalid identifier: {name!r}")
+        raise invalid_input([], f"invalid identifier: {name!r}", "identifier")
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -107,10 +107,13 @@ def translate(exc: Exception) -> Exception:
         return Conflict(f"already exists: {what}" if what.startswith("Key (") else "already exists", detail or None)
     if code == _QUERY_CANCELED:
         return RequestTimeout("the database statement timed out", detail or None)
+    # A value error names the column when the database does; where it came from in the request is the caller's.
+    column = [info["c"]] if info.get("c") else []
     if code == _NUMERIC_OUT_OF_RANGE:
-        return ValidationError("a number is out of range", detail or None)
+        return invalid_input(column, "a number is out of range", "number_range", **detail)
     if code in (_CHECK_VIOLATION, _NOT_NULL_VIOLATION, _INVALID_TEXT) or code.startswith("22"):
-        return ValidationError("a value was rejected: " + _CLASS_22.get(code, "invalid value"), detail or None)
+        return invalid_input(column, "a value was rejected: " + _CLASS_22.get(code, "invalid value"), "invalid_value",
+                             **detail)
     return QueryError("the database could not run the operation; quote the request_id when reporting it",
                       detail or None)
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from chalicelib.errors import QueryError, ValidationError
+from chalicelib.errors import QueryError, ValidationError, field_error, field_errors, invalid_input
 
 from . import bounds, sqltext
 from .dialects import BoundStatement, Dialect
@@ -32,11 +32,12 @@ _SCALARS = (str, int, float, decimal.Decimal, bool, _dt.date, _dt.datetime, _dt.
 
 
 class TemplateError(ValidationError):
-    """A template that cannot be saved; `details["problems"]` lists why."""
+    """A template that cannot be saved; `details["errors"]` has one item per problem."""
 
     def __init__(self, problems: list[str], engine: str = ""):
         msg = problems[0] if len(problems) == 1 else f"{len(problems)} problems in the template: {problems[0]}"
-        super().__init__(msg, {"field": "script_template", "engine": engine, "problems": problems})
+        super().__init__(msg, field_errors((field_error(["body", "script_template"], p, "template") for p in problems),
+                                           engine=engine))
         self.problems = problems
 
 
@@ -78,7 +79,8 @@ def emit(value: Any) -> str:
         binds.append(_scalar(value))
         text = MARK
     if len(binds) > MAX_BINDS:
-        raise ValidationError(f"the statement would need more than {MAX_BINDS} bound values")
+        raise invalid_input(["body", "script_template"], f"the statement would need more than {MAX_BINDS} bound values",
+                            "template_limit")
     return text
 
 
@@ -139,7 +141,7 @@ class CompiledTemplate:
         shape = self.shape(text, dialect)
         if shape.problems:
             raise QueryError("the rendered SQL was refused: " + "; ".join(shape.problems),
-                             {"problems": shape.problems})
+                             {"sql_problems": shape.problems})
         if not text[: shape.body_end].strip():
             raise QueryError("the template rendered an empty statement")
         return RenderedSql(text[: shape.body_end], binds, dialect, shape.first_keyword)

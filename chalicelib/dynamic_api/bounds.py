@@ -23,7 +23,7 @@ import functools
 import re
 from typing import Any, Callable, Iterable
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 MAX_STRING = 1_000_000
 MAX_ITEMS = 10_000
@@ -39,7 +39,8 @@ class TemplateLimitExceeded(ValidationError):
     def __init__(self, what: str, limit: str, maximum: int):
         super().__init__(f"template evaluation exceeded a limit: {what} (at most {maximum}); "
                          "narrow the inputs or simplify the template",
-                         {"field": "script_template", "limit": limit, "max": maximum})
+                         field_errors(field_error(["body", "script_template"], what, "template_limit"),
+                                      limit=limit, max=maximum))
 
 
 def _too_long(size: int, what: str) -> None:

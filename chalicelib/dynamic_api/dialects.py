@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import invalid_input
 
 from .sqltext import MARK
 
@@ -50,7 +50,7 @@ class PostgresDialect(Dialect):
 
     def quote_ident(self, name: str) -> str:
         if not name or "\x00" in name:
-            raise ValidationError("invalid identifier")
+            raise invalid_input(["body", "sortable_columns"], "invalid identifier", "identifier")
         return '"' + name.replace('"', '""') + '"'
 
     def bind(self, marked_sql: str, values) -> BoundStatement:
@@ -71,7 +71,7 @@ class MySQLDialect(Dialect):
 
     def quote_ident(self, name: str) -> str:
         if not name or "\x00" in name:
-            raise ValidationError("invalid identifier")
+            raise invalid_input(["body", "sortable_columns"], "invalid identifier", "identifier")
         return "`" + name.replace("`", "``") + "`"
 
     def adapt(self, value):
@@ -95,10 +95,8 @@ def normalize_db_type(db_type: str) -> str:
     key = (db_type or "").strip().lower()
     key = _ALIASES.get(key, key)
     if key not in _DIALECTS:
-        raise ValidationError(
-            f"unsupported db_type {db_type!r}; supported: {', '.join(SUPPORTED)}",
-            {"field": "db_type", "supported": list(SUPPORTED)},
-        )
+        raise invalid_input(["body", "db_type"], f"unsupported db_type {db_type!r}; supported: {', '.join(SUPPORTED)}",
+                            supported=list(SUPPORTED))
     return key
 
 

@@ -36,7 +36,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, RequestTimeout, ValidationError
+from chalicelib.errors import (
+    ConnectionFailed,
+    PermissionDenied,
+    QueryError,
+    RequestTimeout,
+    invalid_input,
+)
 
 from .dialects import BoundStatement, normalize_db_type
 
@@ -273,7 +279,8 @@ class _Pg:
             if code == "25006":
                 return ReadOnlyViolation(message)
             if code.startswith("22"):   # data exceptions: a bound value the column type refuses
-                return ValidationError(f"a value was refused by the database: {message}", {"reason": "invalid_value"})
+                return invalid_input([], f"a value was refused by the database: {message}", "invalid_value",
+                                     reason="invalid_value")
             log.info("dynamic API query refused by PostgreSQL: SQLSTATE %s: %s", code, message)
             return _refused(message, "refused_by_database")
         conn.broken = True
@@ -379,7 +386,8 @@ class _My:
         if isinstance(exc, pymysql.err.MySQLError) and exc.args and exc.args[0] == 1792:
             return ReadOnlyViolation(str(exc.args[-1]))
         if isinstance(exc, pymysql.err.DataError) and exc.args:
-            return ValidationError(f"a value was refused by the database: {exc.args[-1]}", {"reason": "invalid_value"})
+            return invalid_input([], f"a value was refused by the database: {exc.args[-1]}", "invalid_value",
+                             reason="invalid_value")
         if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
             log.info("dynamic API query refused by MySQL: errno %s: %s", exc.args[0], exc.args[-1])
             return _refused(str(exc.args[-1]), "refused_by_database")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import invalid_input
 
 from .binding import TemplateEngine
 
@@ -49,10 +49,9 @@ class TemplateEngineManager:
         if engine is None:
             factory = self._factories.get(key)
             if factory is None:
-                raise ValidationError(
-                    f"unknown template_engine {name!r}; supported: {', '.join(self.names)}",
-                    {"field": "template_engine", "supported": self.names},
-                )
+                raise invalid_input(["body", "template_engine"],
+                                    f"unknown template_engine {name!r}; supported: {', '.join(self.names)}",
+                                    supported=self.names)
             engine = self._engines[key] = factory()
         return engine
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from chalicelib.errors import ConnectionFailed, NotFound, QueryError
-from chalicelib.web.envelope import dumps
+from chalicelib.jsontext import dumps
 
 from . import limits, paging
 from .binding import RenderedSql

@@ -13,7 +13,7 @@ Gateway cuts at 29 s, Lambda refuses responses over 6 MB).
 """
 from __future__ import annotations
 
-from chalicelib.errors import PayloadTooLarge, ValidationError
+from chalicelib.errors import PayloadTooLarge, invalid_input
 
 MAX_SYNC_TIMEOUT_MS = 29_000
 LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -39,14 +39,14 @@ def check_definition_limits(values: dict) -> None:
     """Save-time checks of timeout_ms and max_rows (400 naming the field)."""
     timeout = values.get("timeout_ms")
     if timeout is None or not (1 <= int(timeout) <= MAX_SYNC_TIMEOUT_MS):
-        raise ValidationError(
-            f"timeout_ms must be between 1 and {MAX_SYNC_TIMEOUT_MS}: dynamic APIs answer synchronously and "
-            "API Gateway ends a request after 29 s", {"field": "timeout_ms", "max": MAX_SYNC_TIMEOUT_MS})
+        raise invalid_input(["body", "timeout_ms"],
+                            f"timeout_ms must be between 1 and {MAX_SYNC_TIMEOUT_MS}: dynamic APIs answer "
+                            "synchronously and API Gateway ends a request after 29 s", max=MAX_SYNC_TIMEOUT_MS)
     rows = values.get("max_rows")
     cap = global_max_rows()
     if rows is not None and not (1 <= int(rows) <= cap):
-        raise ValidationError(f"max_rows must be between 1 and {cap} (DYNAMIC_API_MAX_ROWS)",
-                              {"field": "max_rows", "max": cap})
+        raise invalid_input(["body", "max_rows"], f"max_rows must be between 1 and {cap} (DYNAMIC_API_MAX_ROWS)",
+                            max=cap)
 
 
 def effective_timeout_ms(row: dict) -> int:

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import PageQuery, StrictModel
+from chalicelib.models import StrictModel
+from chalicelib.web.models import PageQuery
 
 
 class CreatePool(StrictModel):

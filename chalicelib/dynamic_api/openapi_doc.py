@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from chalicelib.errors import DETAILS_SCHEMA
+
 from . import store
 from .params import ParamSpec
 
@@ -159,7 +161,7 @@ def build_dynamic_openapi(may_call: Callable[[list[str]], bool], server_url: str
             "schemas": {"Error": {"type": "object", "required": ["success", "error"], "properties": {
                 "success": {"type": "boolean", "const": False},
                 "error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}},
+                    "code": {"type": "string"}, "message": {"type": "string"}, "details": DETAILS_SCHEMA}},
                 "timestamp": {"type": "string"}, "request_id": {"type": "string"}}}},
         },
     }

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import invalid_input
 
 from .binding import RenderedSql
 from .dialects import BoundStatement, Dialect
@@ -36,10 +36,10 @@ def check_sortable_columns(columns: Iterable[str]) -> list[str]:
     out: list[str] = []
     for col in columns or []:
         if not isinstance(col, str) or not COLUMN_RE.match(col):
-            raise ValidationError(f"sortable column {col!r} must be a plain column name ({COLUMN_RE.pattern})",
-                                  {"field": "sortable_columns"})
+            raise invalid_input(["body", "sortable_columns"],
+                                f"sortable column {col!r} must be a plain column name ({COLUMN_RE.pattern})")
         if col.lower() in (c.lower() for c in out):
-            raise ValidationError(f"sortable column {col!r} is listed twice", {"field": "sortable_columns"})
+            raise invalid_input(["body", "sortable_columns"], f"sortable column {col!r} is listed twice")
         out.append(col)
     return out
 
@@ -51,31 +51,31 @@ def parse_sorting(sorting: str | None, sortable: Sequence[str], *, field: str = 
     if isinstance(sorting, list):
         sorting = ",".join(str(s) for s in sorting)
     if not isinstance(sorting, str):
-        raise ValidationError(f"parameter '{field}' must be a string like 'name desc, id'", {"parameter": field})
+        raise invalid_input(["query", field], f"parameter '{field}' must be a string like 'name desc, id'")
     if not sorting.strip():
         return []
     by_lower = {c.lower(): c for c in sortable}
     terms = sorting.split(",")
     if len(terms) > MAX_SORT_TERMS:
-        raise ValidationError(f"parameter '{field}' has more than {MAX_SORT_TERMS} terms", {"parameter": field})
+        raise invalid_input(["query", field], f"parameter '{field}' has more than {MAX_SORT_TERMS} terms")
     order: SortOrder = []
     for term in terms:
         m = _TERM_RE.match(term)
         if not m:
-            raise ValidationError(
-                f"parameter '{field}': {term.strip()[:60]!r} is not 'column [asc|desc]'",
-                {"parameter": field, "sortable_columns": list(sortable)})
+            raise invalid_input(["query", field],
+                                f"parameter '{field}': {term.strip()[:60]!r} is not 'column [asc|desc]'",
+                                sortable_columns=list(sortable))
         col, direction = m.group(1), (m.group(2) or "ASC").upper()
         if direction not in ("ASC", "DESC"):
-            raise ValidationError(f"parameter '{field}': direction must be ASC or DESC",
-                                  {"parameter": field})
+            raise invalid_input(["query", field], f"parameter '{field}': direction must be ASC or DESC")
         declared = by_lower.get(col.lower())
         if declared is None:
-            raise ValidationError(
-                f"parameter '{field}': column {col!r} is not sortable; sortable: {', '.join(sortable) or '(none)'}",
-                {"parameter": field, "sortable_columns": list(sortable)})
+            raise invalid_input(["query", field],
+                                f"parameter '{field}': column {col!r} is not sortable; "
+                                f"sortable: {', '.join(sortable) or '(none)'}",
+                                sortable_columns=list(sortable))
         if any(c == declared for c, _ in order):
-            raise ValidationError(f"parameter '{field}': column {declared!r} appears twice", {"parameter": field})
+            raise invalid_input(["query", field], f"parameter '{field}': column {declared!r} appears twice")
         order.append((declared, direction))
     return order
 
@@ -95,15 +95,15 @@ def _int_input(raw: Any, name: str, minimum: int) -> int | None:
     if isinstance(raw, list):
         raw = raw[-1]
     if isinstance(raw, bool):
-        raise ValidationError(f"parameter '{name}' must be an integer", {"parameter": name})
+        raise invalid_input(["query", name], f"parameter '{name}' must be an integer")
     try:
         value = int(raw) if isinstance(raw, int) else int(str(raw).strip(), 10)
     except ValueError:
-        raise ValidationError(f"parameter '{name}' must be an integer", {"parameter": name}) from None
+        raise invalid_input(["query", name], f"parameter '{name}' must be an integer") from None
     if value < minimum:
-        raise ValidationError(f"parameter '{name}' must be at least {minimum}", {"parameter": name})
+        raise invalid_input(["query", name], f"parameter '{name}' must be at least {minimum}")
     if value > MAX_OFFSET:
-        raise ValidationError(f"parameter '{name}' must be at most {MAX_OFFSET}", {"parameter": name})
+        raise invalid_input(["query", name], f"parameter '{name}' must be at most {MAX_OFFSET}")
     return value
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from chalicelib import textbool
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors, invalid_input
 
 from .binding import BUILTIN_VARIABLES
 
@@ -43,8 +43,9 @@ def normalize_data_type(value: str | None) -> str:
     key = (value or "string").strip().lower()
     key = _TYPE_ALIASES.get(key, key)
     if key not in DATA_TYPES:
-        raise ValidationError(f"unknown data_type {value!r}; supported: {', '.join(DATA_TYPES)}",
-                              {"field": "data_type", "supported": list(DATA_TYPES)})
+        raise invalid_input(["body", "parameters", "data_type"],
+                            f"unknown data_type {value!r}; supported: {', '.join(DATA_TYPES)}",
+                            supported=list(DATA_TYPES))
     return key
 
 
@@ -52,21 +53,20 @@ def normalize_param_type(value: str | None) -> str:
     key = (value or "query").strip().lower()
     key = _PARAM_TYPE_ALIASES.get(key, key)
     if key not in PARAM_TYPES:
-        raise ValidationError(f"unknown param_type {value!r}; supported: {', '.join(PARAM_TYPES)}",
-                              {"field": "param_type", "supported": list(PARAM_TYPES)})
+        raise invalid_input(["body", "parameters", "param_type"],
+                            f"unknown param_type {value!r}; supported: {', '.join(PARAM_TYPES)}",
+                            supported=list(PARAM_TYPES))
     return key
 
 
 def check_param_name(name: str, *, builtins_in_use: bool = True) -> None:
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValidationError(f"parameter name {name!r} must match {NAME_RE.pattern}",
-                              {"field": "name", "parameter": name})
+        raise invalid_input(["body", "parameters", "name"], f"parameter name {name!r} must match {NAME_RE.pattern}")
     if name.lower() in _RESERVED:
-        raise ValidationError(f"parameter name {name!r} is a reserved word in templates",
-                              {"field": "name", "parameter": name})
+        raise invalid_input(["body", "parameters", "name"], f"parameter name {name!r} is a reserved word in templates")
     if builtins_in_use and name in BUILTIN_VARIABLES:
-        raise ValidationError(f"parameter name {name!r} is a built-in paging/sorting input",
-                              {"field": "name", "parameter": name})
+        raise invalid_input(["body", "parameters", "name"],
+                            f"parameter name {name!r} is a built-in paging/sorting input")
 
 
 @dataclass(frozen=True)
@@ -223,16 +223,14 @@ def convert_inputs(specs: Iterable[ParamSpec], raw: Mapping[str, Any]) -> dict[s
             if value is None and spec.default_value is not None:
                 value = convert_value(spec, spec.default_value)
         except _Bad as bad:
-            errors.append({"parameter": spec.name, "message": _describe(spec, str(bad)),
-                           "expected": spec.data_type + ("[]" if spec.multiple else "")})
+            errors.append(field_error([spec.param_type, spec.name], _describe(spec, str(bad)), "invalid_value"))
             continue
         if value is None and spec.required:
-            errors.append({"parameter": spec.name, "message": _describe(spec, "is required"),
-                           "in": spec.param_type})
+            errors.append(field_error([spec.param_type, spec.name], _describe(spec, "is required"), "missing"))
             continue
         values[spec.name] = value
     if errors:
-        raise ValidationError(errors[0]["message"], {"parameter": errors[0]["parameter"], "errors": errors})
+        raise ValidationError(errors[0]["msg"], field_errors(errors))
     return values
 
 
@@ -243,8 +241,8 @@ def check_default(spec: ParamSpec) -> None:
     try:
         convert_value(spec, spec.default_value)
     except _Bad as bad:
-        raise ValidationError(f"default_value of parameter '{spec.name}' {bad}",
-                              {"parameter": spec.name, "field": "default_value"}) from None
+        raise invalid_input(["body", "parameters", "default_value"],
+                            f"default_value of parameter '{spec.name}' {bad}") from None
 
 
 def mask(specs: Iterable[ParamSpec], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from chalice import Response
 
-from chalicelib.errors import AppError, MethodNotAllowed, ValidationError
+from chalicelib.errors import AppError, MethodNotAllowed, ValidationError, invalid_input
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, media_type, page_of, raw_body, uuid_param
 from chalicelib.web.auth import identify, require_permissions
@@ -180,14 +180,12 @@ def _form_or_json(request) -> tuple[dict, dict]:
     try:
         data = parse_json(body)   # the one JSON reader: nesting, NaN/Infinity, NUL, UTF-8 rules
     except ValidationError as exc:
-        loc = exc.details[0].get("loc") if isinstance(exc.details, list) and exc.details else None
-        if isinstance(loc, list) and len(loc) >= 2 and loc[0] == "body":
-            name = str(loc[1])
-            raise ValidationError(f"parameter {name!r}: {exc.message}", {"parameter": name, "errors": [
-                {"parameter": name, "message": exc.message}]}) from None
+        loc = exc.details["errors"][0]["loc"] if exc.details and "errors" in exc.details else []
+        if len(loc) >= 2 and loc[0] == "body":
+            raise ValidationError(f"parameter {str(loc[1])!r}: {exc.message}", exc.details) from None
         raise
     if not isinstance(data, dict):
-        raise ValidationError("the JSON body must be an object of parameter values")
+        raise invalid_input(["body"], "the JSON body must be an object of parameter values", "dict_type")
     return data, {}
 
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from chalicelib.errors import AppError, NotFound, ValidationError
+from chalicelib.errors import AppError, NotFound, invalid_input
 
 from . import connstr, executor, limits, paging, store, trust
 from .checks import SCRIPT_TYPES, check_template
@@ -76,11 +76,11 @@ def update_pool(pool_id: str, changes: dict) -> dict:
     changes = dict(changes)
     if "db_type" in changes:
         if changes["db_type"] is None:
-            raise ValidationError("db_type cannot be null")
+            raise invalid_input(["body", "db_type"], "db_type cannot be null", "missing")
         changes["db_type"] = normalize_db_type(changes["db_type"])
     for required in ("display_text", "host", "port", "database", "is_active", "pool_size", "max_concurrency"):
         if required in changes and changes[required] is None:
-            raise ValidationError(f"{required} cannot be null", {"field": required})
+            raise invalid_input(["body", *required.split(".")], f"{required} cannot be null")
     if "access" in changes:
         changes["access"] = trust.normalize_access(changes["access"])
     changes = _split_connection_string(changes)
@@ -145,7 +145,7 @@ def _normalize_params(params: list[dict]) -> list[dict]:
         p = dict(p)
         check_param_name(p["name"])
         if p["name"] in seen:
-            raise ValidationError(f"parameter {p['name']!r} is declared twice", {"parameter": p["name"]})
+            raise invalid_input(["body", "parameters", p["name"]], f"parameter {p['name']!r} is declared twice")
         seen.add(p["name"])
         p["data_type"] = normalize_data_type(p.get("data_type"))
         p["param_type"] = normalize_param_type(p.get("param_type"))
@@ -163,26 +163,27 @@ def validate_definition(values: dict, params: list[dict], principal=None, action
     """Every save-time check, the pool's access rule included; returns normalized values."""
     v = dict(values)
     if not isinstance(v.get("name"), str) or not NAME_RE.match(v["name"]):
-        raise ValidationError("name must be URL-safe: letters, digits, '_', '-', '.', starting with a letter "
-                              "or digit, at most 64 characters", {"field": "name"})
+        raise invalid_input(["body", "name"],
+                            "name must be URL-safe: letters, digits, '_', '-', '.', starting with a letter "
+                            "or digit, at most 64 characters")
     method = (v.get("http_method") or "GET").upper()
     if method not in METHODS:
-        raise ValidationError(f"http_method must be one of {', '.join(METHODS)}", {"field": "http_method"})
+        raise invalid_input(["body", "http_method"], f"http_method must be one of {', '.join(METHODS)}")
     v["http_method"] = method
     v["template_engine"] = engines.get_engine(v.get("template_engine") or "liquid").name
     v["script_type"] = (v.get("script_type") or "sql").lower()
     if v["script_type"] not in SCRIPT_TYPES:
-        raise ValidationError(f"script_type must be one of {', '.join(SCRIPT_TYPES)}", {"field": "script_type"})
+        raise invalid_input(["body", "script_type"], f"script_type must be one of {', '.join(SCRIPT_TYPES)}")
     if v.get("is_paging"):
         if v.get("is_multiple_result") is False:
-            raise ValidationError("is_paging implies is_multiple_result (seed 002)", {"field": "is_multiple_result"})
+            raise invalid_input(["body", "is_multiple_result"], "is_paging implies is_multiple_result (seed 002)")
         v["is_multiple_result"] = True
     elif v.get("is_multiple_result") is None:
         v["is_multiple_result"] = True
     v["sortable_columns"] = paging.check_sortable_columns(v.get("sortable_columns") or [])
     if v.get("is_sorting") and not v["sortable_columns"]:
-        raise ValidationError("is_sorting needs sortable_columns (the columns a caller may sort by)",
-                              {"field": "sortable_columns"})
+        raise invalid_input(["body", "sortable_columns"],
+                            "is_sorting needs sortable_columns (the columns a caller may sort by)")
     if v.get("default_sorting"):
         order = paging.parse_sorting(v["default_sorting"], v["sortable_columns"], field="default_sorting")
         v["default_sorting"] = ", ".join(f"{c} {d.lower()}" for c, d in order)
@@ -193,7 +194,7 @@ def validate_definition(values: dict, params: list[dict], principal=None, action
     try:
         pool = store.get_pool_row(str(uuid.UUID(str(pool_id))))
     except (ValueError, NotFound):
-        raise ValidationError(f"connection_pool_id {pool_id} does not exist", {"field": "connection_pool_id"}) from None
+        raise invalid_input(["body", "connection_pool_id"], f"connection_pool_id {pool_id} does not exist") from None
     _require_access(principal, v, pool, action)
     limits.check_definition_limits(v)
     check_template(v["template_engine"], v["script_template"], [p["name"] for p in params], pool["db_type"],

@@ -337,7 +337,7 @@ def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id
                       row_count: int | None, error_code: str | None, error_message: str | None,
                       is_test: bool = False, db=None) -> None:
     """One log row and the per-API counters (SQL function, async commit). Never raises."""
-    from chalicelib.web.envelope import dumps
+    from chalicelib.jsontext import dumps
     db = db or get_db()
     values = dict(d=definition_id, n=api_name[:64], k=caller_key_id, m=http_method,
                   p=dumps(params) if params is not None else None, s=int(status_code), t=float(duration_ms),

@@ -33,7 +33,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
-from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, ValidationError
+from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, field_error, field_errors, invalid_input
 from chalicelib.keys.principal import ROLES, Principal
 
 from .dialects import BoundStatement
@@ -117,7 +117,8 @@ class GatewayDatabaseRefused(PermissionDenied):
             "this connection pool reaches the gateway's own database (same server identity and database), "
             "where dynamic APIs could read API keys and change roles; it is refused. Point the pool at the "
             "database the APIs are for, or set DYNAMIC_API_ALLOW_GATEWAY_DB=true to allow it",
-            {"field": "database", "reason": "gateway_database", "server_identity": ident.label})
+            field_errors(field_error(["body", "database"], "the gateway's own database", "gateway_database"),
+                         reason="gateway_database", server_identity=ident.label))
 
 
 def reaches_gateway(ident: ServerIdentity) -> bool:
@@ -216,7 +217,7 @@ def _key_id(value: str, field: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise ValidationError(f"{field}: {value!r} is not an API key id (a UUID)", {"field": field}) from None
+        raise invalid_input(["body", *field.split(".")], f"{field}: {value!r} is not an API key id (a UUID)") from None
 
 
 def normalize_access(value) -> dict:
@@ -224,26 +225,26 @@ def normalize_access(value) -> dict:
     if value is None:
         return {k: list(v) for k, v in DEFAULT_ACCESS.items()}
     if not isinstance(value, dict):
-        raise ValidationError("access must be an object {write_roles, read_roles}", {"field": "access"})
+        raise invalid_input(["body", "access"], "access must be an object {write_roles, read_roles}")
     unknown = sorted(set(value) - set(ACCESS_KEYS))
     if unknown:
-        raise ValidationError(f"access: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ACCESS_KEYS)}",
-                              {"field": "access"})
+        raise invalid_input(["body", "access"],
+                            f"access: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ACCESS_KEYS)}")
     out = {}
     for key in ("write_keys", "read_keys"):
         if key in value:
             ids = value[key]
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                raise ValidationError(f"access.{key} must be a list of API key ids", {"field": f"access.{key}"})
+                raise invalid_input(["body", "access", key], f"access.{key} must be a list of API key ids")
             out[key] = sorted({_key_id(i, f"access.{key}") for i in ids})
     for key in ("write_roles", "read_roles"):
         roles = value.get(key, DEFAULT_ACCESS[key])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ValidationError(f"access.{key} must be a list of roles", {"field": f"access.{key}"})
+            raise invalid_input(["body", "access", key], f"access.{key} must be a list of roles")
         bad = sorted({r for r in roles if r not in ROLES})
         if bad:
-            raise ValidationError(f"access.{key}: unknown role(s) {', '.join(bad)}; roles: {', '.join(ROLES)}",
-                                  {"field": f"access.{key}"})
+            raise invalid_input(["body", "access", key],
+                                f"access.{key}: unknown role(s) {', '.join(bad)}; roles: {', '.join(ROLES)}")
         out[key] = sorted(set(roles), key=ROLES.index)
     return out
 

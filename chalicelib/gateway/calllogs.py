@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
 
 
 @dataclass
@@ -128,10 +128,10 @@ def parse_window(text: str | None, default_s: int = 86400) -> int:
         m = _WINDOW.match(text)
         if not m:
             raise ValidationError(f"window must look like 15m, 24h or 7d, got {text!r}",
-                                  [{"loc": ["query", "window"], "type": "format", "msg": "e.g. 15m, 24h, 7d"}])
+                                  field_errors(field_error(["query", "window"], "e.g. 15m, 24h, 7d", "format")))
         seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if not 0 < seconds <= MAX_WINDOW_S:
-        raise ValidationError("window must be between 1 second and 366 days")
+        raise invalid_input(["query", "window"], "window must be between 1 second and 366 days", "range")
     return seconds
 
 
@@ -183,7 +183,7 @@ def time_range(since: dt.datetime | None, until: dt.datetime | None, default_s: 
     since = _aware(since) if since else until - dt.timedelta(seconds=default_s)
     if since >= until:
         raise ValidationError("`since` must be before `until`",
-                              [{"loc": ["query", "since"], "type": "range", "msg": "must be before until"}])
+                              field_errors(field_error(["query", "since"], "must be before until", "range")))
     return since, until
 
 

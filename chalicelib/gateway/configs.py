@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib.errors import Conflict, ValidationError
+from chalicelib.errors import Conflict, ValidationError, field_error, field_errors
 from chalicelib.gateway.limits import (
     MAX_CACHE_BODY_BYTES,
     MAX_CACHE_ENTRIES,
@@ -42,7 +42,7 @@ from chalicelib.gateway.limits import (
     MAX_CONFIG_TIMEOUT_MS,
     MAX_RETRIES,
 )
-from chalicelib.web.models import StrictModel
+from chalicelib.models import StrictModel
 
 FIELDS = ("auth_config", "rate_limit_config", "timeout_config")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -160,12 +160,12 @@ CACHE_FIELDS = tuple(CacheConfig.model_fields)
 
 
 def _problem(loc: tuple, type_: str, msg: str) -> list[dict]:
-    return [{"loc": list(loc), "type": type_, "msg": msg}]
+    return [field_error(list(loc), msg, type_)]
 
 
 def _pydantic_problems(exc: PydanticValidationError, loc: tuple) -> list[dict]:
-    return [{"loc": list(loc) + list(e["loc"]), "type": e["type"], "msg": e["msg"]}
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    from chalicelib.validation import details
+    return details(exc, loc)
 
 
 def _auth_model(cfg: dict, loc: tuple) -> tuple[type[StrictModel] | None, dict, list[dict]]:
@@ -274,7 +274,7 @@ def for_save(field: str, value: Any, where: str = "body") -> dict | None:
     """The normalised configuration to store, or a 400 naming each problem's field."""
     model, problems = check(field, value, (where,) if where else ())
     if problems:
-        raise ValidationError(f"invalid {field}: {_describe(problems)}", problems)
+        raise ValidationError(f"invalid {field}: {_describe(problems)}", field_errors(problems))
     return as_dict(model)
 
 
@@ -284,7 +284,7 @@ def for_use(field: str, value: Any, document_id: Any = None) -> Any:
     if problems:
         raise Conflict(
             f"the document's {field} is invalid ({_describe(problems)}); fix it with PUT /api/documents/{document_id}",
-            {"document_id": str(document_id) if document_id else None, "config": field, "problems": problems})
+            field_errors(problems, document_id=str(document_id) if document_id else None, config=field))
     return model
 
 
@@ -300,7 +300,7 @@ def cache_for_save(value: dict, method: str) -> dict | None:
         problems = _problem(("body", "cache_ttl_seconds"), "method",
                             f"only GET and HEAD answers are cached; this endpoint is {method.upper()}")
     if problems:
-        raise ValidationError(f"invalid cache settings: {_describe(problems)}", problems)
+        raise ValidationError(f"invalid cache settings: {_describe(problems)}", field_errors(problems))
     return model.model_dump() if model.cache_ttl_seconds > 0 else None
 
 

@@ -23,7 +23,7 @@ import re
 import threading
 from typing import Any
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors, invalid_input
 from chalicelib.gateway.request_builder import InvokeInput
 
 RESERVED = ("defaults", "mapping")
@@ -67,12 +67,13 @@ def mapping_of(config: dict | None) -> tuple[dict, dict]:
     """(mapping, defaults) from a reference_config."""
     config = config or {}
     if not isinstance(config, dict):
-        raise ValidationError("reference_config must be an object")
+        raise invalid_input(["reference_config"], "reference_config must be an object", "dict_type")
     given = config.get("mapping")
     mapping = given if isinstance(given, dict) else {k: v for k, v in config.items() if k not in RESERVED}
     defaults = config.get("defaults") or {}
     if not isinstance(defaults, dict):
-        raise ValidationError("reference_config.defaults must be an object")
+        raise invalid_input(["reference_config", "defaults"], "reference_config.defaults must be an object",
+                            "dict_type")
     return mapping, defaults
 
 
@@ -92,16 +93,19 @@ def _compile(where: str, text: str):
     from jinja2 import TemplateSyntaxError
 
     if len(text) > MAX_TEMPLATE_LEN:
-        raise ValidationError(f"template at {where} is longer than {MAX_TEMPLATE_LEN} characters")
+        raise invalid_input(["reference_config", where],
+                            f"template at {where} is longer than {MAX_TEMPLATE_LEN} characters",
+                            "string_too_long")
     if "{%" in text:
         raise ValidationError(f"template at {where} uses a statement; only {{{{ expressions }}}} are allowed",
-                              [{"loc": ["reference_config", where], "type": "template",
-                                "msg": "statements not allowed"}])
+                              field_errors(field_error(["reference_config", where],
+                                                       "statements not allowed", "template")))
     try:
         return _compile_text(text)
     except TemplateSyntaxError as exc:
         raise ValidationError(f"template at {where} does not compile: {exc.message}",
-                              [{"loc": ["reference_config", where], "type": "template", "msg": exc.message}]) from None
+                              field_errors(field_error(["reference_config", where], exc.message or str(exc),
+                                                       "template"))) from None
 
 
 def _walk(value: Any, where: str, fn):
@@ -125,13 +129,14 @@ def validate_config(config: dict | None) -> None:
         elif key == "body" or key.startswith("body.") or key in ("content_type", "timeout_ms"):
             pass
         else:
-            problems.append({"loc": ["reference_config", key], "type": "target",
-                             "msg": "expected path.<name>, query.<name>, headers.<name>, cookies.<name>, body, "
-                                    "body.<field>, content_type or timeout_ms"})
+            problems.append(field_error(["reference_config", key],
+                                        "expected path.<name>, query.<name>, headers.<name>, "
+                                        "cookies.<name>, body, body.<field>, content_type or timeout_ms", "target"))
             continue
         _walk(value, key, lambda where, text: _compile(where, text))
     if problems:
-        raise ValidationError(f"reference_config: {problems[0]['msg']} (at {problems[0]['loc'][1]})", problems)
+        raise ValidationError(f"reference_config: {problems[0]['msg']} (at {problems[0]['loc'][1]})",
+                              field_errors(problems))
 
 
 def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[InvokeInput, int | None]:
@@ -153,14 +158,15 @@ def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[Invo
             return _no_functions(value)
         except SecurityError as exc:
             raise ValidationError(f"template at {where} is not allowed: {exc}",
-                                  [{"loc": ["reference_config", where], "type": "sandbox", "msg": str(exc)}]) from None
+                                  field_errors(field_error(["reference_config", where], str(exc), "sandbox"))) from None
         except UndefinedError as exc:
             raise ValidationError(f"template at {where}: {exc.message}",
-                                  [{"loc": ["reference_config", where], "type": "undefined",
-                                    "msg": exc.message}]) from None
+                                  field_errors(field_error(["reference_config", where],
+                                                           exc.message or str(exc), "undefined"))) from None
         except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValidationError(f"template at {where} failed: {exc}",
-                                  [{"loc": ["reference_config", where], "type": "template", "msg": str(exc)}]) from None
+                                  field_errors(field_error(["reference_config", where],
+                                                           str(exc), "template"))) from None
 
     out = InvokeInput()
     timeout_ms = None
@@ -184,13 +190,16 @@ def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[Invo
             if out.body is None:
                 out.body = {}
             if not isinstance(out.body, dict):
-                raise ValidationError(f"reference_config: {key} needs an object body")
+                raise invalid_input(["reference_config", key], f"reference_config: {key} needs an object body",
+                                    "dict_type")
             node = out.body
             parts = rest.split(".")
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
                 if not isinstance(node, dict):
-                    raise ValidationError(f"reference_config: {key} crosses a non-object value")
+                    raise invalid_input(["reference_config", key],
+                                        f"reference_config: {key} crosses a non-object value",
+                                        "dict_type")
             node[parts[-1]] = rendered
         elif key == "content_type":
             out.content_type = str(rendered)
@@ -198,5 +207,7 @@ def render(config: dict | None, inp: dict | None, reference: dict) -> tuple[Invo
             try:
                 timeout_ms = int(rendered)
             except (TypeError, ValueError):
-                raise ValidationError("reference_config.timeout_ms must be an integer") from None
+                raise invalid_input(["reference_config", "timeout_ms"],
+                                    "reference_config.timeout_ms must be an integer",
+                                    "int_parsing") from None
     return out, timeout_ms

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
-from chalicelib.web.models import Model, PageQuery, StrictModel
+from chalicelib.models import Model, StrictModel
+from chalicelib.web.models import PageQuery
 
 ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
 RefStatus = Literal["active", "inactive", "error"]

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from chalicelib.errors import field_error
+
 _MEDIA = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$")
 FILE_KEYS = frozenset({"base64", "filename", "content_type"})
 DEFAULT_FILE_TYPE = "application/octet-stream"
@@ -73,7 +75,7 @@ def declared_types(request_body: Any, media: str | None) -> dict[str, str]:
 
 
 def _problem(loc: list, msg: str) -> dict:
-    return {"loc": loc, "type": "file", "msg": msg}
+    return field_error(loc, msg, "file")
 
 
 def _file(value: Any, name: str, default_type: str, loc: list) -> tuple[FilePart | None, Any, list[dict]]:

@@ -16,7 +16,7 @@ import json
 from chalicelib.catalog.audit import audit
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound, field_error, field_errors
 from chalicelib.gateway import invoke as gateway_invoke
 from chalicelib.gateway import mapping
 
@@ -59,7 +59,7 @@ def _audit_row(db, ref_id: str) -> dict | None:
 def _endpoint_exists(endpoint_id: str, db) -> None:
     if db.scalar("SELECT 1 FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id) is None:
         raise NotFound(f"endpoint {endpoint_id} not found",
-                       [{"loc": ["body", "api_endpoint_id"], "type": "not_found", "msg": "no such endpoint"}])
+                       field_errors(field_error(["body", "api_endpoint_id"], "no such endpoint", "not_found")))
 
 
 def create(data: dict, created_by: str | None = None, db=None) -> dict:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 from chalicelib.gateway import multipart, schemas
 
 # Headers a caller may not set: they belong to the connection or the gateway.
@@ -218,7 +218,7 @@ def encode_body(body: Any, media: str | None, files: dict | None = None) -> tupl
             return body.encode("utf-8"), media
         if not isinstance(body, dict):
             raise ValidationError("a form-urlencoded body must be an object",
-                                  [{"loc": ["body"], "type": "type", "msg": "expected an object"}])
+                                  field_errors(field_error(["body"], "expected an object", "type")))
         pieces = []
         for k, v in body.items():
             pieces.extend(serialize_query(str(k), v, "form", True))
@@ -226,7 +226,7 @@ def encode_body(body: Any, media: str | None, files: dict | None = None) -> tupl
     if base == "multipart/form-data":
         if not isinstance(body, dict):
             raise ValidationError("a multipart body must be an object",
-                                  [{"loc": ["body"], "type": "type", "msg": "expected an object"}])
+                                  field_errors(field_error(["body"], "expected an object", "type")))
         return multipart.encode(body, files or {}, _scalar_text)
     if isinstance(body, str):
         if base.startswith("text/") or base.endswith("xml") or "charset" in (media or ""):
@@ -278,7 +278,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         where = [INPUT_FIELD[loc], p["name"]]
         if not present:
             if p.get("required") or loc == "path":
-                problems.append({"loc": where, "type": "required", "msg": f"missing required {loc} parameter"})
+                problems.append(field_error(where, f"missing required {loc} parameter", "required"))
             continue
         value = src[key]
         if media is None:
@@ -294,12 +294,10 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
             if name in placeholders:
                 values["path"][name] = value
             else:
-                problems.append({"loc": ["path_params", name], "type": "unknown",
-                                 "msg": "the path has no such parameter"})
+                problems.append(field_error(["path_params", name], "the path has no such parameter", "unknown"))
     for name in placeholders:
         if ("path", name) not in declared and name not in given["path"]:
-            problems.append({"loc": ["path_params", name], "type": "required",
-                             "msg": "missing required path parameter"})
+            problems.append(field_error(["path_params", name], "missing required path parameter", "required"))
     for name, value in given["query"].items():
         if ("query", name) not in declared:
             values["query"][name] = value
@@ -311,7 +309,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
             values["header"][name] = value
     for name in list(values["header"]):
         if name.lower() in HOP_HEADERS:
-            problems.append({"loc": ["headers", name], "type": "forbidden", "msg": "this header is set by the gateway"})
+            problems.append(field_error(["headers", name], "this header is set by the gateway", "forbidden"))
 
     body_required, media_map = request_body_media(request_body)
     media, body_schema = _choose_media(media_map, inp.content_type)
@@ -327,15 +325,15 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         problems.extend(found)
     if body is None:
         if body_required:
-            problems.append({"loc": ["body"], "type": "required", "msg": "the request body is required"})
+            problems.append(field_error(["body"], "the request body is required", "required"))
     elif body_schema is None:
-        problems.append({"loc": ["content_type"], "type": "enum",
-                         "msg": f"the endpoint does not accept {inp.content_type}; it accepts {', '.join(media_map)}"})
+        problems.append(field_error(["content_type"], f"the endpoint does not accept {inp.content_type}; "
+                                    f"it accepts {', '.join(media_map)}", "enum"))
     elif body_schema:
         problems.extend(check(("body", media), body_schema, checked_body, ["body"]))
 
     if problems:
-        raise ValidationError(_summary(problems), problems)
+        raise ValidationError(_summary(problems), field_errors(problems))
 
     # ---- serialise
     out_path = path
@@ -360,7 +358,7 @@ def build_request(method: str, path: str, parameters: Any, request_body: Any, ba
         text = json.dumps(value, separators=(",", ":")) if pmedia else serialize_header(value, bool(p.get("explode")))
         if "\r" in text or "\n" in text:
             raise ValidationError(f"header {name} contains a line break",
-                                  [{"loc": ["headers", name], "type": "format", "msg": "line breaks are not allowed"}])
+                                  field_errors(field_error(["headers", name], "line breaks are not allowed", "format")))
         headers[name] = text
     cookies = {name: serialize_header(value) for name, value in values["cookie"].items()}
 

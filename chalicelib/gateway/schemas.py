@@ -27,6 +27,8 @@ import re
 import threading
 from typing import Any
 
+from chalicelib.errors import field_error
+
 _OAS_ONLY = ("discriminator", "xml", "externalDocs", "example", "x-nullable", "nullable")
 
 
@@ -183,8 +185,13 @@ def problems(schema: Any, value: Any, location: list, components: dict | None = 
         # The spec's schema cannot be checked (`type: int`, a broken pattern, an
         # unresolvable $ref...; the import stored a warning): unchecked, never a failure.
         return []
-    return [{"loc": location + list(err.absolute_path), "type": str(err.validator), "msg": _message(err)}
+    return [field_error(location + list(err.absolute_path), _message(err), _snake(str(err.validator)))
             for err in errors]
+
+
+def _snake(keyword: str) -> str:
+    """A JSON Schema keyword as an error type: "minLength" -> "min_length", "$ref" -> "ref"."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", keyword.lstrip("$")).lower() or "schema"
 
 
 def _message(err: Any, limit: int = 300) -> str:

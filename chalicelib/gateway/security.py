@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 
 def alternatives(security: Any) -> list[dict] | None:
@@ -151,10 +151,9 @@ def credentials_for(t, cfg: dict | None, inp) -> list[str] | None:
         f"{t.method} {t.path} requires credentials that neither the document's auth_config nor the call gives: "
         f"{wanted}; configure auth_config (per scheme: {{\"schemes\": {{\"{names[0]}\": ...}}}}) "
         "or pass them in the invoke input",
-        {"errors": [{"loc": ["auth_config", "schemes", n], "type": "missing_credentials",
-                     "msg": f"the spec asks for {describe(n, schemes.get(n))}"} for n in names],
-         "security": t.security, "missing": lacking,
-         "schemes": {n: schemes.get(n) for n in names}})
+        field_errors([field_error(["auth_config", "schemes", n], f"the spec asks for {describe(n, schemes.get(n))}",
+                                  "missing_credentials") for n in names],
+                     security=t.security, missing=lacking, schemes={n: schemes.get(n) for n in names}))
 
 
 def document_check(auth_config: Any, document_id: str, db=None) -> dict:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from chalicelib.web.models import Model
+from chalicelib.models import Model
 
 
 class TimeseriesQuery(Model):

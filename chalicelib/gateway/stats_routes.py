@@ -26,7 +26,7 @@ def stats_timeseries(ctx: Ctx):
 
 
 def _bucket(text: str | None) -> int | None:
-    from chalicelib.errors import ValidationError
+    from chalicelib.errors import ValidationError, field_error, field_errors
     from chalicelib.gateway.calllogs import parse_window
     if not text:
         return None
@@ -34,4 +34,4 @@ def _bucket(text: str | None) -> int | None:
         return parse_window(text)
     except ValidationError:
         raise ValidationError(f"bucket must look like 5m, 1h or 1d, got {text!r}",
-                              [{"loc": ["query", "bucket"], "type": "format", "msg": "e.g. 5m, 1h, 1d"}]) from None
+                              field_errors(field_error(["query", "bucket"], "e.g. 5m, 1h, 1d", "format"))) from None

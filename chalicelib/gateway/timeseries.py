@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors
 
 MAX_BUCKETS = 500
 # The bucket a window gets when the caller names none: about 24-60 points.
@@ -48,11 +48,11 @@ def auto_bucket(window_s: int) -> int:
 def check_bucket(window_s: int, bucket_s: int) -> None:
     if bucket_s <= 0 or bucket_s > window_s:
         raise ValidationError("bucket must be positive and at most the window",
-                              [{"loc": ["query", "bucket"], "type": "range", "msg": "between 1s and the window"}])
+                              field_errors(field_error(["query", "bucket"], "between 1s and the window", "range")))
     if -(-window_s // bucket_s) > MAX_BUCKETS:
         raise ValidationError(f"window / bucket gives more than {MAX_BUCKETS} buckets: choose a larger bucket",
-                              [{"loc": ["query", "bucket"], "type": "range",
-                                "msg": f"at most {MAX_BUCKETS} buckets per window"}])
+                              field_errors(field_error(["query", "bucket"],
+                                                       f"at most {MAX_BUCKETS} buckets per window", "range")))
 
 
 def timeseries_sql(scope: Scope) -> str:
@@ -97,8 +97,8 @@ def _check_scope(db, scope: Scope) -> None:
             raise NotFound(f"endpoint {scope.endpoint_id} not found")
         if scope.document_id and str(row["api_document_id"]) != str(scope.document_id):
             raise ValidationError("endpoint_id does not belong to document_id",
-                                  [{"loc": ["query", "endpoint_id"], "type": "value",
-                                    "msg": "not an endpoint of that document"}])
+                                  field_errors(field_error(["query", "endpoint_id"],
+                                                           "not an endpoint of that document", "value")))
     elif scope.document_id:
         if db.scalar("SELECT 1 FROM api_documents WHERE id = CAST(:id AS uuid)", id=scope.document_id) is None:
             raise NotFound(f"document {scope.document_id} not found")

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import Model, PageQuery
+from chalicelib.models import Model
+from chalicelib.web.models import PageQuery
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Priority = Literal["critical", "default", "low"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import invalid_input
 
 PRIORITIES = ("critical", "default", "low")
 # Deliveries of one SQS message before it moves to its dead-letter queue.
@@ -63,7 +63,7 @@ def get_job_type(name: str) -> JobType | None:
 def require_job_type(name: str) -> JobType:
     jt = _REGISTRY.get(name)
     if jt is None:
-        raise ValidationError(f"unknown job type {name!r}", {"known_types": sorted(_REGISTRY)})
+        raise invalid_input(["type"], f"unknown job type {name!r}", "enum", known_types=sorted(_REGISTRY))
     return jt
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, uuid_param
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def submit_for_request(ctx: Ctx, type: str, payload: Any, priority: str | None, 
         if len(key) > MAX_IDEMPOTENCY_KEY - 40 or not key.isprintable():
             raise ValidationError(f"the {IDEMPOTENCY_HEADER} header must be 1-{MAX_IDEMPOTENCY_KEY - 40} "
                                   "printable characters",
-                                  [{"loc": ["header", IDEMPOTENCY_HEADER], "type": "string", "msg": "invalid key"}])
+                                  field_errors(field_error(["header", IDEMPOTENCY_HEADER], "invalid key", "string")))
         scoped = f"{created_by or 'public'}:{key}"
     job, created = submit(type, payload, priority, scoped, created_by=created_by)
     if not created:

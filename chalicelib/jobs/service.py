@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
-from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.errors import Conflict, NotFound, ValidationError, field_error, field_errors, invalid_input
 from chalicelib.jobs import store
 from chalicelib.jobs.registry import PRIORITIES, require_job_type
 from chalicelib.secrets import mask_config
@@ -42,12 +42,14 @@ def submit(type: str, payload: Any = None, priority: str | None = None, idempote
     priority = priority or jt.default_priority
     if priority not in PRIORITIES:
         raise ValidationError(f"priority must be one of {', '.join(PRIORITIES)}",
-                              [{"loc": ["priority"], "type": "enum", "msg": f"got {priority!r}"}])
+                              field_errors(field_error(["priority"], f"got {priority!r}", "enum")))
     if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY):
-        raise ValidationError(f"idempotency_key must be 1-{MAX_IDEMPOTENCY_KEY} characters")
+        raise invalid_input(["idempotency_key"], f"idempotency_key must be 1-{MAX_IDEMPOTENCY_KEY} characters",
+                            "string_length")
     attempts = jt.max_attempts if max_attempts is None else max_attempts
     if not 1 <= attempts <= jt.max_attempts:
-        raise ValidationError(f"max_attempts must be between 1 and {jt.max_attempts} for {type}")
+        raise invalid_input(["max_attempts"], f"max_attempts must be between 1 and {jt.max_attempts} for {type}",
+                            "range")
     row = store.insert(type, priority, {} if payload is None else payload, attempts, idempotency_key, created_by)
     if row is None and idempotency_key is not None:
         existing = store.by_idempotency_key(idempotency_key)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import StrictModel
+from chalicelib.models import StrictModel
 
 
 class CreateKey(StrictModel):

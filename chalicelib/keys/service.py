@@ -10,7 +10,7 @@ import threading
 import time
 
 from chalicelib.db import get_db
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, invalid_input
 from chalicelib.keys.principal import ROLES, Principal
 from chalicelib.keys.quotas import effective
 
@@ -39,7 +39,7 @@ def create_key(role: str, permissions: list[str] | None = None, name: str | None
                created_by: str | None = None, db=None, *, rate_per_minute: int | None = None,
                max_concurrent: int | None = None) -> dict:
     if role not in ROLES:
-        raise ValidationError(f"role must be one of {', '.join(ROLES)}")
+        raise invalid_input(["body", "role"], f"role must be one of {', '.join(ROLES)}", "enum")
     db = db or get_db()
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
     row = db.one(

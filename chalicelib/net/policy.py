@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from chalicelib.errors import RequestTimeout, UpstreamError, ValidationError
+from chalicelib.errors import RequestTimeout, UpstreamError, ValidationError, field_error, field_errors
 from chalicelib.net.addresses import IPAddress, classify_address
 
 Resolver = Callable[[str, int], Sequence[str]]
@@ -45,9 +45,14 @@ class OutboundFailure(Exception):
 
 
 class OutboundRefused(OutboundFailure, ValidationError):
-    """The URL given by the caller is not allowed (scheme, form or address)."""
+    """The URL given by the caller is not allowed (scheme, form or address); details name it
+    as the input at fault (`errors[0].loc == ["url"]`) beside the address context."""
 
     error_type = "refused"
+
+    def __init__(self, message: str, details: dict | None = None, headers: dict | None = None):
+        super().__init__(message, field_errors(field_error(["url"], message, "url_refused"), **(details or {})),
+                         headers)
 
 
 class RedirectRefused(OutboundFailure, UpstreamError):

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
 from chalicelib.jobs.registry import JobContext
 
 log = logging.getLogger("stepflow.health")
@@ -71,32 +71,36 @@ def validate_config(cfg: dict | None) -> dict | None:
     if cfg is None:
         return None
     if not isinstance(cfg, dict):
-        raise ValidationError("health_check_config must be an object")
+        raise invalid_input(["health_check_config"], "health_check_config must be an object", "dict_type")
     unknown = sorted(set(cfg) - {"check_type", "path", "method", "expected_status", "timeout_s"})
     if unknown:
         raise ValidationError(f"health_check_config: unknown field(s) {', '.join(unknown)}",
-                              [{"loc": ["health_check_config", u], "type": "extra_forbidden",
-                                "msg": "Extra inputs are not permitted"} for u in unknown])
+                              field_errors(field_error(["health_check_config", u], "Extra inputs are not permitted",
+                                                       "extra_forbidden") for u in unknown))
     check_type = cfg.get("check_type")
     if check_type is not None and check_type not in CHECK_TYPES:
         raise ValidationError("health_check_config.check_type must be connectivity, endpoint or full",
-                              [{"loc": ["health_check_config", "check_type"], "type": "enum",
-                                "msg": "connectivity, endpoint or full"}])
+                              field_errors(field_error(["health_check_config", "check_type"],
+                                                       "connectivity, endpoint or full", "enum")))
     path = cfg.get("path")
     method = str(cfg.get("method", "GET")).upper()
     expected = cfg.get("expected_status")
     timeout = cfg.get("timeout_s", DEFAULT_TIMEOUT_S)
     if path is not None and (not isinstance(path, str) or "://" in path or not path.startswith("/")):
-        raise ValidationError("health_check_config.path must be a path starting with / (it is joined to base_url)")
+        raise invalid_input(["health_check_config", "path"],
+                            "health_check_config.path must be a path starting with / (it is joined to base_url)")
     if method not in ("GET", "HEAD"):
-        raise ValidationError("health_check_config.method must be GET or HEAD")
+        raise invalid_input(["health_check_config", "method"], "health_check_config.method must be GET or HEAD", "enum")
     if expected is not None:
         codes = expected if isinstance(expected, list) else [expected]
         if not codes or not all(isinstance(c, int) and 100 <= c <= 599 for c in codes):
-            raise ValidationError("health_check_config.expected_status must be a status code or a list of them")
+            raise invalid_input(["health_check_config", "expected_status"],
+                                "health_check_config.expected_status must be a status code or a list of them")
         expected = codes
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
-        raise ValidationError(f"health_check_config.timeout_s must be in (0, {MAX_TIMEOUT_S}]")
+        raise invalid_input(["health_check_config", "timeout_s"],
+                            f"health_check_config.timeout_s must be in (0, {MAX_TIMEOUT_S}]",
+                            "range")
     if check_type is None:
         check_type = "endpoint" if path is not None else None
     return {"check_type": check_type, "path": path, "method": method, "expected_status": expected,

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.web.models import StrictModel
+from chalicelib.models import StrictModel
 
 
 class RouteMetricsQuery(StrictModel):

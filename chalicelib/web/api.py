@@ -32,7 +32,15 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 from chalice.app import MultiDict
 
-from chalicelib.errors import AppError, AuthError, PayloadTooLarge, SystemError_, ValidationError
+from chalicelib.errors import (
+    AppError,
+    AuthError,
+    PayloadTooLarge,
+    SystemError_,
+    ValidationError,
+    field_error,
+    field_errors,
+)
 from chalicelib.keys import quotas
 from chalicelib.keys.principal import Principal
 from chalicelib.web import envelope, versions
@@ -41,7 +49,6 @@ from chalicelib.web.json_body import parse_json, refuse_nul
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-    from pydantic import ValidationError as PydanticValidationError
 
 log = logging.getLogger("stepflow")
 
@@ -171,12 +178,6 @@ class Ctx:
         return ident.get("sourceIp")
 
 
-def validation_details(exc: PydanticValidationError, prefix: tuple = ()) -> list[dict]:
-    """pydantic errors as `loc`/`type`/`msg` (chalicelib.validation.details)."""
-    from chalicelib.validation import details
-    return details(exc, prefix)
-
-
 def validate_model(model: ModelRef, data: Any, where: str) -> BaseModel:
     """`data` checked against a route's model (a class or a string reference); see chalicelib.validation."""
     from chalicelib.validation import validate
@@ -209,7 +210,7 @@ def parse_json_body(request: Any) -> Any:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValidationError(f"the body is not UTF-8 text (invalid byte at offset {exc.start})",
-                                  [{"loc": ["body"], "type": "utf8", "msg": "invalid UTF-8"}]) from None
+                                  field_errors(field_error(["body"], "invalid UTF-8", "utf8"))) from None
         data = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
         refuse_nul(data, "body")
         return data
@@ -244,8 +245,8 @@ def parse_query(request: Any, ref: ModelRef) -> BaseModel:
     extra = sorted(set(params.keys()) - {f.alias or n for n, f in model.model_fields.items()})
     if extra and model.model_config.get("extra") == "forbid":
         raise ValidationError(f"unknown query parameter(s): {', '.join(extra)}",
-                              [{"loc": ["query", e], "type": "extra_forbidden", "msg": "unknown parameter"}
-                               for e in extra])
+                              field_errors(field_error(["query", e], "unknown parameter", "extra_forbidden")
+                                           for e in extra))
     return validate_model(model, data, "query")
 
 
@@ -347,5 +348,5 @@ def uuid_param(value: str, name: str = "id") -> str:
         return str(_uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
         raise ValidationError(f"{name} must be a UUID, got {value!r}",
-                              [{"loc": ["path", name], "type": "uuid_parsing",
-                                "msg": "Input should be a valid UUID"}]) from None
+                              field_errors(field_error(["path", name],
+                                                       "Input should be a valid UUID", "uuid_parsing"))) from None

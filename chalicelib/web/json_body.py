@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 MAX_JSON_DEPTH = 100  # nesting levels of a request body (arrays + objects)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -37,21 +37,21 @@ def json_depth(raw: bytes) -> int:
 
 def _not_json_number(text: str):
     raise ValidationError(f"{text} is not a JSON number (NaN and Infinity are refused)",
-                          [{"loc": ["body"], "type": "finite_number", "msg": f"{text} is not allowed"}])
+                          field_errors(field_error(["body"], f"{text} is not allowed", "finite_number")))
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
         raise ValidationError(f"the number {text[:40]} is out of range (it would be infinite)",
-                              [{"loc": ["body"], "type": "finite_number", "msg": "number out of range"}])
+                              field_errors(field_error(["body"], "number out of range", "finite_number")))
     return value
 
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > 19:
         raise ValidationError(f"the integer {text[:40]}{'...' if len(text) > 40 else ''} is out of range",
-                              [{"loc": ["body"], "type": "int_range", "msg": "out of the 64-bit range"}])
+                              field_errors(field_error(["body"], "out of the 64-bit range", "int_range")))
     return int(text)
 
 
@@ -78,7 +78,7 @@ def refuse_nul(value: Any, where: str) -> None:
     if at is not None:
         name = ".".join(str(p) for p in at)
         raise ValidationError(f"{name}: text may not contain NUL characters (\\u0000)",
-                              [{"loc": at, "type": "string_nul", "msg": "NUL characters are not allowed"}])
+                              field_errors(field_error(at, "NUL characters are not allowed", "string_nul")))
 
 
 def parse_json(raw: bytes | str, where: str = "body", max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -94,21 +94,21 @@ def parse_json(raw: bytes | str, where: str = "body", max_depth: int = MAX_JSON_
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"the {where} is not UTF-8 text (invalid byte at offset {exc.start})",
-                              [{"loc": [where], "type": "utf8", "msg": "invalid UTF-8"}]) from None
+                              field_errors(field_error([where], "invalid UTF-8", "utf8"))) from None
     depth = json_depth(raw)
     if depth > max_depth:
         raise ValidationError(f"the {where} nests {depth} levels deep; the limit is {max_depth}",
-                              [{"loc": [where], "type": "too_deep", "msg": f"more than {max_depth} levels"}])
+                              field_errors(field_error([where], f"more than {max_depth} levels", "too_deep")))
     try:
         data = json.loads(text, parse_constant=_not_json_number, parse_float=_finite_float,
                           parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"malformed JSON {where}: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            {"line": exc.lineno, "column": exc.colno}) from None
+            field_errors(field_error([where], exc.msg, "json_invalid"), line=exc.lineno, column=exc.colno)) from None
     except RecursionError:
         raise ValidationError(f"the {where} nests too deeply",
-                              [{"loc": [where], "type": "too_deep", "msg": "too deep"}]) from None
+                              field_errors(field_error([where], "too deep", "too_deep"))) from None
     if "\\u0000" in text or "\x00" in text:
         refuse_nul(data, where)
     return data

@@ -28,6 +28,8 @@ from chalicelib.errors import (
     SystemError_,
     UnsupportedMediaType,
     ValidationError,
+    field_error,
+    field_errors,
 )
 from chalicelib.web import access_log, envelope, versions
 
@@ -54,6 +56,8 @@ def _chalice_error(response: Response) -> AppError | None:
     if cls is None:
         return SystemError_("internal error; quote the request_id when reporting it")
     err = cls(str(body.get("Message", "")))
+    if cls is ValidationError:
+        err.details = field_errors(field_error(["body"], err.message or "bad request", "bad_request"))
     if cls is MethodNotAllowed:
         given = response.headers.get("Allow", "")
         allow = ", ".join(given) if isinstance(given, list) else given

@@ -1,28 +1,18 @@
-"""Base pydantic model for request/response bodies.
+"""Request models shared by the routes: `PageQuery` (limit/offset paging).
 
-`defer_build=True` postpones building each model's validator until it is
-first used, which keeps `import app` fast (Lambda cold start) however many
-models the domains declare. Use `Model` instead of pydantic's BaseModel.
-
-Unknown fields are refused everywhere (a 400 naming the field, `extra_forbidden`):
-a misspelt option must not be silently ignored. `StrictModel` is the same
-model, kept as a name for the routes that use it.
+The model base (`Model`, `StrictModel`) is `chalicelib.models` (foundation);
+it is re-exported here for route modules that import it from web.
 
 Nothing that `import app` loads imports this module: routes name their models
 through `chalicelib.web.api.LazyModels`, imported on the first request.
 """
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from chalicelib.models import Model, StrictModel
+
+__all__ = ["MAX_OFFSET", "Model", "PageQuery", "StrictModel"]
 
 MAX_OFFSET = 10_000_000  # a list offset; beyond it is a 400 naming `offset`, never SQL
-
-
-class Model(BaseModel):
-    # NaN / Infinity are refused in float fields even when they arrive as text ("nan" in a query).
-    model_config = ConfigDict(defer_build=True, extra="forbid", allow_inf_nan=False)
-
-
-class StrictModel(Model):
-    pass
 
 
 class PageQuery(Model):

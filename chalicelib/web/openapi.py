@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.errors import DETAILS_SCHEMA
 from chalicelib.web import versions
 from chalicelib.web.api import ROUTES, RouteMeta
 
@@ -22,7 +23,7 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": DETAILS_SCHEMA},
         },
         "timestamp": {"type": "string", "format": "date-time"},
         "request_id": {"type": "string"},

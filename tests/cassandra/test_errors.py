@@ -95,7 +95,7 @@ def test_missing_configs_or_values_are_400(api, body, loc):
     r = api.post("/api/query", body)
 
     assert r.status == 400
-    assert r.error["details"][0]["loc"][:len(loc)] == loc
+    assert r.error["details"]["errors"][0]["loc"][:len(loc)] == loc
 
 
 def test_bad_keyspace_name_is_rejected_before_connecting(api, configs):

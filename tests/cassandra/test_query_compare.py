@@ -153,7 +153,7 @@ def test_wrong_composite_key_shape_is_a_400(api, configs):
     r = _query(api, configs, table="events", keys=["tenant", "day", "seq"], values=[["t1", "1"]])
 
     assert r.status == 400
-    assert r.error["details"][0]["loc"] == ["body", "values", 0]
+    assert r.error["details"]["errors"][0]["loc"] == ["body", "values", 0]
 
 
 def test_keys_are_fetched_in_prepared_in_batches(api, configs, envs):
@@ -227,7 +227,7 @@ def test_config_group_with_a_bad_cassandra_port_is_refused(api, configs):
     r = api.post("/api/config-groups", {"name": "bad port", "pro_config": pro, "test_config": test})
 
     assert r.status == 400
-    assert r.error["details"][0]["loc"] == ["pro_config", "port"]
+    assert r.error["details"]["errors"][0]["loc"] == ["pro_config", "port"]
 
 
 def test_config_group_with_a_write_only_consistency_level_is_refused_when_saved(api, configs):
@@ -236,7 +236,7 @@ def test_config_group_with_a_write_only_consistency_level_is_refused_when_saved(
     r = api.post("/api/config-groups", {"name": "bad level", "pro_config": pro, "test_config": test})
 
     assert r.status == 400
-    assert r.error["details"][0]["loc"] == ["test_config", "consistency_level"]
+    assert r.error["details"]["errors"][0]["loc"] == ["test_config", "consistency_level"]
 
 
 def test_unknown_config_group_is_404(api):

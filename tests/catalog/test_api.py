@@ -112,7 +112,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_written(api, db, rou
     assert r.status == status, r.json
     assert r.error["code"] == "VALIDATION_ERROR"
     assert words in r.error["message"] + json.dumps(r.error["details"])
-    assert r.error["details"]["problems"][0]["pointer"] is not None
+    assert r.error["details"]["errors"][0]["pointer"] is not None
     assert counts(db) == before
 
 
@@ -134,7 +134,7 @@ def test_problems_name_their_pointers(api):
     spec["paths"]["/broken"] = {"get": "nope", "post": ["nope"]}
     r = api.post("/api/documents", {"content": json.dumps(spec)})
     assert r.status == 400
-    pointers = {p["pointer"] for p in r.error["details"]["problems"]}
+    pointers = {p["pointer"] for p in r.error["details"]["errors"]}
     assert pointers == {"/paths/~1broken/get", "/paths/~1broken/post"}
 
 
@@ -257,7 +257,7 @@ def test_auth_config_is_stored_encrypted_and_shown_masked(api, db, doc):
 ])
 def test_an_incomplete_auth_config_is_a_400(api, cfg, loc):
     r = api.post("/api/documents", {"content": mini_spec(uniq()), "auth_config": cfg})
-    assert r.status == 400 and r.error["details"][0]["loc"][-1] == loc
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"][-1] == loc
 
 
 def test_documents_are_listed_with_filters_and_without_spec_bodies(api, doc):

@@ -20,7 +20,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 
 
 def _problem_messages(exc) -> str:
-    return " ".join(p["message"] for p in exc.value.details["problems"])
+    return " ".join(p["msg"] for p in exc.value.details["errors"])
 
 
 @pytest.mark.parametrize("text, expected_type", [
@@ -85,14 +85,14 @@ def test_a_byte_order_mark_is_ignored():
 def test_what_is_not_a_yaml_or_json_mapping_is_a_validation_error(body):
     with pytest.raises(ValidationError) as exc:
         loader.load(body)
-    assert exc.value.details["problems"][0]["message"]
+    assert exc.value.details["errors"][0]["msg"]
 
 
 def test_a_parse_error_names_line_and_column():
     with pytest.raises(ValidationError) as exc:
         loader.load(b'{\n  "openapi": "3.0.0",\n  "paths": {,}\n}', "json")
-    problem = exc.value.details["problems"][0]
-    assert problem["line"] == 3 and "line 3" in exc.value.message
+    assert exc.value.details["errors"][0]["type"] == "json_invalid"
+    assert exc.value.details["line"] == 3 and "line 3" in exc.value.message
 
 
 def test_a_body_over_the_limit_is_payload_too_large_pointing_to_import_url():

@@ -115,4 +115,4 @@ def test_procedure_template_that_is_not_a_call_is_refused():
 def test_all_problems_are_reported_together():
     with pytest.raises(TemplateError) as err:
         check("SELECT '{{ a }}'; SELECT 2")
-    assert len(err.value.details["problems"]) == 2
+    assert len(err.value.details["errors"]) == 2

@@ -58,7 +58,7 @@ def test_sandbox_escapes_are_refused_at_save_time(api, pg_pool, engine, template
     r = api.post("/api/dynamic-apis", body(pg_pool, template_engine=engine, script_template=template))
     assert r.status == 400
     assert r.error["code"] == "VALIDATION_ERROR"
-    assert r.error["details"]["problems"]
+    assert r.error["details"]["errors"]
 
 
 @pytest.mark.parametrize("changes,fragment", [

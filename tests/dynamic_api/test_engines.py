@@ -176,7 +176,7 @@ def test_sandbox_escapes_and_raw_writing_tags_are_refused_at_compile_time(engine
     with pytest.raises(TemplateError) as err:
         engines.get_engine(engine).compile(src, ["x"])
     assert err.value.status == 400
-    assert err.value.details["problems"]
+    assert err.value.details["errors"]
 
 
 @pytest.mark.parametrize("engine", ["jinja2", "liquid"])

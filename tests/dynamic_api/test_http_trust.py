@@ -87,7 +87,7 @@ def test_over_http_a_get_api_cannot_delete_and_a_draft_test_never_commits(operat
 def test_over_http_limits_hold(operator, anon, open_pool):
     r = operator.post("/api/dynamic-apis", {"name": unique("slow"), "connection_pool_id": open_pool,
                                             "script_template": "SELECT 1 AS one", "timeout_ms": 300000})
-    assert r.status == 400 and r.error["details"]["field"] == "timeout_ms"
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "timeout_ms"]
     big = create_api(operator, open_pool, "liquid",
                      "SELECT i, repeat('x', 1000) AS s FROM generate_series(1, 6500) AS i", [])
     r = anon.get(f"/api/dynamic-api/invoke/{big['name']}")

@@ -54,7 +54,7 @@ def test_the_global_row_cap_applies_to_apis_without_max_rows_and_bounds_max_rows
     assert_told_to_page(invoke(anon, d))
     r = admin.post("/api/dynamic-apis", {"name": unique("cap"), "connection_pool_id": pool,
                                          "script_template": "SELECT 1 AS one", "max_rows": 5})
-    assert r.status == 400 and r.error["details"]["field"] == "max_rows"
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "max_rows"]
 
 
 def test_a_paged_api_never_returns_more_than_max_rows_per_page(admin, anon, pool):
@@ -68,7 +68,7 @@ def test_a_paged_api_never_returns_more_than_max_rows_per_page(admin, anon, pool
 def test_a_huge_paging_input_is_400_naming_it(admin, anon, pools, query):
     d = create_api(admin, pools["postgresql"], "liquid", "SELECT id FROM people", [], is_paging=True)
     r = invoke(anon, d, query)
-    assert r.status == 400 and r.error["details"]["parameter"] in query and "SQLSTATE" not in r.body.decode()
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"][-1] in query and "SQLSTATE" not in r.body.decode()
 
 
 # --------------------------------------------------------------------------- bytes
@@ -102,13 +102,13 @@ def test_timeout_ms_is_at_most_29_seconds(admin, pools, timeout, status):
                                          "script_template": "SELECT 1 AS one", "timeout_ms": timeout})
     assert r.status == status, r.json
     if status == 400:
-        assert r.error["details"]["field"] == "timeout_ms" and "29000" in r.error["message"]
+        assert r.error["details"]["errors"][0]["loc"] == ["body", "timeout_ms"] and "29000" in r.error["message"]
 
 
 def test_an_update_past_29_seconds_is_400_and_changes_nothing(admin, pools):
     d = create_api(admin, pools["mysql"], "liquid", "SELECT 1 AS one", [], publish=False)
     r = admin.patch(f"/api/dynamic-apis/{d['id']}", {"timeout_ms": 29001})
-    assert r.status == 400 and r.error["details"]["field"] == "timeout_ms"
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "timeout_ms"]
     assert admin.get(f"/api/dynamic-apis/{d['id']}").data["timeout_ms"] == d["timeout_ms"]
 
 

@@ -39,7 +39,7 @@ def test_sorting_is_parsed_and_matched_to_declared_columns(sorting, expected):
 def test_anything_but_declared_column_and_direction_is_refused(payload):
     with pytest.raises(ValidationError) as err:
         parse_sorting(payload, SORTABLE)
-    assert err.value.details["parameter"] == "sorting"
+    assert err.value.details["errors"][0]["loc"][-1] == "sorting"
 
 
 def test_sortable_columns_must_be_plain_names():
@@ -71,7 +71,7 @@ def test_paging_inputs_resolve_to_skip_and_capped_take(inputs, cap, skip, take):
 def test_bad_paging_input_is_a_400_naming_it(inputs, name):
     with pytest.raises(ValidationError) as err:
         resolve_paging(inputs, 100)
-    assert err.value.details["parameter"] == name
+    assert err.value.details["errors"][0]["loc"][-1] == name
 
 
 def _rendered(db):

@@ -53,7 +53,7 @@ def test_unconvertible_value_is_a_400_naming_the_parameter(data_type, raw):
         convert_inputs([ParamSpec("amount", data_type)], {"amount": raw})
     assert err.value.status == 400
     assert "'amount'" in err.value.message
-    assert err.value.details["parameter"] == "amount"
+    assert err.value.details["errors"][0]["loc"][-1] == "amount"
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -91,7 +91,7 @@ def test_all_bad_parameters_are_listed_in_details():
     specs = [ParamSpec("a", "integer"), ParamSpec("b", "date"), ParamSpec("c", required=True)]
     with pytest.raises(ValidationError) as err:
         convert_inputs(specs, {"a": "x", "b": "y"})
-    assert [e["parameter"] for e in err.value.details["errors"]] == ["a", "b", "c"]
+    assert [e["loc"][-1] for e in err.value.details["errors"]] == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize("name", ["1abc", "a-b", "", "x" * 65, "for", "loop", "skipCount", "sorting", "__x"[0:0] + "a b"])

@@ -127,7 +127,7 @@ def test_server_file_functions_are_refused_when_the_api_is_saved(operator, admin
     r = operator.post("/api/dynamic-apis", {"name": unique("file"), "connection_pool_id": pool,
                                             "script_template": template})
     assert r.status == 400, r.json
-    assert word in r.error["message"] or any(word in p for p in r.error["details"]["problems"])
+    assert word in r.error["message"] or any(word in p for p in r.error["details"]["errors"])
 
 
 def test_a_draft_test_of_a_write_is_rolled_back_and_says_so(operator, target):

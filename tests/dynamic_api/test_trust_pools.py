@@ -44,7 +44,7 @@ def allow_gateway_db():
 def test_a_pool_on_the_gateways_own_database_is_refused_whatever_the_host_is_called(admin, db, host):
     r = admin.post("/api/connection-pools", pool_body(gateway_params(host)))
     assert r.status == 403, r.json
-    assert r.error["details"]["reason"] == "gateway_database" and r.error["details"]["field"] == "database"
+    assert r.error["details"]["reason"] == "gateway_database" and r.error["details"]["errors"][0]["loc"] == ["body", "database"]
     assert "DYNAMIC_API_ALLOW_GATEWAY_DB" in r.error["message"]
     assert db.scalar("SELECT count(*) FROM connection_pools WHERE database = :d", d=TEST_DB_NAME) == 0
 
@@ -216,7 +216,7 @@ def test_a_pool_closed_to_operators_refuses_their_read_apis_until_the_admin_open
                                           ({"read_roles": "admin"}, "access.read_roles")])
 def test_a_malformed_access_rule_is_400_naming_the_field(admin, pg_target_params, access, field):
     r = admin.post("/api/connection-pools", pool_body(pg_target_params, access=access))
-    assert r.status == 400 and r.error["details"]["field"] == field
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", *field.split(".")]
 
 
 def test_an_operator_cannot_change_a_pools_access(operator, pg_pool):

@@ -46,14 +46,14 @@ def test_an_invalid_config_is_refused_on_create_and_update_naming_the_field(api,
     name = f"bad-{uuid.uuid4().hex[:8]}"
     r = api.post("/api/documents", {"content": SPEC, "base_url": loopback.url(""), "name": name, field: value})
     assert r.status == 400 and r.error["code"] == "VALIDATION_ERROR"
-    assert r.error["details"][0]["loc"] == ["body"] + loc, r.error
+    assert r.error["details"]["errors"][0]["loc"] == ["body"] + loc, r.error
     assert loc[0] in r.error["message"]
     assert api.get(f"/api/documents?text={name}").data["total"] == 0  # nothing was saved
     queued = api.post("/api/documents", {"content": SPEC, "base_url": loopback.url(""), "async": True, field: value})
     assert queued.status == 400  # refused before a job exists
     doc = new_doc(api, loopback.url(""))
     r = api.put(f"/api/documents/{doc['document']['id']}", {field: value})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["body"] + loc
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body"] + loc
 
 
 @pytest.mark.parametrize("raw", ['{"requests": 5, "per_seconds": NaN}', '{"requests": 5, "per_seconds": Infinity}',
@@ -100,7 +100,7 @@ def test_a_config_stored_before_the_rule_is_a_409_naming_it_and_is_listed(api, d
     stored_before_the_rule(db, did, **{column: value})
     r = api.post(f"/api/endpoints/{eid}/invoke", {})
     assert r.status == 409 and r.error["code"] == "CONFLICT", r.json
-    assert r.error["details"]["config"] == column and r.error["details"]["problems"][0]["loc"] == loc
+    assert r.error["details"]["config"] == column and r.error["details"]["errors"][0]["loc"] == loc
     assert "Invalid timeout" not in r.body.decode() and loopback.requests == []
     listed = api.get("/api/documents?invalid_config=true&limit=500").data
     mine = [d for d in listed["items"] if d["id"] == did]
@@ -113,4 +113,4 @@ def test_a_config_stored_before_the_rule_is_a_409_naming_it_and_is_listed(api, d
 
 def test_the_invalid_config_listing_does_not_combine_with_other_filters(api):
     r = api.get("/api/documents?invalid_config=true&status=active")
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["query", "status"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["query", "status"]

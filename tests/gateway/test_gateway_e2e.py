@@ -129,12 +129,12 @@ def test_invalid_input_is_refused_before_any_upstream_call(api, seed001, seed_do
                body={"username": "x!", "email": "not-an-email", "password": "short"})
     assert r.status == 400
     assert r.error["code"] == "VALIDATION_ERROR"
-    locs = {tuple(d["loc"]) for d in r.error["details"]}
+    locs = {tuple(d["loc"]) for d in r.error["details"]["errors"]}
     assert {("body", "username"), ("body", "email"), ("body", "password")} <= locs
     r = invoke(api, ep(seed_doc, "GET", "/users"), query={"page": 0, "page_size": 1000, "status": "gone"})
     assert r.status == 400
-    assert {tuple(d["loc"]) for d in r.error["details"]} == {("query", "page"), ("query", "page_size"),
+    assert {tuple(d["loc"]) for d in r.error["details"]["errors"]} == {("query", "page"), ("query", "page_size"),
                                                                ("query", "status")}
     r = invoke(api, ep(seed_doc, "GET", "/users/{id}"))
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["path_params", "id"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["path_params", "id"]
     assert seed001.requests == []

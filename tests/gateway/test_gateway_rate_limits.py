@@ -124,4 +124,4 @@ def test_a_stored_malformed_rate_limit_config_is_a_conflict_naming_the_field(cfg
     with pytest.raises(Conflict) as caught:
         ratelimit.parse_limit(cfg, "doc-1")
     assert caught.value.details["config"] == "rate_limit_config"
-    assert caught.value.details["problems"][0]["loc"] == loc
+    assert caught.value.details["errors"][0]["loc"] == loc

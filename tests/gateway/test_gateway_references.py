@@ -116,7 +116,7 @@ def test_missing_input_and_sandbox_escapes_are_400(api, endpoint, loopback):
 def test_rendered_values_are_validated_like_direct_calls(api, endpoint, loopback):
     ref = create(api, endpoint, reference_config={**CONFIG, "query.limit": "{{ input.limit }}"}).data
     r = api.post(f"/api/references/{ref['id']}/invoke", {"input": {"pet_id": 1, "name": "a", "limit": 500}})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["query", "limit"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["query", "limit"]
 
 
 @pytest.mark.parametrize("change", ["deactivate", "remove"])

@@ -86,7 +86,7 @@ def test_every_problem_is_listed_with_its_location():
     with pytest.raises(ValidationError) as info:
         build_request("POST", "/things/{id}", params, body, BASE,
                       InvokeInput(path_params={"id": 0}, query={"limit": "500"}, body={"age": "x"}))
-    locs = sorted(tuple(p["loc"]) for p in info.value.details)
+    locs = sorted(tuple(p["loc"]) for p in info.value.details["errors"])
     assert locs == [("body",), ("body", "age"), ("headers", "X-Trace"), ("path_params", "id"), ("query", "limit")]
 
 
@@ -135,7 +135,7 @@ def test_refs_resolve_against_the_documents_components():
 def test_hop_by_hop_headers_cannot_be_set_by_the_caller():
     with pytest.raises(ValidationError) as info:
         build_request("GET", "/x", [], None, BASE, InvokeInput(headers={"Host": "evil", "Content-Length": "1"}))
-    assert {tuple(p["loc"]) for p in info.value.details} == {("headers", "Host"), ("headers", "Content-Length")}
+    assert {tuple(p["loc"]) for p in info.value.details["errors"]} == {("headers", "Host"), ("headers", "Content-Length")}
 
 
 def test_form_and_json_bodies_are_encoded_for_their_media_type():
@@ -151,10 +151,10 @@ def test_content_type_the_endpoint_does_not_accept_is_refused():
     body = {"content": {"application/json": {"schema": {"type": "object"}}}}
     with pytest.raises(ValidationError) as info:
         build_request("POST", "/f", [], body, BASE, InvokeInput(body="x", content_type="text/plain"))
-    assert info.value.details[0]["loc"] == ["content_type"]
+    assert info.value.details["errors"][0]["loc"] == ["content_type"]
 
 
 def test_undeclared_path_parameter_is_refused():
     with pytest.raises(ValidationError) as info:
         build_request("GET", "/x", [], None, BASE, InvokeInput(path_params={"nope": 1}))
-    assert info.value.details[0]["loc"] == ["path_params", "nope"]
+    assert info.value.details["errors"][0]["loc"] == ["path_params", "nope"]

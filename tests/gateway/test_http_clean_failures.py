@@ -60,7 +60,7 @@ def endpoint(doc, path):
 ])
 def test_an_operator_saving_an_invalid_config_gets_a_400_naming_it(operator, doc, field, value, loc):
     r = operator.put(f"/api/documents/{doc['document']['id']}", {field: value})
-    assert r.status == 400 and r.error["details"][0]["loc"] == loc
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == loc
     assert operator.post(f"/api/endpoints/{endpoint(doc, '/status')}/invoke", {}).status == 200  # still callable
 
 
@@ -82,7 +82,7 @@ def test_bad_bodies_are_clean_400s_over_http(operator, doc, raw):
 
 def test_a_huge_offset_is_a_400_naming_it_without_sqlstate(viewer):
     r = viewer.get("/api/documents?offset=99999999999999999999")
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["query", "offset"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["query", "offset"]
     assert "sqlstate" not in r.body.decode().lower()
 
 

@@ -48,7 +48,7 @@ def test_priority_routes_the_job_to_its_queue(api, sqs_env, path, body, priority
 def test_without_a_priority_the_job_is_default_and_an_unknown_one_is_refused(api, sqs_env, path, body):
     assert api.post(path, body()).data["priority"] == "default"
     r = api.post(path, {**body(), "priority": "urgent"})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["body", "priority"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "priority"]
 
 
 @pytest.mark.parametrize("path,body", ROUTES, ids=[r[0] for r in ROUTES])
@@ -68,12 +68,12 @@ def test_a_second_submit_with_the_same_idempotency_key_answers_the_first_job(api
 
 def test_an_oversized_idempotency_key_is_a_400_naming_the_header(api, sqs_env):
     r = api.post("/api/health-checks/run", {"async": True}, headers={"Idempotency-Key": "k" * 300})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["header", "Idempotency-Key"]
 
 
 def test_the_old_asynchronous_spelling_is_an_unknown_field(api, sqs_env):
     r = api.post("/api/templates/import-url", {"url": "https://specs.example.com/a.yaml", "asynchronous": True})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["body", "asynchronous"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "asynchronous"]
     assert sum(sqs_env.count(u) for u in sqs_env.urls.values()) == 0
 
 

@@ -33,7 +33,7 @@ def test_new_key_works_and_revoked_key_is_refused(api, anon):
 def test_bad_role_is_a_400_naming_the_field(api):
     r = api.post("/api/keys", {"role": "root"})
     assert r.status == 400
-    assert r.error["details"][0]["loc"] == ["body", "role"]
+    assert r.error["details"]["errors"][0]["loc"] == ["body", "role"]
 
 
 def test_revoking_unknown_key_is_404_and_malformed_id_400(api):

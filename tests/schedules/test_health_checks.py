@@ -229,7 +229,7 @@ def test_a_document_check_type_is_stored_through_the_document_route(api):
         assert r.status == 200, r.json
         assert api.post(f"/api/documents/{doc_id}/health-check").data["check"]["check_type"] == "full"
     bad = api.put(f"/api/documents/{doc_id}", {"health_check_config": {"check_type": "deep"}})
-    assert bad.status == 400 and bad.error["details"][0]["loc"] == ["health_check_config", "check_type"]
+    assert bad.status == 400 and bad.error["details"]["errors"][0]["loc"] == ["health_check_config", "check_type"]
 
 
 def test_previous_status_is_the_one_before_the_check_and_changed_only_on_a_real_change():

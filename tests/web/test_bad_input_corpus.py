@@ -133,7 +133,7 @@ def test_bad_input_through_the_real_server_is_a_4xx_with_the_envelope(http_api, 
 @pytest.mark.parametrize("offset", ["100000000000", "9223372036854775808", HUGE])
 def test_a_huge_offset_is_a_400_naming_the_parameter(api, path, offset):
     r = api.get(f"{path}?offset={offset}")
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["query", "offset"], r.json
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["query", "offset"], r.json
 
 
 INVOKE = f"/api/endpoints/{uuid.uuid4()}/invoke"
@@ -158,6 +158,6 @@ def test_a_deeply_nested_body_is_a_400_at_any_depth(api, path, depth):
 ])
 def test_unknown_fields_are_refused_on_every_route_naming_the_field(api, path, body):
     r = api.post(path, body)
-    assert r.status == 400 and r.error["details"][0]["type"] == "extra_forbidden"
+    assert r.status == 400 and r.error["details"]["errors"][0]["type"] == "extra_forbidden"
     unknown = next(k for k in body if k not in ("url", "async", "document_ids"))
-    assert r.error["details"][0]["loc"] == ["body", unknown]
+    assert r.error["details"]["errors"][0]["loc"] == ["body", unknown]

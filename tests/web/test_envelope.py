@@ -87,16 +87,16 @@ def test_pydantic_failure_lists_loc_type_msg_without_internals(toy):
     r = toy.post("/things", {"name": "a", "size": "big"})
     assert_error_envelope(r, 400, "VALIDATION_ERROR")
     details = r.error["details"]
-    assert details == [{"loc": ["body", "size"], "type": "int_parsing",
-                        "msg": "Input should be a valid integer, unable to parse string as an integer"}]
+    assert details == {"errors": [{"loc": ["body", "size"], "type": "int_parsing",
+                                   "msg": "Input should be a valid integer, unable to parse string as an integer"}]}
     assert "pydantic" not in r.body.decode()
 
 
 def test_missing_field_is_named(toy):
     r = toy.post("/things", {"name": "a"})
     assert_error_envelope(r, 400, "VALIDATION_ERROR")
-    assert r.error["details"][0]["loc"] == ["body", "size"]
-    assert r.error["details"][0]["type"] == "missing"
+    assert r.error["details"]["errors"][0]["loc"] == ["body", "size"]
+    assert r.error["details"]["errors"][0]["type"] == "missing"
 
 
 def test_models_named_by_string_validate_the_request(toy):
@@ -104,8 +104,8 @@ def test_models_named_by_string_validate_the_request(toy):
     assert r.status == 201 and r.data == {"name": "a", "limit": 7}
     bad = toy.post("/named-things?limit=0", {"name": "a", "size": "big"})
     assert_error_envelope(bad, 400, "VALIDATION_ERROR")
-    assert bad.error["details"][0]["loc"] == ["query", "limit"]
-    assert toy.post("/named-things", {"name": "a"}).error["details"][0]["loc"] == ["body", "size"]
+    assert bad.error["details"]["errors"][0]["loc"] == ["query", "limit"]
+    assert toy.post("/named-things", {"name": "a"}).error["details"]["errors"][0]["loc"] == ["body", "size"]
 
 
 @pytest.mark.parametrize("ref", ["Thing", "tests.web.test_envelope:", ":Thing"])

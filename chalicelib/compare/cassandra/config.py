@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional, Union, get_args
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chalicelib.web.models import Model
+from chalicelib.models import Model
 
 MAX_KEYS = 200_000
 # read consistency levels (ANY and EACH_QUORUM are write-only in Cassandra)
@@ -193,7 +193,7 @@ def _text(value: Any) -> Any:
 def validate_group_config(cfg: dict, where: str) -> None:
     """Config-group check of a Cassandra side: the fields given must be valid (a group may be
     saved incomplete; the full CassandraConfig is validated when a comparison uses it)."""
-    from chalicelib.errors import ValidationError
+    from chalicelib.errors import ValidationError, field_error, field_errors
 
     problems = []
     hosts = cfg.get("hosts")
@@ -211,5 +211,5 @@ def validate_group_config(cfg: dict, where: str) -> None:
         if value not in (None, "") and (not isinstance(value, str) or not _IDENTIFIER.match(value)):
             problems.append((name, "must be a CQL identifier (letters, digits, underscore; at most 48)"))
     if problems:
-        details = [{"loc": [where, field], "type": "value_error", "msg": msg} for field, msg in problems]
-        raise ValidationError(f"invalid {where}.{problems[0][0]}: {problems[0][1]}", details)
+        raise ValidationError(f"invalid {where}.{problems[0][0]}: {problems[0][1]}",
+                              field_errors(field_error([where, field], msg) for field, msg in problems))

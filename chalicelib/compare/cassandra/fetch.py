@@ -87,8 +87,9 @@ def prepare_side(side: str, cfg: CassandraConfig, key_columns: list, fields: lis
                 schema = load_schema(sess.session, cfg.keyspace, table, timeout=cfg.request_timeout)
             except TableMissing as exc:
                 if not sharded:
-                    exc.details.update(side=side, cluster=cfg.cluster_name, reason="table_missing",
-                                       query=f"SELECT * FROM {cql_name(cfg.keyspace)}.{cql_name(table)}")
+                    exc.details = {**(exc.details or {}), "side": side, "cluster": cfg.cluster_name,
+                                   "reason": "table_missing",
+                                   "query": f"SELECT * FROM {cql_name(cfg.keyspace)}.{cql_name(table)}"}
                     exc.message = f"{exc.message} ({side})"
                     raise
                 out.missing_tables[table] = exc.message

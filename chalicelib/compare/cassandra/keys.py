@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.compare.core.binary import display_bytes, label
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 from .config import key_parts
 from .values import convert_key, key_identity, type_name
@@ -47,9 +47,9 @@ def parse_values(values: list, columns: list) -> list:
         try:
             out.append(key_parts(value, columns))
         except ValueError as exc:
-            errors.append({"loc": ["body", "values", index], "type": "key_shape", "msg": str(exc)})
+            errors.append(field_error(["body", "values", index], str(exc), "key_shape"))
     if errors:
-        raise ValidationError(f"values[{errors[0]['loc'][2]}]: {errors[0]['msg']}", errors)
+        raise ValidationError(f"values[{errors[0]['loc'][2]}]: {errors[0]['msg']}", field_errors(errors))
     return out
 
 
@@ -69,8 +69,9 @@ def convert(texts: list, columns: list, types: list, side: str = "") -> list:
             where = f" ({side})" if side else ""
             raise ValidationError(
                 f"value {shown!r} for key column {column} is not a valid {cql}{where}: {exc}",
-                [{"loc": ["body", "values"], "type": "key_conversion", "msg": f"{shown!r} is not a valid {cql}: {exc}",
-                  "value": display_bytes(text), "column": column, "cql_type": cql}]) from None
+                field_errors(field_error(["body", "values"], f"{shown!r} is not a valid {cql}: {exc}",
+                                         "key_conversion"),
+                             value=display_bytes(text), column=column, cql_type=cql)) from None
     return typed
 
 

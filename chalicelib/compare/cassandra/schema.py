@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.errors import QueryError, ValidationError
+from chalicelib.errors import QueryError, ValidationError, field_error, field_errors
 
 _COLUMNS_QUERY = ("SELECT column_name, kind, position, type FROM system_schema.columns "
                   "WHERE keyspace_name = %s AND table_name = %s")
@@ -107,7 +107,7 @@ def load_schema(session: Any, keyspace: str, table: str, *, timeout: float | Non
 
 
 def _refused(message: str, loc: str, **info) -> ValidationError:
-    return ValidationError(message, [{"loc": ["body", loc], "type": "cassandra_restriction", "msg": message, **info}])
+    return ValidationError(message, field_errors(field_error(["body", loc], message, "cassandra_restriction"), **info))
 
 
 def query_shape(schema: TableSchema, keys: list, fields: list) -> QueryShape:

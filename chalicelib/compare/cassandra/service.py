@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from chalicelib.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError, field_error, field_errors
 
 from .config import CassandraConfig, QueryRequest, ShardingConfig, ShardingQueryRequest
 
@@ -47,11 +47,11 @@ def build_plan(req: QueryRequest, query_type: str):
             sharding = validate(ShardingConfig, group["sharding_config"], "config_group.sharding_config")
     if not keys:
         raise ValidationError("keys is required: the key column name(s) of the table",
-                              [{"loc": ["body", "keys"], "type": "missing", "msg": "Field required"}])
+                              field_errors(field_error(["body", "keys"], "Field required", "missing")))
     if pro is None or test is None:
         missing = "pro_config" if pro is None else "test_config"
         raise ValidationError(f"{missing} is required: give it or a config group that holds it",
-                              [{"loc": ["body", missing], "type": "missing", "msg": "Field required"}])
+                              field_errors(field_error(["body", missing], "Field required", "missing")))
     if query_type == "sharding" and sharding is None:
         sharding = ShardingConfig.model_validate({})
     plan = ComparePlan(pro=pro, test=test, keys=keys, values=list(req.values), fields_to_compare=fields,
@@ -66,7 +66,7 @@ def _group_id(value: Any) -> int:
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
         return int(value)
     raise ValidationError(f"config_group_id must be an integer id, got {value!r}",
-                          [{"loc": ["body", "config_group_id"], "type": "int_parsing", "msg": "not an id"}])
+                          field_errors(field_error(["body", "config_group_id"], "not an id", "int_parsing")))
 
 
 def run_request(req: QueryRequest, query_type: str, *, created_by: str | None = None,

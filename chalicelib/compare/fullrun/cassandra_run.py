@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ValidationError, field_error, field_errors
 
 if TYPE_CHECKING:
     from .models import CassandraRunBody
@@ -39,8 +39,8 @@ def prepare(extra: dict, run_opts: dict) -> tuple[dict, dict, list[dict], int | 
         exclude = exclude or list(q.get("exclude_fields") or [])
     if not pro or not test:
         raise ValidationError("pro_config and test_config are required (or a config_group_id)",
-                              [{"loc": ["body", "pro_config" if not pro else "test_config"], "type": "missing",
-                                "msg": "Field required"}])
+                              field_errors(field_error(["body", "pro_config" if not pro else "test_config"],
+                                                       "Field required", "missing")))
     pro_cfg, test_cfg = _config(pro, "pro_config"), _config(test, "test_config")
     pro_s = cs.connect(pro_cfg, "pro")
     try:
@@ -49,7 +49,8 @@ def prepare(extra: dict, run_opts: dict) -> tuple[dict, dict, list[dict], int | 
             pk, ck = cs.key_columns(pro_s, pro_cfg)
             if cs.key_columns(test_s, test_cfg) != (pk, ck):
                 raise ValidationError("the two tables have different primary keys",
-                                      {"field": "test_config.table", "issue": "primary key differs from pro's"})
+                                      field_errors(field_error(["body", "test_config", "table"],
+                                                               "primary key differs from pro's", "key_mismatch")))
             segs = ranges.plan(pro_s, run_opts["split_count"])
         finally:
             test_s.release()

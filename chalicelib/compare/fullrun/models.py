@@ -10,7 +10,8 @@ from typing import Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator
 
-from chalicelib.web.models import Model, PageQuery
+from chalicelib.models import Model
+from chalicelib.web.models import PageQuery
 
 ValueType = Literal["string", "hash", "list", "set", "zset", "stream"]
 DifferenceType = Literal["value_mismatch", "type_mismatch", "ttl_mismatch", "missing"]

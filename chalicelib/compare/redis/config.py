@@ -10,7 +10,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chalicelib.web.models import Model, StrictModel
+from chalicelib.models import Model, StrictModel
 
 MAX_SPECIFIED_KEYS = 1_000_000
 MAX_SAMPLE_COUNT = 1_000_000
@@ -151,12 +151,12 @@ class RedisCompareRequest(CompareOptions):
 
     def sides(self) -> tuple[RedisSideConfig, RedisSideConfig]:
         """Both environments' configs: given in the request or filled from its config group."""
-        from chalicelib.errors import ValidationError
+        from chalicelib.errors import ValidationError, field_error, field_errors
 
         for name in ("cluster1_config", "cluster2_config"):
             if getattr(self, name) is None:
                 raise ValidationError(f"{name} is required: give it or a config group that holds it",
-                                      [{"loc": ["body", name], "type": "missing", "msg": "Field required"}])
+                                      field_errors(field_error(["body", name], "Field required", "missing")))
         assert self.cluster1_config is not None and self.cluster2_config is not None
         return self.cluster1_config, self.cluster2_config
 

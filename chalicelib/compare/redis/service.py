@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from chalicelib.errors import AppError, ValidationError
+from chalicelib.errors import AppError, ValidationError, field_error, field_errors
 from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 
 from ..runs import ComparisonRun
@@ -30,7 +30,8 @@ def resolve_request(body: dict) -> RedisCompareRequest:
             gid = int(gid)
         except (TypeError, ValueError):
             raise ValidationError("config_group_id must be an integer",
-                                  {"field": "config_group_id", "issue": "not an integer"}) from None
+                                  field_errors(field_error(["body", "config_group_id"],
+                                                           "not an integer", "int_parsing"))) from None
         group = config_groups.get_for_use(gid, expected_type="redis")
         data.setdefault("cluster1_config", group["pro_config"])
         data.setdefault("cluster2_config", group["test_config"])
@@ -45,7 +46,7 @@ def resolve_request(body: dict) -> RedisCompareRequest:
     req.sides()
     if req.query_mode == "specified" and not req.keys:
         raise ValidationError("keys must not be empty when query_mode is 'specified'",
-                              {"field": "keys", "issue": "empty"})
+                              field_errors(field_error(["body", "keys"], "empty", "too_short")))
     return req
 
 

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chalicelib.errors import ConnectionFailed, ValidationError
+from chalicelib.errors import ConnectionFailed, ValidationError, field_error, field_errors
 
 from .config import RedisSideConfig
 
@@ -338,7 +338,7 @@ def connect_side(label: str, cfg: RedisSideConfig) -> Side:
     if cfg.db:
         raise ValidationError(
             f"Redis {label} '{cfg.name}' is a cluster: only db 0 exists in cluster mode",
-            {"field": f"{label}_config.db", "issue": "must be 0 for a Redis Cluster"})
+            field_errors(field_error(["body", f"{label}_config", "db"], "must be 0 for a Redis Cluster", "cluster_db")))
     import redis.exceptions as rex
     try:
         slots = first_client.execute_command("CLUSTER SLOTS")
@@ -370,7 +370,7 @@ def _raise_side_down(label: str, cfg: RedisSideConfig, probes: list[NodeStatus])
             issue = ("must be 0 for a Redis Cluster" if "cluster mode" in p.error
                      else "no such database on this server")
             raise ValidationError(f"Redis {label} '{cfg.name}': db {cfg.db} cannot be selected ({p.error})",
-                                  {"field": f"{label}_config.db", "issue": issue})
+                                  field_errors(field_error(["body", f"{label}_config", "db"], issue, "db_unavailable")))
     auth = [p for p in probes if p.status == "auth_failed"]
     detail = "; ".join(f"{p.host}:{p.port}: {p.error}" for p in probes if p.error) or "no node answered"
     details = {

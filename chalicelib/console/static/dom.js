@@ -157,13 +157,18 @@ export function readable(message) {
 export function errorBox(err) {
   const box = h("div", { class: "error-box", role: "alert" });
   box.append(h("strong", {}, err.code ? `${err.code}: ` : ""), readable(err.message || String(err)));
+  // details: null or an object; `errors` lists the inputs at fault ({loc, type, msg, pointer?}),
+  // other keys are context (README, "Using the API").
   const d = err.details;
-  if (Array.isArray(d) && d.length) {
-    box.append(h("ul", {}, d.slice(0, 20).map(x => h("li", {},
-      typeof x === "object" ? `${(x.loc || x.pointer || x.path || []).toString()}${x.loc || x.pointer || x.path ? ": " : ""}${readable(x.msg || x.message || JSON.stringify(x))}` : readable(x)))));
-  } else if (d && typeof d === "object") {
+  if (d && typeof d === "object") {
+    if (Array.isArray(d.errors) && d.errors.length) {
+      box.append(h("ul", {}, d.errors.slice(0, 20).map(x => {
+        const where = x.pointer !== undefined ? (x.pointer || "/") : (x.loc || []).join(".");
+        return h("li", {}, `${where ? where + ": " : ""}${readable(x.msg)}`);
+      })));
+    }
     if (Array.isArray(d.suggestions)) box.append(h("ul", {}, d.suggestions.map(x => h("li", {}, x))));
-    const rest = Object.fromEntries(Object.entries(d).filter(([k]) => !["suggestions", "sqlstate", "error_detail"].includes(k)));
+    const rest = Object.fromEntries(Object.entries(d).filter(([k]) => !["errors", "suggestions", "sqlstate", "error_detail"].includes(k)));
     if (Object.keys(rest).length) box.append(h("details", {}, h("summary", {}, "details"), jsonView(rest)));
   }
   return box;
