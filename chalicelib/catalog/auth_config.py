@@ -94,8 +94,10 @@ def check_new_endpoint_origins(old_auth: dict | None, known: set, servers_lists:
                     f"the new spec sends calls to {_shown(o)} (an operation's or path's servers), and the stored "
                     "auth_config secrets are bound to the origins the document calls: ask an admin to re-import, "
                     "or clear auth_config and set it again after the re-import",
-                    {"field": "servers", "new_origin": _shown(o), "known_origins": sorted(map(_shown, known)),
-                     "kept_secrets": ["auth_config"], "fix": "re-import as an admin"})
+                    field_errors(field_error(["spec", "servers"], "reaches an origin the stored secrets are not "
+                                             "bound to", "origin_bound"),
+                                 new_origin=_shown(o), known_origins=sorted(map(_shown, known)),
+                                 kept_secrets=["auth_config"], fix="re-import as an admin"))
 
 
 def document_auth_config(db, document_id: str) -> dict | None:

@@ -150,7 +150,7 @@ def test_a_broken_per_scheme_auth_config_is_a_400_naming_the_field(api, cfg, loc
     r = api.post("/api/documents", {"content": spec(), "name": f"bad-{uuid.uuid4().hex[:6]}",
                                     "base_url": "https://api.example.com", "auth_config": cfg})
     assert r.status == 400, r.json
-    assert r.error["details"][0]["loc"] == loc
+    assert r.error["details"]["errors"][0]["loc"] == loc
 
 
 def test_per_scheme_secrets_are_sealed_at_rest_and_a_mask_sent_back_keeps_them(api, db, schemes_up):

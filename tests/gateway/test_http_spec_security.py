@@ -117,13 +117,13 @@ def test_over_http_an_operator_cannot_send_stored_secrets_to_another_origin_thro
         doc_id, ep = r.data["document"]["id"], r.data["endpoints"][0]["id"]
         # choosing the spec's other server moves the secret's origin: an admin's call
         moved = operator.put(f"/api/documents/{doc_id}", {"server_index": 1})
-        assert moved.status == 409 and moved.error["details"]["field"] == "base_url"
+        assert moved.status == 409 and moved.error["details"]["errors"][0]["loc"] == ["body", "base_url"]
         # so is a re-import whose operation server is on another origin (also as a dry run)
         sneaky = dict(doc, paths={"/apikey-header": {"get": {**OK, "security": [{"HeaderKey": []}],
                                                              "servers": [{"url": other.url("/x")}]}}})
         for q in ("?dry_run=true", ""):
             res = operator.post(f"/api/documents/{doc_id}/reimport{q}", {"content": json.dumps(sneaky)})
-            assert res.status == 409 and res.error["details"]["field"] == "servers", res.json
+            assert res.status == 409 and res.error["details"]["errors"][0]["loc"] == ["spec", "servers"], res.json
         assert operator.post(f"/api/endpoints/{ep}/invoke", {}).data["status_code"] == 200
         assert other.requests == [] and len(home.requests) == 1
         # and keys are an admin's: the operator cannot mint one to go further
