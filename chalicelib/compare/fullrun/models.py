@@ -6,10 +6,11 @@ Redis engine's own model validates, plus the run's own settings below.
 """
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator
 
+from chalicelib.compare.cassandra.config import QueryRequest as _QUERY
 from chalicelib.web.models import Model, PageQuery
 
 ValueType = Literal["string", "hash", "list", "set", "zset", "stream"]
@@ -74,6 +75,11 @@ class CreateRun(Model):
                 "max_ops_per_second": self.rates()}
 
 
+def _query_field(name: str) -> Any:
+    """A field of the specified-mode request (/api/query), bounds and default included."""
+    return _QUERY.model_fields[name]
+
+
 class CassandraRunBody(Model):
     """The Cassandra part of a run body: two table configs or a config group."""
     model_config = ConfigDict(extra="ignore", defer_build=True)
@@ -86,6 +92,9 @@ class CassandraRunBody(Model):
     compare_mode: Literal["exact", "json", "normalized"] = "exact"
     consistency_level: Optional[Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
                                         "LOCAL_ONE"]] = None
+    # the specified-mode comparison's own fields (/api/query): one definition of their bounds
+    recheck_rounds: int = _query_field("recheck_rounds")
+    recheck_delay_seconds: float = _query_field("recheck_delay_seconds")
 
 
 class RunsQuery(PageQuery):
