@@ -262,7 +262,8 @@ def cql_tables():
         srv.stop()
 
 
-def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_differ(browser, keys, cql_tables):
+def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_differ(browser, keys, cql_tables,
+                                                                                       api):
     servers, expected = cql_tables
     b = browser
     b.sign_in(keys["operator"])
@@ -284,9 +285,12 @@ def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_d
     b.click("#run-cassandra-form details > summary")
     b.fill("#run-cass-split", "4")
     b.fill("#cassandra-run-step", "10")
+    b.fill("#run-cass-recheck", "2")
     b.click("#run-start")
     b.wait_text("#run-title", name, timeout=30)
     assert _wait_state(b, TERMINAL) == "completed"
+    run = next(r for r in api.get("/api/compare-runs?engine=cassandra&limit=100").data["items"] if r["name"] == name)
+    assert run["public_config"]["recheck_rounds"] == 2
     b.wait(lambda: b.find("#run-diff-count").text.endswith(f"of {len(expected)}"), what="the differing rows")
     listed = {json.dumps(json.loads(k), sort_keys=True): t for k, t in _listed(b).items()}
     assert listed == {k: t for k, (t, _) in expected.items()}

@@ -123,13 +123,15 @@ def test_without_a_run_level_consistency_each_side_reads_and_rechecks_at_its_own
     assert {s[3] for s in pro.user_statements("EXECUTE")} == {"LOCAL_QUORUM"}
 
 
-def test_recheck_rounds_out_of_bounds_is_refused_naming_the_field(api, lagging):
+@pytest.mark.parametrize("field, value", [("recheck_rounds", 11), ("recheck_delay_seconds", -1),
+                                          ("consistency_level", "EACH_QUORUM")])  # write-only in Cassandra
+def test_a_recheck_or_read_level_out_of_bounds_is_refused_naming_the_field(api, lagging, field, value):
     pro, test, _ = lagging
-    r = api.post("/api/compare-runs", body(pro, test, recheck_rounds=11))
+    r = api.post("/api/compare-runs", body(pro, test, **{field: value}))
     assert r.status == 400
     details = r.json["error"]["details"]
     errors = details["errors"] if isinstance(details, dict) else details  # the issue-13 shape, or today's list
-    assert [e["loc"][-1] for e in errors] == ["recheck_rounds"]
+    assert [e["loc"][-1] for e in errors] == [field]
 
 
 def test_a_killed_worker_resumed_with_recheck_on_counts_no_row_twice_and_matches_an_uninterrupted_run(

@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator
 
+from chalicelib.compare.cassandra.config import ConsistencyLevel
 from chalicelib.compare.cassandra.config import QueryRequest as _QUERY
 from chalicelib.web.models import Model, PageQuery
 
@@ -90,8 +91,8 @@ class CassandraRunBody(Model):
     fields_to_compare: list[str] = Field(default_factory=list, max_length=1000)
     exclude_fields: list[str] = Field(default_factory=list, max_length=1000)
     compare_mode: Literal["exact", "json", "normalized"] = "exact"
-    consistency_level: Optional[Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
-                                        "LOCAL_ONE"]] = None
+    consistency_level: Optional[ConsistencyLevel] = Field(
+        None, description="read level of both sides (ranges and rechecks); empty: each side's own")
     # the specified-mode comparison's own fields (/api/query): one definition of their bounds
     recheck_rounds: int = _query_field("recheck_rounds")
     recheck_delay_seconds: float = _query_field("recheck_delay_seconds")
