@@ -22,7 +22,8 @@ for the memory comparison.
 Cassandra: BENCH_FULL_ROWS (default 200,000) rows per side on two CQL test
 servers (tests/cqlserver, in this process), 0.1% planted differences, 32
 token ranges, 1 then 2 worker processes: rows/s end to end, against the
-floor of a bare paged read of every range on both sides.
+floor of a bare paged read of every range on both sides. Differing rows are
+read again once (BENCH_FULL_RECHECK, default 1; 0 turns rechecks off).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 N_FULL = int(os.environ.get("BENCH_FULL_KEYS", 1_000_000))
 N_SMALL = int(os.environ.get("BENCH_FULL_SMALL", 100_000))
 N_ROWS = int(os.environ.get("BENCH_FULL_ROWS", 200_000))
+RECHECK = int(os.environ.get("BENCH_FULL_RECHECK", 1))  # Cassandra recheck_rounds (the product's default: 1)
 FIELDS = 10
 
 
@@ -203,10 +205,11 @@ def cassandra_part(env: dict) -> None:
         for w in (1, 2):
             r = one_run({}, {}, w, env, {"engine": "cassandra", "pro_config": cfgs[0], "test_config": cfgs[1],
                                          "split_count": 32, "page_size": 1000, "step_keys": 2000,
-                                         "slice_seconds": 20})
+                                         "slice_seconds": 20, "recheck_rounds": RECHECK})
             ok = r["diffs"] == expected and r["keys"] == union and r["state"] == "completed"
             floor_rate = fl_rows / 2 / fl_s
-            print(f"Cassandra {N_ROWS:,} rows per side, {w} worker(s): {r['state']}, {r['keys']:,} rows in "
+            print(f"Cassandra {N_ROWS:,} rows per side, recheck_rounds {RECHECK}, {w} worker(s): "
+                  f"{r['state']}, {r['keys']:,} rows in "
                   f"{r['seconds']:.1f}s = {r['keys'] / r['seconds']:,.0f} rows/s; floor (bare paged range reads of "
                   f"both sides) {floor_rate:,.0f} rows/s; ratio {r['keys'] / r['seconds'] / floor_rate:.2f}; "
                   f"peak RSS per worker {', '.join(f'{x / 1024:.0f} MB' for x in r['rss_kb'])}; "

@@ -26,7 +26,8 @@ from chalice.app import ChaliceUnhandledError
 __all__ = ["field_error", "field_errors", "details_problems", "invalid_input",
            "AppError", "ValidationError", "AuthError", "PermissionDenied", "NotFound", "MethodNotAllowed",
            "RequestTimeout", "Conflict", "PayloadTooLarge", "UnsupportedMediaType", "RateLimited", "ConnectionFailed",
-           "QueryError", "SystemError_", "UpstreamError", "NotAcceptable", "ServiceUnavailable", "StorageUnavailable"]
+           "QueryError", "QueryRefused", "QueryUnavailable", "RetryLater", "SystemError_", "UpstreamError",
+           "NotAcceptable", "ServiceUnavailable", "StorageUnavailable", "retryable", "RETRYABLE_STATUSES"]
 
 
 TYPE_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")   # snake_case, matched whole
@@ -191,13 +192,37 @@ class RateLimited(AppError):
         self.retry_after = retry_after
 
 
-class ConnectionFailed(AppError):
-    """A database / cluster we were asked to reach could not be reached."""
-    code, status = "CONNECTION_ERROR", 500
+class RetryLater(AppError):
+    """A dependency's fault (DESIGN 17): 503 with Retry-After (seconds); the caller may retry."""
+    code, status = "SERVICE_UNAVAILABLE", 503
+    retry_after = 1
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None, headers: dict | None = None):
+        merged = {"Retry-After": str(self.retry_after)}
+        merged.update(headers or {})
+        super().__init__(message, details, merged)
+
+
+class ConnectionFailed(RetryLater):
+    """A database / cluster / pool the caller asked us to reach could not be reached
+    (refused, unreachable, lost, not enough replicas, bad credentials): 503."""
+    code = "CONNECTION_ERROR"
 
 
 class QueryError(AppError):
+    """An operation our own code could not run (our database, an invariant broken): 500."""
     code, status = "QUERY_ERROR", 500
+
+
+class QueryRefused(QueryError):
+    """The caller's target (its database, cluster, template) refused the query as the
+    request or its configuration defines it; retrying the same cannot help: 422."""
+    status = 422
+
+
+class QueryUnavailable(RetryLater, QueryError):
+    """The caller's target accepted the query but failed to answer it (replicas failed): 503."""
+    code, status = "QUERY_ERROR", 503
 
 
 class SystemError_(AppError):
@@ -212,16 +237,19 @@ class NotAcceptable(AppError):
     code, status = "NOT_ACCEPTABLE", 406
 
 
-class ServiceUnavailable(AppError):
+class ServiceUnavailable(RetryLater):
     """A dependency's fault: the caller may retry (Retry-After, seconds)."""
-    code, status = "SERVICE_UNAVAILABLE", 503
-    retry_after = 1
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None, headers: dict | None = None):
-        merged = {"Retry-After": str(self.retry_after)}
-        merged.update(headers or {})
-        super().__init__(message, details, merged)
+    code = "SERVICE_UNAVAILABLE"
 
 
 class StorageUnavailable(ServiceUnavailable):
     """The project's own PostgreSQL is unreachable."""
+
+
+RETRYABLE_STATUSES = (408, 502, 503)
+
+
+def retryable(exc: BaseException) -> bool:
+    """A dependency's fault (timeout, bad upstream answer, unavailable): a later
+    attempt may succeed. The jobs system retries these and fails others at once."""
+    return isinstance(exc, AppError) and exc.status in RETRYABLE_STATUSES

@@ -29,12 +29,13 @@ ENVELOPE_KEYS = {"success", "error", "timestamp", "request_id"}
 OPTIONAL_KEYS = {"data"}
 
 
-def _codes() -> dict[str, int]:
-    out: dict[str, int] = {}
+def _codes() -> dict[str, set[int]]:
+    """Each code and the statuses its error classes answer (QUERY_ERROR: 422, 500 or 503)."""
+    out: dict[str, set[int]] = {}
     todo = [app_errors.AppError]
     while todo:
         cls = todo.pop()
-        out[cls.code] = cls.status
+        out.setdefault(cls.code, set()).add(cls.status)
         todo.extend(cls.__subclasses__())
     return out
 
@@ -70,8 +71,8 @@ def envelope_problems(status: int, body: bytes | str | None) -> list[str]:
     codes = _codes()
     if code not in codes:
         out.append(f"error.code {code!r} is not one of chalicelib.errors' codes")
-    elif codes[code] != status:
-        out.append(f"error.code {code} answers {codes[code]}, not {status}")
+    elif status not in codes[code]:
+        out.append(f"error.code {code} answers {sorted(codes[code])}, not {status}")
     if not (isinstance(err.get("message"), str) and err["message"]):
         out.append("error.message is not a non-empty string")
     details = err.get("details")

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from chalicelib.errors import QueryError, ValidationError, field_error, field_errors, invalid_input
+from chalicelib.errors import QueryError, QueryRefused, ValidationError, field_error, field_errors, invalid_input
 
 from . import bounds, sqltext
 from .dialects import BoundStatement, Dialect
@@ -48,7 +48,7 @@ def _scalar(value: Any) -> Any:
         return value
     if _is_undefined(value):
         return None
-    raise QueryError(
+    raise QueryRefused(
         f"an output expression produced a {type(value).__name__}, which cannot be bound as a SQL value",
         {"type": type(value).__name__},
     )
@@ -72,7 +72,7 @@ def emit(value: Any) -> str:
             items = [None]          # `x IN (NULL)` matches nothing, as an empty list should
         for item in items:
             if isinstance(item, (list, tuple, set, frozenset, dict)):
-                raise QueryError("a list output expression may only hold scalar values")
+                raise QueryRefused("a list output expression may only hold scalar values")
             binds.append(_scalar(item))
         text = "(" + ", ".join([MARK] * len(items)) + ")"
     else:
@@ -118,7 +118,7 @@ class CompiledTemplate:
         except (ValidationError, QueryError):
             raise
         except Exception as exc:  # the engine's own runtime errors (undefined attribute, bad filter args)
-            raise QueryError(f"the {self.engine} template failed to render: {exc}",
+            raise QueryRefused(f"the {self.engine} template failed to render: {exc}",
                              {"engine": self.engine}) from exc
         finally:
             _binds.reset(token)
@@ -140,10 +140,10 @@ class CompiledTemplate:
         text, binds = self.render_text(values)
         shape = self.shape(text, dialect)
         if shape.problems:
-            raise QueryError("the rendered SQL was refused: " + "; ".join(shape.problems),
-                             {"sql_problems": shape.problems})
+            raise QueryRefused("the rendered SQL was refused: " + "; ".join(shape.problems),
+                               {"sql_problems": shape.problems})
         if not text[: shape.body_end].strip():
-            raise QueryError("the template rendered an empty statement")
+            raise QueryRefused("the template rendered an empty statement")
         return RenderedSql(text[: shape.body_end], binds, dialect, shape.first_keyword)
 
 

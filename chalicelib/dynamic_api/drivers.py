@@ -21,9 +21,9 @@ the session rules every invocation relies on (DESIGN 15):
   `SET NAMES`. A connection whose reset fails is closed, never reused.
 * errors: statement timeout -> RequestTimeout (408); a write refused by the
   read-only transaction -> ReadOnlyViolation (403); connection lost ->
-  ConnectionFailed (connection discarded); anything else the server refused
-  -> QueryError with the server's message (its SQLSTATE/errno stays in the
-  server log).
+  ConnectionFailed (503, connection discarded); anything else the server
+  refused -> QueryRefused (422) with the server's message (its SQLSTATE/errno
+  stays in the server log); a failure that is neither -> QueryError (500).
 
 Multi-statement text is refused by both protocols as used for API SQL
 (pg8000 extended protocol, PyMySQL without CLIENT.MULTI_STATEMENTS).
@@ -40,6 +40,7 @@ from chalicelib.errors import (
     ConnectionFailed,
     PermissionDenied,
     QueryError,
+    QueryRefused,
     RequestTimeout,
     invalid_input,
 )
@@ -62,8 +63,8 @@ class ReadOnlyViolation(PermissionDenied):
              "hint": "writes need a POST/PUT/PATCH/DELETE API whose statement is an INSERT, UPDATE or DELETE"})
 
 
-def _refused(message: str, category: str) -> QueryError:
-    return QueryError(f"the query failed: {message}", {"reason": category})
+def _refused(message: str, category: str) -> QueryRefused:
+    return QueryRefused(f"the query failed: {message}", {"reason": category})
 
 
 @dataclass

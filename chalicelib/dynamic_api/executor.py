@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from chalicelib.errors import ConnectionFailed, NotFound, QueryError
+from chalicelib.errors import ConnectionFailed, NotFound, QueryRefused
 from chalicelib.jsontext import dumps
 
 from . import limits, paging
@@ -76,7 +76,7 @@ _routine_kinds: dict[tuple[str, str], str] = {}
 def _procedure_statement(rendered: RenderedSql, conn: DbConnection, pool_id: str) -> BoundStatement:
     m = routine_call(rendered.marked)
     if m is None:
-        raise QueryError("a procedure template must render a routine call: name(args)")
+        raise QueryRefused("a procedure template must render a routine call: name(args)")
     name, args = m.group("name"), m.group("args")     # name: template text, matched [A-Za-z_][\w$.]*
     dialect = rendered.dialect
     if dialect.name == "mysql":
@@ -96,7 +96,7 @@ def _procedure_statement(rendered: RenderedSql, conn: DbConnection, pool_id: str
                 "AND pg_function_is_visible(oid) LIMIT 1", [parts[0]])
         res = conn.execute(probe)
         if not res.rows:
-            raise QueryError(f"routine {name!r} does not exist on the target database", {"routine": name})
+            raise QueryRefused(f"routine {name!r} does not exist on the target database", {"routine": name})
         kind = _routine_kinds[key] = str(res.rows[0][0])
     if kind == "p":
         return dialect.bind(f"CALL {name}({args})", rendered.values)

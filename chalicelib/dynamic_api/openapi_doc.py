@@ -110,7 +110,10 @@ def _operation(d: store.LoadedDefinition) -> dict:
         "408": {"description": "query timed out", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
         "413": {"description": "result larger than max_rows or the response size limit: page it",
                 "content": {"application/json": {"schema": ERROR_SCHEMA}}},
-        "503": {"description": "connection pool busy", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        "422": {"description": "the database refused the query (QUERY_ERROR)",
+                "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+        "503": {"description": "connection pool busy, or its database unreachable (CONNECTION_ERROR); "
+                               "see Retry-After", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
     }
     op: dict[str, Any] = {
         "operationId": "dyn_" + "".join(c if c.isalnum() else "_" for c in row["name"]),

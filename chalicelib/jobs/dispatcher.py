@@ -65,7 +65,7 @@ def summarise(exc: BaseException, job_id: str) -> dict:
     """What a caller may see of a handler's failure: {code, message, hint}.
     A typed error (`chalicelib.errors`) shows its code and message; any
     other exception only its kind, since its text may hold internals."""
-    from chalicelib.errors import AppError
+    from chalicelib.errors import AppError, retryable
     from chalicelib.masking import mask_text
 
     cause = exc.__cause__ if isinstance(exc, PermanentJobError) and isinstance(exc.__cause__, AppError) else exc
@@ -74,7 +74,7 @@ def summarise(exc: BaseException, job_id: str) -> dict:
             hint = "retrying cannot fix this: correct the input and submit a new job"
         elif cause.status < 500:
             hint = "correct the input and submit a new job"
-        elif cause.status in (502, 503, 408):
+        elif retryable(cause):
             hint = "a dependency failed; the job is retried while attempts remain, or submit it again later"
         else:
             hint = f"an internal error; the server log has the details under job {job_id}"

@@ -12,12 +12,12 @@ def _query(api, pro, test, values=("1001",), **body):
     return api.post("/api/query", payload)
 
 
-def test_refused_connection_is_a_connection_error_with_suggestions(api, configs):
+def test_refused_connection_is_a_503_connection_error_with_retry_after_and_suggestions(api, configs):
     pro, test = configs(test={"port": free_port(), "connect_timeout": 2})
 
     r = _query(api, pro, test)
 
-    assert r.status == 500
+    assert r.status == 503 and r.headers["retry-after"] == "1"
     err = r.error
     assert err["code"] == "CONNECTION_ERROR"
     assert err["details"]["side"] == "test"
@@ -32,7 +32,7 @@ def test_wrong_password_is_reported_without_the_password(api, configs, db):
 
     r = _query(api, pro, test)
 
-    assert r.status == 500
+    assert r.status == 503
     assert r.error["code"] == "CONNECTION_ERROR"
     assert r.error["details"]["reason"] == "authentication_failed"
     assert "Bad credentials" in r.error["details"]["error_detail"]
@@ -45,12 +45,12 @@ def test_wrong_password_is_reported_without_the_password(api, configs, db):
     ({"keyspace": "missing_ks"}, "keyspace missing_ks does not exist", "keyspace"),
     ({"table": "missing_table"}, "table production_ks.missing_table does not exist", "table"),
 ])
-def test_unknown_keyspace_or_table_is_a_query_error(api, configs, override, expected, suggestion):
+def test_unknown_keyspace_or_table_is_a_422_query_error_naming_it(api, configs, override, expected, suggestion):
     pro, test = configs(pro=override)
 
     r = _query(api, pro, test)
 
-    assert r.status == 500
+    assert r.status == 422 and "retry-after" not in r.headers
     err = r.error
     assert err["code"] == "QUERY_ERROR"
     assert err["details"]["side"] == "pro"

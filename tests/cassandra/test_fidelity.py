@@ -234,8 +234,8 @@ def test_text_holding_nul_bytes_is_compared_shown_and_saved_in_the_binary_form(a
 
 @pytest.mark.parametrize("error, status, code, reason", [
     ("read_timeout", 408, "TIMEOUT_ERROR", "timeout"),
-    ("unavailable", 500, "CONNECTION_ERROR", "unavailable"),
-    ("read_failure", 500, "QUERY_ERROR", "read_failure"),
+    ("unavailable", 503, "CONNECTION_ERROR", "unavailable"),
+    ("read_failure", 503, "QUERY_ERROR", "read_failure"),
 ])
 def test_coordinator_failures_map_to_typed_errors_with_suggestions(api, envs, twin, error, status, code, reason):
     table = twin(EVENTS, [["tenant", "day"], "seq", "kind"], _events([1]), _events([1]))
@@ -246,6 +246,7 @@ def test_coordinator_failures_map_to_typed_errors_with_suggestions(api, envs, tw
         envs["test"].clear_failures()
 
     assert r.status == status, r.json
+    assert ("retry-after" in r.headers) == (status == 503)  # a dependency's fault: retry later
     assert r.error["code"] == code and r.error["details"]["reason"] == reason
     assert r.error["details"]["side"] == "test" and r.error["details"]["suggestions"]
 
@@ -255,7 +256,7 @@ def test_a_wrong_datacenter_is_a_connection_error_listing_the_cluster_datacenter
 
     r = _query(api, envs, table, pro={"datacenter": "eu-west-9"}, keys=["tenant", "day"], values=[["t1", "1"]])
 
-    assert r.status == 500, r.json
+    assert r.status == 503, r.json
     assert r.error["code"] == "CONNECTION_ERROR"
     assert r.error["details"]["reason"] == "unknown_datacenter"
     assert r.error["details"]["datacenters"] == ["datacenter1"]

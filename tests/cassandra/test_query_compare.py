@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cassandra.conftest import ALL_TYPE_COLUMNS, KEY_TYPES, PRO_PASSWORD, TEST_PASSWORD
+from tests.jobs.conftest import inline_queue  # noqa: F401 - jobs in process, retried without delay
 
 
 def _query(api, configs, table="user_data", **body):
@@ -203,6 +204,32 @@ def test_async_comparison_runs_as_a_job(api, configs, db):
     assert job["result"]["total_keys"] == 2 and job["result"]["differences_count"] == 1
     stored = db.one("SELECT payload::text AS p FROM jobs WHERE id = CAST(:id AS uuid)", id=job_id)["p"]
     assert PRO_PASSWORD not in stored and TEST_PASSWORD not in stored
+
+
+@pytest.mark.parametrize("error, code, attempts", [("read_failure", "QUERY_ERROR", 2),   # 503: retried
+                                                    ("unavailable", "CONNECTION_ERROR", 2)])
+def test_an_async_comparison_whose_replicas_fail_is_retried_as_a_dependency_fault(api, configs, envs, inline_queue,
+                                                                                 error, code, attempts):
+    envs["test"].time_out_reads(count=None, error=error)
+    try:
+        r = _query(api, configs, values=["1001"], **{"async": True})
+        assert r.status == 202, r.json
+        assert inline_queue.wait_idle(60)
+    finally:
+        envs["test"].clear_failures()
+    job = api.get(f"/api/jobs/{r.data['id']}").data
+    assert job["status"] == "failed" and job["attempts"] == attempts  # compare.cassandra has 2 attempts
+    assert job["error"]["code"] == code and "dependency" in job["error"]["hint"]
+
+
+def test_an_async_comparison_of_a_missing_table_fails_at_once(api, configs, inline_queue):
+    pro, test = configs(pro={"table": "no_such_table"})
+    r = api.post("/api/query", {"pro_config": pro, "test_config": test, "keys": ["user_id"], "values": ["1001"],
+                                "async": True})
+    assert r.status == 202, r.json
+    assert inline_queue.wait_idle(60)
+    job = api.get(f"/api/jobs/{r.data['id']}").data
+    assert job["status"] == "failed" and job["attempts"] == 1 and job["error"]["code"] == "QUERY_ERROR"
 
 
 def test_config_group_supplies_configs_and_keys(api, configs):

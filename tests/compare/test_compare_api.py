@@ -8,6 +8,7 @@ import pytest
 
 from tests.compare import redis_servers as rs
 from tests.compare.conftest import side_config
+from tests.jobs.conftest import inline_queue  # noqa: F401 - jobs in process, retried without delay
 
 
 def compare_body(cfg1, cfg2, keys, **kw):
@@ -65,7 +66,7 @@ def test_side_down_is_connection_error_with_details_and_an_error_log(api, cfg1, 
     dead = {"name": "gone", "nodes": [{"host": "127.0.0.1", "port": rs.free_port()}], "password": "hunter2-xyz",
             "socket_connect_timeout": 0.5}
     r = api.post("/api/redis/compare", compare_body(cfg1, dead, ["k"]))
-    assert r.status == 500 and r.error["code"] == "CONNECTION_ERROR"
+    assert r.status == 503 and r.error["code"] == "CONNECTION_ERROR" and r.headers["retry-after"] == "1"
     assert r.error["details"]["cluster"] == "gone" and r.error["details"]["suggestions"]
     assert "hunter2-xyz" not in r.body.decode()
     errors = api.get("/api/query-logs?level=ERROR&limit=20").data["logs"]
@@ -76,7 +77,7 @@ def test_side_down_is_connection_error_with_details_and_an_error_log(api, cfg1, 
 def test_wrong_password_over_http_says_authentication_failed(api, cfg1, redis_env2, env1):
     bad = side_config(redis_env2, "test", password="not-it")
     r = api.post("/api/redis/compare", compare_body(cfg1, bad, ["k"]))
-    assert r.status == 500 and "Authentication failed" in r.error["message"]
+    assert r.status == 503 and "Authentication failed" in r.error["message"]
     assert "not-it" not in r.body.decode()
 
 
@@ -118,6 +119,17 @@ def test_async_comparison_runs_as_a_job_with_history(api, db, cfg1, cfg2, env1, 
     assert result["differences_count"] == 1 and result["total_keys"] == 30
     h = api.get(f"/api/query-history/{result['history_id']}").data
     assert h["job_id"] == job_id and h["differences_count"] == 1
+
+
+def test_an_async_comparison_with_an_unreachable_side_is_retried_as_a_dependency_fault(api, inline_queue, cfg1,
+                                                                                        env1):
+    dead = {"name": "gone", "nodes": [{"host": "127.0.0.1", "port": rs.free_port()}], "socket_connect_timeout": 0.5}
+    r = api.post("/api/redis/compare", compare_body(cfg1, dead, ["k"], **{"async": True}))
+    assert r.status == 202, r.json
+    assert inline_queue.wait_idle(60)
+    job = api.get(f"/api/jobs/{r.data['job_id']}").data
+    assert job["status"] == "failed" and job["attempts"] == 2  # compare.redis has 2 attempts: it was retried
+    assert job["error"]["code"] == "CONNECTION_ERROR" and "dependency" in job["error"]["hint"]
 
 
 # ---------------------------------------------------------------- config groups

@@ -262,7 +262,8 @@ def cql_tables():
         srv.stop()
 
 
-def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_differ(browser, keys, cql_tables):
+def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_differ(browser, keys, cql_tables,
+                                                                                       api):
     servers, expected = cql_tables
     b = browser
     b.sign_in(keys["operator"])
@@ -284,9 +285,12 @@ def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_d
     b.click("#run-cassandra-form details > summary")
     b.fill("#run-cass-split", "4")
     b.fill("#cassandra-run-step", "10")
+    b.fill("#run-cass-recheck", "2")
     b.click("#run-start")
     b.wait_text("#run-title", name, timeout=30)
     assert _wait_state(b, TERMINAL) == "completed"
+    run = next(r for r in api.get("/api/compare-runs?engine=cassandra&limit=100").data["items"] if r["name"] == name)
+    assert run["public_config"]["recheck_rounds"] == 2
     b.wait(lambda: b.find("#run-diff-count").text.endswith(f"of {len(expected)}"), what="the differing rows")
     listed = {json.dumps(json.loads(k), sort_keys=True): t for k, t in _listed(b).items()}
     assert listed == {k: t for k, (t, _) in expected.items()}
@@ -297,8 +301,8 @@ def test_a_cassandra_table_run_is_started_from_its_tab_and_lists_the_rows_that_d
 
 def test_a_run_the_server_refuses_shows_the_reason_on_the_form_and_stays_on_it(browser, keys):
     b = browser
-    # 503 is the rule; the server answers 500 today (the xfail test below)
-    b.allow_console(r"api/compare-runs - Failed to load resource: the server responded with a status of 50[03]")
+    # an unreachable side is a dependency's fault: 503 (the test below)
+    b.allow_console(r"api/compare-runs - Failed to load resource: the server responded with a status of 503")
     b.sign_in(keys["operator"])
     b.go("#/compare-runs")
     b.find("#run-redis-form")
@@ -311,9 +315,6 @@ def test_a_run_the_server_refuses_shows_the_reason_on_the_form_and_stays_on_it(b
     assert not b.find_all("#runs-list tbody tr[data-run-id]") or "127.0.0.1:1" not in b.find("#runs-list").text
 
 
-@pytest.mark.xfail(reason="server fix in chalicelib/errors.py: ConnectionFailed (CONNECTION_ERROR) is mapped to 500, "
-                          "but an unreachable side is a dependency's fault (503 with Retry-After)",
-                   strict=False)
 def test_starting_a_run_against_an_unreachable_side_is_a_503_with_retry_after(live_server, keys):
     down = {"name": "down", "nodes": [{"host": "127.0.0.1", "port": 1}]}
     r = live_server.call("POST", "/api/compare-runs", {"cluster1_config": down, "cluster2_config": down},

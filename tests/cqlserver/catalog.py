@@ -351,11 +351,13 @@ class Catalog:
         """Rows (lists of cell bytes) the statement selects with these bound values."""
         return [row for _, row in self.run_positioned(statement, values, consistency)]
 
-    def make_stale(self, keyspace: str, name: str, rows: dict, reads: int = 1) -> None:
+    def make_stale(self, keyspace: str, name: str, rows: dict, reads: int | dict = 1) -> None:
         """One replica lags: the next `reads` reads of each partition named in `rows` at ONE /
         LOCAL_ONE see the replica's older version ({primary key tuple: {column: old value}}, or
         None for a row the replica lacks) instead of the current data; then it has caught up.
-        QUORUM and stronger reads never see it (the newest answer of the replicas wins)."""
+        QUORUM and stronger reads never see it (the newest answer of the replicas wins).
+        `reads` may be per row ({primary key tuple: reads}; a partition lags as long as its
+        longest-lagging row), so that some partitions catch up sooner than others."""
         with self.lock:
             table = self.table(keyspace, name)
             overlay, left = {}, {}
@@ -372,7 +374,8 @@ class Catalog:
                     current.update({c: table.columns[c].encode(_null_if_empty(table.columns[c], v))
                                     for c, v in row.items()})
                     overlay[(pk, ck)] = current
-                left[pk] = reads
+                lag = reads if isinstance(reads, int) else reads[key if key in reads else key[0]]
+                left[pk] = max(left.get(pk, 0), lag)
             table.stale = {"rows": overlay, "left": left}
 
     def _partitions(self, table: "Table", keys, consistency: str) -> list:

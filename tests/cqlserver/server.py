@@ -372,7 +372,7 @@ class CqlTestServer:
             for row in rows:
                 target.put(row)
 
-    def make_stale(self, keyspace: str, table: str, rows: dict, reads: int = 1):
+    def make_stale(self, keyspace: str, table: str, rows: dict, reads: int | dict = 1):
         """A lagging replica (see Catalog.make_stale): weak reads of those partitions see `rows`
         the next `reads` times."""
         self.catalog.make_stale(keyspace, table, rows, reads)

@@ -182,6 +182,7 @@ def test_openapi_describes_published_apis_as_valid_openapi_3_1(api, anon, keys, 
     assert {"skipCount", "maxResultCount", "sorting"} <= set(params)
     assert op["security"] == [{"bearerAuth": ["people.read"]}, {"apiKeyAuth": ["people.read"]}]
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["required"] == ["totalCount", "items"]
+    assert {"400", "404", "408", "413", "422", "503"} <= set(op["responses"])  # the statuses an invocation answers
     wop = doc["paths"][f"/api/dynamic-api/invoke/{w['name']}"]["post"]
     assert wop["requestBody"]["content"]["application/json"]["schema"]["required"] == ["who"]
     assert wop["parameters"][0]["in"] == "header"

@@ -144,3 +144,17 @@ def test_over_http_a_viewer_pages_definitions_by_status_and_category_and_their_l
         assert anon.get(f"/api/dynamic-api/invoke/{made[1]['name']}").status == 200
     logs = viewer.get(f"/api/dynamic-apis/{made[1]['id']}/logs?limit=1")
     assert logs.data["total"] == 2 and len(logs.data["items"]) == 1 and logs.data["has_more"]
+
+
+def test_over_http_a_query_the_target_refuses_is_422_and_an_unreachable_pool_503_with_retry_after(
+        admin, operator, anon, open_pool, pg_target_params):
+    broken = create_api(operator, open_pool, "liquid", "SELECT nope FROM no_such_table_here", [],
+                        is_multiple_result=False)
+    r = anon.get(f"/api/dynamic-api/invoke/{broken['name']}")
+    assert r.status == 422 and r.error["code"] == "QUERY_ERROR", r.json
+    assert "no_such_table_here" in r.error["message"] and "retry-after" not in r.headers
+    down = admin.post("/api/connection-pools", pool_body(pg_target_params, port=1))
+    assert down.status == 201, down.json
+    assert operator.post(f"/api/connection-pools/{down.data['id']}/test").status == 403  # testing pools is admin's
+    t = admin.post(f"/api/connection-pools/{down.data['id']}/test")
+    assert t.status == 503 and t.error["code"] == "CONNECTION_ERROR" and t.headers["retry-after"] == "1", t.json

@@ -44,7 +44,7 @@ def test_pool_test_endpoint_connects_and_reports_time(api, tparams):
 def test_pool_test_of_an_unreachable_database_is_a_connection_error_with_suggestions(api, tparams):
     pool = api.post("/api/connection-pools", pool_body(tparams, port=1)).data
     r = api.post(f"/api/connection-pools/{pool['id']}/test")
-    assert r.status == 500
+    assert r.status == 503 and r.headers["retry-after"] == "1"
     assert r.error["code"] == "CONNECTION_ERROR"
     details = r.error["details"]
     assert details["hosts"] == [f"{tparams.host}:1"]
@@ -123,7 +123,7 @@ def test_inactive_pool_refuses_invocations(api, anon, pg_target_params):
     d = create_api(api, pool["id"], "liquid", "SELECT 1 AS one", [])
     api.put(f"/api/connection-pools/{pool['id']}", {"is_active": False})
     r = anon.get(f"/api/dynamic-api/invoke/{d['name']}")
-    assert r.error["code"] == "CONNECTION_ERROR"
+    assert r.status == 503 and r.error["code"] == "CONNECTION_ERROR"
     assert json.loads(r.body)["success"] is False
 
 

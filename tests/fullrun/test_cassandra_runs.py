@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.cqlserver import CqlTestServer
-from tests.fullrun.helpers import all_differences, wait_state
+from tests.fullrun.helpers import all_differences, cql_config, wait_state
 
 PASSWORD = "pro-Secret-9"
 
@@ -78,20 +78,13 @@ def cql_envs():
     test.stop()
 
 
-def _cfg(srv: CqlTestServer, table: str, password: str | None = None) -> dict:
-    cfg = {"cluster_name": srv.catalog.cluster_name, "datacenter": "datacenter1", "hosts": [srv.host],
-           "port": srv.port, "keyspace": "ks", "table": table, "connect_timeout": 5, "request_timeout": 10}
-    if password:
-        cfg.update(username="cassandra", password=password)
-    return cfg
-
-
 def _normal(expected: dict, table: str) -> dict:
     return {(t, json.dumps(json.loads(k), sort_keys=True), f): v for (t, k, f), v in expected.items() if t == table}
 
 
 def _run(api, inline_queue, pro, test, table: str, **kw) -> dict:
-    body = {"engine": "cassandra", "pro_config": _cfg(pro, table, PASSWORD), "test_config": _cfg(test, table),
+    body = {"engine": "cassandra", "pro_config": cql_config(pro, table, PASSWORD),
+            "test_config": cql_config(test, table),
             "split_count": 8, "page_size": 40, "step_keys": 30, "slice_seconds": 0.5}
     body.update(kw)
     r = api.post("/api/compare-runs", body)
@@ -136,7 +129,8 @@ def test_a_cassandra_run_with_a_stopped_test_side_pauses_and_names_it(api, inlin
     down.create_table("ks", "users", {"user_id": "int", "name": "text", "email": "text", "profile": "text"},
                       primary_key=["user_id"])
     down.start()
-    body = {"engine": "cassandra", "pro_config": _cfg(pro, "users", PASSWORD), "test_config": _cfg(down, "users"),
+    body = {"engine": "cassandra", "pro_config": cql_config(pro, "users", PASSWORD),
+            "test_config": cql_config(down, "users"),
             "split_count": 4, "page_size": 40, "step_keys": 30, "max_ops_per_second": {"pro": 200}}
     r = api.post("/api/compare-runs", body)
     assert r.status == 202, r.json
@@ -149,7 +143,8 @@ def test_a_cassandra_run_with_a_stopped_test_side_pauses_and_names_it(api, inlin
 
 def test_a_cancelled_cassandra_run_resumes_to_the_same_differences(api, inline_queue, cql_envs):
     pro, test, expected = cql_envs
-    body = {"engine": "cassandra", "pro_config": _cfg(pro, "users", PASSWORD), "test_config": _cfg(test, "users"),
+    body = {"engine": "cassandra", "pro_config": cql_config(pro, "users", PASSWORD),
+            "test_config": cql_config(test, "users"),
             "split_count": 8, "page_size": 20, "step_keys": 20, "max_ops_per_second": 400}
     run_id = api.post("/api/compare-runs", body).data["id"]
     assert api.post(f"/api/compare-runs/{run_id}/cancel").status == 200

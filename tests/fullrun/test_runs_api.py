@@ -99,10 +99,11 @@ def test_bad_run_bodies_are_400s_naming_the_field(api, cfg1, cfg2, change, field
     assert field in json.dumps(r.error)
 
 
-def test_an_unreachable_side_is_refused_when_the_run_is_created(api, cfg1):
+def test_an_unreachable_side_is_refused_when_the_run_is_created_with_a_503_and_retry_after(api, cfg1):
     from tests.compare.redis_servers import free_port
     r = api.post("/api/compare-runs", run_body(cfg1, {"name": "gone", "nodes": [f"127.0.0.1:{free_port()}"],
                                                       "socket_connect_timeout": 0.5}))
+    assert r.status == 503 and r.headers["retry-after"] == "1"
     assert r.error["code"] == "CONNECTION_ERROR"
     assert "gone" in r.error["message"]
 

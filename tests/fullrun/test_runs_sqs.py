@@ -3,26 +3,12 @@ in-process workers, a worker process killed mid-run and resumed, the
 shared rate limit, and a side that fails mid-run pausing the run."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 
 from chalicelib.jobs.worker import LocalWorker
-from tests.conftest import ROOT, SECRET_KEY, TEST_DATABASE_URL
 from tests.fullrun.datasets import plant, union_size
-from tests.fullrun.helpers import all_differences, found, run_body, wait_state
-
-
-def drain(api, sqs_env, run_id: str, workers: int = 1, timeout: float = 90) -> dict:
-    """Run `workers` local workers (threads) until the run leaves `running`."""
-    ws = [LocalWorker(sqs_env.queue, wait_s=1).start() for _ in range(workers)]
-    try:
-        return wait_state(api, run_id, ("completed", "failed", "paused", "cancelled"), timeout)
-    finally:
-        for w in ws:
-            w.stop()
+from tests.fullrun.helpers import all_differences, drain, found, run_body, start_and_kill_a_worker, wait_state
 
 
 def comparable(diffs: list[dict]) -> dict:
@@ -46,40 +32,11 @@ def test_segments_run_as_low_priority_jobs_on_sqs_and_find_every_planted_differe
     assert len([j for j in jobs if j["payload"]["run_id"] == run_id]) >= 2
 
 
-def _worker_process(sqs_env, moto_endpoint) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=TEST_DATABASE_URL, SECRET_KEYS=SECRET_KEY, PYTHONPATH=str(ROOT),
-               AWS_ENDPOINT_URL=moto_endpoint, JOB_RETRY_DELAY_S="0",
-               QUEUE_URL_CRITICAL=sqs_env.urls["critical"], QUEUE_URL_DEFAULT=sqs_env.urls["default"],
-               QUEUE_URL_LOW=sqs_env.urls["low"])
-    return subprocess.Popen([sys.executable, "-m", "chalicelib.compare.fullrun.workers", "1"], cwd=str(ROOT),
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-
-
-def _start_and_kill_a_worker(api, sqs_env, moto_endpoint, body: dict) -> str:
-    """Start a run, let a worker process commit a few steps, SIGKILL it."""
-    run_id = api.post("/api/compare-runs", body).data["id"]
-    proc = _worker_process(sqs_env, moto_endpoint)
-    try:
-        assert proc.stdout.readline().strip() == "worker ready"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            p = api.get(f"/api/compare-runs/{run_id}").data["progress"]
-            if p["steps"] >= 6:
-                break
-            time.sleep(0.05)
-        proc.kill()  # no cleanup: a step may be half done
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    return run_id
-
-
 def test_a_killed_worker_resumed_gives_the_results_of_an_uninterrupted_run_and_counts_no_segment_twice(
         api, sqs_env, moto_endpoint, cfg1, cfg2, env1, env2):
     expected = plant(env1, env2, n_identical=1500)
     union = union_size(env1, env2)
-    run_id = _start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
+    run_id = start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
     killed = api.get(f"/api/compare-runs/{run_id}").data
     assert killed["state"] == "running" and killed["progress"]["keys_compared"] < union
 
@@ -105,7 +62,7 @@ def test_the_job_of_a_killed_worker_is_redelivered_and_finishes_its_segment_from
     from chalicelib.jobs.sweep import sweep_stuck_jobs
     expected = plant(env1, env2, n_identical=1500)
     union = union_size(env1, env2)
-    run_id = _start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
+    run_id = start_and_kill_a_worker(api, sqs_env, moto_endpoint, run_body(cfg1, cfg2, max_ops_per_second=1500))
     before = api.get(f"/api/compare-runs/{run_id}").data
     assert before["state"] == "running" and before["progress"]["keys_compared"] < union
     report = sweep_stuck_jobs(stuck_after_s=0)  # its heartbeat stopped with it: the job is re-queued

@@ -12,8 +12,9 @@ sides at once: read the rows at each side's consistency level -> match
 rows by full primary key and compare field by field -> keys that differ
 are read again after a short delay, up to `recheck_rounds` times (a
 lagging replica read at a weak consistency level is told from a real
-difference) -> the seed 003 answer built by the shared ReportBuilder
-(every key in exactly one class), plus row counts, raw rows and timing.
+difference; `recheck` is that loop, also used by whole-table runs) -> the
+seed 003 answer built by the shared ReportBuilder (every key in exactly one
+class), plus row counts, raw rows and timing.
 """
 from __future__ import annotations
 
@@ -176,20 +177,11 @@ def _run(plan: ComparePlan, prog: Progress, log: LogFn, t0: float, keys: list, d
     fields = _fields(plan, prep, cols)
     row_columns = _row_columns(prep)
     outcomes = _outcomes(plan, keys, compared, fetched, fields, cols, row_columns)
-    transient = rechecked = 0
-    for rnd in range(1, plan.recheck_rounds + 1):
-        pending = [i for i in compared if outcomes[i].status != "identical"]
-        if not pending:
-            break
-        time.sleep(plan.recheck_delay_seconds)
-        log("INFO", f"Recheck round {rnd}: reading {len(pending)} differing keys again")
-        again = _both(lambda side, p, keys=pending: fetch_rows(p, keys, lambda n: None, log), prep)
-        rechecked += len(pending)
-        fresh = _outcomes(plan, keys, pending, again, fields, cols, row_columns)
-        for index in pending:
-            if fresh[index].status == "identical":
-                transient += 1
-            outcomes[index] = fresh[index]
+
+    def reread(pending: list) -> dict:
+        again = _both(lambda side, p: fetch_rows(p, pending, lambda n: None, log), prep)
+        return _outcomes(plan, keys, pending, again, fields, cols, row_columns)
+    rechecked, transient = recheck(outcomes, plan.recheck_rounds, plan.recheck_delay_seconds, reread, log=log)
     if transient:
         rb.note("transient_dropped", transient)
         log("INFO", f"{transient} differences disappeared on recheck (transient)")
@@ -241,6 +233,34 @@ def _run(plan: ComparePlan, prog: Progress, log: LogFn, t0: float, keys: list, d
     prog.update(1, 1, "done", force=True)
     log("INFO", f"Cassandra comparison finished: {answer['summary']['overview']}")
     return answer
+
+
+def recheck(outcomes: dict, rounds: int, delay: float, reread: Callable[[list], dict], *,
+            read_at: Optional[float] = None, log: Optional[LogFn] = None) -> tuple[int, int]:
+    """Read the keys whose outcome is not identical again, up to `rounds` times, each time
+    `delay` seconds after their previous read (`read_at`, monotonic; default now), so that a
+    lagging replica is told from a real difference. `reread(indexes)` answers their fresh
+    KeyOutcomes; `outcomes` ({index: KeyOutcome}) is updated in place. Returns
+    (keys re-read, keys that became identical: transient differences)."""
+    log = log or _no_log
+    transient = rechecked = 0
+    last = time.monotonic() if read_at is None else read_at
+    for rnd in range(1, rounds + 1):
+        pending = [i for i, o in outcomes.items() if o.status != "identical"]
+        if not pending:
+            break
+        wait = last + delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        log("INFO", f"Recheck round {rnd}: reading {len(pending)} differing keys again")
+        fresh = reread(pending)
+        last = time.monotonic()
+        rechecked += len(pending)
+        for index in pending:
+            if fresh[index].status == "identical":
+                transient += 1
+            outcomes[index] = fresh[index]
+    return rechecked, transient
 
 
 def _row_columns(prep: dict) -> list:
@@ -296,4 +316,4 @@ def sharding_info(shards: dict, labels: list, failed: dict, cfg: ShardingConfig,
     }
 
 
-__all__ = ["ComparePlan", "compare_cassandra", "cql_name"]
+__all__ = ["ComparePlan", "compare_cassandra", "cql_name", "recheck"]

@@ -2,6 +2,7 @@
 
     prep = prepare_side("pro", cfg, key_columns, fields, tables, sharded=False)  # schema + rules; no data read
     attach_keys(prep, keys, table_of, key_columns)                            # keys typed per table
+    attach_typed(prep, {index: typed values})                                 # or keys already typed
     result = fetch_rows(prep, indexes, progress, log)     # the rows, per key and per primary key
 
 `prepare_side` learns each table's primary key (schema.load_schema),
@@ -129,6 +130,15 @@ def attach_keys(prep: PreparedSide, keys: list, table_of: dict, key_columns: lis
         plan.by_identity[identity_of(typed)] = key.index
 
 
+def attach_typed(prep: PreparedSide, typed: dict) -> None:
+    """Keys already of their columns' types (read from the table itself, e.g. by a whole-table
+    run), {index: values in the shape's key-column order}, replacing those attached before."""
+    for plan in prep.tables.values():
+        plan.typed = {i: list(v) for i, v in typed.items()}
+        plan.by_identity = {identity_of(v): i for i, v in plan.typed.items()}
+        prep.table_of = {i: plan.table for i in typed}
+
+
 def _statements(prep: PreparedSide, indexes: list, log: LogFn) -> list:
     """[(table plan, prepared statement, params)] for the wanted key indexes."""
     wanted = set(indexes)
@@ -205,5 +215,5 @@ def statement_texts(prep: PreparedSide) -> list:
     return [p.query for p in prep.tables.values()]
 
 
-__all__ = ["Key", "PreparedSide", "attach_keys", "SideRows", "TablePlan", "fetch_rows", "prepare_side",
+__all__ = ["Key", "PreparedSide", "attach_keys", "attach_typed", "SideRows", "TablePlan", "fetch_rows", "prepare_side",
            "statement_texts"]

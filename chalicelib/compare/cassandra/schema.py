@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.errors import QueryError, ValidationError, field_error, field_errors
+from chalicelib.errors import QueryRefused, ValidationError, field_error, field_errors
 
 _COLUMNS_QUERY = ("SELECT column_name, kind, position, type FROM system_schema.columns "
                   "WHERE keyspace_name = %s AND table_name = %s")
@@ -80,7 +80,7 @@ class QueryShape:
         return " AND ".join(parts)
 
 
-class TableMissing(QueryError):
+class TableMissing(QueryRefused):
     """The keyspace or table does not exist on that side."""
 
 

@@ -134,7 +134,7 @@ def _where(cfg: CassandraConfig | None) -> str | None:
 
 def run_job(ctx) -> dict:
     """The job handler: unseal, validate, run with progress."""
-    from chalicelib.errors import ConnectionFailed, RequestTimeout
+    from chalicelib.errors import retryable
     from chalicelib.jobs import PermanentJobError
     from chalicelib.secrets import get_box
 
@@ -155,7 +155,7 @@ def run_job(ctx) -> dict:
     try:
         return run_request(req, query_type, created_by=ctx.payload.get("created_by"), job_id=ctx.job_id,
                            progress=progress)
-    except (ConnectionFailed, RequestTimeout):
-        raise  # may work on a later attempt
     except AppError as exc:
+        if retryable(exc):  # unreachable, not enough replicas, timed out: may work on a later attempt
+            raise
         raise PermanentJobError(f"{exc.code}: {exc.message}") from exc

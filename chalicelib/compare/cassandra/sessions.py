@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import ConnectionFailed, QueryError, RequestTimeout
+from chalicelib.errors import ConnectionFailed, QueryRefused, QueryUnavailable, RequestTimeout
 
 from .config import CassandraConfig
 
@@ -277,11 +277,11 @@ def query_error(exc: BaseException, cfg: CassandraConfig, side: str, query: str)
         return ConnectionFailed(f"connection to Cassandra lost ({side})", {
             **base, "reason": "unreachable", "suggestions": CONNECTION_SUGGESTIONS})
     if isinstance(exc, cassandra.Unauthorized):
-        return QueryError(f"the Cassandra user may not read this table ({side})", {
+        return QueryRefused(f"the Cassandra user may not read this table ({side})", {
             **base, "reason": "permission_denied",
             "suggestions": [f"GRANT SELECT ON {cfg.keyspace}.{cfg.table} TO the user of this environment"]})
     if isinstance(exc, (cassandra.ReadFailure, cassandra.CoordinationFailure)):
-        return QueryError(f"Cassandra replicas failed to answer the read ({side})", {
+        return QueryUnavailable(f"Cassandra replicas failed to answer the read ({side})", {
             **base, "reason": "read_failure",
             "suggestions": ["check the replicas' logs (tombstone overwhelm, disk errors)", "query fewer keys at once"]})
     if not isinstance(exc, cassandra.DriverException) and type(exc).__module__.split(".")[0] != "cassandra":
@@ -297,4 +297,4 @@ def query_error(exc: BaseException, cfg: CassandraConfig, side: str, query: str)
         suggestions.append(QUERY_SUGGESTIONS["column"])
     if not suggestions:
         suggestions = list(QUERY_SUGGESTIONS.values())
-    return QueryError(f"CQL query failed ({side})", {**base, "reason": "query_refused", "suggestions": suggestions})
+    return QueryRefused(f"CQL query failed ({side})", {**base, "reason": "query_refused", "suggestions": suggestions})

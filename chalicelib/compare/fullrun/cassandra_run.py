@@ -62,10 +62,12 @@ def prepare(extra: dict, run_opts: dict) -> tuple[dict, dict, list[dict], int | 
         d["password"] = cfg.secret()
         return d
     spec = {"pro": sealed(pro_cfg), "test": sealed(test_cfg), "pk": pk, "ck": ck, "fields": fields,
-            "exclude": exclude, "consistency": b.consistency_level, "compare_mode": b.compare_mode}
+            "exclude": exclude, "consistency": b.consistency_level, "compare_mode": b.compare_mode,
+            "recheck_rounds": b.recheck_rounds, "recheck_delay_seconds": b.recheck_delay_seconds}
     public = {"pro_config": pro_cfg.public(), "test_config": test_cfg.public(), "partition_key": pk,
               "clustering_key": ck, "fields_to_compare": fields, "exclude_fields": exclude,
-              "consistency_level": b.consistency_level, "compare_mode": b.compare_mode, "run": run_opts}
+              "consistency_level": b.consistency_level, "compare_mode": b.compare_mode,
+              "recheck_rounds": b.recheck_rounds, "recheck_delay_seconds": b.recheck_delay_seconds, "run": run_opts}
     return spec, public, segs, b.config_group_id
 
 

@@ -6,10 +6,12 @@ Redis engine's own model validates, plus the run's own settings below.
 """
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, field_validator
 
+from chalicelib.compare.cassandra.config import ConsistencyLevel
+from chalicelib.compare.cassandra.config import QueryRequest as _QUERY
 from chalicelib.models import Model
 from chalicelib.web.models import PageQuery
 
@@ -75,6 +77,11 @@ class CreateRun(Model):
                 "max_ops_per_second": self.rates()}
 
 
+def _query_field(name: str) -> Any:
+    """A field of the specified-mode request (/api/query), bounds and default included."""
+    return _QUERY.model_fields[name]
+
+
 class CassandraRunBody(Model):
     """The Cassandra part of a run body: two table configs or a config group."""
     model_config = ConfigDict(extra="ignore", defer_build=True)
@@ -85,8 +92,11 @@ class CassandraRunBody(Model):
     fields_to_compare: list[str] = Field(default_factory=list, max_length=1000)
     exclude_fields: list[str] = Field(default_factory=list, max_length=1000)
     compare_mode: Literal["exact", "json", "normalized"] = "exact"
-    consistency_level: Optional[Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
-                                        "LOCAL_ONE"]] = None
+    consistency_level: Optional[ConsistencyLevel] = Field(
+        None, description="read level of both sides (ranges and rechecks); empty: each side's own")
+    # the specified-mode comparison's own fields (/api/query): one definition of their bounds
+    recheck_rounds: int = _query_field("recheck_rounds")
+    recheck_delay_seconds: float = _query_field("recheck_delay_seconds")
 
 
 class RunsQuery(PageQuery):

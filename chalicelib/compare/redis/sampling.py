@@ -33,7 +33,7 @@ def _rank(seed_bytes: bytes, key: bytes) -> int:
 def _scan_side(side: Side, cfg: SampleConfig, visit, failed: list) -> int:
     import redis.exceptions as rex
 
-    from chalicelib.errors import QueryError
+    from chalicelib.errors import QueryRefused
 
     scanned = 0
     for node in list(side.masters()):
@@ -45,7 +45,7 @@ def _scan_side(side: Side, cfg: SampleConfig, visit, failed: list) -> int:
             try:
                 cursor, page = side.client(node).execute_command(*args)
             except rex.NoPermissionError as exc:
-                raise QueryError(
+                raise QueryRefused(
                     f"Redis {side.label} '{side.config.name}': the user may not run SCAN",
                     {"query": "SCAN", "error_detail": side.scrub(exc), "reason": "permission_denied",
                      "suggestions": ["Allow SCAN (+scan) for this ACL user, or use query_mode 'specified'"]},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from chalicelib.errors import AppError, ValidationError, field_error, field_errors
+from chalicelib.errors import AppError, ValidationError, field_error, field_errors, retryable
 from chalicelib.jobs import JobContext, PermanentJobError, submit_job
 
 from ..runs import ComparisonRun
@@ -125,6 +125,8 @@ def redis_compare_job(ctx: JobContext) -> dict:
         req = RedisCompareRequest.model_validate(body)
         answer = execute(req, progress=job_progress(ctx), job_id=ctx.job_id)
     except AppError as exc:
+        if retryable(exc):  # a side unreachable, a timeout: a later attempt may work
+            raise
         raise PermanentJobError(f"{exc.code}: {exc.message}") from exc
     result: dict[str, Any] = {
         "history_id": answer.get("history_id"),

@@ -103,7 +103,8 @@ async function cassandraForm(defaults) {
   const group = await groupPicker("cassandra", "run-cassandra-group", [sidesBox]);
   const fields = input("fields_to_compare", { id: "run-cass-fields", placeholder: "empty = every column", label: "fields to compare" });
   const exclude = input("exclude_fields", { id: "run-cass-exclude", placeholder: "created_at, updated_at", label: "exclude fields" });
-  const consistency = select("consistency_level", [["", "driver default"], "ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL"], "", { id: "run-cass-consistency", label: "consistency level" });
+  const consistency = select("consistency_level", [["", "each side's own"], "ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "ALL"], "", { id: "run-cass-consistency", label: "consistency level" });
+  const recheck = input("recheck_rounds", { type: "number", value: 1, min: 0, max: 10, id: "run-cass-recheck", label: "recheck rounds" });
   const mode = select("compare_mode", [["exact", "exact"], ["json", "json"], ["normalized", "normalized"]], "exact", { id: "run-cass-mode", label: "compare mode" });
   const split = input("split_count", { type: "number", min: 1, max: 4096, id: "run-cass-split", placeholder: "16", label: "token ranges" });
   const opts = runOptions("cassandra");
@@ -112,13 +113,13 @@ async function cassandraForm(defaults) {
   const form = h("form", { id: "run-cassandra-form", "aria-label": "start a Cassandra run" },
     h("div", { class: "panel" }, h("div", { class: "fields" }, group.el)), sidesBox,
     h("div", { class: "panel stack" }, h("div", { class: "fields" }, field("Fields to compare", fields), field("Exclude fields", exclude),
-      field("Consistency level", consistency), field("Compare mode", mode), ...opts.main),
+      field("Consistency level", consistency), field("Compare mode", mode), field("Recheck rounds", recheck), ...opts.main),
       h("details", {}, h("summary", {}, "Advanced"), h("div", { class: "fields" }, field("Token ranges", split), ...opts.advanced))),
     h("div", { class: "panel stack" }, submit, out));
   form.addEventListener("submit", ev => {
     ev.preventDefault();
     busy(submit, () => {
-      const body = { engine: "cassandra", fields_to_compare: lines(fields.value), exclude_fields: lines(exclude.value), compare_mode: mode.value, ...opts.read() };
+      const body = { engine: "cassandra", fields_to_compare: lines(fields.value), exclude_fields: lines(exclude.value), compare_mode: mode.value, recheck_rounds: Number(recheck.value) || 0, ...opts.read() };
       if (group.value) body.config_group_id = group.value;
       else { body.pro_config = pro.read(); body.test_config = test.read(); }
       if (consistency.value) body.consistency_level = consistency.value;
