@@ -69,7 +69,7 @@ def test_the_checker_and_app_error_refuse_each_wrong_details_shape(details, why)
 @pytest.mark.parametrize("status, body, why", [
     (400, envelope(details=None), "no details.errors"),
     (400, envelope(details={"allowed": 1}), "no details.errors"),
-    (404, envelope("VALIDATION_ERROR", GOOD), "answers 400, not 404"),
+    (404, envelope("VALIDATION_ERROR", GOOD), "answers [400], not 404"),
     (418, envelope("TEAPOT"), "not one of"),
     (400, envelope(details=GOOD, success=True), "success is not false"),
     (400, envelope(details=GOOD, request_id=""), "request_id"),
