@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.jobs.models import AsyncOptions
-from chalicelib.web.models import Model, PageQuery, StrictModel
+from chalicelib.web.models import Model, PageQuery, StrictModel, UuidText
 
 ContentType = Literal["yaml", "json"]
 
@@ -71,7 +71,7 @@ class CreateDocument(AsyncOptions):
 class DocumentQuery(PageQuery):
     status: Literal["active", "inactive", "error"] | None = None
     health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
-    template_id: str | None = None
+    template_id: UuidText | None = None
     text: str | None = None
     invalid_config: bool = Field(False, description="only documents whose stored auth/rate-limit/timeout "
                                                     "configuration breaks a rule, with `config_problems`")
@@ -113,7 +113,7 @@ class DocumentMeta(AsyncOptions):
 
 
 class EndpointQuery(PageQuery):
-    document_id: str | None = None
+    document_id: UuidText | None = None
     tag: str | None = None
     method: list[Literal["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS",
                          "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
@@ -134,5 +134,5 @@ class PatchEndpoint(StrictModel):
 
 class AuditQuery(PageQuery):
     table_name: Literal["openapi_templates", "api_documents", "api_endpoints"] | None = None
-    record_id: str | None = None
+    record_id: UuidText | None = None
     operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None

@@ -8,17 +8,96 @@ Unknown fields are refused everywhere (a 400 naming the field, `extra_forbidden`
 a misspelt option must not be silently ignored. `StrictModel` is the same
 model, kept as a name for the routes that use it.
 
+A JSON `true`/`false` is refused where a number is expected (pydantic would read it as 1/0):
+the OpenAPI description says `integer`, and a boolean is not one.
+
+Shared field types, so that what a field accepts and what the OpenAPI description says
+(chalicelib/web/openapi.py) come from one place:
+- `UuidText`: a UUID as canonical text (`format: uuid`), 400 naming the field otherwise;
+- `IsoDatetime`: an ISO 8601 timestamp (`format: date-time`); numbers are refused;
+- `Duration`: `90s`, `15m`, `24h`, `7d`, `2w` or plain seconds, at most 366 days, as an
+  exact `pattern` (chalicelib.gateway.calllogs.parse_window turns it into seconds).
+
 Nothing that `import app` loads imports this module: routes name their models
 through `chalicelib.web.api.LazyModels`, imported on the first request.
 """
-from pydantic import BaseModel, ConfigDict, Field
+import datetime as dt
+import typing
+import uuid
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_OFFSET = 10_000_000  # a list offset; beyond it is a 400 naming `offset`, never SQL
+MAX_DURATION_S = 366 * 86400
+
+
+def _numeric(annotation: Any) -> bool:
+    if annotation in (int, float):
+        return True
+    return any(_numeric(a) for a in typing.get_args(annotation)) and typing.get_origin(annotation) not in (
+        list, dict, tuple, set)
 
 
 class Model(BaseModel):
     # NaN / Infinity are refused in float fields even when they arrive as text ("nan" in a query).
     model_config = ConfigDict(defer_build=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types_kept_apart(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would read JSON true/false as 1/0 and 0/1 as booleans; the description says
+        # `integer` or `boolean`, and the other is not one. (Text, as forms and query strings
+        # send, is still read: "1", "true".)
+        f = cls.model_fields.get(info.field_name) if info.field_name is not None else None
+        if f is None or not isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, bool) and _numeric(f.annotation) and not _admits_bool(f.annotation):
+            raise ValueError("Input should be a number, not a boolean")
+        if not isinstance(value, bool) and _admits_bool(f.annotation) and not _numeric(f.annotation):
+            raise ValueError("Input should be a boolean (true or false), not a number")
+        return value
+
+
+def _admits_bool(annotation: Any) -> bool:
+    return annotation is bool or any(_admits_bool(a) for a in typing.get_args(annotation))
+
+
+def _canonical_uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError("Input should be a valid UUID") from None
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().lstrip("+-").replace(
+            ".", "", 1).isdigit()):
+        raise ValueError("Input should be an ISO 8601 timestamp, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+def upto_pattern(n: int) -> str:
+    """A regular expression matching exactly the integers 1..n (no sign, no leading zero)."""
+    s, parts = str(n), []
+    if len(s) > 1:
+        parts.append(f"[1-9][0-9]{{0,{len(s) - 2}}}")
+    for i, ch in enumerate(s):
+        lo, hi = (1 if i == 0 else 0), (int(ch) if i == len(s) - 1 else int(ch) - 1)
+        if hi >= lo:
+            rest = len(s) - i - 1
+            parts.append(s[:i] + (f"[{lo}-{hi}]" if hi > lo else str(lo)) + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(parts) + ")"
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION_PATTERN = "^(?:" + "|".join(
+    [upto_pattern(MAX_DURATION_S)]
+    + [upto_pattern(MAX_DURATION_S // size) + unit for unit, size in DURATION_UNITS.items()]) + ")$"
+
+UuidText = Annotated[str, AfterValidator(_canonical_uuid), Field(json_schema_extra={"format": "uuid"})]
+IsoDatetime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN)]
 
 
 class StrictModel(Model):

@@ -44,3 +44,39 @@ def test_a_viewer_may_not_run_a_cassandra_comparison_over_http(live_server, conf
                          key=live_server.key("viewer"))
 
     assert r.status_code == 403
+
+
+def test_a_synchronous_timeout_beyond_29_seconds_is_refused_naming_timeout_and_async(live_server, operator,
+                                                                                        configs):
+    r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant", "day"], values=[["t1", "1"]],
+                                                     timeout=30), key=operator)
+
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "VALIDATION_ERROR" and "timeout" in err["message"] and '"async": true' in err["message"]
+    assert {"loc": ["body", "timeout"], "type": "less_than_equal",
+            "msg": 'at most 29 without "async": true'} in err["details"]
+
+
+def test_a_comparison_outliving_its_timeout_is_stopped_with_408_pointing_to_async(live_server, operator, configs,
+                                                                                  envs):
+    values = [[f"slow{i}", "1"] for i in range(12)]
+    envs["pro"].delay = 0.4       # every SELECT of a user table waits: 12 keys one by one take ~5 s
+    try:
+        r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant", "day"], values=values,
+                                                         batch_size=1, concurrency=1, recheck_rounds=0,
+                                                         timeout=0.5), key=operator)
+    finally:
+        envs["pro"].delay = 0.0
+
+    assert r.status_code == 408, r.text
+    err = r.json()["error"]
+    assert err["code"] == "TIMEOUT_ERROR" and '"async": true' in err["message"]
+    assert err["details"] == {"timeout_s": 0.5, "async_hint": {"async": True}}
+
+
+def test_a_timeout_beyond_29_seconds_is_taken_as_a_job(live_server, operator, configs):
+    r = live_server.call("POST", "/api/query", _body(configs, keys=["tenant", "day"], values=[["t1", "1"]],
+                                                     timeout=120, **{"async": True}), key=operator)
+
+    assert r.status_code == 202, r.text
