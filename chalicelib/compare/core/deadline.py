@@ -57,7 +57,7 @@ def guarded(seconds: float, expired: Callable[[float], Exception],
     end = time.monotonic() + seconds
 
     def report(done: int, total: int, stage: str) -> None:
-        if time.monotonic() > end:
+        if time.monotonic() >= end:
             raise expired(seconds)
         if progress is not None:
             progress(done, total, stage)
