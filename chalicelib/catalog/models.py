@@ -112,6 +112,14 @@ class DocumentMeta(AsyncOptions):
     content_type: ContentType | None = None
 
 
+def _sort_pattern() -> str:
+    """`sort` as list_endpoints reads it: fields, each `-`/`+`-prefixed or followed by ` asc`/` desc`."""
+    from chalicelib.catalog.endpoints import ENDPOINT_SORTS
+    names = "|".join(sorted(ENDPOINT_SORTS, key=len, reverse=True))
+    item = f" *[-+]?(?:{names})(?: (?:[Aa][Ss][Cc]|[Dd][Ee][Ss][Cc]))? *"
+    return f"^{item}(?:,{item})*$"
+
+
 class EndpointQuery(PageQuery):
     document_id: UuidText | None = None
     tag: str | None = None
@@ -119,7 +127,8 @@ class EndpointQuery(PageQuery):
                          "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
     status: list[Literal["active", "inactive", "deprecated"]] | None = None
     text: str | None = None
-    sort: str | None = Field(None, description="e.g. 'path', '-call_count', 'api_name,path desc'")
+    sort: str | None = Field(None, pattern=_sort_pattern(),
+                             description="e.g. 'path', '-call_count', 'api_name,path desc'")
 
 
 class EndpointGetQuery(Model):

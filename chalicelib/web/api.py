@@ -122,6 +122,12 @@ class RouteMeta:
     path_types: dict = field(default_factory=dict)   # path parameter -> "uuid" | "int" | "string"
     errors: tuple = ()     # error statuses beyond those every route of its kind can answer (OpenAPI)
     export: str | None = None   # where an answer too large to send whole can be downloaded instead
+    document_ref: ModelRef | None = None   # a body the view reads itself: this JSON model, or a raw document
+
+    @property
+    def document(self) -> type[BaseModel] | None:
+        """The JSON model of a route whose body is this model or a raw document (description only)."""
+        return resolve_model(self.document_ref)
 
     @property
     def path_params(self) -> dict[str, str]:
@@ -270,7 +276,8 @@ class ApiBlueprint(Blueprint):
             query: ModelRef | None = None, status: int = 200, summary: str = "",
             content_types: list[str] | None = None, raw_response: bool = False,
             deprecated: str | None = None, path: dict[str, str] | None = None,
-            errors: tuple[int, ...] = (), export: str | None = None) -> Callable:
+            errors: tuple[int, ...] = (), export: str | None = None,
+            document: ModelRef | None = None) -> Callable:
         """Declare a route. `role` None means public. `body`/`query`: a model class or
         "package.module:ClassName" (imported on the first request). `deprecated`: the
         sunset date (YYYY-MM-DD); answers then carry Deprecation and Sunset headers.
@@ -280,11 +287,14 @@ class ApiBlueprint(Blueprint):
         beyond the ones every route of its kind can (e.g. 408, 409), for the description.
         `export`: the route (same path parameters) that serves this answer when it is too
         large for a synchronous answer (chalicelib.web.answer_size).
+        `document`: for a route that reads its body itself (`body=None`), the JSON model it
+        takes, the other form being a raw document in `content_types` (for the description).
         The route also answers under
         /api/v1/... (chalicelib.web.versions)."""
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
+        _check_ref(document)
         for name, kind in (path or {}).items():
             if kind not in PATH_TYPES or name not in _PATH_PARAM.findall(route_path):
                 raise ValueError(f"path parameter {name!r} of {route_path}: type {kind!r} of {PATH_TYPES}")
@@ -297,7 +307,7 @@ class ApiBlueprint(Blueprint):
             meta = RouteMeta(route_path, method, role, self.tag,
                              summary or (fn.__doc__ or "").strip().split("\n")[0],
                              body, query, status, ctypes, raw_response, deprecated, dict(path or {}),
-                             tuple(errors), export)
+                             tuple(errors), export, document)
             ROUTES.append(meta)
             bp = self
 

@@ -180,7 +180,7 @@ def _error_statuses(meta: RouteMeta) -> list[str]:
         statuses += ["401", "403", "429"]
     if meta.path_params:
         statuses.append("404")
-    if meta.body is not None:
+    if meta.body is not None or meta.document is not None:
         statuses.append("415")
     statuses += [str(s) for s in meta.errors]
     return sorted(set(statuses))
@@ -201,12 +201,25 @@ def _operation(meta: RouteMeta, components: dict) -> dict:
         needed = bool(components[meta.body.__name__].get("required"))
         # JSON only: the form encoding the server also takes cannot carry null, numbers or nesting.
         op["requestBody"] = {"required": needed, "content": {"application/json": {"schema": ref}}}
+    elif meta.document is not None:
+        ref = _model_schema(meta.document, components)
+        raw = {"type": "object", "description": "the OpenAPI / Swagger document itself",
+               "anyOf": [{"required": ["openapi"]}, {"required": ["swagger"]}]}
+        others = ", ".join(ct for ct in meta.content_types if ct != "application/json")
+        # One form is described: JSON. The document may also be sent as text (YAML or JSON) in the
+        # other media types, which a JSON Schema cannot check before the document is parsed.
+        op["requestBody"] = {"required": True, "description": f"also taken as the raw document in: {others}",
+                             "content": {"application/json": {"schema": {"anyOf": [ref, raw]}}}}
     if meta.raw_response:
         ok: dict[str, Any] = {"description": "success: the document itself, not wrapped in the envelope"}
     else:
         ok = {"description": "success",
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
     op["responses"] = {str(meta.status): ok}
+    if any(m is not None and "async_" in m.model_fields for m in (meta.body, meta.query, meta.document)):
+        op["responses"]["202"] = {"description": "queued as a job (\"async\": true); data is the job",
+                                  "content": {"application/json": {
+                                      "schema": {"$ref": "#/components/schemas/SuccessEnvelope"}}}}
     for status in _error_statuses(meta):
         op["responses"][status] = {"description": ERROR_DESCRIPTIONS.get(status, "error"), "content": _ENVELOPE}
     op["responses"]["default"] = {"description": "any other error, in the same envelope", "content": _ENVELOPE}

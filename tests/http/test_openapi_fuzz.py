@@ -42,7 +42,6 @@ OUTSIDE_REGEX = r"^/api/dynamic-api/invoke/"      # published APIs run SQL on th
 CROSS_FIELD = {
     "GET /api/call-logs": "since must be before until",
     "GET /api/documents": "invalid_config=true does not combine with the other filters",
-    "GET /api/endpoints": "sort names sortable fields, each optionally descending",
     "GET /api/stats/timeseries": "window / bucket gives at most 500 buckets",
     "POST /api/templates": "the body is an OpenAPI document, validated as one",
     "POST /api/documents": "the body is an OpenAPI document (or names a template), validated as one",
