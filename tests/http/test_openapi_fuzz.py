@@ -67,13 +67,14 @@ def _config() -> str:
 
 
 def _schemathesis(live_server, config: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI run, in the config's directory (its hypothesis/schemathesis caches stay there)."""
     exe = str(Path(sys.executable).parent / "schemathesis")
     return subprocess.run(
         [exe, "--config-file", str(config), "--no-color", "run", live_server.url + "/api/openapi.json",
          "-H", f"Authorization: Bearer {live_server.admin_key}", "--exclude-path-regex", OUTSIDE_REGEX,
          "--phases", "examples,coverage,fuzzing", "--max-examples", str(EXAMPLES), "--seed", str(SEED),
          "--workers", "1", "--request-timeout", "30", *args],
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=600, cwd=str(config.parent))
 
 
 def test_schemathesis_finds_nothing_the_description_does_not_say(live_server, tmp_path):
