@@ -31,6 +31,7 @@ LOCAL_STATE_DIR = "STEPFLOW_STATE_DIR"
 LOCAL_HOST = "HOST"
 LOCAL_PORT = "PORT"
 MAX_SYNC_BODY_BYTES = "MAX_SYNC_BODY_BYTES"
+MAX_SYNC_RESPONSE_BYTES = "MAX_SYNC_RESPONSE_BYTES"
 MAX_ASYNC_SPEC_BYTES = "MAX_ASYNC_SPEC_BYTES"
 YAML_MAX_ALIASES = "YAML_MAX_ALIASES"
 YAML_MAX_DEPTH = "YAML_MAX_DEPTH"
@@ -43,6 +44,7 @@ QUEUE_NAME_PREFIX = "QUEUE_NAME_PREFIX"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 STUCK_JOB_AFTER_S = "STUCK_JOB_AFTER_S"
 JOB_RETRY_DELAY_S = "JOB_RETRY_DELAY_S"
+JOB_TIMEOUT_S = "JOB_TIMEOUT_S"
 PARTITION_MONTHS_AHEAD = "PARTITION_MONTHS_AHEAD"
 PARTITION_RETENTION_MONTHS = "PARTITION_RETENTION_MONTHS"
 PARTITION_DETACH_ONLY = "PARTITION_DETACH_ONLY"
@@ -111,6 +113,8 @@ class Settings:
     key_default_rate_per_minute: int = 100
     key_default_max_concurrent: int = 10
     max_sync_body_bytes: int = 6 * 1024 * 1024
+    # Lambda's synchronous response payload limit, measured on the payload it returns (chalicelib/web/answer_size.py).
+    max_sync_response_bytes: int = 6 * 1024 * 1024
     max_async_spec_bytes: int = 50 * 1024 * 1024
     yaml_max_aliases: int = 10_000
     yaml_max_depth: int = 500
@@ -121,6 +125,8 @@ class Settings:
     aws_endpoint_url: str | None = None
     stuck_job_after_s: int = 900
     job_retry_delay_s: int = 30
+    # A comparison job's time budget unless its request sets `timeout` (seed 003: 120 s query timeout).
+    job_timeout_s: float = 120.0
     partition_months_ahead: int = 3
     partition_retention_months: int = 6
     partition_detach_only: bool = False
@@ -159,6 +165,7 @@ class Settings:
             key_default_rate_per_minute=_int(env, KEY_DEFAULT_RATE_PER_MINUTE, cls.key_default_rate_per_minute),
             key_default_max_concurrent=_int(env, KEY_DEFAULT_MAX_CONCURRENT, cls.key_default_max_concurrent),
             max_sync_body_bytes=_int(env, MAX_SYNC_BODY_BYTES, cls.max_sync_body_bytes),
+            max_sync_response_bytes=_int(env, MAX_SYNC_RESPONSE_BYTES, cls.max_sync_response_bytes),
             max_async_spec_bytes=_int(env, MAX_ASYNC_SPEC_BYTES, cls.max_async_spec_bytes),
             yaml_max_aliases=_int(env, YAML_MAX_ALIASES, cls.yaml_max_aliases),
             yaml_max_depth=_int(env, YAML_MAX_DEPTH, cls.yaml_max_depth),
@@ -169,6 +176,7 @@ class Settings:
             aws_endpoint_url=env.get(AWS_ENDPOINT_URL) or None,
             stuck_job_after_s=_int(env, STUCK_JOB_AFTER_S, cls.stuck_job_after_s),
             job_retry_delay_s=_int(env, JOB_RETRY_DELAY_S, cls.job_retry_delay_s),
+            job_timeout_s=_float(env, JOB_TIMEOUT_S, cls.job_timeout_s),
             partition_months_ahead=_int(env, PARTITION_MONTHS_AHEAD, cls.partition_months_ahead),
             partition_retention_months=_int(env, PARTITION_RETENTION_MONTHS, cls.partition_retention_months),
             partition_detach_only=_bool(env, PARTITION_DETACH_ONLY, cls.partition_detach_only),

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chalicelib.jobs.models import AsyncOptions
 from chalicelib.models import Model, StrictModel
-from chalicelib.web.models import PageQuery
+from chalicelib.web.models import PageQuery, UuidText
 
 ContentType = Literal["yaml", "json"]
 
@@ -74,7 +74,7 @@ class CreateDocument(AsyncOptions):
 class DocumentQuery(PageQuery):
     status: Literal["active", "inactive", "error"] | None = None
     health_status: Literal["healthy", "unhealthy", "unknown"] | None = None
-    template_id: str | None = None
+    template_id: UuidText | None = None
     text: str | None = None
     invalid_config: bool = Field(False, description="only documents whose stored auth/rate-limit/timeout "
                                                     "configuration breaks a rule, with `config_problems`")
@@ -123,14 +123,23 @@ class DocumentMeta(AsyncOptions):
     content_type: ContentType | None = None
 
 
+def _sort_pattern() -> str:
+    """`sort` as list_endpoints reads it: fields, each `-`/`+`-prefixed or followed by ` asc`/` desc`."""
+    from chalicelib.catalog.endpoints import ENDPOINT_SORTS
+    names = "|".join(sorted(ENDPOINT_SORTS, key=len, reverse=True))
+    item = f" *[-+]?(?:{names})(?: (?:[Aa][Ss][Cc]|[Dd][Ee][Ss][Cc]))? *"
+    return f"^{item}(?:,{item})*$"
+
+
 class EndpointQuery(PageQuery):
-    document_id: str | None = None
+    document_id: UuidText | None = None
     tag: str | None = None
     method: list[Literal["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS",
                          "get", "put", "post", "delete", "patch", "head", "options"]] | None = None
     status: list[Literal["active", "inactive", "deprecated"]] | None = None
     text: str | None = None
-    sort: str | None = Field(None, description="e.g. 'path', '-call_count', 'api_name,path desc'")
+    sort: str | None = Field(None, pattern=_sort_pattern(),
+                             description="e.g. 'path', '-call_count', 'api_name,path desc'")
 
 
 class EndpointGetQuery(Model):
@@ -149,5 +158,5 @@ class PatchEndpoint(StrictModel):
 
 class AuditQuery(PageQuery):
     table_name: Literal["openapi_templates", "api_documents", "api_endpoints", "resource_references"] | None = None
-    record_id: str | None = None
+    record_id: UuidText | None = None
     operation: Literal["INSERT", "UPDATE", "DELETE", "insert", "update", "delete"] | None = None

@@ -62,6 +62,13 @@ def _json_or_none(body: bytes, empty: Any = None) -> Any:
         return None
 
 
+def _json_object(data: Any, body: bytes) -> None:
+    """A JSON body of a spec route is an object (the document, or the route's model): 400 otherwise."""
+    if (data is not None and not isinstance(data, dict)) or (data is None and body.strip() == b"null"):
+        raise ValidationError("a JSON body is an object: the OpenAPI document itself, or {content, ...}",
+                              field_errors(field_error(["body"], "Input should be an object", "dict_type")))
+
+
 def _spec_body(ctx: Ctx) -> bytes:
     """The raw body, with the size limit pointing large specs to import-url."""
     from chalicelib.settings import get_settings
@@ -79,7 +86,7 @@ def _spec_body(ctx: Ctx) -> bytes:
 # ---- templates ---------------------------------------------------------------------------------------
 
 @bp.api("/api/templates", "POST", role="operator", status=201, query=models.TemplateMeta,
-        content_types=SPEC_TYPES,
+        content_types=SPEC_TYPES, document=models.CreateTemplate,
         summary="Store an OpenAPI template: a JSON body {name?, content, ...} or the raw spec as the body")
 def create_template(ctx: Ctx):
     from chalicelib.catalog import templates
@@ -90,6 +97,7 @@ def create_template(ctx: Ctx):
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
         data = _json_or_none(body)
+        _json_object(data, body)
         if isinstance(data, dict) and "content" in data and not ({"openapi", "swagger"} & set(data)):
             from chalicelib.catalog.models import CreateTemplate
             req = cast(CreateTemplate, validate_model(CreateTemplate, data, "body"))
@@ -167,7 +175,7 @@ def _auth_check(auth_config: Any, document_id: str, db=None) -> dict:
 
 
 @bp.api("/api/documents", "POST", role="operator", status=201, query=models.DocumentMeta,
-        content_types=SPEC_TYPES,
+        content_types=SPEC_TYPES, document=models.CreateDocument,
         summary="Import a spec as a document with all its endpoints: a JSON body {template_id | content, ...} "
                 "or the raw spec as the body (metadata in the query string)")
 def create_document(ctx: Ctx):
@@ -181,6 +189,7 @@ def create_document(ctx: Ctx):
     ctype = normalize_content_type(mtype) if mtype != "text/plain" else None
     if mtype == "application/json":
         data = _json_or_none(body, {})
+        _json_object(data, body)
         if isinstance(data, dict) and not ({"openapi", "swagger", "swaggerVersion"} & set(data)):
             req = cast(CreateDocument, validate_model(CreateDocument, data, "body"))
         elif data is not None:

@@ -9,7 +9,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from chalicelib.models import Model
-from chalicelib.web.models import PageQuery
+from chalicelib.web.models import IsoDatetime, PageQuery
 
 
 class _ConfigGroupFields(Model):
@@ -65,4 +65,4 @@ class LogsQuery(Model):
 
 class LogsDeleteQuery(Model):
     history_id: Optional[int] = Field(None, ge=1)
-    before: Optional[str] = Field(None, max_length=40, description="ISO timestamp: delete older logs only")
+    before: Optional[IsoDatetime] = Field(None, description="ISO timestamp: delete older logs only")

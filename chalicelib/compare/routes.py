@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.errors import ValidationError, field_error, field_errors
-from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, page_of, parse_json_body
+from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, int_param, page_of, parse_json_body
 
 # The services (database, secrets, the Redis engine) are imported inside the
 # views, and the request models on the first request, not with app.py (Lambda
@@ -25,24 +25,17 @@ else:
 bp = ApiBlueprint(__name__, tag="compare")
 
 
-def int_param(value: str, name: str = "id") -> int:
-    try:
-        n = int(value)
-        if n < 1:
-            raise ValueError
-        return n
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a positive integer, got {value!r}",
-                              field_errors(field_error(["path", name],
-                                                       "Input should be a positive integer", "int_parsing"))) from None
+GROUP = {"group_id": "int"}
+HISTORY = {"history_id": "int"}
 
 
 # ---------------------------------------------------------------- Redis
 
 
-@bp.api("/api/redis/compare", "POST", role="operator", body=redis_models.RedisCompareRequest,
+@bp.api("/api/redis/compare", "POST", role="operator", body=redis_models.RedisCompareRequest, errors=(408,),
         summary="Compare keys between two Redis environments (standalone or cluster)")
 def redis_compare(ctx: Ctx):
+    from .core import deadline
     from .redis import service as redis_service
     raw = parse_json_body(ctx.request) or {}
     req = redis_service.resolve_request(raw)
@@ -53,7 +46,7 @@ def redis_compare(ctx: Ctx):
                                    "Redis comparison queued")
         job = reply.data
         return Reply({"job_id": str(job["id"]), "status": job["status"], "job": job}, reply.message, 202)
-    answer = redis_service.execute(req, created_by=by)
+    answer = redis_service.execute(req, created_by=by, progress=deadline.sync_progress(req))
     return Reply(answer, "Redis comparison completed")
 
 
@@ -105,13 +98,13 @@ def list_config_groups(ctx: Ctx):
     return page_of(items, total, q.limit, q.offset)
 
 
-@bp.api("/api/config-groups/{group_id}", "GET", role="viewer", summary="A config group (secrets masked)")
+@bp.api("/api/config-groups/{group_id}", "GET", path=GROUP, role="viewer", summary="A config group (secrets masked)")
 def get_config_group(ctx: Ctx, group_id: str):
     from . import config_groups
     return config_groups.public(config_groups.get_row(int_param(group_id, "group_id")))
 
 
-@bp.api("/api/config-groups/{group_id}", "PUT", role="operator", body=models.ConfigGroupUpdate,
+@bp.api("/api/config-groups/{group_id}", "PUT", path=GROUP, role="operator", body=models.ConfigGroupUpdate,
         summary="Update a config group (a masked secret keeps its stored value)")
 def update_config_group(ctx: Ctx, group_id: str):
     from . import config_groups
@@ -120,7 +113,7 @@ def update_config_group(ctx: Ctx, group_id: str):
     return Reply(config_groups.public(row), "config group updated")
 
 
-@bp.api("/api/config-groups/{group_id}", "DELETE", role="admin", summary="Delete a config group")
+@bp.api("/api/config-groups/{group_id}", "DELETE", path=GROUP, role="admin", summary="Delete a config group")
 def delete_config_group(ctx: Ctx, group_id: str):
     from . import config_groups
     config_groups.delete(int_param(group_id, "group_id"))
@@ -163,20 +156,20 @@ def save_history(ctx: Ctx):
                  "query history saved", 201)
 
 
-@bp.api("/api/query-history/{history_id}", "GET", role="viewer", summary="A query history record")
+@bp.api("/api/query-history/{history_id}", "GET", path=HISTORY, role="viewer", summary="A query history record")
 def get_history(ctx: Ctx, history_id: str):
     from . import history
     return history.get(int_param(history_id, "history_id"))
 
 
-@bp.api("/api/query-history/{history_id}/results", "GET", role="viewer",
+@bp.api("/api/query-history/{history_id}/results", "GET", path=HISTORY, role="viewer",
         summary="The full results of a query history record")
 def get_history_results(ctx: Ctx, history_id: str):
     from . import history
     return history.results(int_param(history_id, "history_id"))
 
 
-@bp.api("/api/query-history/{history_id}", "DELETE", role="admin",
+@bp.api("/api/query-history/{history_id}", "DELETE", path=HISTORY, role="admin",
         summary="Delete a query history record and its logs")
 def delete_history(ctx: Ctx, history_id: str):
     from . import history
@@ -195,7 +188,7 @@ def list_logs(ctx: Ctx):
     return {"logs": logs, "total": total, "has_more": q.offset + len(logs) < total}
 
 
-@bp.api("/api/query-logs/history/{history_id}", "GET", role="viewer",
+@bp.api("/api/query-logs/history/{history_id}", "GET", path=HISTORY, role="viewer",
         summary="The logs of one history record with a summary")
 def history_logs(ctx: Ctx, history_id: str):
     from . import history, query_logs
@@ -209,13 +202,6 @@ def history_logs(ctx: Ctx, history_id: str):
 def delete_logs(ctx: Ctx):
     from . import query_logs
     q = ctx.query
-    before = None
-    if q.before:
-        import datetime as dt
-        try:
-            before = dt.datetime.fromisoformat(q.before.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError("before must be an ISO timestamp", field_errors(
-                field_error(["query", "before"], "Input should be an ISO timestamp", "datetime_parsing"))) from None
+    before = q.before   # an ISO timestamp (the model refuses anything else)
     n = query_logs.delete_logs(q.history_id, before)
     return Reply({"deleted_count": n}, "query logs deleted")

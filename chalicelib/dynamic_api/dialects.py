@@ -89,6 +89,7 @@ class MySQLDialect(Dialect):
 _DIALECTS = {"postgresql": PostgresDialect(), "mysql": MySQLDialect()}
 _ALIASES = {"postgres": "postgresql", "pg": "postgresql", "pgsql": "postgresql",
             "mariadb": "mysql"}
+DB_TYPE_NAMES = (*SUPPORTED, *_ALIASES)   # what normalize_db_type takes (in any case)
 
 
 def normalize_db_type(db_type: str) -> str:

@@ -3,19 +3,25 @@ request that needs them (routes name them as "chalicelib.dynamic_api.models:Crea
 Lambda cold start)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.models import StrictModel
 from chalicelib.web.models import PageQuery
+
+from .dialects import DB_TYPE_NAMES
+
+# db_type is checked by chalicelib.dynamic_api.dialects.normalize_db_type (any case, its aliases,
+# a 400 listing the supported ones); the description lists the names it takes.
+DbType = Annotated[str, Field(max_length=64, json_schema_extra={"enum": list(DB_TYPE_NAMES)})]
 
 
 class CreatePool(StrictModel):
     display_text: str = Field(..., min_length=1, max_length=64)
     connection_string: str | None = Field(None, max_length=256, description="a password in it is moved to "
                                           "`password` (encrypted) and shown as '********'")
-    db_type: str = Field(..., max_length=64, description="postgresql or mysql")
+    db_type: DbType = Field(..., description="postgresql or mysql")
     host: str = Field(..., min_length=1, max_length=100)
     port: int = Field(..., ge=1, le=65535)
     username: str | None = Field(None, max_length=32)
@@ -29,10 +35,25 @@ class CreatePool(StrictModel):
                                           'default: writes admin, reads admin and operator')
 
 
+def _not_nullable(schema: dict) -> None:
+    """The description of UpdatePool: the NOT_NULL fields may be left out, not sent as null."""
+    for name in UpdatePool.NOT_NULL:
+        prop = schema["properties"][name]
+        kept = [a for a in prop.pop("anyOf", []) if a.get("type") != "null"]
+        prop.pop("default", None)
+        if kept:
+            prop.update(kept[0])
+
+
 class UpdatePool(StrictModel):
+    """Absent fields keep their stored value; NOT_NULL ones may not be set to null."""
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("display_text", "db_type", "host", "port", "database", "is_active",
+                                           "pool_size", "max_concurrency")
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
+
     display_text: str | None = Field(None, min_length=1, max_length=64)
     connection_string: str | None = Field(None, max_length=256)
-    db_type: str | None = Field(None, max_length=64)
+    db_type: DbType | None = None
     host: str | None = Field(None, min_length=1, max_length=100)
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = Field(None, max_length=32)
@@ -43,6 +64,13 @@ class UpdatePool(StrictModel):
     max_concurrency: int | None = Field(None, ge=1, le=1000)
     remark: str | None = None
     access: dict[str, Any] | None = None
+
+    @field_validator(*NOT_NULL)
+    @classmethod
+    def _given_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, not set to null")
+        return value
 
 
 class ParameterIn(StrictModel):

@@ -3,14 +3,13 @@ that needs them (routes name them as "chalicelib.gateway.models:InvokeBody";
 Lambda cold start)."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field
 
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.models import Model, StrictModel
-from chalicelib.web.models import PageQuery
+from chalicelib.web.models import Duration, IsoDatetime, PageQuery, UuidText
 
 ResourceType = Literal["workflow_node", "scheduled_task", "form", "dashboard"]
 RefStatus = Literal["active", "inactive", "error"]
@@ -27,27 +26,27 @@ class InvokeBody(StrictModel):
 
 
 class StatsQuery(Model):
-    window: str = Field("24h", description="15m, 24h, 7d ... (at most 366d)")
+    window: Duration = Field("24h", description="15m, 24h, 7d ... (at most 366d)")
 
 
 class CallLogQuery(PageQuery):
-    endpoint_id: str | None = None
-    document_id: str | None = None
-    reference_id: str | None = None
+    endpoint_id: UuidText | None = None
+    document_id: UuidText | None = None
+    reference_id: UuidText | None = None
     status_code: int | None = Field(None, ge=100, le=599)
     status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = None
     error_type: str | None = Field(None, max_length=50, description="timeout, connection, ssl, upstream_status, "
                                                                       "refused, too_large, redirects, auth, none")
     cache_status: Literal["hit", "miss"] | None = Field(None, description="calls of cached endpoints")
     deprecated: bool | None = Field(None, description="only calls to deprecated endpoints (true) or others (false)")
-    since: dt.datetime | None = Field(None, description="default: until - 24h")
-    until: dt.datetime | None = Field(None, description="default: now")
+    since: IsoDatetime | None = Field(None, description="default: until - 24h; must be before until")
+    until: IsoDatetime | None = Field(None, description="default: now")
 
 
 class CreateReference(StrictModel):
     resource_type: ResourceType
-    resource_id: str
-    api_endpoint_id: str
+    resource_id: UuidText
+    api_endpoint_id: UuidText
     reference_config: dict[str, Any] | None = None
     display_name: str | None = Field(None, max_length=255)
     description: str | None = None
@@ -56,8 +55,8 @@ class CreateReference(StrictModel):
 
 class UpdateReference(StrictModel):
     resource_type: ResourceType | None = None
-    resource_id: str | None = None
-    api_endpoint_id: str | None = None
+    resource_id: UuidText | None = None
+    api_endpoint_id: UuidText | None = None
     reference_config: dict[str, Any] | None = None
     display_name: str | None = Field(None, max_length=255)
     description: str | None = None
@@ -66,15 +65,15 @@ class UpdateReference(StrictModel):
 
 class ReferenceQuery(PageQuery):
     resource_type: ResourceType | None = None
-    resource_id: str | None = None
-    endpoint_id: str | None = None
-    document_id: str | None = None
+    resource_id: UuidText | None = None
+    endpoint_id: UuidText | None = None
+    document_id: UuidText | None = None
     status: RefStatus | None = None
 
 
 class ReferenceStatsQuery(PageQuery):
     resource_type: ResourceType | None = None
-    resource_id: str | None = None
+    resource_id: UuidText | None = None
 
 
 class InvokeReference(StrictModel):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Union
@@ -125,6 +126,21 @@ class RouteMeta:
     content_types: list[str]
     raw_response: bool = False
     deprecated: str | None = None     # the sunset date (YYYY-MM-DD) of a deprecated route
+    path_types: dict = field(default_factory=dict)   # path parameter -> "uuid" | "int" | "string"
+    errors: tuple = ()     # error statuses beyond those every route of its kind can answer (OpenAPI)
+    export: str | None = None   # where an answer too large to send whole can be downloaded instead
+    document_ref: ModelRef | None = None   # a body the view reads itself: this JSON model, or a raw document
+
+    @property
+    def document(self) -> type[BaseModel] | None:
+        """The JSON model of a route whose body is this model or a raw document (description only)."""
+        return resolve_model(self.document_ref)
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        """Each path parameter and its type: declared, else `uuid` for a name ending in `_id`, else `string`."""
+        return {p: self.path_types.get(p) or ("uuid" if p.endswith("_id") else "string")
+                for p in _PATH_PARAM.findall(self.path)}
 
     @property
     def paths(self) -> list[str]:
@@ -143,6 +159,8 @@ class RouteMeta:
 
 
 ROUTES: list[RouteMeta] = []
+_PATH_PARAM = re.compile(r"{([^}]+)}")
+PATH_TYPES = ("uuid", "int", "string")
 
 
 @dataclass
@@ -255,25 +273,42 @@ class ApiBlueprint(Blueprint):
         super().__init__(import_name)
         self.tag = tag
 
-    def api(self, path: str, method: str = "GET", *, role: str | None, body: ModelRef | None = None,
+    def api(self, route_path: str, method: str = "GET", *, role: str | None, body: ModelRef | None = None,
             query: ModelRef | None = None, status: int = 200, summary: str = "",
             content_types: list[str] | None = None, raw_response: bool = False,
-            deprecated: str | None = None) -> Callable:
+            deprecated: str | None = None, path: dict[str, str] | None = None,
+            errors: tuple[int, ...] = (), export: str | None = None,
+            document: ModelRef | None = None) -> Callable:
         """Declare a route. `role` None means public. `body`/`query`: a model class or
         "package.module:ClassName" (imported on the first request). `deprecated`: the
         sunset date (YYYY-MM-DD); answers then carry Deprecation and Sunset headers.
-        The route also answers under /api/v1/... (chalicelib.web.versions)."""
+        `path`: the type of a path parameter when not the default (`uuid` for `*_id`,
+        else `string`); a parameter not of its type is a 400 naming it before the view
+        runs (and the OpenAPI description says so). `errors`: statuses the route answers
+        beyond the ones every route of its kind can (e.g. 408, 409), for the description.
+        `export`: the route (same path parameters) that serves this answer when it is too
+        large for a synchronous answer (chalicelib.web.answer_size).
+        `document`: for a route that reads its body itself (`body=None`), the JSON model it
+        takes, the other form being a raw document in `content_types` (for the description).
+        The route also answers under
+        /api/v1/... (chalicelib.web.versions)."""
         method = method.upper()
         _check_ref(body)
         _check_ref(query)
+        _check_ref(document)
+        for name, kind in (path or {}).items():
+            if kind not in PATH_TYPES or name not in _PATH_PARAM.findall(route_path):
+                raise ValueError(f"path parameter {name!r} of {route_path}: type {kind!r} of {PATH_TYPES}")
         if content_types:
             ctypes = content_types
         else:
             ctypes = JSON_TYPES + ["application/x-www-form-urlencoded"] if body else JSON_TYPES
 
         def decorator(fn: Callable) -> Callable:
-            meta = RouteMeta(path, method, role, self.tag, summary or (fn.__doc__ or "").strip().split("\n")[0],
-                             body, query, status, ctypes, raw_response, deprecated)
+            meta = RouteMeta(route_path, method, role, self.tag,
+                             summary or (fn.__doc__ or "").strip().split("\n")[0],
+                             body, query, status, ctypes, raw_response, deprecated, dict(path or {}),
+                             tuple(errors), export, document)
             ROUTES.append(meta)
             bp = self
 
@@ -284,18 +319,20 @@ class ApiBlueprint(Blueprint):
                     principal = authenticate(request, role) if role else None
                     if principal is not None:
                         ticket = quotas.admit(principal)
+                    path_params = check_path_params(meta.path_params, path_params)
                     parsed_query = parse_query(request, query) if query is not None else None
                     parsed_body = None
                     if body is not None:
                         data = parse_json_body(request)
-                        if data is None:
-                            data = {}
+                        if data is None and not (request.raw_body or b"").strip():
+                            data = {}   # no body at all; a JSON `null` is refused by the model
                         parsed_body = validate_model(body, data, "body")
                     result = fn(Ctx(request, principal, parsed_body, parsed_query, path_params), **path_params)
                 except AppError:
                     raise
                 except Exception as exc:
-                    log.exception("unhandled error in %s %s request_id=%s", method, path, envelope.request_id())
+                    log.exception("unhandled error in %s %s request_id=%s", method, route_path,
+                                  envelope.request_id())
                     raise SystemError_("internal error; quote the request_id when reporting it") from exc
                 finally:
                     quotas.release(ticket)   # the request's concurrency slot, whatever the outcome
@@ -339,6 +376,31 @@ def __getattr__(name: str) -> Any:
         from chalicelib.web.models import PageQuery
         return PageQuery
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_path_params(types: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters checked against their declared types (RouteMeta.path_params), in canonical text."""
+    out = dict(values)
+    for name, kind in types.items():
+        if name in out and kind == "uuid":
+            out[name] = uuid_param(out[name], name)
+        elif name in out and kind == "int":
+            out[name] = str(int_param(out[name], name))
+    return out
+
+
+def int_param(value: str, name: str = "id") -> int:
+    """A path parameter that must be a positive (64-bit) integer: 400 naming it otherwise."""
+    from chalicelib.validation import INT64
+    try:
+        n = int(value)
+        if not 1 <= n <= INT64:
+            raise ValueError
+        return n
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a positive integer, got {value!r}",
+                              field_errors(field_error(["path", name], "Input should be a positive integer",
+                                                       "int_parsing"))) from None
 
 
 def uuid_param(value: str, name: str = "id") -> str:

@@ -49,7 +49,8 @@ def _finite_float(text: str) -> float:
 
 
 def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 19:
+    from chalicelib.validation import INT64
+    if len(text.lstrip("-")) > 19 or not -INT64 <= int(text) <= INT64:
         raise ValidationError(f"the integer {text[:40]}{'...' if len(text) > 40 else ''} is out of range",
                               field_errors(field_error(["body"], "out of the 64-bit range", "int_range")))
     return int(text)

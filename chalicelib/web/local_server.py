@@ -114,6 +114,13 @@ class RequestHandler(BaseHTTPRequestHandler):
     # TRACE (and any method a route does not declare) gets the 405 envelope from the app.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method token (QUERY, PROPFIND, ...) goes to the app as well, never to
+        # http.server's 501 HTML page: the app answers the 405 envelope with Allow.
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._handle
+        raise AttributeError(name)
+
     def _write(self, response: dict) -> None:
         status = int(response["statusCode"])
         body = response.get("body") or b""

@@ -6,6 +6,9 @@ server does not serve is a 406 before the route runs; every answer carries
 `API-Version`; deprecated routes add `Deprecation` and `Sunset`. Each
 management request then writes its access-log row (chalicelib.web.access_log).
 
+Answers over Lambda's synchronous payload limit are replaced by a 413 that
+points to the paged or exported form (chalicelib.web.answer_size).
+
 Typed errors (AppError) propagate out of views (they derive from Chalice's
 ChaliceUnhandledError) and are mapped here. Responses Chalice produces itself
 before reaching a view (405 wrong method, 415 content type, its own 500) come
@@ -31,7 +34,7 @@ from chalicelib.errors import (
     field_error,
     field_errors,
 )
-from chalicelib.web import access_log, envelope, versions
+from chalicelib.web import access_log, answer_size, envelope, versions
 
 log = logging.getLogger("stepflow")
 
@@ -110,11 +113,14 @@ def http_middleware(event, get_response):
             mapped = _chalice_error(response)
             if mapped is not None:
                 response = envelope.error_response(mapped)
+    meta = _route_meta(resource, method)
+    too_large = answer_size.check(response, event, meta)
+    if too_large is not None:
+        response = envelope.error_response(too_large)
     response.headers["X-Request-Id"] = rid
     response.headers["API-Version"] = served
     if media and response.headers.get("Content-Type", "").startswith("application/json"):
         response.headers["Content-Type"] = media
-    meta = _route_meta(resource, method)
     if meta is not None and meta.deprecated:
         response.headers.update(_deprecation_headers(meta.deprecated))
     if access_log.should_record(resource):

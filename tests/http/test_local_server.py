@@ -263,3 +263,14 @@ def test_an_oversized_body_is_a_413_envelope(live_server):
                                "Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND"])
+def test_a_method_no_route_declares_is_the_405_envelope_not_an_html_page(live_server, method):
+    r = live_server.call(method, "/api/keys", key=live_server.key("viewer"))
+
+    assert r.status_code == 405, r.text[:200]
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert {"GET", "POST"} <= set(r.json()["error"]["details"]["allowed_methods"])
+    assert "GET" in r.headers["Allow"]

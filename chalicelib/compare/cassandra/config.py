@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional, Union, get_args
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from chalicelib.compare.core.deadline import MAX_JOB_TIMEOUT_S
 from chalicelib.models import Model
 
 MAX_KEYS = 200_000
@@ -128,6 +129,10 @@ class QueryRequest(Model):
     async_: bool = Field(False, alias="async")
     priority: Optional[Literal["critical", "default", "low"]] = Field(
         None, description="the job's queue when async (Idempotency-Key header: submitted once per key)")
+    timeout: Optional[float] = Field(
+        None, gt=0, le=MAX_JOB_TIMEOUT_S,
+        description="seconds the comparison may run: synchronous at most 29 (default 29; beyond, send "
+                    "\"async\": true), as a job default JOB_TIMEOUT_S (120)")
     save_history: bool = True
     name: Optional[str] = Field(None, max_length=255)
     description: Optional[str] = Field(None, max_length=2000)

@@ -21,6 +21,8 @@ bp = ApiBlueprint(__name__, tag="compare")
 
 
 def _run(ctx: Ctx, query_type: str):
+    from chalicelib.compare.core import deadline
+
     from . import service
     req = ctx.body
     created_by = ctx.principal.key_id if ctx.principal else None
@@ -28,18 +30,18 @@ def _run(ctx: Ctx, query_type: str):
         from chalicelib.jobs.routes import submit_for_request
         return submit_for_request(ctx, service.JOB_TYPE, service.job_payload(req, query_type, created_by),
                                   req.priority, "comparison queued as a job")
-    answer = service.run_request(req, query_type, created_by=created_by)
+    answer = service.run_request(req, query_type, created_by=created_by, progress=deadline.sync_progress(req))
     message = "sharded query comparison finished" if query_type == "sharding" else "query comparison finished"
     return Reply(answer, message)
 
 
-@bp.api("/api/query", "POST", role="operator", body=models.QueryRequest,
+@bp.api("/api/query", "POST", role="operator", body=models.QueryRequest, errors=(408,),
         summary="Compare one Cassandra table between production and test")
 def cassandra_query(ctx: Ctx):
     return _run(ctx, "single")
 
 
-@bp.api("/api/sharding-query", "POST", role="operator", body=models.ShardingQueryRequest,
+@bp.api("/api/sharding-query", "POST", role="operator", body=models.ShardingQueryRequest, errors=(408,),
         summary="Compare sharded Cassandra tables (<table>_<n>, shard from the key's timestamp)")
 def cassandra_sharding_query(ctx: Ctx):
     return _run(ctx, "sharding")

@@ -153,8 +153,9 @@ def run_job(ctx) -> dict:
         ctx.progress(pct, stage)
 
     try:
+        from chalicelib.compare.core import deadline
         return run_request(req, query_type, created_by=ctx.payload.get("created_by"), job_id=ctx.job_id,
-                           progress=progress)
+                           progress=deadline.job_progress(req, progress))
     except AppError as exc:
         if retryable(exc):  # unreachable, not enough replicas, timed out: may work on a later attempt
             raise

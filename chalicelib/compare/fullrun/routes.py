@@ -64,7 +64,7 @@ def resume_run(ctx: Ctx, run_id: str):
 
 
 @bp.api("/api/compare-runs/{run_id}/differences", "GET", role="viewer", query=models.DifferencesQuery,
-        summary="Differences found by a compare run (paged)")
+        export="/api/compare-runs/{run_id}/export", summary="Differences found by a compare run (paged)")
 def run_differences(ctx: Ctx, run_id: str):
     from . import journal, service
     rid = uuid_param(run_id, "run_id")

@@ -10,6 +10,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from chalicelib.compare.core.deadline import MAX_JOB_TIMEOUT_S
 from chalicelib.models import Model, StrictModel
 
 MAX_SPECIFIED_KEYS = 1_000_000
@@ -130,6 +131,10 @@ class RedisCompareRequest(CompareOptions):
     async_: bool = Field(False, alias="async")
     priority: Optional[Literal["critical", "default", "low"]] = Field(
         None, description="the job's queue when async (Idempotency-Key header: submitted once per key)")
+    timeout: Optional[float] = Field(
+        None, gt=0, le=MAX_JOB_TIMEOUT_S,
+        description="seconds the comparison may run: synchronous at most 29 (default 29; beyond, send "
+                    "\"async\": true), as a job default JOB_TIMEOUT_S (120)")
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 

@@ -123,7 +123,8 @@ def redis_compare_job(ctx: JobContext) -> dict:
     body = get_box().unseal(ctx.payload["request"])
     try:
         req = RedisCompareRequest.model_validate(body)
-        answer = execute(req, progress=job_progress(ctx), job_id=ctx.job_id)
+        from ..core import deadline
+        answer = execute(req, progress=deadline.job_progress(req, job_progress(ctx)), job_id=ctx.job_id)
     except AppError as exc:
         if retryable(exc):  # a side unreachable, a timeout: a later attempt may work
             raise
