@@ -4,7 +4,8 @@ Every `import` and `from ... import` of every module counts, including the
 ones inside functions (lazy imports still make a dependency). The layers,
 lowest first:
 
-    foundation  settings, errors, validation, jsontext, textbool, masking, secrets, aws, limits, db, observability
+    foundation  settings, errors, validation, jsontext, textbool, masking, secrets, aws, limits, db, observability,
+                spans
     identity    keys
     net         net (the outbound client)
     edge        web (envelope, auth, request parsing, the local server)
@@ -31,7 +32,7 @@ PKG = ROOT / "chalicelib"
 
 LAYERS = {
     "foundation": {"settings", "errors", "validation", "jsontext", "textbool", "masking", "secrets", "aws", "limits",
-                   "db", "observability", "__init__"},
+                   "db", "observability", "spans", "__init__"},
     "identity": {"keys"},
     "net": {"net"},
     "edge": {"web"},

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import spans
 from chalicelib.db import get_db
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
@@ -101,9 +102,10 @@ def record(entry: LogEntry, db=None) -> str:
         "error_message": entry.error_message, "error_type": entry.error_type, "client_ip": _ip(entry.client_ip),
         "user_agent": entry.user_agent[:1000] if entry.user_agent else None,
     }
-    db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
-           ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
-           e=entry.endpoint_id, r=entry.reference_id, sc=LOG_SYNCHRONOUS_COMMIT)
+    with spans.span("log write"):
+        db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
+               ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
+               e=entry.endpoint_id, r=entry.reference_id, sc=LOG_SYNCHRONOUS_COMMIT)
     return log_id
 
 

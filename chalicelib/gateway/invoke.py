@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from chalicelib import observability
+from chalicelib import observability, spans
 from chalicelib.catalog.refs import ref_tokens
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
@@ -245,11 +245,13 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
                     reference_id: str | None = None, db=None, target: Target | None = None) -> dict:
     from chalicelib.net import outbound
 
-    t = target or load_target(endpoint_id, db)
-    ensure_callable(t)
-    components = components_of(t, db)
-    built = build_request(t.method, t.path, t.parameters, t.request_body_schema, t.base_url, inp,
-                          check=_checker(t, components), resolve=_resolver(components))
+    with spans.span("load"):
+        t = target or load_target(endpoint_id, db)
+        ensure_callable(t)
+        components = components_of(t, db)
+    with spans.span("build"):
+        built = build_request(t.method, t.path, t.parameters, t.request_body_schema, t.base_url, inp,
+                              check=_checker(t, components), resolve=_resolver(components))
 
     if t.rate_limit_enabled:
         limit = ratelimit.parse_limit(t.rate_limit_config, t.api_document_id)
@@ -257,10 +259,11 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             bucket = f"doc:{t.api_document_id}" if limit.scope == "document" else f"ep:{t.id}"
             ratelimit.check(bucket, limit)
 
-    cfg = auth_config_of(t)
-    sensitive = upstream_auth.sensitive_for(cfg)
-    plan = call_plan(t, timeout_ms)
-    policy = outbound.policy_from_settings(max_bytes=response_limit())
+    with spans.span("prepare"):
+        cfg = auth_config_of(t)
+        sensitive = upstream_auth.sensitive_for(cfg)
+        plan = call_plan(t, timeout_ms)
+        policy = outbound.policy_from_settings(max_bytes=response_limit())
 
     started = time.perf_counter()
     deadline = started + plan.total_s
@@ -306,8 +309,10 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             break
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
+    spans.add("upstream", started)   # the call loop: upstream auth, the guard, the upstream itself
     observability.record_invoke(t, resp, failure, elapsed_ms)
 
     outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
                       attempts=attempts, sensitive=sensitive)
-    return finish(outcome, Caller(client_ip, user_agent, reference_id), db)
+    with spans.span("finish"):   # masking, body shaping and the log write (its own span)
+        return finish(outcome, Caller(client_ip, user_agent, reference_id), db)

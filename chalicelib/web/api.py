@@ -32,6 +32,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 from chalice.app import MultiDict
 
+from chalicelib import spans
 from chalicelib.errors import AppError, AuthError, PayloadTooLarge, SystemError_, ValidationError
 from chalicelib.keys import quotas
 from chalicelib.keys.principal import Principal
@@ -282,7 +283,8 @@ class ApiBlueprint(Blueprint):
                 try:
                     principal = authenticate(request, role) if role else None
                     if principal is not None:
-                        ticket = quotas.admit(principal)
+                        with spans.span("quota"):
+                            ticket = quotas.admit(principal)
                     parsed_query = parse_query(request, query) if query is not None else None
                     parsed_body = None
                     if body is not None:
