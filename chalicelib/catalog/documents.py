@@ -21,6 +21,7 @@ from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
+from chalicelib.gateway import targets  # the gateway's cached call targets
 
 DOC_COLUMNS = (
     "id, template_id, name, description, version, base_url, server_url, content_type, spec_version, "
@@ -194,6 +195,7 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
         row = db.one(f"UPDATE api_documents SET {', '.join(sets)}, updated_at = NOW() "
                      f"WHERE id = CAST(:id AS uuid) RETURNING {DOC_COLUMNS}", **params)
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old), document_audit(row), changed_by)
+    targets.forget_all()
     return document_out(row)
 
 
@@ -221,6 +223,7 @@ def delete_document(db, document_id: str, changed_by: str | None = None) -> dict
             id=document_id, by=changed_by)
         db.execute("DELETE FROM api_documents WHERE id = CAST(:id AS uuid)", id=document_id)
         audit(db, "api_documents", document_id, "DELETE", document_audit(old), None, changed_by)
+    targets.forget_all()
     return {"id": document_id, "deleted": True, "removed": {k: int(v) for k, v in counts.items()}}
 
 
@@ -330,6 +333,7 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
         counts = {k: len(v) for k, v in diff.items()}
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old_doc),
               {**(document_audit(doc) or {}), "reimport": counts}, changed_by)
+    targets.forget_all()
     return {"document": document_out(doc), "diff": diff, "counts": counts,
             "references_marked_error": refs_marked, "warnings": parsed.warnings,
             "warning_count": parsed.warning_count, "skipped_operations": parsed.skipped}

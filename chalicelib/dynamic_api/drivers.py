@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.db.wire import run_bound
 from chalicelib.errors import ConnectionFailed, PermissionDenied, QueryError, RequestTimeout, ValidationError
 
 from .dialects import BoundStatement, normalize_db_type
@@ -173,29 +174,6 @@ def _conn_failed(params: ConnectParams, exc: BaseException) -> ConnectionFailed:
     )
 
 
-def _pg_execute_limited(raw, sql: str, vals, limit: int):
-    """pg8000's execute_unnamed with a row limit on the Execute message: the
-    server sends at most `limit` rows and suspends the portal (the rest is
-    never read). Same message sequence as pg8000 1.31's execute_unnamed."""
-    from pg8000.core import FLUSH_MSG, NULL_BYTE, SYNC_MSG, Context, _flush, _write, i_pack, make_params
-    context = Context(sql)
-    raw.send_PARSE(NULL_BYTE, sql, ())
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.handle_messages(context)
-    raw.send_DESCRIBE_STATEMENT(NULL_BYTE)
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.send_BIND(NULL_BYTE, make_params(raw.py_types, vals))
-    raw.handle_messages(context)
-    _write(raw._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(limit)))
-    _write(raw._sock, FLUSH_MSG)
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.handle_messages(context)
-    return context
-
-
 _PG_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
              "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
 
@@ -223,10 +201,8 @@ class _Pg:
     @staticmethod
     def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
         try:
-            if max_rows:
-                ctx = _pg_execute_limited(conn.raw, stmt.sql, stmt.params, max_rows + 1)
-            else:
-                ctx = conn.raw.execute_unnamed(stmt.sql, stmt.params)
+            # one round trip per statement; with max_rows, at most max_rows + 1 rows are sent
+            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]

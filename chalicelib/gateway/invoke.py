@@ -4,7 +4,7 @@
                              client_ip=..., user_agent=..., reference_id=None)
     -> {"status_code", "headers", "body", "body_encoding", "response_time_ms", "log_id"}
 
-Order: load endpoint + document (one query) -> 409 when inactive -> validate
+Order: load endpoint + document (one query, cached briefly: chalicelib.gateway.targets) -> 409 when inactive -> validate
 and build the request (400, nothing sent) -> rate limit (429) -> upstream auth
 -> outbound guard call with timeouts, opt-in retries and one OAuth2 refresh
 on 401 -> one log row + statistics (one statement) -> answer (`answer.finish`).
@@ -31,7 +31,7 @@ from chalicelib import observability, spans
 from chalicelib.catalog.refs import ref_tokens
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
-from chalicelib.gateway import ratelimit, schemas, upstream_auth
+from chalicelib.gateway import ratelimit, schemas, targets, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import InvokeInput, build_request
@@ -246,7 +246,12 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
     from chalicelib.net import outbound
 
     with spans.span("load"):
-        t = target or load_target(endpoint_id, db)
+        if target is not None:
+            t = target
+        elif db is not None:   # a caller's own connection (a transaction) reads its own writes
+            t = load_target(endpoint_id, db)
+        else:
+            t = targets.get(endpoint_id, lambda: load_target(endpoint_id))
         ensure_callable(t)
         components = components_of(t, db)
     with spans.span("build"):

@@ -1,0 +1,53 @@
+"""One PostgreSQL statement with bound parameters in ONE network round trip.
+
+    ctx = run_bound(conn, sql, values, max_rows=0)   # pg8000.native.Connection
+    ctx.rows, ctx.columns, ctx.row_count              # as pg8000's Context
+
+pg8000 1.31's `execute_unnamed` waits for the server three times per
+statement (Parse+Sync, Describe+Sync, Bind+Execute+Sync). The extended
+protocol lets a client send Parse, Bind, Describe (portal), Execute and Sync
+at once and read the answers in order: the server parses and plans exactly as
+before (unnamed statement, parameter types inferred, values sent as text by
+pg8000's own converters), the rows are decoded with the RowDescription that
+precedes them. An error anywhere makes the server skip to Sync; the error is
+raised after ReadyForQuery, the connection stays usable (pg8000's rule).
+
+`max_rows` > 0 asks the server for at most that many rows (the portal is
+suspended; the rest is never sent). Used by chalicelib.db (the project's
+database) and the dynamic APIs' pg8000 driver.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0) -> Any:
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack, make_params
+    enc = conn._client_encoding
+    context = Context(sql)
+    parse = bytearray(NULL_BYTE)
+    parse.extend(sql.encode(enc) + NULL_BYTE)
+    parse.extend(H_pack(0))
+    bind = bytearray(NULL_BYTE + NULL_BYTE + H_pack(0))
+    params = make_params(conn.py_types, vals)
+    bind.extend(H_pack(len(params)))
+    for value in params:
+        if value is None:
+            bind.extend(i_pack(-1))
+        else:
+            data = value.encode(enc)
+            bind.extend(i_pack(len(data)))
+            bind.extend(data)
+    bind.extend(H_pack(0))
+    try:
+        conn._send_message(b"P", parse)
+        conn._send_message(b"B", bind)
+        conn._send_message(b"D", b"P" + NULL_BYTE)
+        _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
+        _write(conn._sock, SYNC_MSG)
+        _flush(conn._sock)
+    except AttributeError as exc:   # pg8000 sets _sock to None on close
+        from pg8000.exceptions import InterfaceError
+        raise InterfaceError("connection is closed") from exc
+    conn.handle_messages(context)
+    return context
