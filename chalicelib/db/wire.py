@@ -12,6 +12,10 @@ pg8000's own converters), the rows are decoded with the RowDescription that
 precedes them. An error anywhere makes the server skip to Sync; the error is
 raised after ReadyForQuery, the connection stays usable (pg8000's rule).
 
+`before` = parameterless statements (`BEGIN READ ONLY`, `SET LOCAL ...`)
+sent ahead of the statement in the same Sync group: they cost no round trip
+of their own, and when one fails the statement is not run at all.
+
 `max_rows` > 0 asks the server for at most that many rows (the portal is
 suspended; the rest is never sent). Used by chalicelib.db (the project's
 database) and the dynamic APIs' pg8000 driver.
@@ -21,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 
-def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0) -> Any:
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
     from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack, make_params
     enc = conn._client_encoding
     context = Context(sql)
@@ -40,6 +44,10 @@ def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0) 
             bind.extend(data)
     bind.extend(H_pack(0))
     try:
+        for text in before:   # parameterless statements of the same Sync group: a failure skips the rest
+            conn._send_message(b"P", NULL_BYTE + text.encode(enc) + NULL_BYTE + H_pack(0))
+            conn._send_message(b"B", NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(0) + H_pack(0))
+            _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
         conn._send_message(b"P", parse)
         conn._send_message(b"B", bind)
         conn._send_message(b"D", b"P" + NULL_BYTE)

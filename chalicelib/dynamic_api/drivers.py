@@ -5,7 +5,9 @@ the session rules every invocation relies on (DESIGN 15):
 
 * `begin(read_only, timeout_ms)` opens the invocation's transaction with its
   access mode and timeout applied to that transaction only: PostgreSQL
-  `BEGIN READ ONLY|READ WRITE; SET LOCAL statement_timeout = N`; MySQL
+  `BEGIN READ ONLY|READ WRITE; SET LOCAL statement_timeout = N`, sent in the
+  same round trip as the transaction's first statement (which does not run
+  if they fail; `renew_timeout` likewise rides with the next one); MySQL
   `START TRANSACTION READ ONLY|READ WRITE` with the timeout per statement
   (MariaDB `SET STATEMENT max_statement_time = s FOR …`, MySQL
   `max_execution_time` set for the session, undone by the reset).
@@ -97,6 +99,7 @@ class DbConnection:
     generation: int = 0
     reused: bool = False
     in_transaction: bool = False
+    pending: list = field(default_factory=list)   # PostgreSQL: BEGIN/SET LOCAL sent with the next statement
 
     # --- dispatch -------------------------------------------------------------
     def execute(self, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
@@ -202,7 +205,8 @@ class _Pg:
     def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
         try:
             # one round trip per statement; with max_rows, at most max_rows + 1 rows are sent
-            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0)
+            before, conn.pending = conn.pending, []
+            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0, before)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]
@@ -214,24 +218,29 @@ class _Pg:
 
     @staticmethod
     def run_simple(conn: DbConnection, sql: str) -> None:
+        if conn.pending:
+            sql, conn.pending = "; ".join([*conn.pending, sql]), []
         try:
             conn.raw.run(sql)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
 
+    # BEGIN and SET LOCAL travel with the transaction's next statement (one round trip; when
+    # they fail, the statement is not run): chalicelib.db.wire.run_bound(before=...)
     @staticmethod
     def begin(conn: DbConnection, read_only: bool, ms: int) -> None:
         mode = "READ ONLY" if read_only else "READ WRITE"
-        _Pg.run_simple(conn, f"BEGIN {mode}; SET LOCAL statement_timeout = {int(ms)}")
+        conn.pending = [f"BEGIN {mode}", f"SET LOCAL statement_timeout = {int(ms)}"]
 
     @staticmethod
     def renew_timeout(conn: DbConnection) -> None:
-        _Pg.run_simple(conn, f"SET LOCAL statement_timeout = {int(conn.timeout_ms or 0)}")
+        conn.pending.append(f"SET LOCAL statement_timeout = {int(conn.timeout_ms or 0)}")
 
     @staticmethod
     def reset(conn: DbConnection) -> None:
         # DISCARD ALL, spelled out so that it may follow the ROLLBACK in one message
         # (DISCARD ALL itself refuses to run in a multi-statement message)
+        conn.pending = []
         conn.raw.run(("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET)
 
     @staticmethod

@@ -1,0 +1,57 @@
+"""chalicelib.db.wire.run_bound: one round trip per bound statement, same answers as pg8000's own."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chalicelib.db.database import parse_database_url
+from chalicelib.db.wire import run_bound
+from tests.conftest import TEST_DATABASE_URL
+
+
+@pytest.fixture
+def raw():
+    import pg8000.native
+    conn = pg8000.native.Connection(**parse_database_url(TEST_DATABASE_URL))
+    yield conn
+    conn.close()
+
+
+def test_a_bound_statement_answers_the_rows_and_columns_pg8000_answers(raw):
+    sql = "SELECT CAST($1 AS int) + 1 AS n, CAST($2 AS text) AS t, NULL::int AS z"
+    mine = run_bound(raw, sql, (41, "x"))
+    theirs = raw.execute_unnamed(sql, (41, "x"))
+    assert mine.rows == theirs.rows == [[42, "x", None]]
+    assert [c["name"] for c in mine.columns] == ["n", "t", "z"]
+
+
+def test_max_rows_stops_the_server_after_that_many_rows(raw):
+    ctx = run_bound(raw, "SELECT g FROM generate_series(1, 1000) g", (), max_rows=3)
+    assert ctx.rows == [[1], [2], [3]]
+    assert run_bound(raw, "SELECT 7", ()).rows == [[7]]   # the connection is usable after a suspended portal
+
+
+def test_a_failing_statement_raises_and_leaves_the_connection_usable(raw):
+    from pg8000.exceptions import DatabaseError
+    with pytest.raises(DatabaseError):
+        run_bound(raw, "SELECT 1 / CAST($1 AS int)", (0,))
+    assert run_bound(raw, "SELECT 2", ()).rows == [[2]]
+
+
+def test_when_a_statement_sent_before_fails_the_statement_is_not_run(raw):
+    from pg8000.exceptions import DatabaseError
+    table = f"wire_{uuid.uuid4().hex[:8]}"
+    raw.run(f"CREATE TABLE {table} (x int)")
+    try:
+        with pytest.raises(DatabaseError):
+            run_bound(raw, f"INSERT INTO {table} VALUES ($1)", (1,), before=["SELECT 1 / 0"])
+        with pytest.raises(DatabaseError, match="read-only"):
+            run_bound(raw, f"INSERT INTO {table} VALUES ($1)", (1,), before=["BEGIN READ ONLY"])
+        raw.run("ROLLBACK")
+        assert raw.run(f"SELECT count(*) FROM {table}") == [[0]]
+        run_bound(raw, f"INSERT INTO {table} VALUES ($1)", (1,), before=["BEGIN READ WRITE"])
+        raw.run("COMMIT")
+        assert raw.run(f"SELECT count(*) FROM {table}") == [[1]]
+    finally:
+        raw.run(f"DROP TABLE {table}")
