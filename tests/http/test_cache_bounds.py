@@ -81,3 +81,21 @@ def test_a_deactivated_endpoint_refuses_calls_at_once_where_changed_and_within_t
     r = live_server.call("PATCH", f"/api/endpoints/{endpoint}", {"status": "active"}, key=operator)
     assert r.status_code == 200, r.text
     assert _invoke(live_server, endpoint, operator).status_code == 200  # active again, at once where changed
+
+
+def test_a_server_stopped_normally_has_written_the_access_row_of_every_request_it_answered(live_server):
+    from tests.conftest import SECRET_KEY
+    from tests.live import start_live_server, stop_live_server
+    server = start_live_server(live_server.database_url, SECRET_KEY)
+    try:
+        viewer = server.key("viewer")     # the weakest role: its requests are management requests too
+        key_id = next(k["id"] for k in server.call("GET", "/api/keys?limit=200").json()["data"]["items"]
+                      if viewer.startswith(k["key_prefix"]))
+        statuses = _at_once(4, lambda: [server.call("GET", "/api/documents?limit=1", key=viewer).status_code
+                                        for _ in range(15)])
+        assert [s for batch in statuses for s in batch] == [200] * 60
+    finally:
+        assert stop_live_server(server.process) == 0
+    rows = live_server.psql("SELECT count(*) AS n FROM api_access_logs WHERE api_key_id = CAST(:k AS uuid)",
+                            k=key_id)
+    assert rows[0]["n"] == 60
