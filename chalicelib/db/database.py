@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
-from chalicelib.db.wire import run_bound
+from chalicelib.db.wire import run_bound, run_prepared
 from chalicelib.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, ValidationError
 
 log = logging.getLogger("stepflow.db")
@@ -114,6 +114,18 @@ def translate(exc: Exception) -> Exception:
         return ValidationError("a value was rejected: " + _CLASS_22.get(code, "invalid value"), detail or None)
     return QueryError("the database could not run the operation; quote the request_id when reporting it",
                       detail or None)
+
+
+_PREPARED: set[str] = set()
+_STALE_PREPARED = ("26000", "0A000")   # statement gone (DISCARD/DEALLOCATE), cached plan's result type changed
+
+
+def prepared(sql: str) -> str:
+    """Mark `sql`, a fixed statement of a hot path whose plan does not depend on its
+    values, to run as a named statement prepared once per connection
+    (chalicelib.db.wire.run_prepared); answers `sql`."""
+    _PREPARED.add(sql)
+    return sql
 
 
 @functools.lru_cache(maxsize=2048)
@@ -297,10 +309,20 @@ class Database:
                     # parse is cached per SQL text (~0.5 ms a call saved), and
                     # the statement is one round trip (chalicelib.db.wire).
                     statement, make_vals = _statement(sql)
-                    ctx = run_bound(conn, statement, make_vals(params))
+                    if sql in _PREPARED:
+                        ctx = run_prepared(conn, statement, make_vals(params))
+                    else:
+                        ctx = run_bound(conn, statement, make_vals(params))
                 else:
                     ctx = conn.execute_simple(sql)
             except DatabaseError as exc:
+                info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                if info.get("C") in _STALE_PREPARED and sql in _PREPARED:
+                    conn.__dict__.pop("_stepflow_prepared", None)   # prepared again on the next use
+                    if attempt == 0 and not self.in_transaction:   # nothing was lost: run it again
+                        if pinned is None:
+                            self._give_back(conn)
+                        continue
                 if pinned is None:
                     self._give_back(conn)
                 raise translate(exc) from exc

@@ -19,20 +19,24 @@ of their own, and when one fails the statement is not run at all.
 `max_rows` > 0 asks the server for at most that many rows (the portal is
 suspended; the rest is never sent). Used by chalicelib.db (the project's
 database) and the dynamic APIs' pg8000 driver.
+
+`run_prepared(conn, sql, values)`: the same answer from a named statement
+prepared once per connection (the first call pays one extra round trip for
+the Parse), so the server neither parses nor, after its first executions,
+plans it again. For the fixed write statements of the hot paths (the
+call-log, access-log and invocation-log rows), whose plans do not depend on
+the values; never for SQL with optional filters (a generic plan would ignore
+them). A statement the server refuses to prepare is not kept.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 
-def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
-    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack, make_params
+def _bind_message(conn: Any, name: bytes, vals: Sequence[Any]) -> bytearray:
+    from pg8000.core import NULL_BYTE, H_pack, i_pack, make_params
     enc = conn._client_encoding
-    context = Context(sql)
-    parse = bytearray(NULL_BYTE)
-    parse.extend(sql.encode(enc) + NULL_BYTE)
-    parse.extend(H_pack(0))
-    bind = bytearray(NULL_BYTE + NULL_BYTE + H_pack(0))
+    bind = bytearray(NULL_BYTE + name + H_pack(0))
     params = make_params(conn.py_types, vals)
     bind.extend(H_pack(len(params)))
     for value in params:
@@ -43,19 +47,56 @@ def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, 
             bind.extend(i_pack(len(data)))
             bind.extend(data)
     bind.extend(H_pack(0))
+    return bind
+
+
+def _closed(exc: Exception) -> Exception:
+    from pg8000.exceptions import InterfaceError
+    err = InterfaceError("connection is closed")
+    err.__cause__ = exc
+    return err
+
+
+def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack
+    names = conn.__dict__.setdefault("_stepflow_prepared", {})
+    name = names.get(sql)
+    try:
+        if name is None:
+            name = f"stepflow_{len(names)}".encode("ascii") + NULL_BYTE
+            conn._send_message(b"P", name + sql.encode(conn._client_encoding) + NULL_BYTE + H_pack(0))
+            _write(conn._sock, SYNC_MSG)
+            _flush(conn._sock)
+            conn.handle_messages(Context(sql))    # raises when refused: nothing is kept
+            names[sql] = name
+        context = Context(sql)
+        conn._send_message(b"B", _bind_message(conn, name, vals))
+        conn._send_message(b"D", b"P" + NULL_BYTE)
+        _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
+        _write(conn._sock, SYNC_MSG)
+        _flush(conn._sock)
+    except AttributeError as exc:   # pg8000 sets _sock to None on close
+        raise _closed(exc) from exc
+    conn.handle_messages(context)
+    return context
+
+
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack
+    enc = conn._client_encoding
+    context = Context(sql)
     try:
         for text in before:   # parameterless statements of the same Sync group: a failure skips the rest
             conn._send_message(b"P", NULL_BYTE + text.encode(enc) + NULL_BYTE + H_pack(0))
             conn._send_message(b"B", NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(0) + H_pack(0))
             _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
-        conn._send_message(b"P", parse)
-        conn._send_message(b"B", bind)
+        conn._send_message(b"P", NULL_BYTE + sql.encode(enc) + NULL_BYTE + H_pack(0))
+        conn._send_message(b"B", _bind_message(conn, NULL_BYTE, vals))
         conn._send_message(b"D", b"P" + NULL_BYTE)
         _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
         _write(conn._sock, SYNC_MSG)
         _flush(conn._sock)
     except AttributeError as exc:   # pg8000 sets _sock to None on close
-        from pg8000.exceptions import InterfaceError
-        raise InterfaceError("connection is closed") from exc
+        raise _closed(exc) from exc
     conn.handle_messages(context)
     return context

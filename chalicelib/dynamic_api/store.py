@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.db import get_db
+from chalicelib.db import get_db, prepared
 from chalicelib.db.where import Where
 from chalicelib.errors import Conflict, NotFound
 
@@ -328,8 +328,8 @@ def published_definitions(db=None) -> list[LoadedDefinition]:
 
 # --------------------------------------------------------------------------- logs and stats
 
-_RECORD_SQL = ("SELECT dynamic_api_record_invocation(CAST(:d AS uuid), :n, CAST(:k AS uuid), :m, "
-               "CAST(:p AS jsonb), :s, :t, :rc, :ec, :em, :test)")
+_RECORD_SQL = prepared("SELECT dynamic_api_record_invocation(CAST(:d AS uuid), :n, CAST(:k AS uuid), :m, "
+                        "CAST(:p AS jsonb), :s, :t, :rc, :ec, :em, :test)")   # parsed once per connection
 
 
 def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id: str | None,

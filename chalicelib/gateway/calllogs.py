@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import spans
-from chalicelib.db import get_db
+from chalicelib.db import get_db, prepared
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError
 
@@ -69,6 +69,7 @@ WITH log AS (
 )
 SELECT log.id, set_config('synchronous_commit', :sc, true) AS _commit_mode FROM log
 """
+prepared(_INSERT)   # parsed and planned once per connection (chalicelib.db.wire.run_prepared)
 # Log rows and their statistics commit together in one statement; by default
 # without waiting for the WAL flush (a PostgreSQL crash may lose the last
 # fraction of a second of logs and their counts - together, never one

@@ -23,6 +23,8 @@ import logging
 import threading
 from typing import Any
 
+from chalicelib.db import prepared
+
 log = logging.getLogger("stepflow.access")
 
 FLUSH_EVERY_S = 0.2
@@ -35,6 +37,7 @@ _INSERT = (
     " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(created_at timestamptz, request_id text, method text,"
     " route text, status_code int, duration_ms float8, api_key_id uuid, role text, api_version text)"
     " RETURNING 1) SELECT set_config('synchronous_commit', 'off', true)")
+prepared(_INSERT)   # parsed and planned once per connection (chalicelib.db.wire.run_prepared)
 
 _queue: list[dict] = []
 _lock = threading.Lock()          # the queue

@@ -55,3 +55,30 @@ def test_when_a_statement_sent_before_fails_the_statement_is_not_run(raw):
         assert raw.run(f"SELECT count(*) FROM {table}") == [[1]]
     finally:
         raw.run(f"DROP TABLE {table}")
+
+
+def test_a_prepared_statement_answers_like_a_bound_one_and_is_parsed_once_per_connection(raw):
+    from chalicelib.db.wire import run_prepared
+    sql = "SELECT CAST($1 AS int) * 2 AS n"
+    assert run_prepared(raw, sql, (21,)).rows == [[42]]
+    assert run_prepared(raw, sql, (5,)).rows == [[10]]
+    assert raw.run("SELECT count(*) FROM pg_prepared_statements WHERE statement = :s", s=sql) == [[1]]
+
+
+def test_a_statement_the_server_refuses_to_prepare_is_not_kept(raw):
+    from pg8000.exceptions import DatabaseError
+
+    from chalicelib.db.wire import run_prepared
+    with pytest.raises(DatabaseError):
+        run_prepared(raw, "SELECT * FROM no_such_table_here WHERE x = $1", (1,))
+    assert raw.__dict__.get("_stepflow_prepared") == {}
+    assert run_prepared(raw, "SELECT CAST($1 AS int)", (3,)).rows == [[3]]
+
+
+def test_the_database_prepares_again_after_its_statements_were_discarded(db):
+    from chalicelib.db import prepared
+    sql = prepared("SELECT CAST(:v AS int) + 100 AS n")
+    assert db.scalar(sql, v=1) == 101
+    with db.session():
+        db.execute("DEALLOCATE ALL")        # as a pooler or an operator might
+        assert db.scalar(sql, v=2) == 102   # pinned: the stale name is refused once, then prepared again
