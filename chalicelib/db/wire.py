@@ -57,41 +57,12 @@ def _closed(exc: Exception) -> Exception:
     return err
 
 
-def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
-    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack
-    names = conn.__dict__.setdefault("_stepflow_prepared", {})
-    name = names.get(sql)
-    try:
-        if name is None:
-            name = f"stepflow_{len(names)}".encode("ascii") + NULL_BYTE
-            conn._send_message(b"P", name + sql.encode(conn._client_encoding) + NULL_BYTE + H_pack(0))
-            _write(conn._sock, SYNC_MSG)
-            _flush(conn._sock)
-            conn.handle_messages(Context(sql))    # raises when refused: nothing is kept
-            names[sql] = name
-        context = Context(sql)
-        conn._send_message(b"B", _bind_message(conn, name, vals))
-        conn._send_message(b"D", b"P" + NULL_BYTE)
-        _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
-        _write(conn._sock, SYNC_MSG)
-        _flush(conn._sock)
-    except AttributeError as exc:   # pg8000 sets _sock to None on close
-        raise _closed(exc) from exc
-    conn.handle_messages(context)
-    return context
-
-
-def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
-    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write, i_pack
-    enc = conn._client_encoding
+def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int) -> Any:
+    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync; read the answers."""
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, _flush, _write, i_pack
     context = Context(sql)
     try:
-        for text in before:   # parameterless statements of the same Sync group: a failure skips the rest
-            conn._send_message(b"P", NULL_BYTE + text.encode(enc) + NULL_BYTE + H_pack(0))
-            conn._send_message(b"B", NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(0) + H_pack(0))
-            _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
-        conn._send_message(b"P", NULL_BYTE + sql.encode(enc) + NULL_BYTE + H_pack(0))
-        conn._send_message(b"B", _bind_message(conn, NULL_BYTE, vals))
+        conn._send_message(b"B", _bind_message(conn, name, vals))
         conn._send_message(b"D", b"P" + NULL_BYTE)
         _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
         _write(conn._sock, SYNC_MSG)
@@ -100,3 +71,34 @@ def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, 
         raise _closed(exc) from exc
     conn.handle_messages(context)
     return context
+
+
+def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write
+    names = conn.__dict__.setdefault("_stepflow_prepared", {})
+    name = names.get(sql)
+    if name is None:
+        name = f"stepflow_{len(names)}".encode("ascii") + NULL_BYTE
+        try:
+            conn._send_message(b"P", name + sql.encode(conn._client_encoding) + NULL_BYTE + H_pack(0))
+            _write(conn._sock, SYNC_MSG)
+            _flush(conn._sock)
+        except AttributeError as exc:
+            raise _closed(exc) from exc
+        conn.handle_messages(Context(sql))    # raises when refused: nothing is kept
+        names[sql] = name
+    return _execute(conn, sql, name, vals, 0)
+
+
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
+    from pg8000.core import NULL_BYTE, H_pack, _write, i_pack
+    enc = conn._client_encoding
+    try:
+        for text in before:   # parameterless statements of the same Sync group: a failure skips the rest
+            conn._send_message(b"P", NULL_BYTE + text.encode(enc) + NULL_BYTE + H_pack(0))
+            conn._send_message(b"B", NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(0) + H_pack(0))
+            _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
+        conn._send_message(b"P", NULL_BYTE + sql.encode(enc) + NULL_BYTE + H_pack(0))
+    except AttributeError as exc:   # pg8000 sets _sock to None on close
+        raise _closed(exc) from exc
+    return _execute(conn, sql, NULL_BYTE, vals, max_rows)
