@@ -27,6 +27,11 @@ plans it again. For the fixed write statements of the hot paths (the
 call-log, access-log and invocation-log rows), whose plans do not depend on
 the values; never for SQL with optional filters (a generic plan would ignore
 them). A statement the server refuses to prepare is not kept.
+
+`send_prepared(conn, sql, values)` sends a prepared statement's Bind, Execute
+and Sync and returns at once; `drain(conn)` reads the answers later (before
+the connection's next statement). The server runs and commits it on
+arrival: for rows whose failure is only ever logged (the access log).
 """
 from __future__ import annotations
 
@@ -57,23 +62,54 @@ def _closed(exc: Exception) -> Exception:
     return err
 
 
-def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int) -> Any:
-    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync; read the answers."""
-    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, _flush, _write, i_pack
-    context = Context(sql)
+def _send(conn: Any, name: bytes, vals: Sequence[Any], max_rows: int) -> None:
+    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync."""
+    from pg8000.core import NULL_BYTE, SYNC_MSG, _flush, _write, i_pack
     try:
         conn._send_message(b"B", _bind_message(conn, name, vals))
-        conn._send_message(b"D", b"P" + NULL_BYTE)
+        conn._send_message(b"D", b"P" + NULL_BYTE)   # rows are read with their description
         _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
         _write(conn._sock, SYNC_MSG)
         _flush(conn._sock)
     except AttributeError as exc:   # pg8000 sets _sock to None on close
         raise _closed(exc) from exc
+
+
+def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int) -> Any:
+    from pg8000.core import Context
+    context = Context(sql)
+    _send(conn, name, vals, max_rows)
     conn.handle_messages(context)
     return context
 
 
 def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
+    return _execute(conn, sql, _prepared_name(conn, sql), vals, 0)
+
+
+def send_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> None:
+    """Send a prepared statement without waiting for its answer: `drain(conn)` reads it
+    before the connection's next statement. The server runs it on arrival either way."""
+    _send(conn, _prepared_name(conn, sql), vals, 0)
+    conn.__dict__.setdefault("_stepflow_unread", []).append(sql)
+
+
+def drain(conn: Any) -> list[Exception]:
+    """Read the answers of the statements `send_prepared` sent; answers their errors."""
+    from pg8000.core import Context
+    from pg8000.exceptions import DatabaseError
+    errors: list[Exception] = []
+    unread = conn.__dict__.get("_stepflow_unread")
+    while unread:
+        sql = unread.pop(0)
+        try:
+            conn.handle_messages(Context(sql))
+        except DatabaseError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _prepared_name(conn: Any, sql: str) -> bytes:
     from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write
     names = conn.__dict__.setdefault("_stepflow_prepared", {})
     name = names.get(sql)
@@ -87,7 +123,7 @@ def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
             raise _closed(exc) from exc
         conn.handle_messages(Context(sql))    # raises when refused: nothing is kept
         names[sql] = name
-    return _execute(conn, sql, name, vals, 0)
+    return name
 
 
 def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:

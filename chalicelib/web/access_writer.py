@@ -9,11 +9,12 @@ or in batches by a long-running server.
 A row is a dict of api_access_logs columns with its own `created_at` (the
 moment its request ended), so a batch lands in the right partition and
 window. Started, rows wait at most FLUSH_EVERY_S (0.2 s) or until BATCH_MAX
-(200) are queued, then go in ONE insert (asynchronous commit): about 0.25 ms
-less per request. On a normal shutdown (SIGTERM, Ctrl-C, interpreter exit)
+(200) are queued, then go in ONE insert (asynchronous commit). On a normal shutdown (SIGTERM, Ctrl-C, interpreter exit)
 every queued row is written first. Lambda never starts it (one request at a
-time per container and no shutdown notice): there each row is written with
-its request, as one statement. A write that fails is logged with the number
+time per container and no shutdown notice): there each row is sent with its
+request as one prepared statement without waiting for the answer (the server
+runs and commits it on arrival; the answer is read, and a failure logged,
+before the connection's next statement: `Database.execute_nowait`). A write that fails is logged with the number
 of rows lost and never fails a request.
 """
 from __future__ import annotations
@@ -55,7 +56,10 @@ def _insert(rows: list[dict], db: Any = None) -> None:
             from chalicelib.db import get_db
             db = get_db()
         from chalicelib.jsontext import dumps
-        db.scalar(_INSERT, rows=dumps(rows))
+        if len(rows) == 1:   # with its request: sent, its answer read with the connection's next statement
+            db.execute_nowait(_INSERT, rows=dumps(rows))
+        else:
+            db.scalar(_INSERT, rows=dumps(rows))
     except Exception as exc:  # noqa: BLE001 - the access log never fails a request
         log.warning("access log: %d row(s) not written (%s) request_id=%s", len(rows), type(exc).__name__,
                     rows[0].get("request_id"))

@@ -82,3 +82,37 @@ def test_the_database_prepares_again_after_its_statements_were_discarded(db):
     with db.session():
         db.execute("DEALLOCATE ALL")        # as a pooler or an operator might
         assert db.scalar(sql, v=2) == 102   # pinned: the stale name is refused once, then prepared again
+
+
+def test_a_statement_sent_without_waiting_is_run_and_its_answer_read_before_the_next_one(fresh_db):
+    from chalicelib.db import prepared
+    table = f"nowait_{uuid.uuid4().hex[:8]}"
+    fresh_db.execute(f"CREATE TABLE {table} (x int)")
+    try:
+        sql = prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))")
+        for i in range(3):
+            fresh_db.execute_nowait(sql, x=i)
+        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 3
+    finally:
+        fresh_db.execute(f"DROP TABLE {table}")
+
+
+def test_a_failed_statement_sent_without_waiting_is_logged_and_the_next_one_runs(fresh_db, caplog):
+    from chalicelib.db import prepared
+    table = f"nowait_{uuid.uuid4().hex[:8]}"
+    fresh_db.execute(f"CREATE TABLE {table} (x int CHECK (x > 0))")
+    try:
+        fresh_db.execute_nowait(prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))"), x=-1)
+        assert fresh_db.scalar("SELECT 5") == 5
+        assert "sent without waiting failed: 23514" in caplog.text
+        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 0
+    finally:
+        fresh_db.execute(f"DROP TABLE {table}")
+
+
+@pytest.fixture
+def fresh_db():
+    from chalicelib.db import Database
+    d = Database(TEST_DATABASE_URL, max_connections=1)
+    yield d
+    d.close()
