@@ -100,6 +100,7 @@ class DbConnection:
     reused: bool = False
     in_transaction: bool = False
     pending: list = field(default_factory=list)   # PostgreSQL: BEGIN/SET LOCAL sent with the next statement
+    unread: str | None = None        # PostgreSQL: the reset sent at give-back, its answer read at take
 
     # --- dispatch -------------------------------------------------------------
     def execute(self, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
@@ -144,7 +145,9 @@ class DbConnection:
 
     def reset(self) -> None:
         """Back to a fresh session before the connection is pooled again; an open
-        transaction is rolled back by the same round trip."""
+        transaction is rolled back by the same message. PostgreSQL: sent without
+        waiting (the server runs it on arrival); `settle()` reads the answer before
+        the connection is used again."""
         try:
             _DRIVERS[self.db_type].reset(self)
         except Exception:
@@ -152,6 +155,20 @@ class DbConnection:
             self.broken = True
         self.in_transaction = False
         self.timeout_ms = None
+
+    def settle(self) -> bool:
+        """Read the answer of the reset sent at give-back: False (and broken) when it
+        failed, so the connection is closed, never used with an unclean session."""
+        if self.unread is None:
+            return not self.broken
+        sql, self.unread = self.unread, None
+        try:
+            from pg8000.core import Context
+            self.raw.handle_messages(Context(sql))
+        except Exception:
+            log.warning("session reset failed; closing the connection", exc_info=True)
+            self.broken = True
+        return not self.broken
 
     def ping(self) -> None:
         _DRIVERS[self.db_type].run_simple(self, "SELECT 1")
@@ -241,7 +258,11 @@ class _Pg:
         # DISCARD ALL, spelled out so that it may follow the ROLLBACK in one message
         # (DISCARD ALL itself refuses to run in a multi-statement message)
         conn.pending = []
-        conn.raw.run(("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET)
+        from pg8000.core import _flush
+        sql = ("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET
+        conn.raw.send_QUERY(sql)
+        _flush(conn.raw._sock)
+        conn.unread = sql
 
     @staticmethod
     def translate(conn: DbConnection, exc: BaseException) -> Exception:
