@@ -12,6 +12,10 @@ pg8000's own converters), the rows are decoded with the RowDescription that
 precedes them. An error anywhere makes the server skip to Sync; the error is
 raised after ReadyForQuery, the connection stays usable (pg8000's rule).
 
+`then` = a simple query sent in the same write after the statement's Sync
+(the dynamic APIs' session reset after a read): it runs whatever the
+statement did; its answer is left unread for the caller to read later.
+
 `before` = parameterless statements (`BEGIN READ ONLY`, `SET LOCAL ...`)
 sent ahead of the statement in the same Sync group: they cost no round trip
 of their own, and when one fails the statement is not run at all.
@@ -62,23 +66,26 @@ def _closed(exc: Exception) -> Exception:
     return err
 
 
-def _send(conn: Any, name: bytes, vals: Sequence[Any], max_rows: int) -> None:
-    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync."""
+def _send(conn: Any, name: bytes, vals: Sequence[Any], max_rows: int, then: str = "") -> None:
+    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync
+    (and `then`, a simple query whose answer the caller reads later)."""
     from pg8000.core import NULL_BYTE, SYNC_MSG, _flush, _write, i_pack
     try:
         conn._send_message(b"B", _bind_message(conn, name, vals))
         conn._send_message(b"D", b"P" + NULL_BYTE)   # rows are read with their description
         _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
         _write(conn._sock, SYNC_MSG)
+        if then:
+            conn._send_message(b"Q", then.encode(conn._client_encoding) + NULL_BYTE)
         _flush(conn._sock)
     except AttributeError as exc:   # pg8000 sets _sock to None on close
         raise _closed(exc) from exc
 
 
-def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int) -> Any:
+def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int, then: str = "") -> Any:
     from pg8000.core import Context
     context = Context(sql)
-    _send(conn, name, vals, max_rows)
+    _send(conn, name, vals, max_rows, then)
     conn.handle_messages(context)
     return context
 
@@ -126,7 +133,8 @@ def _prepared_name(conn: Any, sql: str) -> bytes:
     return name
 
 
-def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = ()) -> Any:
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = (),
+              then: str = "") -> Any:
     from pg8000.core import NULL_BYTE, H_pack, _write, i_pack
     enc = conn._client_encoding
     try:
@@ -137,4 +145,4 @@ def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, 
         conn._send_message(b"P", NULL_BYTE + sql.encode(enc) + NULL_BYTE + H_pack(0))
     except AttributeError as exc:   # pg8000 sets _sock to None on close
         raise _closed(exc) from exc
-    return _execute(conn, sql, NULL_BYTE, vals, max_rows)
+    return _execute(conn, sql, NULL_BYTE, vals, max_rows, then)

@@ -103,9 +103,13 @@ class DbConnection:
     unread: str | None = None        # PostgreSQL: the reset sent at give-back, its answer read at take
 
     # --- dispatch -------------------------------------------------------------
-    def execute(self, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+    def execute(self, stmt: BoundStatement, max_rows: int | None = None, *, last_read: bool = False) -> QueryResult:
         """Run `stmt`; with `max_rows`, at most that many rows are fetched from the
-        server (`truncated` tells whether more existed)."""
+        server (`truncated` tells whether more existed). `last_read`: the last
+        statement of a transaction that commits nothing; PostgreSQL sends the session
+        reset (its rollback) in the same write, and the connection is clean from then on."""
+        if last_read and self.db_type == "postgresql":
+            return _Pg.execute(self, stmt, max_rows, reset_after=True)
         return _DRIVERS[self.db_type].execute(self, stmt, max_rows)
 
     def begin(self, *, read_only: bool, timeout_ms: int) -> None:
@@ -138,6 +142,8 @@ class DbConnection:
 
     def rollback(self) -> None:
         self.in_transaction = False
+        if self.unread is not None:   # the reset sent with the last statement rolled it back already
+            return
         try:
             _DRIVERS[self.db_type].run_simple(self, "ROLLBACK")
         except Exception:
@@ -148,11 +154,12 @@ class DbConnection:
         transaction is rolled back by the same message. PostgreSQL: sent without
         waiting (the server runs it on arrival); `settle()` reads the answer before
         the connection is used again."""
-        try:
-            _DRIVERS[self.db_type].reset(self)
-        except Exception:
-            log.warning("session reset failed; closing the connection", exc_info=True)
-            self.broken = True
+        if self.unread is None:        # not sent with the last statement already
+            try:
+                _DRIVERS[self.db_type].reset(self)
+            except Exception:
+                log.warning("session reset failed; closing the connection", exc_info=True)
+                self.broken = True
         self.in_transaction = False
         self.timeout_ms = None
 
@@ -219,11 +226,16 @@ class _Pg:
         return DbConnection(raw, "postgresql", "postgresql")
 
     @staticmethod
-    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None,
+                reset_after: bool = False) -> QueryResult:
         try:
             # one round trip per statement; with max_rows, at most max_rows + 1 rows are sent
             before, conn.pending = conn.pending, []
-            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0, before)
+            then = ""
+            if reset_after:   # the reset rides with the statement; its answer is read at the next take
+                then = conn.unread = "ROLLBACK; " + _PG_RESET
+                conn.in_transaction = False
+            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0, before, then)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]

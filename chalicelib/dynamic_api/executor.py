@@ -139,7 +139,7 @@ def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbCon
         if page is not None:
             total = int(conn.execute(statements[0]).rows[0][0])
             conn.renew_timeout()
-        result = conn.execute(statements[-1], max_rows)
+        result = conn.execute(statements[-1], max_rows, last_read=not writes)
         if result.truncated:
             raise limits.too_many_rows(max_rows)
         if result.columns:
