@@ -13,7 +13,10 @@ For each:
   HTTP        the same request through the real local server (`make run`,
               tests/live.py) on a keep-alive connection;
   direct      the same bound statements through pg8000 on one open
-              connection (`execute_unnamed`, what pg8000 offers), and
+              connection (`execute_unnamed`, what pg8000 offers: three
+              round trips a statement; the goal's baseline), and the same
+              with one round trip a statement (chalicelib.db.wire.run_bound,
+              the driver's best), and
   direct+     the same with the session rules every invocation follows
               (BEGIN READ ONLY + SET LOCAL, ROLLBACK + reset).
 
@@ -102,6 +105,7 @@ def _run(app_url: str, target_url: str) -> None:
         target.run("CREATE INDEX idx_items_category ON items (category, id)")
         target.run("ANALYZE items")
 
+        from chalicelib.db.wire import run_bound
         from chalicelib.dynamic_api import executor, paging, service, store
         from chalicelib.dynamic_api.drivers import _PG_RESET
         pool = service.create_pool({"display_text": "bench", "db_type": "postgresql", "host": tp["host"],
@@ -149,6 +153,9 @@ def _run(app_url: str, target_url: str) -> None:
             def direct(stmts=stmts):
                 return [target.execute_unnamed(s.sql, s.params).rows for s in stmts]
 
+            def direct_rt1(stmts=stmts):
+                return [run_bound(target, s.sql, s.params).rows for s in stmts]
+
             def direct_clean(stmts=stmts):
                 target.run("BEGIN READ ONLY; SET LOCAL statement_timeout = 10000")
                 out = []
@@ -170,17 +177,20 @@ def _run(app_url: str, target_url: str) -> None:
                 over_http()
                 direct()
                 direct_clean()
-            got = interleave({"in": in_process, "http": over_http, "direct": direct, "clean": direct_clean}, CALLS)
-            a, h, d, c = got["in"], got["http"], got["direct"], got["clean"]
+            got = interleave({"in": in_process, "http": over_http, "direct": direct, "rt1": direct_rt1,
+                              "clean": direct_clean}, CALLS)
+            a, h, d, c, d1 = got["in"], got["http"], got["direct"], got["clean"], got["rt1"]
             print(f"\n[{label}] GET {path}?{urlencode(query)}  (n={CALLS} each, interleaved; {ROWS:,} rows)")
             print(line("in-process (app)", a))
             print(line("through the HTTP server", h))
             print(line(f"direct pg8000 ({len(stmts)} statement(s))", d))
+            print(line("direct, one round trip a statement", d1))
             print(line("direct + session rules", c))
             over = p50(a) - p50(d)
             print(f"p50 overhead in-process over direct : {over:6.3f} ms (goal <= {goal} ms) "
                   f"-> {'OK' if over <= goal else 'OVER'}   ratio {p50(a) / p50(d):.2f}x")
             print(f"p50 in-process over direct + rules  : {p50(a) - p50(c):6.3f} ms")
+            print(f"p50 in-process over direct, 1 trip  : {p50(a) - p50(d1):6.3f} ms (the driver's best)")
             over_http_ms = p50(h) - p50(a)
             print(f"p50 HTTP server over in-process     : {over_http_ms:6.3f} ms (goal <= 1 ms) "
                   f"-> {'OK' if over_http_ms <= 1.0 else 'OVER'}")
