@@ -71,6 +71,7 @@ def parse_database_url(url: str) -> dict:
 
 
 _PREPARED: set[str] = set()
+_BEGIN = ("START TRANSACTION",)
 _STALE_PREPARED = ("26000", "0A000")   # statement gone (DISCARD/DEALLOCATE), cached plan's result type changed
 
 
@@ -257,6 +258,7 @@ class Database:
         for attempt in (0, 1):
             pinned = getattr(self._local, "conn", None)
             conn = pinned if pinned is not None else self._acquire()
+            begin = pinned is not None and getattr(self._local, "begin", False)   # transaction() deferred it
             try:
                 self._drain(conn)
                 if params:
@@ -265,12 +267,18 @@ class Database:
                     # the statement is one round trip (chalicelib.db.wire).
                     statement, make_vals = _statement(sql)
                     if sql in _PREPARED:
+                        if begin:
+                            conn.execute_simple("START TRANSACTION")
                         ctx = run_prepared(conn, statement, make_vals(params))
                     else:
-                        ctx = run_bound(conn, statement, make_vals(params))
+                        ctx = run_bound(conn, statement, make_vals(params), before=_BEGIN if begin else ())
                 else:
-                    ctx = conn.execute_simple(sql)
+                    ctx = conn.execute_simple(("START TRANSACTION; " if begin else "") + sql)
+                if begin:
+                    self._local.begin = False
             except DatabaseError as exc:
+                if begin:
+                    self._local.begin = False   # it may have started: the caller's rollback ends it
                 info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
                 if info.get("C") in _STALE_PREPARED and sql in _PREPARED:
                     conn.__dict__.pop("_stepflow_prepared", None)   # prepared again on the next use
@@ -288,7 +296,8 @@ class Database:
                 retry = attempt == 0 and (pinned is None or getattr(self._local, "fresh", False))
                 if pinned is not None:
                     self._local.conn = None
-                    self._local.depth = 0
+                    if not (retry and begin):   # a transaction whose START had not run yet goes on
+                        self._local.depth = 0
                 self._give_back(conn, broken=True)
                 log.warning("lost a database connection: %s", exc)
                 if not retry:
@@ -379,23 +388,29 @@ class Database:
                 self._local.depth -= 1
             return
         with self.session():
-            self._run("START TRANSACTION", {})
+            # START TRANSACTION travels with the first statement (one round trip less)
+            self._local.begin = True
             self._local.depth = 1
             try:
                 yield self
             except BaseException:
                 self._local.depth = 0
                 conn = getattr(self._local, "conn", None)
-                if conn is not None:
+                if conn is not None and not self._local.begin:
                     try:
+                        self._drain(conn)
                         conn.run("ROLLBACK")
                     except Exception:
                         self._local.conn = None
                         self._give_back(conn, broken=True)
+                self._local.begin = False
                 raise
             else:
                 self._local.depth = 0
-                self._run("COMMIT", {})
+                if self._local.begin:   # no statement ran: nothing to commit
+                    self._local.begin = False
+                else:
+                    self._run("COMMIT", {})
 
 
 def _close_quietly(conn) -> None:

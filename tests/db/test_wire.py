@@ -116,3 +116,42 @@ def fresh_db():
     d = Database(TEST_DATABASE_URL, max_connections=1)
     yield d
     d.close()
+
+
+def test_a_transaction_starts_with_its_first_statement_and_commits_or_rolls_back_as_one(fresh_db):
+    table = f"tx_{uuid.uuid4().hex[:8]}"
+    fresh_db.execute(f"CREATE TABLE {table} (x int)")
+    try:
+        with fresh_db.transaction():
+            fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
+            assert fresh_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
+                                   "AND xact_start IS NOT NULL") == 1
+            fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
+        with pytest.raises(RuntimeError):
+            with fresh_db.transaction():
+                fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=3)
+                with fresh_db.transaction():     # nested: joins the outer one
+                    fresh_db.execute(f"INSERT INTO {table} VALUES (4)")
+                raise RuntimeError("roll it back")
+        with fresh_db.transaction():
+            pass                                 # no statement: nothing sent, nothing to commit
+        assert fresh_db.scalar(f"SELECT array_agg(x ORDER BY x) FROM {table}") == [1, 2]
+    finally:
+        fresh_db.execute(f"DROP TABLE {table}")
+
+
+def test_a_transaction_whose_connection_died_before_its_first_statement_runs_on_a_fresh_one(fresh_db, db):
+    table = f"tx_{uuid.uuid4().hex[:8]}"
+    fresh_db.execute(f"CREATE TABLE {table} (x int)")
+    try:
+        pid = fresh_db.scalar("SELECT pg_backend_pid()")
+        db.scalar("SELECT pg_terminate_backend(:pid)", pid=pid)   # the idle pooled connection dies
+        with fresh_db.transaction():
+            fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
+            assert fresh_db.in_transaction
+            with fresh_db.transaction():
+                fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
+            assert fresh_db.in_transaction
+        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 2
+    finally:
+        fresh_db.execute(f"DROP TABLE {table}")
