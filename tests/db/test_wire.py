@@ -11,6 +11,23 @@ from tests.conftest import TEST_DATABASE_URL
 
 
 @pytest.fixture
+def fresh_db():
+    from chalicelib.db import Database
+    d = Database(TEST_DATABASE_URL, max_connections=1)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def table(fresh_db):
+    """A scratch table `(x int CHECK (x > 0))`, dropped after the test."""
+    name = f"wire_{uuid.uuid4().hex[:8]}"
+    fresh_db.execute(f"CREATE TABLE {name} (x int CHECK (x > 0))")
+    yield name
+    fresh_db.execute(f"DROP TABLE {name}")
+
+
+@pytest.fixture
 def raw():
     import pg8000.native
     conn = pg8000.native.Connection(**parse_database_url(TEST_DATABASE_URL))
@@ -84,74 +101,46 @@ def test_the_database_prepares_again_after_its_statements_were_discarded(db):
         assert db.scalar(sql, v=2) == 102   # pinned: the stale name is refused once, then prepared again
 
 
-def test_a_statement_sent_without_waiting_is_run_and_its_answer_read_before_the_next_one(fresh_db):
+def test_a_statement_sent_without_waiting_is_run_and_its_answer_read_before_the_next_one(fresh_db, table):
     from chalicelib.db import prepared
-    table = f"nowait_{uuid.uuid4().hex[:8]}"
-    fresh_db.execute(f"CREATE TABLE {table} (x int)")
-    try:
-        sql = prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))")
-        for i in range(3):
-            fresh_db.execute_nowait(sql, x=i)
-        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 3
-    finally:
-        fresh_db.execute(f"DROP TABLE {table}")
+    sql = prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))")
+    for i in range(1, 4):
+        fresh_db.execute_nowait(sql, x=i)
+    assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 3
 
 
-def test_a_failed_statement_sent_without_waiting_is_logged_and_the_next_one_runs(fresh_db, caplog):
+def test_a_failed_statement_sent_without_waiting_is_logged_and_the_next_one_runs(fresh_db, table, caplog):
     from chalicelib.db import prepared
-    table = f"nowait_{uuid.uuid4().hex[:8]}"
-    fresh_db.execute(f"CREATE TABLE {table} (x int CHECK (x > 0))")
-    try:
-        fresh_db.execute_nowait(prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))"), x=-1)
-        assert fresh_db.scalar("SELECT 5") == 5
-        assert "sent without waiting failed: 23514" in caplog.text
-        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 0
-    finally:
-        fresh_db.execute(f"DROP TABLE {table}")
+    fresh_db.execute_nowait(prepared(f"INSERT INTO {table} VALUES (CAST(:x AS int))"), x=-1)
+    assert fresh_db.scalar("SELECT 5") == 5
+    assert "sent without waiting failed: 23514" in caplog.text
+    assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 0
 
 
-@pytest.fixture
-def fresh_db():
-    from chalicelib.db import Database
-    d = Database(TEST_DATABASE_URL, max_connections=1)
-    yield d
-    d.close()
-
-
-def test_a_transaction_starts_with_its_first_statement_and_commits_or_rolls_back_as_one(fresh_db):
-    table = f"tx_{uuid.uuid4().hex[:8]}"
-    fresh_db.execute(f"CREATE TABLE {table} (x int)")
-    try:
+def test_a_transaction_starts_with_its_first_statement_and_commits_or_rolls_back_as_one(fresh_db, table):
+    with fresh_db.transaction():
+        fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
+        assert fresh_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
+                               "AND xact_start IS NOT NULL") == 1
+        fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
+    with pytest.raises(RuntimeError):
         with fresh_db.transaction():
-            fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
-            assert fresh_db.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
-                                   "AND xact_start IS NOT NULL") == 1
+            fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=3)
+            with fresh_db.transaction():     # nested: joins the outer one
+                fresh_db.execute(f"INSERT INTO {table} VALUES (4)")
+            raise RuntimeError("roll it back")
+    with fresh_db.transaction():
+        pass                                 # no statement: nothing sent, nothing to commit
+    assert fresh_db.scalar(f"SELECT array_agg(x ORDER BY x) FROM {table}") == [1, 2]
+
+
+def test_a_transaction_whose_connection_died_before_its_first_statement_runs_on_a_fresh_one(fresh_db, table, db):
+    pid = fresh_db.scalar("SELECT pg_backend_pid()")
+    db.scalar("SELECT pg_terminate_backend(:pid)", pid=pid)   # the idle pooled connection dies
+    with fresh_db.transaction():
+        fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
+        assert fresh_db.in_transaction
+        with fresh_db.transaction():
             fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
-        with pytest.raises(RuntimeError):
-            with fresh_db.transaction():
-                fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=3)
-                with fresh_db.transaction():     # nested: joins the outer one
-                    fresh_db.execute(f"INSERT INTO {table} VALUES (4)")
-                raise RuntimeError("roll it back")
-        with fresh_db.transaction():
-            pass                                 # no statement: nothing sent, nothing to commit
-        assert fresh_db.scalar(f"SELECT array_agg(x ORDER BY x) FROM {table}") == [1, 2]
-    finally:
-        fresh_db.execute(f"DROP TABLE {table}")
-
-
-def test_a_transaction_whose_connection_died_before_its_first_statement_runs_on_a_fresh_one(fresh_db, db):
-    table = f"tx_{uuid.uuid4().hex[:8]}"
-    fresh_db.execute(f"CREATE TABLE {table} (x int)")
-    try:
-        pid = fresh_db.scalar("SELECT pg_backend_pid()")
-        db.scalar("SELECT pg_terminate_backend(:pid)", pid=pid)   # the idle pooled connection dies
-        with fresh_db.transaction():
-            fresh_db.execute(f"INSERT INTO {table} VALUES (CAST(:x AS int))", x=1)
-            assert fresh_db.in_transaction
-            with fresh_db.transaction():
-                fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
-            assert fresh_db.in_transaction
-        assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 2
-    finally:
-        fresh_db.execute(f"DROP TABLE {table}")
+        assert fresh_db.in_transaction
+    assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 2
