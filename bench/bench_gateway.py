@@ -3,7 +3,9 @@
   in-process  POST /api/endpoints/{id}/invoke through the app (chalice's
               LocalGateway, no sockets): API-key auth, target load, validation
               and request building, upstream auth, the outbound guard, the log
-              row + statistics write, the access-log row;
+              row + statistics write, the access-log row (the goal's figure);
+              also the Lambda handler called with an API Gateway proxy event
+              (as bench_dynamic_api does: no local emulation of API Gateway);
   HTTP        the same request through the real local server (`make run`,
               tests/live.py, a subprocess) on a keep-alive connection;
   direct      a `requests.Session` GET to the same loopback upstream (the
@@ -27,6 +29,7 @@ import json
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +101,21 @@ def _run(db_url: str) -> None:
             r = c.request("POST", path, headers=headers, body=body)
             assert r.status_code == 200, r.body[:300]
 
+        def lambda_event() -> dict:
+            hdrs = {**headers, "Host": "bench.local"}
+            return {"resource": "/api/endpoints/{endpoint_id}/invoke", "path": path, "httpMethod": "POST",
+                    "headers": hdrs, "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+                    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+                    "pathParameters": {"endpoint_id": endpoint_id}, "stageVariables": None,
+                    "requestContext": {"resourcePath": "/api/endpoints/{endpoint_id}/invoke", "httpMethod": "POST",
+                                       "requestId": str(uuid.uuid4()), "stage": "api",
+                                       "identity": {"sourceIp": "127.0.0.1"}},
+                    "body": body.decode(), "isBase64Encoded": False}
+
+        def in_lambda():
+            r = app_module.app(lambda_event(), None)
+            assert r["statusCode"] == 200, r["body"][:300]
+
         def over_http():
             conn.request("POST", path, body=body, headers=headers)
             r = conn.getresponse()
@@ -111,12 +129,15 @@ def _run(db_url: str) -> None:
 
         for _ in range(WARMUP):
             in_process()
+            in_lambda()
             over_http()
             direct()
-        got = interleave({"in-process": in_process, "http": over_http, "direct": direct}, SAMPLES)
-        inp, htp, dr = got["in-process"], got["http"], got["direct"]
+        got = interleave({"in-process": in_process, "lambda": in_lambda, "http": over_http, "direct": direct},
+                         SAMPLES)
+        inp, lam, htp, dr = got["in-process"], got["lambda"], got["http"], got["direct"]
         print(f"POST {path.replace(endpoint_id, '{id}')} -> GET /health upstream, n={SAMPLES} each, interleaved")
         print(line("invoke in-process (app)", inp))
+        print(line("invoke via the Lambda handler", lam))
         print(line("invoke through the HTTP server", htp))
         print(line("direct requests.Session GET", dr))
         over, over_http_ms = p50(inp) - p50(dr), p50(htp) - p50(inp)
@@ -125,6 +146,8 @@ def _run(db_url: str) -> None:
         print(f"p50 HTTP server over in-process     : {over_http_ms:6.3f} ms (goal <= 1 ms) "
               f"-> {'OK' if over_http_ms <= 1.0 else 'OVER'}")
         print(f"p50 HTTP overhead over direct       : {p50(htp) - p50(dr):6.3f} ms")
+        print(f"p50 Lambda handler over direct      : {p50(lam) - p50(dr):6.3f} ms (without chalice's "
+              "local API Gateway emulation)")
         for text in breakdown(in_process, BREAKDOWN_CALLS, PARTS, direct_ms=p50(dr)):
             print(text)
 
