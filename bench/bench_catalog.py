@@ -14,6 +14,13 @@ Memory (OpenAI): peak traced Python memory (tracemalloc) and peak RSS growth
 `parse` (bytes -> dict) and for `import` (service.import_document with the DB
 writes). Goal import/parse <= 4x.
 
+Floor ratio, every spec in STEPFLOW_SPECS (/work/shared/specs):
+service.import_document divided by its floor = bare parse + ONE transaction
+that inserts the same text (and the parsed document as jsonb) into a copy of
+api_documents and the same endpoint rows (read back from a real import, as
+one JSON parameter) into a copy of api_endpoints. Best of N each,
+interleaved. Goal <= FLOOR_GOAL (1.5x) for every spec, small ones included.
+
 Own database (created and dropped).
 """
 from __future__ import annotations
@@ -38,6 +45,8 @@ CASES = [  # file, runs, base_url (when the spec has none)
     ("docker_engine_swagger2.yaml", 8, "http://docker.example.com/v1.56"),
 ]
 GOAL_TIME = 2.5
+FLOOR_GOAL = 1.5
+BASE_URL = "http://spec.example.com/v1"
 GOAL_MEMORY = 4.0
 
 
@@ -116,6 +125,63 @@ def _memory(mode: str, name: str, db_url: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+# ---- import over its floor (bare parse + one bulk insert), every spec --------------------------------
+
+_EP_COLS = ("path", "method", "operation_id", "summary", "description", "tags", "parameters",
+            "request_body_schema", "response_schemas", "auth_required", "security", "is_deprecated", "status")
+
+
+def floor_ratios(db) -> float:
+    from chalicelib.catalog import service
+    db.execute("CREATE TABLE IF NOT EXISTS floor_docs (LIKE api_documents INCLUDING DEFAULTS INCLUDING INDEXES)")
+    db.execute("CREATE TABLE IF NOT EXISTS floor_eps (LIKE api_endpoints INCLUDING DEFAULTS INCLUDING INDEXES)")
+    files = sorted(p for p in SPECS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    print(f"{'spec':<30}{'KiB':>7}{'ops':>6}{'floor ms':>10}{'import ms':>11}{'ratio':>8}  goal <= {FLOOR_GOAL}x")
+    worst = 0.0
+    for path in files:
+        data = path.read_bytes()
+        base_url = BASE_URL
+        probe = service.import_document(db, content=data, name=f"probe-{uuid.uuid4().hex[:8]}", base_url=base_url)
+        doc_id = str(probe["document"]["id"])
+        rows = db.scalar("SELECT COALESCE(jsonb_agg(to_jsonb(e) - 'id' - 'api_document_id'), '[]'::jsonb)::text "
+                         "FROM (SELECT " + ", ".join(_EP_COLS) + " FROM api_endpoints "
+                         "WHERE api_document_id = CAST(:id AS uuid)) e", id=doc_id)
+        ops = len(probe["endpoints"])
+        service.delete_document(db, doc_id)
+        text = data.decode("utf-8")
+
+        def floor(data=data, path=path, text=text, rows=rows):
+            parsed = bare_parse(data, path.name)
+            with db.transaction():
+                fid = db.scalar("INSERT INTO floor_docs (name, version, content_type, original_content, parsed_spec, "
+                                "base_url) VALUES (:n, '1', 'yaml', :t, CAST(:p AS jsonb), :b) RETURNING id",
+                                n=f"floor-{uuid.uuid4().hex[:8]}", t=text, p=json.dumps(parsed, default=str),
+                                b=BASE_URL)
+                db.execute("INSERT INTO floor_eps (api_document_id, " + ", ".join(_EP_COLS) + ") "
+                           "SELECT CAST(:d AS uuid), " + ", ".join(f"r.{c}" for c in _EP_COLS) +
+                           " FROM jsonb_populate_recordset(NULL::floor_eps, CAST(:rows AS jsonb)) r",
+                           d=str(fid), rows=rows)
+
+        runs = 3 if len(data) > 1_000_000 else 5 if len(data) > 100_000 else 15
+        t_floor = t_import = float("inf")
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            floor()
+            t_floor = min(t_floor, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            out = service.import_document(db, content=data, name=f"imp-{uuid.uuid4().hex[:8]}", base_url=base_url)
+            t_import = min(t_import, time.perf_counter() - t0)
+            service.delete_document(db, str(out["document"]["id"]))
+        ratio = t_import / t_floor
+        worst = max(worst, ratio)
+        print(f"{path.name:<30}{len(data) / 1024:>7.0f}{ops:>6}{t_floor * 1000:>10.1f}{t_import * 1000:>11.1f}"
+              f"{ratio:>7.2f}x  {'ok' if ratio <= FLOOR_GOAL else 'OVER'}")
+    db.execute("DROP TABLE floor_docs")
+    db.execute("DROP TABLE floor_eps")
+    print(f"worst import/floor ratio: {worst:.2f}x (goal <= {FLOOR_GOAL}x)")
+    return worst
+
+
 # ---- main -----------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -136,6 +202,9 @@ def main() -> None:
         from chalicelib.catalog import service
         http = ApiTestClient(app_module.app, project_dir=str(ROOT)).http
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        floor_ratios(db)
+        if os.environ.get("BENCH_CATALOG_FLOOR_ONLY"):
+            return
 
         print("times are best-of-N seconds; app-json = POST /api/documents {content: ...}, "
               "app-raw = the spec itself as the body")

@@ -1,18 +1,31 @@
-"""Gateway overhead: a GET invoked through the app in-process (chalice test
-client, API-key auth, validation, upstream auth, outbound guard, log row +
-statistics write) versus a direct `requests.Session` GET to the same loopback
-upstream, in one run, interleaved. Prints p50/p95 of both and the p50
-overhead (goal: <= 2 ms including the log write), then calls per second with
-8 concurrent threads.
+"""Gateway overhead (`make bench BENCH=gateway`), in one run, interleaved:
 
-Own database (created and dropped); the upstream is seed 001's loopback
-server; nothing leaves 127.0.0.1.
+  in-process  POST /api/endpoints/{id}/invoke through the app (chalice's
+              LocalGateway, no sockets): API-key auth, target load, validation
+              and request building, upstream auth, the outbound guard, the log
+              row + statistics write, the access-log row (the goal's figure);
+              also the Lambda handler called with an API Gateway proxy event
+              (as bench_dynamic_api does: no local emulation of API Gateway);
+  HTTP        the same request through the real local server (`make run`,
+              tests/live.py, a subprocess) on a keep-alive connection;
+  direct      a `requests.Session` GET to the same loopback upstream (the
+              gateway's own client library).
+
+Prints p50/p95 of each, the p50 overhead in-process over direct (goal <= 1.0
+ms, log write included) and HTTP over in-process (goal <= 1 ms), then where
+an in-process call's time goes (chalicelib.spans: auth/key lookup, target
+load, validate/build, prepare, upstream, log write, access log; the rest is
+the framework) and calls per second with 8 threads. The key is an operator key
+without a quota (the live server's default for benches and tests): a key
+with a quota adds its counters' round trips (shown as `quota` when present).
+
+Own database (bench/scratch.py); the upstream is seed 001's loopback server;
+nothing leaves 127.0.0.1.
 """
 from __future__ import annotations
 
+import http.client
 import json
-import os
-import statistics
 import sys
 import threading
 import time
@@ -20,53 +33,57 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-SAMPLES = 600
-WARMUP = 60
+SAMPLES = 1200
+WARMUP = 100
 THREADS = 8
-THROUGHPUT_SECONDS = 4.0
+THROUGHPUT_SECONDS = 3.0
+BREAKDOWN_CALLS = 400
 TOKEN = "bench-token"
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, int(round(q * (len(values) - 1)))))
-    return values[k]
+PARTS = [("auth", None), ("quota", None), ("load", None), ("build", None), ("prepare", None),
+         ("upstream", None), ("finish", None), ("log write", "finish"), ("access log", None)]
 
 
 def main() -> None:
+    from bench.scratch import scratch_database
+    with scratch_database("gateway") as (db_url, _name):
+        _run(db_url)
+
+
+def _run(db_url: str) -> None:
     import requests
 
-    from chalicelib.db import Database, quote_ident, set_db
+    from bench.timing import breakdown, discarding_sink, interleave, line, p50
+    from chalicelib import observability
+    from chalicelib.db import Database, set_db
     from chalicelib.db.migrate import migrate
-    from chalicelib.keys.service import create_key
     from chalicelib.net import outbound
     from chalicelib.secrets import generate_key, set_box
     from chalicelib.settings import Settings, reset_settings
     from chalicelib.web.local import ApiTestClient
     from tests.gateway.helpers import SEED001, import_spec
     from tests.gateway.seed001_upstream import Seed001Upstream
+    from tests.live import start_live_server, stop_live_server
 
-    admin_url = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"stepflow_bench_gateway_{uuid.uuid4().hex[:8]}"
-    db_url = admin_url.split("?")[0].rsplit("/", 1)[0] + "/" + name
-    if "?" in admin_url:
-        db_url += "?" + admin_url.split("?", 1)[1]
-    admin = Database(admin_url)
-    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
+    secret = generate_key()
     upstream = Seed001Upstream(token=TOKEN).__enter__()
+    server = None
+    db = None
     try:
+        server = start_live_server(db_url, secret)
+        reset_settings(Settings(database_url=db_url, secret_keys=(secret,), outbound_allowlist=("127.0.0.1",),
+                                stage="bench", key_default_rate_per_minute=0, key_default_max_concurrent=0))
+        set_box(None)
+        observability.set_sink(discarding_sink())   # the log lines, written, not shown
         db = Database(db_url)
         migrate(db)
         set_db(db)
-        reset_settings(Settings(database_url=db_url, secret_keys=(generate_key(),), outbound_allowlist=("127.0.0.1",),
-                                stage="bench"))
-        set_box(None)
         doc = import_spec(db, SEED001.read_text(), base_url=upstream.base_url,
                           auth_config={"type": "apiKey", "in": "header", "name": "token", "value": TOKEN})
         endpoint_id = doc["endpoints"][("GET", "/health")]
-        key = create_key("operator", name="bench", db=db)["key"]
+        key = server.key("operator")   # no quota on the live server (tests/live.py): nor in-process
         import app as app_module
 
         def make_client():
@@ -75,13 +92,35 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         body = json.dumps({"query": {}}).encode()
         path = f"/api/endpoints/{endpoint_id}/invoke"
-        http = make_client()
+        client = make_client()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port)
         session = requests.Session()
         direct_url = upstream.base_url + "/health"
 
-        def via_gateway(client=http):
-            r = client.request("POST", path, headers=headers, body=body)
+        def in_process(c=client):
+            r = c.request("POST", path, headers=headers, body=body)
             assert r.status_code == 200, r.body[:300]
+
+        def lambda_event() -> dict:
+            hdrs = {**headers, "Host": "bench.local"}
+            return {"resource": "/api/endpoints/{endpoint_id}/invoke", "path": path, "httpMethod": "POST",
+                    "headers": hdrs, "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
+                    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+                    "pathParameters": {"endpoint_id": endpoint_id}, "stageVariables": None,
+                    "requestContext": {"resourcePath": "/api/endpoints/{endpoint_id}/invoke", "httpMethod": "POST",
+                                       "requestId": str(uuid.uuid4()), "stage": "api",
+                                       "identity": {"sourceIp": "127.0.0.1"}},
+                    "body": body.decode(), "isBase64Encoded": False}
+
+        def in_lambda():
+            r = app_module.app(lambda_event(), None)
+            assert r["statusCode"] == 200, r["body"][:300]
+
+        def over_http():
+            conn.request("POST", path, body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            assert r.status == 200, data[:300]
 
         def direct():
             r = session.get(direct_url, headers={"token": TOKEN}, timeout=5)
@@ -89,41 +128,38 @@ def main() -> None:
             r.json()
 
         for _ in range(WARMUP):
-            via_gateway()
+            in_process()
+            in_lambda()
+            over_http()
             direct()
-        gw, dr = [], []
-        for _ in range(SAMPLES):
-            t = time.perf_counter()
-            via_gateway()
-            gw.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            direct()
-            dr.append((time.perf_counter() - t) * 1000)
-        gw50, gw95, d50, d95 = pct(gw, .5), pct(gw, .95), pct(dr, .5), pct(dr, .95)
-        print(f"invoke GET through the app:   p50 {gw50:6.2f} ms   p95 {gw95:6.2f} ms   (n={SAMPLES})")
-        print(f"direct requests.Session GET:  p50 {d50:6.2f} ms   p95 {d95:6.2f} ms")
-        print(f"p50 overhead: {gw50 - d50:.2f} ms (goal <= 2 ms, log write included)   ratio {gw50 / d50:.2f}x")
+        got = interleave({"in-process": in_process, "lambda": in_lambda, "http": over_http, "direct": direct},
+                         SAMPLES)
+        inp, lam, htp, dr = got["in-process"], got["lambda"], got["http"], got["direct"]
+        print(f"POST {path.replace(endpoint_id, '{id}')} -> GET /health upstream, n={SAMPLES} each, interleaved")
+        print(line("invoke in-process (app)", inp))
+        print(line("invoke via the Lambda handler", lam))
+        print(line("invoke through the HTTP server", htp))
+        print(line("direct requests.Session GET", dr))
+        over, over_http_ms = p50(inp) - p50(dr), p50(htp) - p50(inp)
+        print(f"p50 overhead in-process over direct : {over:6.3f} ms (goal <= 1.0 ms) "
+              f"-> {'OK' if over <= 1.0 else 'OVER'}   ratio {p50(inp) / p50(dr):.2f}x")
+        print(f"p50 HTTP server over in-process     : {over_http_ms:6.3f} ms (goal <= 1 ms) "
+              f"-> {'OK' if over_http_ms <= 1.0 else 'OVER'}")
+        print(f"p50 HTTP overhead over direct       : {p50(htp) - p50(dr):6.3f} ms")
+        print(f"p50 Lambda handler over direct      : {p50(lam) - p50(dr):6.3f} ms (without chalice's "
+              "local API Gateway emulation)")
+        for text in breakdown(in_process, BREAKDOWN_CALLS, PARTS, direct_ms=p50(dr)):
+            print(text)
 
-        # breakdown: the service call without the HTTP layer of the app
-        from chalicelib.gateway.invoke import invoke_endpoint
-        from chalicelib.gateway.request_builder import InvokeInput
-        svc = []
-        for _ in range(200):
-            t = time.perf_counter()
-            invoke_endpoint(endpoint_id, InvokeInput())
-            svc.append((time.perf_counter() - t) * 1000)
-        print(f"invoke_endpoint() alone:      p50 {pct(svc, .5):6.2f} ms   p95 {pct(svc, .95):6.2f} ms")
-
-        # throughput with 8 threads, each with its own client (and DB connection)
         counts = [0] * THREADS
         stop = time.perf_counter() + THROUGHPUT_SECONDS
         errors: list[BaseException] = []
 
         def worker(i: int):
-            client = make_client()
+            c = make_client()
             try:
                 while time.perf_counter() < stop:
-                    via_gateway(client)
+                    in_process(c)
                     counts[i] += 1
             except BaseException as exc:  # noqa: BLE001 - any failure of a worker thread is reported by the run
                 errors.append(exc)
@@ -138,22 +174,20 @@ def main() -> None:
         if errors:
             raise errors[0]
         total = sum(counts)
-        print(f"{THREADS} threads through the app: {total / elapsed:7.1f} calls/s ({total} calls in {elapsed:.1f} s)")
+        print(f"{THREADS} threads in-process: {total / elapsed:7.1f} calls/s ({total} calls in {elapsed:.1f} s)")
         logged = int(db.scalar("SELECT count(*) FROM api_call_logs"))
         calls = int(db.scalar("SELECT call_count FROM api_endpoints WHERE id = CAST(:id AS uuid)", id=endpoint_id))
         print(f"log rows {logged}, endpoint call_count {calls} (equal: {logged == calls})")
-        stats = statistics.mean(gw)
-        print(f"mean via gateway {stats:.2f} ms")
+        conn.close()
     finally:
+        observability.set_sink(None)
+        if server is not None:
+            stop_live_server(server.process)
         upstream.__exit__(None, None, None)
         outbound.close_pools()
         set_db(None)
-        try:
+        if db is not None:
             db.close()
-        except Exception:
-            pass
-        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        admin.close()
 
 
 if __name__ == "__main__":

@@ -126,6 +126,8 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
     from chalicelib.web.local_server import make_server
     config = factory.CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
     httpd = make_server(app_module.app, config, host, port)
+    from chalicelib.web import access_writer
+    access_writer.start()   # access-log rows in batches; every queued row is written at shutdown
 
     def _terminate(signum, frame):
         raise KeyboardInterrupt
@@ -148,6 +150,7 @@ Ctrl-C stops the server{' and the embedded PostgreSQL' if server else ''}.
         httpd.server_close()
         if worker is not None:
             worker.stop()
+        access_writer.stop()
         close_clients()
         get_db().close()
     return 0

@@ -5,7 +5,7 @@ ones inside functions (lazy imports still make a dependency). The layers,
 lowest first:
 
     foundation  settings, errors, validation, models, jsontext, textbool, masking, secrets, aws, limits, db,
-                observability
+                observability, spans
     identity    keys
     net         net (the outbound client)
     edge        web (envelope, auth, request parsing, the local server)
@@ -32,7 +32,7 @@ PKG = ROOT / "chalicelib"
 
 LAYERS = {
     "foundation": {"settings", "errors", "validation", "models", "jsontext", "textbool", "masking", "secrets", "aws",
-                   "limits", "db", "observability", "__init__"},
+                   "limits", "db", "observability", "spans", "__init__"},
     "identity": {"keys"},
     "net": {"net"},
     "edge": {"web"},

@@ -23,6 +23,7 @@ from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
+from chalicelib.gateway import targets  # the gateway's cached call targets
 
 DOC_COLUMNS = (
     "id, template_id, name, description, version, base_url, server_url, content_type, spec_version, "
@@ -221,6 +222,7 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
         row = db.one(f"UPDATE api_documents SET {', '.join(sets)}, updated_at = NOW() "
                      f"WHERE id = CAST(:id AS uuid) RETURNING {DOC_COLUMNS}", **params)
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old), document_audit(row), changed_by)
+    targets.forget_all()
     return document_out(row)
 
 
@@ -248,4 +250,5 @@ def delete_document(db, document_id: str, changed_by: str | None = None) -> dict
             id=document_id, by=changed_by)
         db.execute("DELETE FROM api_documents WHERE id = CAST(:id AS uuid)", id=document_id)
         audit(db, "api_documents", document_id, "DELETE", document_audit(old), None, changed_by)
+    targets.forget_all()
     return {"id": document_id, "deleted": True, "removed": {k: int(v) for k, v in counts.items()}}

@@ -19,6 +19,7 @@ from chalicelib.catalog.refs import DATA_KEYS, NAME_MAP_KEYS, RefError, ref_toke
 from chalicelib.catalog.sql import as_list, database, dumps, like
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError, field_error, field_errors
+from chalicelib.gateway import targets  # the gateway's cached call targets
 
 ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters", "request_body_schema",
                    "response_schemas", "auth_required", "security", "is_deprecated", "security_schemes", "servers")
@@ -226,4 +227,5 @@ def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None =
                        " WHERE id = CAST(:id AS uuid)", id=str(old["api_document_id"]))
         audit(db, "api_endpoints", endpoint_id, "UPDATE", {k: old[k] for k in AUDITED},
               {k: new[k] for k in AUDITED}, changed_by)
+    targets.forget_all()
     return _endpoint_row(db, endpoint_id)

@@ -31,6 +31,7 @@ from chalicelib.catalog.auth_config import check_new_endpoint_origins, check_ori
 from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
 from chalicelib.catalog.sql import database, dumps
 from chalicelib.errors import NotFound
+from chalicelib.gateway import targets  # the gateway's cached call targets
 
 MODES = ("merge", "overwrite")
 
@@ -210,4 +211,5 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
             wc=parsed.warning_count, skipped=dumps(parsed.skipped), tpl=template_id, **extra)
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old_doc),
               {**(document_audit(doc) or {}), "reimport": counts, "mode": mode}, changed_by)
+    targets.forget_all()   # committed: this container's cached call targets are stale
     return {"document": document_out(doc), "references_marked_error": refs_marked, **common}

@@ -10,7 +10,9 @@ and gives it back, so the number of connections never grows with the
 number of requests or threads. `transaction()` pins one connection to the
 calling thread until COMMIT/ROLLBACK (calls made inside it join it);
 `session()` pins one without a transaction, for session-level state such as
-the migrator's advisory lock. A thread waiting for a free connection longer
+the migrator's advisory lock. Every statement is one round trip
+(chalicelib.db.wire); `prepared()` statements are parsed once per
+connection; `execute_nowait` sends one without waiting for its answer. A thread waiting for a free connection longer
 than `pool_wait_s` gets StorageUnavailable (503 with Retry-After).
 
 Idle connections are closed after `idle_s` (DB_POOL_IDLE_S) and by
@@ -20,7 +22,7 @@ connection includes the session settings after it (statement_timeout, UTC):
 a network failure anywhere in that set-up is retried once, then answered as
 StorageUnavailable, never as a 500.
 
-Database errors are translated into typed errors whose messages say what
+Database errors are translated (chalicelib.db.errors) into typed errors whose messages say what
 was wrong in the caller's terms; SQLSTATEs and the database's own text go to
 the server log only.
 """
@@ -34,7 +36,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
-from chalicelib.errors import Conflict, QueryError, RequestTimeout, StorageUnavailable, invalid_input
+from chalicelib.db.errors import translate
+from chalicelib.db.wire import drain, run_bound, run_prepared, send_prepared
+from chalicelib.errors import StorageUnavailable, invalid_input
 
 log = logging.getLogger("stepflow.db")
 
@@ -66,56 +70,17 @@ def parse_database_url(url: str) -> dict:
     return params
 
 
-# SQLSTATE classes -> typed errors.
-_UNIQUE_VIOLATION = "23505"
-_CHECK_VIOLATION = "23514"
-_NOT_NULL_VIOLATION = "23502"
-_QUERY_CANCELED = "57014"
-_INVALID_TEXT = "22P02"
-_NUMERIC_OUT_OF_RANGE = "22003"
-_CLASS_22 = {
-    "22P02": "invalid text representation",
-    "22001": "a text value is too long",
-    "22007": "invalid date/time format",
-    "22008": "date/time out of range",
-    "22021": "invalid byte sequence",
-    "22P05": "unsupported Unicode escape sequence",
-    "22023": "invalid parameter value",
-    "2201W": "invalid LIMIT value",
-    "2201X": "invalid OFFSET value",
-    "23514": "a check constraint failed",
-    "23502": "a required value is missing",
-}
+_PREPARED: set[str] = set()
+_BEGIN = ("START TRANSACTION",)
+_STALE_PREPARED = ("26000", "0A000")   # statement gone (DISCARD/DEALLOCATE), cached plan's result type changed
 
 
-def translate(exc: Exception) -> Exception:
-    """A driver error as a typed error. The SQLSTATE, the database's message
-    and the statement stay in the server log; callers get the kind of
-    problem and, for constraint errors, the constraint's name."""
-    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    code = info.get("C", "")
-    message = info.get("M", str(exc))
-    # Constraint and value errors are the caller's; anything else is ours: logged loudly.
-    level = logging.INFO if code.startswith(("22", "23", "57014")) else logging.WARNING
-    log.log(level, "database error %s: %s", code, message)
-    detail: dict = {}
-    if info.get("n"):
-        detail["constraint"] = info["n"]
-    if code == _UNIQUE_VIOLATION:
-        what = info.get("D", "")
-        # "Key (name, version)=(x, 1) already exists." names the caller's own values.
-        return Conflict(f"already exists: {what}" if what.startswith("Key (") else "already exists", detail or None)
-    if code == _QUERY_CANCELED:
-        return RequestTimeout("the database statement timed out", detail or None)
-    # A value error names the column when the database does; where it came from in the request is the caller's.
-    column = [info["c"]] if info.get("c") else []
-    if code == _NUMERIC_OUT_OF_RANGE:
-        return invalid_input(column, "a number is out of range", "number_range", **detail)
-    if code in (_CHECK_VIOLATION, _NOT_NULL_VIOLATION, _INVALID_TEXT) or code.startswith("22"):
-        return invalid_input(column, "a value was rejected: " + _CLASS_22.get(code, "invalid value"), "invalid_value",
-                             **detail)
-    return QueryError("the database could not run the operation; quote the request_id when reporting it",
-                      detail or None)
+def prepared(sql: str) -> str:
+    """Mark `sql`, a fixed statement of a hot path whose plan does not depend on its
+    values, to run as a named statement prepared once per connection
+    (chalicelib.db.wire.run_prepared); answers `sql`."""
+    _PREPARED.add(sql)
+    return sql
 
 
 @functools.lru_cache(maxsize=2048)
@@ -293,15 +258,34 @@ class Database:
         for attempt in (0, 1):
             pinned = getattr(self._local, "conn", None)
             conn = pinned if pinned is not None else self._acquire()
+            begin = pinned is not None and getattr(self._local, "begin", False)   # transaction() deferred it
             try:
+                self._drain(conn)
                 if params:
                     # pg8000.native re-parses `:name` SQL on every run; the
-                    # parse is cached per SQL text (~0.5 ms a call saved).
+                    # parse is cached per SQL text (~0.5 ms a call saved), and
+                    # the statement is one round trip (chalicelib.db.wire).
                     statement, make_vals = _statement(sql)
-                    ctx = conn.execute_unnamed(statement, make_vals(params), oids=())
+                    if sql in _PREPARED:
+                        if begin:
+                            conn.execute_simple("START TRANSACTION")
+                        ctx = run_prepared(conn, statement, make_vals(params))
+                    else:
+                        ctx = run_bound(conn, statement, make_vals(params), before=_BEGIN if begin else ())
                 else:
-                    ctx = conn.execute_simple(sql)
+                    ctx = conn.execute_simple(("START TRANSACTION; " if begin else "") + sql)
+                if begin:
+                    self._local.begin = False
             except DatabaseError as exc:
+                if begin:
+                    self._local.begin = False   # it may have started: the caller's rollback ends it
+                info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+                if info.get("C") in _STALE_PREPARED and sql in _PREPARED:
+                    conn.__dict__.pop("_stepflow_prepared", None)   # prepared again on the next use
+                    if attempt == 0 and not self.in_transaction:   # nothing was lost: run it again
+                        if pinned is None:
+                            self._give_back(conn)
+                        continue
                 if pinned is None:
                     self._give_back(conn)
                 raise translate(exc) from exc
@@ -312,7 +296,8 @@ class Database:
                 retry = attempt == 0 and (pinned is None or getattr(self._local, "fresh", False))
                 if pinned is not None:
                     self._local.conn = None
-                    self._local.depth = 0
+                    if not (retry and begin):   # a transaction whose START had not run yet goes on
+                        self._local.depth = 0
                 self._give_back(conn, broken=True)
                 log.warning("lost a database connection: %s", exc)
                 if not retry:
@@ -326,6 +311,34 @@ class Database:
                 self._local.fresh = False
             return ctx.rows or [], ctx
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _drain(conn) -> None:
+        for exc in drain(conn):
+            info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+            log.warning("a statement sent without waiting failed: %s %s", info.get("C"), info.get("M", exc))
+
+    def execute_nowait(self, sql: str, **params: Any) -> None:
+        """Send `sql` (a `prepared()` statement) without waiting for its answer, which is
+        read, and logged if it failed, before the connection's next statement. Inside a
+        transaction or session it runs as `execute` does."""
+        from pg8000.exceptions import DatabaseError, InterfaceError
+        if sql not in _PREPARED or getattr(self._local, "conn", None) is not None:
+            self._run(sql, params)
+            return
+        conn = self._acquire()
+        try:
+            self._drain(conn)
+            statement, make_vals = _statement(sql)
+            send_prepared(conn, statement, make_vals(params))
+        except DatabaseError as exc:   # the statement could not be prepared
+            conn.__dict__.pop("_stepflow_prepared", None)
+            self._give_back(conn)
+            raise translate(exc) from exc
+        except (InterfaceError, OSError) as exc:
+            self._give_back(conn, broken=True)
+            raise StorageUnavailable("lost the database connection") from exc
+        self._give_back(conn)
 
     def query(self, sql: str, **params: Any) -> list[dict]:
         rows, ctx = self._run(sql, params)
@@ -375,23 +388,29 @@ class Database:
                 self._local.depth -= 1
             return
         with self.session():
-            self._run("START TRANSACTION", {})
+            # START TRANSACTION travels with the first statement (one round trip less)
+            self._local.begin = True
             self._local.depth = 1
             try:
                 yield self
             except BaseException:
                 self._local.depth = 0
                 conn = getattr(self._local, "conn", None)
-                if conn is not None:
+                if conn is not None and not self._local.begin:
                     try:
+                        self._drain(conn)
                         conn.run("ROLLBACK")
                     except Exception:
                         self._local.conn = None
                         self._give_back(conn, broken=True)
+                self._local.begin = False
                 raise
             else:
                 self._local.depth = 0
-                self._run("COMMIT", {})
+                if self._local.begin:   # no statement ran: nothing to commit
+                    self._local.begin = False
+                else:
+                    self._run("COMMIT", {})
 
 
 def _close_quietly(conn) -> None:

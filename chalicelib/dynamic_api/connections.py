@@ -15,7 +15,8 @@
   string says or what DNS answers today); a refused one is closed;
 * a connection going back to the pool is reset to a fresh session first
   (`DbConnection.reset`: DISCARD ALL / COM_RESET_CONNECTION); one whose
-  reset fails is closed. Nothing one invocation does to its session is seen
+  reset fails is closed (PostgreSQL: the reset is sent at give-back and its
+  answer read at the next take, `settle`). Nothing one invocation does to its session is seen
   by the next.
 """
 from __future__ import annotations
@@ -133,6 +134,9 @@ class ConnectionManager:
                     state.opened += 1
                 return conn
             conn.reused = True
+            if not conn.settle():        # the reset sent at give-back failed: never reused
+                conn.close()
+                continue
             if now - conn.last_used > IDLE_PING_AFTER_S:
                 try:
                     conn.ping()

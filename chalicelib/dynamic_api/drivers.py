@@ -5,7 +5,9 @@ the session rules every invocation relies on (DESIGN 15):
 
 * `begin(read_only, timeout_ms)` opens the invocation's transaction with its
   access mode and timeout applied to that transaction only: PostgreSQL
-  `BEGIN READ ONLY|READ WRITE; SET LOCAL statement_timeout = N`; MySQL
+  `BEGIN READ ONLY|READ WRITE; SET LOCAL statement_timeout = N`, sent in the
+  same round trip as the transaction's first statement (which does not run
+  if they fail; `renew_timeout` likewise rides with the next one); MySQL
   `START TRANSACTION READ ONLY|READ WRITE` with the timeout per statement
   (MariaDB `SET STATEMENT max_statement_time = s FOR …`, MySQL
   `max_execution_time` set for the session, undone by the reset).
@@ -36,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.db.wire import run_bound
 from chalicelib.errors import (
     ConnectionFailed,
     PermissionDenied,
@@ -103,11 +106,17 @@ class DbConnection:
     generation: int = 0
     reused: bool = False
     in_transaction: bool = False
+    pending: list = field(default_factory=list)   # PostgreSQL: BEGIN/SET LOCAL sent with the next statement
+    unread: str | None = None        # PostgreSQL: the reset sent at give-back, its answer read at take
 
     # --- dispatch -------------------------------------------------------------
-    def execute(self, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+    def execute(self, stmt: BoundStatement, max_rows: int | None = None, *, last_read: bool = False) -> QueryResult:
         """Run `stmt`; with `max_rows`, at most that many rows are fetched from the
-        server (`truncated` tells whether more existed)."""
+        server (`truncated` tells whether more existed). `last_read`: the last
+        statement of a transaction that commits nothing; PostgreSQL sends the session
+        reset (its rollback) in the same write, and the connection is clean from then on."""
+        if last_read and self.db_type == "postgresql":
+            return _Pg.execute(self, stmt, max_rows, reset_after=True)
         return _DRIVERS[self.db_type].execute(self, stmt, max_rows)
 
     def begin(self, *, read_only: bool, timeout_ms: int) -> None:
@@ -140,6 +149,8 @@ class DbConnection:
 
     def rollback(self) -> None:
         self.in_transaction = False
+        if self.unread is not None:   # the reset sent with the last statement rolled it back already
+            return
         try:
             _DRIVERS[self.db_type].run_simple(self, "ROLLBACK")
         except Exception:
@@ -147,14 +158,31 @@ class DbConnection:
 
     def reset(self) -> None:
         """Back to a fresh session before the connection is pooled again; an open
-        transaction is rolled back by the same round trip."""
+        transaction is rolled back by the same message. PostgreSQL: sent without
+        waiting (the server runs it on arrival); `settle()` reads the answer before
+        the connection is used again."""
+        if self.unread is None:        # not sent with the last statement already
+            try:
+                _DRIVERS[self.db_type].reset(self)
+            except Exception:
+                log.warning("session reset failed; closing the connection", exc_info=True)
+                self.broken = True
+        self.in_transaction = False
+        self.timeout_ms = None
+
+    def settle(self) -> bool:
+        """Read the answer of the reset sent at give-back: False (and broken) when it
+        failed, so the connection is closed, never used with an unclean session."""
+        if self.unread is None:
+            return not self.broken
+        sql, self.unread = self.unread, None
         try:
-            _DRIVERS[self.db_type].reset(self)
+            from pg8000.core import Context
+            self.raw.handle_messages(Context(sql))
         except Exception:
             log.warning("session reset failed; closing the connection", exc_info=True)
             self.broken = True
-        self.in_transaction = False
-        self.timeout_ms = None
+        return not self.broken
 
     def ping(self) -> None:
         _DRIVERS[self.db_type].run_simple(self, "SELECT 1")
@@ -178,29 +206,6 @@ def _conn_failed(params: ConnectParams, exc: BaseException) -> ConnectionFailed:
         {"db_type": params.db_type, "hosts": [f"{params.host}:{params.port}"],
          "database": params.database, "error_detail": text[:500], "suggestions": suggestions},
     )
-
-
-def _pg_execute_limited(raw, sql: str, vals, limit: int):
-    """pg8000's execute_unnamed with a row limit on the Execute message: the
-    server sends at most `limit` rows and suspends the portal (the rest is
-    never read). Same message sequence as pg8000 1.31's execute_unnamed."""
-    from pg8000.core import FLUSH_MSG, NULL_BYTE, SYNC_MSG, Context, _flush, _write, i_pack, make_params
-    context = Context(sql)
-    raw.send_PARSE(NULL_BYTE, sql, ())
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.handle_messages(context)
-    raw.send_DESCRIBE_STATEMENT(NULL_BYTE)
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.send_BIND(NULL_BYTE, make_params(raw.py_types, vals))
-    raw.handle_messages(context)
-    _write(raw._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(limit)))
-    _write(raw._sock, FLUSH_MSG)
-    _write(raw._sock, SYNC_MSG)
-    _flush(raw._sock)
-    raw.handle_messages(context)
-    return context
 
 
 _PG_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
@@ -228,12 +233,16 @@ class _Pg:
         return DbConnection(raw, "postgresql", "postgresql")
 
     @staticmethod
-    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None) -> QueryResult:
+    def execute(conn: DbConnection, stmt: BoundStatement, max_rows: int | None = None,
+                reset_after: bool = False) -> QueryResult:
         try:
-            if max_rows:
-                ctx = _pg_execute_limited(conn.raw, stmt.sql, stmt.params, max_rows + 1)
-            else:
-                ctx = conn.raw.execute_unnamed(stmt.sql, stmt.params)
+            # one round trip per statement; with max_rows, at most max_rows + 1 rows are sent
+            before, conn.pending = conn.pending, []
+            then = ""
+            if reset_after:   # the reset rides with the statement; its answer is read at the next take
+                then = conn.unread = "ROLLBACK; " + _PG_RESET
+                conn.in_transaction = False
+            ctx = run_bound(conn.raw, stmt.sql, stmt.params, max_rows + 1 if max_rows else 0, before, then)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
         cols = [c["name"] for c in (ctx.columns or [])]
@@ -245,25 +254,34 @@ class _Pg:
 
     @staticmethod
     def run_simple(conn: DbConnection, sql: str) -> None:
+        if conn.pending:
+            sql, conn.pending = "; ".join([*conn.pending, sql]), []
         try:
             conn.raw.run(sql)
         except Exception as exc:
             raise _Pg.translate(conn, exc) from exc
 
+    # BEGIN and SET LOCAL travel with the transaction's next statement (one round trip; when
+    # they fail, the statement is not run): chalicelib.db.wire.run_bound(before=...)
     @staticmethod
     def begin(conn: DbConnection, read_only: bool, ms: int) -> None:
         mode = "READ ONLY" if read_only else "READ WRITE"
-        _Pg.run_simple(conn, f"BEGIN {mode}; SET LOCAL statement_timeout = {int(ms)}")
+        conn.pending = [f"BEGIN {mode}", f"SET LOCAL statement_timeout = {int(ms)}"]
 
     @staticmethod
     def renew_timeout(conn: DbConnection) -> None:
-        _Pg.run_simple(conn, f"SET LOCAL statement_timeout = {int(conn.timeout_ms or 0)}")
+        conn.pending.append(f"SET LOCAL statement_timeout = {int(conn.timeout_ms or 0)}")
 
     @staticmethod
     def reset(conn: DbConnection) -> None:
         # DISCARD ALL, spelled out so that it may follow the ROLLBACK in one message
         # (DISCARD ALL itself refuses to run in a multi-statement message)
-        conn.raw.run(("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET)
+        conn.pending = []
+        from pg8000.core import _flush
+        sql = ("ROLLBACK; " if conn.in_transaction else "") + _PG_RESET
+        conn.raw.send_QUERY(sql)
+        _flush(conn.raw._sock)
+        conn.unread = sql
 
     @staticmethod
     def translate(conn: DbConnection, exc: BaseException) -> Exception:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from chalicelib import spans
 from chalicelib.errors import ConnectionFailed, NotFound, QueryRefused
 from chalicelib.jsontext import dumps
 
@@ -138,7 +139,7 @@ def _run(defn: LoadedDefinition, rendered: RenderedSql, page, order, conn: DbCon
         if page is not None:
             total = int(conn.execute(statements[0]).rows[0][0])
             conn.renew_timeout()
-        result = conn.execute(statements[-1], max_rows)
+        result = conn.execute(statements[-1], max_rows, last_read=not writes)
         if result.truncated:
             raise limits.too_many_rows(max_rows)
         if result.columns:
@@ -177,18 +178,24 @@ def execute(defn: LoadedDefinition, raw: Mapping[str, Any], *, connections: Conn
     if not defn.pool_row.get("is_active", True):
         raise ConnectionFailed("the API's connection pool is inactive",
                                {"connection_pool_id": str(defn.pool_row["id"])})
-    rendered, page, order, values = render(defn, raw)
+    with spans.span("render"):
+        rendered, page, order, values = render(defn, raw)
     cfg = pool_config(defn.pool_row)
     mgr = connections or default_manager
     for attempt in (0, 1):
+        taken = time.perf_counter()
         with mgr.connection(cfg) as conn:
             try:
-                body, payload, n, statements, wrote, affected, committed = _run(
-                    defn, rendered, page, order, conn, cfg.id, dry_run)
+                spans.add("connection", taken)
+                with spans.span("sql"):   # the transaction: BEGIN, statements, shaping, JSON
+                    body, payload, n, statements, wrote, affected, committed = _run(
+                        defn, rendered, page, order, conn, cfg.id, dry_run)
+                taken = time.perf_counter()
                 break
             except ConnectionFailed:
                 # a stale pooled connection: reads are retried once on a fresh one
                 if attempt == 1 or not conn.reused or rendered.is_write:
                     raise
+    spans.add("connection", taken)   # giving it back: the session reset
     return Outcome(body, n, statements, values, (time.perf_counter() - started) * 1000.0, wrote,
                    not committed, affected, payload)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from chalice import Response
 
+from chalicelib import spans
 from chalicelib.errors import AppError, MethodNotAllowed, ValidationError, invalid_input
 from chalicelib.web import envelope
 from chalicelib.web.api import ApiBlueprint, Ctx, LazyModels, Reply, media_type, page_of, raw_body, uuid_param
@@ -230,22 +231,25 @@ def _invoke(ctx: Ctx, name: str):
     principal = None
     raw: dict = {}
     try:
-        defn = _service().store.load_published(name)
+        with spans.span("definition"):
+            defn = _service().store.load_published(name)
         if request.method != defn.row["http_method"]:
             raise MethodNotAllowed(f"{name} accepts {defn.row['http_method']}, not {request.method}",
                                    {"allowed_methods": [defn.row["http_method"]]},
                                    {"Allow": defn.row["http_method"]})
         principal = identify(request)
         require_permissions(principal, list(defn.row["permissions"] or []))
-        raw = gather_inputs(request, defn.specs)
+        with spans.span("inputs"):
+            raw = gather_inputs(request, defn.specs)
         outcome = _service().executor.execute(defn, raw)
     except AppError as exc:
         if defn is not None:
             _service().log_invocation(defn, principal, request.method, raw, exc.status,
                                       (time.perf_counter() - started) * 1000.0, None, exc)
         raise
-    _service().log_invocation(defn, principal, request.method, raw, 200,
-                           (time.perf_counter() - started) * 1000.0, outcome.row_count, None)
+    with spans.span("log write"):
+        _service().log_invocation(defn, principal, request.method, raw, 200,
+                                  (time.perf_counter() - started) * 1000.0, outcome.row_count, None)
     return Response(outcome.payload, status_code=200, headers={"Content-Type": "application/json"})
 
 

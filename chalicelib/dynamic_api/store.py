@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.db import get_db
+from chalicelib.db import get_db, prepared
 from chalicelib.db.where import Where
 from chalicelib.errors import Conflict, NotFound
 
@@ -328,15 +328,16 @@ def published_definitions(db=None) -> list[LoadedDefinition]:
 
 # --------------------------------------------------------------------------- logs and stats
 
-_RECORD_SQL = ("SELECT dynamic_api_record_invocation(CAST(:d AS uuid), :n, CAST(:k AS uuid), :m, "
-               "CAST(:p AS jsonb), :s, :t, :rc, :ec, :em, :test)")
+_RECORD_SQL = prepared("SELECT dynamic_api_record_invocation(CAST(:d AS uuid), :n, CAST(:k AS uuid), :m, "
+                        "CAST(:p AS jsonb), :s, :t, :rc, :ec, :em, :test)")   # parsed once per connection
 
 
 def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id: str | None,
                       http_method: str | None, params: dict | None, status_code: int, duration_ms: float,
                       row_count: int | None, error_code: str | None, error_message: str | None,
                       is_test: bool = False, db=None) -> None:
-    """One log row and the per-API counters (SQL function, async commit). Never raises."""
+    """One log row and the per-API counters (SQL function, async commit), sent without
+    waiting for the answer (a failure is logged when it is read). Never raises."""
     from chalicelib.jsontext import dumps
     db = db or get_db()
     values = dict(d=definition_id, n=api_name[:64], k=caller_key_id, m=http_method,
@@ -344,7 +345,7 @@ def record_invocation(*, definition_id: str | None, api_name: str, caller_key_id
                   rc=row_count, ec=error_code, em=(error_message or None) and error_message[:2000],
                   test=bool(is_test))
     try:
-        db.execute(_RECORD_SQL, **values)
+        db.execute_nowait(_RECORD_SQL, **values)   # sent; its answer is read with the connection's next statement
     except Exception:  # a log write must never change the caller's answer
         log.warning("could not record dynamic API invocation of %s", api_name, exc_info=True)
 

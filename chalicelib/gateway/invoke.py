@@ -4,8 +4,8 @@
                              client_ip=..., user_agent=..., reference_id=None)
     -> {"status_code", "headers", "body", "body_encoding", "response_time_ms", "log_id"}
 
-Order: load endpoint + document (one query) -> 409 when inactive -> validate
-and build the request at the endpoint's effective server (catalog.servers;
+Order: load endpoint + document (one query, cached briefly: chalicelib.gateway.targets) -> 409 when
+inactive -> validate and build the request at the endpoint's effective server (catalog.servers;
 400, nothing sent) -> the spec's security requirements given by the
 auth_config or the caller (gateway.security; 400 naming the schemes) ->
 rate limit (429) -> upstream auth
@@ -35,12 +35,12 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from chalicelib import observability
+from chalicelib import observability, spans
 from chalicelib.catalog.refs import ref_tokens
 from chalicelib.catalog.servers import effective_base
 from chalicelib.db import get_db
 from chalicelib.errors import AppError, Conflict, NotFound, UpstreamError
-from chalicelib.gateway import ratelimit, response_cache, schemas, security, upstream_auth
+from chalicelib.gateway import ratelimit, response_cache, schemas, security, targets, upstream_auth
 from chalicelib.gateway.answer import Caller, Outcome, finish
 from chalicelib.gateway.limits import MAX_INVOKE_TIMEOUT_MS
 from chalicelib.gateway.request_builder import InvokeInput, build_request
@@ -265,14 +265,21 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
                     caller_key: str | None = None) -> dict:
     from chalicelib.net import outbound
 
-    t = target or load_target(endpoint_id, db)
-    ensure_callable(t)
-    components = components_of(t, db)
-    built = build_request(t.method, t.path, t.parameters, t.request_body_schema,
-                          effective_base(t.servers, t.base_url), inp,
-                          check=_checker(t, components), resolve=_resolver(components))
-    cfg = auth_config_of(t)
-    use = security.credentials_for(t, cfg, inp)  # 400 when the spec's security is not given
+    with spans.span("load"):
+        if target is not None:
+            t = target
+        elif db is not None:   # a caller's own connection (a transaction) reads its own writes
+            t = load_target(endpoint_id, db)
+        else:
+            t = targets.get(endpoint_id, lambda: load_target(endpoint_id))
+        ensure_callable(t)
+        components = components_of(t, db)
+    with spans.span("build"):
+        built = build_request(t.method, t.path, t.parameters, t.request_body_schema,
+                              effective_base(t.servers, t.base_url), inp,
+                              check=_checker(t, components), resolve=_resolver(components))
+        cfg = auth_config_of(t)
+        use = security.credentials_for(t, cfg, inp)  # 400 when the spec's security is not given
 
     if t.rate_limit_enabled:
         limit = ratelimit.parse_limit(t.rate_limit_config, t.api_document_id)
@@ -280,9 +287,10 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             bucket = f"doc:{t.api_document_id}" if limit.scope == "document" else f"ep:{t.id}"
             ratelimit.check(bucket, limit)
 
-    sensitive = upstream_auth.sensitive_for(cfg)
-    plan = call_plan(t, timeout_ms)
-    policy = outbound.policy_from_settings(max_bytes=response_limit())
+    with spans.span("prepare"):
+        sensitive = upstream_auth.sensitive_for(cfg)
+        plan = call_plan(t, timeout_ms)
+        policy = outbound.policy_from_settings(max_bytes=response_limit())
     caller = Caller(client_ip, user_agent, reference_id)
 
     started = time.perf_counter()
@@ -336,10 +344,12 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             break
         time.sleep(pause)
     elapsed_ms = int(round((time.perf_counter() - started) * 1000))
+    spans.add("upstream", started)   # the call loop: upstream auth, the guard, the upstream itself
     observability.record_invoke(t, resp, failure, elapsed_ms)
     if cache is not None and resp is not None:
         cache.store(resp, db or get_db())
 
     outcome = Outcome(target=t, built=built, inp=inp, response=resp, failure=failure, elapsed_ms=elapsed_ms,
                       attempts=attempts, sensitive=sensitive, cache_status="miss" if cache is not None else None)
-    return finish(outcome, caller, db)
+    with spans.span("finish"):   # masking, body shaping and the log write (its own span)
+        return finish(outcome, caller, db)

@@ -5,8 +5,9 @@ published dynamic APIs excluded: they have their own invocation logs): the
 route template (never the concrete path or query, which may carry ids or
 secrets), method, status, duration, the caller's key id and role, and the
 API version served. The row is written after the answer is built, committed
-asynchronously (`synchronous_commit=off` for that statement only); a failure
-to write it is logged and never fails the request.
+asynchronously (`synchronous_commit=off` for that statement only), by
+chalicelib.web.access_writer (in batches in the long-running local server);
+a failure to write it is logged and never fails the request.
 
 `route_metrics(...)` aggregates the rows of a window per route (and per key
 when asked): request count, error count and rate (status >= 400; 5xx
@@ -14,14 +15,14 @@ separately), average, p95 and p99 latency, throughput per minute.
 """
 from __future__ import annotations
 
-import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.observability import current_principal, set_principal
+from chalicelib.web import access_writer
 
 __all__ = ["current_principal", "set_principal", "should_record", "record", "route_metrics", "WINDOWS"]
 
-log = logging.getLogger("stepflow.access")
 
 
 def should_record(route: str | None) -> bool:
@@ -31,18 +32,10 @@ def should_record(route: str | None) -> bool:
 def record(*, method: str, route: str, status: int, duration_ms: float, request_id: str,
            api_version: str, db: Any = None) -> None:
     p = current_principal()
-    try:
-        if db is None:
-            from chalicelib.db import get_db
-            db = get_db()
-        db.scalar(
-            "WITH r AS (INSERT INTO api_access_logs (request_id, method, route, status_code, duration_ms, "
-            " api_key_id, role, api_version) VALUES (:rid, :m, :route, :st, :ms, CAST(:k AS uuid), :role, :v) "
-            " RETURNING 1) SELECT set_config('synchronous_commit', 'off', true)",
-            rid=request_id, m=method, route=route[:300], st=int(status), ms=float(duration_ms),
-            k=p.key_id if p else None, role=p.role if p else None, v=api_version)
-    except Exception as exc:  # noqa: BLE001 - the access log never fails a request
-        log.warning("access log row not written (%s) request_id=%s", type(exc).__name__, request_id)
+    access_writer.write({
+        "created_at": datetime.now(timezone.utc).isoformat(), "request_id": request_id, "method": method,
+        "route": route[:300], "status_code": int(status), "duration_ms": float(duration_ms),
+        "api_key_id": p.key_id if p else None, "role": p.role if p else None, "api_version": api_version}, db)
 
 
 WINDOWS = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
@@ -50,6 +43,7 @@ WINDOWS = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 
 
 def route_metrics(window_s: int, *, route: str | None = None, method: str | None = None,
                   api_key_id: str | None = None, by_key: bool = False, db: Any = None) -> list[dict]:
+    access_writer.flush()   # this container's queued rows count too
     if db is None:
         from chalicelib.db import get_db
         db = get_db()

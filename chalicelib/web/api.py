@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from chalice import Blueprint, Response
 from chalice.app import MultiDict
 
+from chalicelib import spans
 from chalicelib.errors import (
     AppError,
     AuthError,
@@ -318,7 +319,8 @@ class ApiBlueprint(Blueprint):
                 try:
                     principal = authenticate(request, role) if role else None
                     if principal is not None:
-                        ticket = quotas.admit(principal)
+                        with spans.span("quota"):
+                            ticket = quotas.admit(principal)
                     path_params = check_path_params(meta.path_params, path_params)
                     parsed_query = parse_query(request, query) if query is not None else None
                     parsed_body = None

@@ -5,6 +5,7 @@ module reads the key from the request and checks the route's role.
 """
 from __future__ import annotations
 
+from chalicelib import spans
 from chalicelib.errors import AuthError, PermissionDenied
 from chalicelib.keys.principal import ROLE_RANK, ROLES, Principal
 from chalicelib.web import access_log
@@ -29,7 +30,8 @@ def identify(request) -> Principal | None:
     key = extract_key(request.headers)
     if key is None:
         return None
-    principal = lookup_key(key)
+    with spans.span("auth"):
+        principal = lookup_key(key)
     if principal is None:
         raise AuthError("invalid or revoked API key")
     access_log.set_principal(principal)   # the access-log row names the caller, refused or not

@@ -23,7 +23,7 @@ from email.utils import format_datetime
 
 from chalice import Response
 
-from chalicelib import observability
+from chalicelib import observability, spans
 from chalicelib.errors import (
     AppError,
     MethodNotAllowed,
@@ -124,7 +124,9 @@ def http_middleware(event, get_response):
     if meta is not None and meta.deprecated:
         response.headers.update(_deprecation_headers(meta.deprecated))
     if access_log.should_record(resource):
-        access_log.record(method=method, route=resource, status=response.status_code,
-                          duration_ms=(time.perf_counter() - started) * 1000, request_id=rid, api_version=served)
+        with spans.span("access log"):
+            access_log.record(method=method, route=resource, status=response.status_code,
+                              duration_ms=(time.perf_counter() - started) * 1000, request_id=rid,
+                              api_version=served)
     observability.access_log(event, response, rid, (time.perf_counter() - started) * 1000)
     return response

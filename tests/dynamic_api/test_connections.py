@@ -195,3 +195,19 @@ def test_connect_params_carry_no_password_into_errors(tparams):
     with pytest.raises(ConnectionFailed) as err:
         connect(bad)
     assert "s3cret-pw" not in str(err.value.details) + err.value.message
+
+
+def test_a_postgresql_connection_whose_reset_the_server_refused_is_closed_not_reused(pg_target_params, monkeypatch):
+    from chalicelib.dynamic_api import drivers
+    mgr = ConnectionManager()
+    cfg = cfg_for(pg_target_params, pool_id="p-reset")
+    with mgr.connection(cfg) as c1:
+        first = backend_id(c1)
+    monkeypatch.setattr(drivers, "_PG_RESET", "SELECT 1 / 0")   # the reset sent at give-back fails
+    with mgr.connection(cfg) as c2:
+        assert backend_id(c2) == first                          # the earlier reset was fine: reused
+    monkeypatch.undo()
+    with mgr.connection(cfg) as c3:                             # its answer is read here: refused
+        assert backend_id(c3) != first
+    assert mgr.opened_count("p-reset") == 2
+    mgr.close_all()

@@ -95,9 +95,9 @@ def recorder(monkeypatch):
     sent: list = []
     real = drivers.DbConnection.execute
 
-    def recording(self, stmt, max_rows=None):
+    def recording(self, stmt, max_rows=None, **kw):
         sent.append(stmt)
-        return real(self, stmt, max_rows)
+        return real(self, stmt, max_rows, **kw)
 
     monkeypatch.setattr(drivers.DbConnection, "execute", recording)
     return sent

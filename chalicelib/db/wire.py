@@ -1,0 +1,148 @@
+"""One PostgreSQL statement with bound parameters in ONE network round trip.
+
+    ctx = run_bound(conn, sql, values, max_rows=0)   # pg8000.native.Connection
+    ctx.rows, ctx.columns, ctx.row_count              # as pg8000's Context
+
+pg8000 1.31's `execute_unnamed` waits for the server three times per
+statement (Parse+Sync, Describe+Sync, Bind+Execute+Sync). The extended
+protocol lets a client send Parse, Bind, Describe (portal), Execute and Sync
+at once and read the answers in order: the server parses and plans exactly as
+before (unnamed statement, parameter types inferred, values sent as text by
+pg8000's own converters), the rows are decoded with the RowDescription that
+precedes them. An error anywhere makes the server skip to Sync; the error is
+raised after ReadyForQuery, the connection stays usable (pg8000's rule).
+
+`then` = a simple query sent in the same write after the statement's Sync
+(the dynamic APIs' session reset after a read): it runs whatever the
+statement did; its answer is left unread for the caller to read later.
+
+`before` = parameterless statements (`BEGIN READ ONLY`, `SET LOCAL ...`)
+sent ahead of the statement in the same Sync group: they cost no round trip
+of their own, and when one fails the statement is not run at all.
+
+`max_rows` > 0 asks the server for at most that many rows (the portal is
+suspended; the rest is never sent). Used by chalicelib.db (the project's
+database) and the dynamic APIs' pg8000 driver.
+
+`run_prepared(conn, sql, values)`: the same answer from a named statement
+prepared once per connection (the first call pays one extra round trip for
+the Parse), so the server neither parses nor, after its first executions,
+plans it again. For the fixed write statements of the hot paths (the
+call-log, access-log and invocation-log rows), whose plans do not depend on
+the values; never for SQL with optional filters (a generic plan would ignore
+them). A statement the server refuses to prepare is not kept.
+
+`send_prepared(conn, sql, values)` sends a prepared statement's Bind, Execute
+and Sync and returns at once; `drain(conn)` reads the answers later (before
+the connection's next statement). The server runs and commits it on
+arrival: for rows whose failure is only ever logged (the access log).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def _bind_message(conn: Any, name: bytes, vals: Sequence[Any]) -> bytearray:
+    from pg8000.core import NULL_BYTE, H_pack, i_pack, make_params
+    enc = conn._client_encoding
+    bind = bytearray(NULL_BYTE + name + H_pack(0))
+    params = make_params(conn.py_types, vals)
+    bind.extend(H_pack(len(params)))
+    for value in params:
+        if value is None:
+            bind.extend(i_pack(-1))
+        else:
+            data = value.encode(enc)
+            bind.extend(i_pack(len(data)))
+            bind.extend(data)
+    bind.extend(H_pack(0))
+    return bind
+
+
+def _closed(exc: Exception) -> Exception:
+    from pg8000.exceptions import InterfaceError
+    err = InterfaceError("connection is closed")
+    err.__cause__ = exc
+    return err
+
+
+def _send(conn: Any, name: bytes, vals: Sequence[Any], max_rows: int, then: str = "") -> None:
+    """Bind `name` (parsed already, or in this same write), Describe, Execute, Sync
+    (and `then`, a simple query whose answer the caller reads later)."""
+    from pg8000.core import NULL_BYTE, SYNC_MSG, _flush, _write, i_pack
+    try:
+        conn._send_message(b"B", _bind_message(conn, name, vals))
+        conn._send_message(b"D", b"P" + NULL_BYTE)   # rows are read with their description
+        _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(int(max_rows)))
+        _write(conn._sock, SYNC_MSG)
+        if then:
+            conn._send_message(b"Q", then.encode(conn._client_encoding) + NULL_BYTE)
+        _flush(conn._sock)
+    except AttributeError as exc:   # pg8000 sets _sock to None on close
+        raise _closed(exc) from exc
+
+
+def _execute(conn: Any, sql: str, name: bytes, vals: Sequence[Any], max_rows: int, then: str = "") -> Any:
+    from pg8000.core import Context
+    context = Context(sql)
+    _send(conn, name, vals, max_rows, then)
+    conn.handle_messages(context)
+    return context
+
+
+def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
+    return _execute(conn, sql, _prepared_name(conn, sql), vals, 0)
+
+
+def send_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> None:
+    """Send a prepared statement without waiting for its answer: `drain(conn)` reads it
+    before the connection's next statement. The server runs it on arrival either way."""
+    _send(conn, _prepared_name(conn, sql), vals, 0)
+    conn.__dict__.setdefault("_stepflow_unread", []).append(sql)
+
+
+def drain(conn: Any) -> list[Exception]:
+    """Read the answers of the statements `send_prepared` sent; answers their errors."""
+    from pg8000.core import Context
+    from pg8000.exceptions import DatabaseError
+    errors: list[Exception] = []
+    unread = conn.__dict__.get("_stepflow_unread")
+    while unread:
+        sql = unread.pop(0)
+        try:
+            conn.handle_messages(Context(sql))
+        except DatabaseError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _prepared_name(conn: Any, sql: str) -> bytes:
+    from pg8000.core import NULL_BYTE, SYNC_MSG, Context, H_pack, _flush, _write
+    names = conn.__dict__.setdefault("_stepflow_prepared", {})
+    name = names.get(sql)
+    if name is None:
+        name = f"stepflow_{len(names)}".encode("ascii") + NULL_BYTE
+        try:
+            conn._send_message(b"P", name + sql.encode(conn._client_encoding) + NULL_BYTE + H_pack(0))
+            _write(conn._sock, SYNC_MSG)
+            _flush(conn._sock)
+        except AttributeError as exc:
+            raise _closed(exc) from exc
+        conn.handle_messages(Context(sql))    # raises when refused: nothing is kept
+        names[sql] = name
+    return name
+
+
+def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, before: Sequence[str] = (),
+              then: str = "") -> Any:
+    from pg8000.core import NULL_BYTE, H_pack, _write, i_pack
+    enc = conn._client_encoding
+    try:
+        for text in before:   # parameterless statements of the same Sync group: a failure skips the rest
+            conn._send_message(b"P", NULL_BYTE + text.encode(enc) + NULL_BYTE + H_pack(0))
+            conn._send_message(b"B", NULL_BYTE + NULL_BYTE + H_pack(0) + H_pack(0) + H_pack(0))
+            _write(conn._sock, b"E" + i_pack(9) + NULL_BYTE + i_pack(0))
+        conn._send_message(b"P", NULL_BYTE + sql.encode(enc) + NULL_BYTE + H_pack(0))
+    except AttributeError as exc:   # pg8000 sets _sock to None on close
+        raise _closed(exc) from exc
+    return _execute(conn, sql, NULL_BYTE, vals, max_rows, then)
