@@ -61,8 +61,14 @@ def check(response: Any, request: Any, meta: Any) -> PayloadTooLarge | None:
         params = getattr(request, "query_params", None) or {}
         at = _int(params.get(cursor), 0)
         items = _items(response.body)
-        count = len(items) if items is not None else _int(params.get("limit"), default)
-        fits = max(1, int(count * limit * 0.8 / size))   # items of the size seen, with a margin
+        if items:
+            # each item as it would be escaped into the proxy response; the rest of the answer is fixed
+            from chalicelib.jsontext import dumps   # the body's own encoder, so the parts add up to the whole
+            sizes = [len(json.dumps(dumps(i))) - 1 for i in items]
+            fits = max(1, (limit - (size - sum(sizes))) // max(sizes))   # a page of the largest items seen fits
+        else:
+            count = _int(params.get("limit"), default)
+            fits = max(1, int(count * limit * 0.8 / size))
         details["paging"] = {"limit": fits, cursor: at, "max_limit": top}
         hints.append(f"ask for fewer items (e.g. limit={fits}&{cursor}={at}) and page on")
     if not hints:

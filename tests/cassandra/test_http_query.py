@@ -55,7 +55,7 @@ def test_a_synchronous_timeout_beyond_29_seconds_is_refused_naming_timeout_and_a
     err = r.json()["error"]
     assert err["code"] == "VALIDATION_ERROR" and "timeout" in err["message"] and '"async": true' in err["message"]
     assert {"loc": ["body", "timeout"], "type": "less_than_equal",
-            "msg": 'at most 29 without "async": true'} in err["details"]
+            "msg": 'at most 29 without "async": true'} in err["details"]["errors"]
 
 
 def test_a_comparison_outliving_its_timeout_is_stopped_with_408_pointing_to_async(live_server, operator, configs,

@@ -22,7 +22,7 @@ def test_a_synchronous_comparison_gets_29_seconds_unless_it_asks_for_less():
 def test_a_synchronous_timeout_over_29_seconds_is_a_400_naming_timeout():
     with pytest.raises(ValidationError) as exc:
         deadline.sync_seconds(Req(29.5))
-    assert exc.value.details[0]["loc"] == ["body", "timeout"]
+    assert exc.value.details["errors"][0]["loc"] == ["body", "timeout"]
     assert '"async": true' in exc.value.message
 
 

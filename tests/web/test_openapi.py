@@ -55,9 +55,9 @@ def test_path_parameters_are_described_by_their_declared_type(anon):
 
 def test_a_path_parameter_not_of_its_type_is_a_400_naming_it_before_the_view_runs(api):
     r = api.get("/api/config-groups/0")
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["path", "group_id"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["path", "group_id"]
     r = api.delete("/api/keys/not-a-uuid")
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["path", "key_id"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["path", "key_id"]
 
 
 def test_bodies_and_queries_say_what_the_models_enforce(anon):
@@ -88,21 +88,20 @@ def test_every_error_status_a_route_can_answer_is_described_with_the_one_envelop
             assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
 
 
-def test_error_details_are_described_as_null_or_an_object(anon):
+def test_error_details_are_described_as_the_one_shape(anon):
+    from chalicelib.errors import DETAILS_SCHEMA
     details = _spec(anon)["components"]["schemas"]["ErrorEnvelope"]["properties"]["error"]["properties"]["details"]
-    kinds = [alt["type"] for alt in details["oneOf"]]
-    assert kinds[:2] == ["null", "object"]
-    from chalicelib import errors
-    # the older list form is admitted only until issue 13's one shape (field_errors) is on the branch
-    assert ("array" in kinds) == (not hasattr(errors, "field_errors"))
+    assert details == DETAILS_SCHEMA
+    assert details["type"] == ["object", "null"]
+    assert details["properties"]["errors"]["items"]["required"] == ["loc", "type", "msg"]
 
 
 def test_a_json_true_for_a_number_and_a_json_null_body_are_refused_naming_the_field(api):
     r = api.post("/api/keys", {"role": "viewer", "rate_per_minute": True})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["body", "rate_per_minute"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body", "rate_per_minute"]
     r = api.request("PATCH", "/api/keys/00000000-0000-4000-8000-000000000000", body="null",
                     headers={"Content-Type": "application/json"})
-    assert r.status == 400 and r.error["details"][0]["loc"] == ["body"]
+    assert r.status == 400 and r.error["details"]["errors"][0]["loc"] == ["body"]
 
 
 def test_a_duration_pattern_is_exactly_the_durations_the_server_takes():
