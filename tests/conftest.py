@@ -89,6 +89,11 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     set_db(None)
+    # Cassandra sessions the product cached for comparisons (fullrun and compare tests leave
+    # some): shut down before the interpreter's, so their scheduler threads do not outlive it.
+    cassandra_sessions = sys.modules.get("chalicelib.compare.cassandra.sessions")
+    if cassandra_sessions is not None:
+        cassandra_sessions.close_all()
     admin = _admin()
     try:
         admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(TEST_DB_NAME)} WITH (FORCE)")

@@ -32,6 +32,12 @@ DOC_COLUMNS = (
     "created_at, updated_at, server_index")
 
 
+def _override_and_server() -> ValidationError:
+    """base_url overrides the spec's servers: choosing one of them in the same request is a 400."""
+    return invalid_input(["body", "base_url"], "give base_url (an override) or a server of the spec "
+                         "(server_index / server_url), not both", "conflict")
+
+
 def check_base_url(url: str) -> str:
     """An absolute http(s) URL of at most 500 characters, without its trailing slash; else a 400."""
     from urllib.parse import urlparse
@@ -95,9 +101,7 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
     name, version = name_version(parsed, name, version)
     chosen = server_index is not None or server_url is not None
     if base_url and chosen:
-        raise ValidationError("give base_url (an override) or a server of the spec (server_index / server_url), "
-                              "not both", {"errors": [{"loc": ["body", "base_url"], "type": "conflict",
-                                                      "msg": "not with server_index / server_url"}]})
+        raise _override_and_server()
     if base_url:
         base_url = check_base_url(base_url)
     elif chosen:
@@ -189,10 +193,7 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
                 params[field] = changes[field]
         if changes.get("base_url") is not None and (changes.get("server_index") is not None
                                                     or changes.get("server_url") is not None):
-            raise ValidationError("give base_url (an override) or a server of the spec (server_index / "
-                                  "server_url), not both", {"errors": [{"loc": ["body", "base_url"],
-                                                                       "type": "conflict",
-                                                                       "msg": "not with server_index / server_url"}]})
+            raise _override_and_server()
         if changes.get("base_url") is not None:
             sets.append("base_url = :base_url, server_index = NULL")
             params["base_url"] = check_base_url(changes["base_url"])
