@@ -6,14 +6,13 @@ import http.server
 import json
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import base_settings
 from chalicelib.settings import reset_settings
+from tests.shared import SPECS
 
-SPECS = Path("/work/shared/specs")
 
 
 def uniq(prefix="t") -> str:

@@ -1,7 +1,6 @@
 """The import pipeline without a database: versions, extraction, $refs,
 servers, problems with pointers, and every real spec in /work/shared/specs."""
 import json
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,8 @@ from chalicelib.catalog.problems import Problems
 from chalicelib.catalog.refs import RefIndex, resolve_inline
 from chalicelib.catalog.spec import Limits, parse_spec, server_base_url
 from chalicelib.errors import PayloadTooLarge, ValidationError
+from tests.shared import SPECS
 
-SPECS = Path("/work/shared/specs")
 
 REAL_SPECS = [
     ("openai.yaml", 288, "3.1.0", "https://api.openai.com/v1"),

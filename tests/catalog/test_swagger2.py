@@ -1,10 +1,10 @@
 """Swagger 2.0 -> OpenAPI 3 conversion details."""
-from pathlib import Path
 
 import pytest
 
 from chalicelib.catalog.spec import parse_spec
 from chalicelib.catalog.swagger2 import convert
+from tests.shared import SPECS
 
 SWAGGER = {
     "swagger": "2.0",
@@ -164,7 +164,7 @@ def test_converted_spec_extracts_endpoints_with_request_bodies_and_auth():
 
 
 def test_docker_swagger_converts_with_no_definitions_refs_left():
-    parsed = parse_spec(Path("/work/shared/specs/docker_engine_swagger2.yaml").read_bytes())
+    parsed = parse_spec((SPECS / "docker_engine_swagger2.yaml").read_bytes())
     import json
     text = json.dumps(parsed.spec)
     assert '"#/definitions/' not in text

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 
 from tests.gateway.seed001_upstream import Seed001Upstream
+from tests.shared import SPECS
 
-SPEC = Path("/work/shared/specs/seed001_gorm_asynq.yaml")
-if not SPEC.exists():  # the shared folder sits beside the work tree
-    SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "seed001_gorm_asynq.yaml"
+SPEC = SPECS / "seed001_gorm_asynq.yaml"
 
 
 @pytest.fixture

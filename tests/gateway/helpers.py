@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
+from tests.shared import SPECS
 
-SPECS = Path("/work/shared/specs")
 SEED001 = SPECS / "seed001_gorm_asynq.yaml"
 
 
