@@ -26,6 +26,7 @@ from chalice.app import ChaliceUnhandledError
 __all__ = ["field_error", "field_errors", "details_problems", "invalid_input",
            "AppError", "ValidationError", "AuthError", "PermissionDenied", "NotFound", "MethodNotAllowed",
            "RequestTimeout", "Conflict", "PayloadTooLarge", "UnsupportedMediaType", "RateLimited", "ConnectionFailed",
+           "ConnectionRejected",
            "QueryError", "QueryRefused", "QueryUnavailable", "RetryLater", "SystemError_", "UpstreamError",
            "NotAcceptable", "ServiceUnavailable", "StorageUnavailable", "retryable", "RETRYABLE_STATUSES"]
 
@@ -205,8 +206,19 @@ class RetryLater(AppError):
 
 class ConnectionFailed(RetryLater):
     """A database / cluster / pool the caller asked us to reach could not be reached
-    (refused, unreachable, lost, not enough replicas, bad credentials): 503."""
+    (refused, unreachable, lost, not enough replicas): 503."""
     code = "CONNECTION_ERROR"
+
+
+class ConnectionRejected(ConnectionFailed):
+    """The target answered and refused the connection as it is configured (wrong credentials,
+    a datacenter or database it does not have): the caller's configuration, which a retry cannot
+    fix. 422 without Retry-After, code CONNECTION_ERROR; still a ConnectionFailed for callers
+    that treat every failed connection alike (a run pauses, a pool test reports it)."""
+    status = 422
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None, headers: dict | None = None):
+        AppError.__init__(self, message, details, headers)
 
 
 class QueryError(AppError):

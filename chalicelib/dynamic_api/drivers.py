@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from chalicelib.db.wire import run_bound
 from chalicelib.errors import (
     ConnectionFailed,
+    ConnectionRejected,
     PermissionDenied,
     QueryError,
     QueryRefused,
@@ -201,11 +202,29 @@ def _conn_failed(params: ConnectParams, exc: BaseException) -> ConnectionFailed:
         "check the username, password and database name",
         "check network access (security groups, firewall) from the gateway to the database",
     ]
-    return ConnectionFailed(
-        f"cannot connect to {params.db_type} at {params.host}:{params.port}: {text[:300]}",
-        {"db_type": params.db_type, "hosts": [f"{params.host}:{params.port}"],
-         "database": params.database, "error_detail": text[:500], "suggestions": suggestions},
-    )
+    details = {"db_type": params.db_type, "hosts": [f"{params.host}:{params.port}"],
+               "database": params.database, "error_detail": text[:500], "suggestions": suggestions}
+    reason = _rejection(exc)
+    if reason:   # the server answered and refused the pool as configured: retrying cannot help
+        return ConnectionRejected(f"{params.db_type} at {params.host}:{params.port} refused the pool's "
+                                  f"{reason.replace('_', ' ')}: {text[:300]}", {**details, "reason": reason})
+    return ConnectionFailed(f"cannot connect to {params.db_type} at {params.host}:{params.port}: {text[:300]}",
+                            details)
+
+
+# Server answers to a connect that say the configuration is wrong, not that the server is away:
+# PostgreSQL SQLSTATEs (28xxx authorization, 3D000 no such database) and MySQL/MariaDB errnos.
+_PG_REJECTIONS = {"28P01": "credentials", "28000": "credentials", "3D000": "database"}
+_MY_REJECTIONS = {1045: "credentials", 1044: "credentials", 1698: "credentials", 1049: "database"}
+
+
+def _rejection(exc: BaseException) -> str | None:
+    arg = exc.args[0] if exc.args else None
+    if isinstance(arg, dict):
+        return _PG_REJECTIONS.get(str(arg.get("C", "")))
+    if isinstance(arg, int):
+        return _MY_REJECTIONS.get(arg)
+    return None
 
 
 _PG_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "

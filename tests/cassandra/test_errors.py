@@ -32,7 +32,7 @@ def test_wrong_password_is_reported_without_the_password(api, configs, db):
 
     r = _query(api, pro, test)
 
-    assert r.status == 503
+    assert r.status == 422 and "retry-after" not in r.headers   # refused as configured: retrying cannot help
     assert r.error["code"] == "CONNECTION_ERROR"
     assert r.error["details"]["reason"] == "authentication_failed"
     assert "Bad credentials" in r.error["details"]["error_detail"]

@@ -256,7 +256,7 @@ def test_a_wrong_datacenter_is_a_connection_error_listing_the_cluster_datacenter
 
     r = _query(api, envs, table, pro={"datacenter": "eu-west-9"}, keys=["tenant", "day"], values=[["t1", "1"]])
 
-    assert r.status == 503, r.json
+    assert r.status == 422, r.json   # the cluster answered: the configured datacenter is the caller's to fix
     assert r.error["code"] == "CONNECTION_ERROR"
     assert r.error["details"]["reason"] == "unknown_datacenter"
     assert r.error["details"]["datacenters"] == ["datacenter1"]

@@ -77,7 +77,8 @@ def test_side_down_is_connection_error_with_details_and_an_error_log(api, cfg1, 
 def test_wrong_password_over_http_says_authentication_failed(api, cfg1, redis_env2, env1):
     bad = side_config(redis_env2, "test", password="not-it")
     r = api.post("/api/redis/compare", compare_body(cfg1, bad, ["k"]))
-    assert r.status == 503 and "Authentication failed" in r.error["message"]
+    # the server answered and refused the configured credentials: the caller's to fix, not a retry's
+    assert r.status == 422 and "Authentication failed" in r.error["message"] and "retry-after" not in r.headers
     assert "not-it" not in r.body.decode()
 
 

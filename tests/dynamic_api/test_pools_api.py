@@ -151,3 +151,18 @@ def test_invocation_over_max_concurrency_is_503_after_a_bounded_wait(api, anon, 
     assert r.error["code"] == "SERVICE_UNAVAILABLE"
     assert r.headers["retry-after"] == "1"
     assert results["slow"] == 200
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("password", "not-the-password", "credentials"),
+    ("database", "no_such_database_here", "database"),
+])
+def test_a_pool_the_server_refuses_as_configured_is_a_422_not_a_retry(api, tparams, field, value, reason):
+    if field == "password" and tparams.db_type == "postgresql":
+        pytest.skip("the test PostgreSQL trusts loopback connections: any password is accepted")
+    r = api.post("/api/connection-pools", pool_body(tparams, **{field: value}))
+    if r.status == 201:   # saved without connecting: the pool test connects
+        r = api.post(f"/api/connection-pools/{r.data['id']}/test")
+    assert r.status == 422, r.json
+    assert r.error["code"] == "CONNECTION_ERROR" and r.error["details"]["reason"] == reason
+    assert "retry-after" not in r.headers and "not-the-password" not in r.body.decode()

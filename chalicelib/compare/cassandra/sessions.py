@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import ConnectionFailed, QueryRefused, QueryUnavailable, RequestTimeout
+from chalicelib.errors import ConnectionFailed, ConnectionRejected, QueryRefused, QueryUnavailable, RequestTimeout
 
 from .config import CassandraConfig
 
@@ -208,16 +208,16 @@ def connection_error(exc: BaseException, cfg: CassandraConfig, side: str,
     }
     if auth_failed:
         details["reason"] = "authentication_failed"
-        return ConnectionFailed(f"authentication to Cassandra cluster {cfg.cluster_name!r} ({side}) failed",
-                                details)
+        return ConnectionRejected(f"authentication to Cassandra cluster {cfg.cluster_name!r} ({side}) failed",
+                                  details)
     datacenters = datacenters or []
     if cfg.datacenter and datacenters and cfg.datacenter not in datacenters:
         details["reason"] = "unknown_datacenter"
         details["datacenters"] = datacenters
         details["suggestions"] = [f"set datacenter to one the cluster reports: {', '.join(datacenters)}",
                                   "or leave datacenter empty to use the first host's"]
-        return ConnectionFailed(f"Cassandra cluster {cfg.cluster_name!r} ({side}) has no datacenter "
-                                f"{cfg.datacenter!r}; it reports {', '.join(datacenters)}", details)
+        return ConnectionRejected(f"Cassandra cluster {cfg.cluster_name!r} ({side}) has no datacenter "
+                                  f"{cfg.datacenter!r}; it reports {', '.join(datacenters)}", details)
     details["reason"] = "unreachable"
     return ConnectionFailed(f"cannot connect to Cassandra cluster {cfg.cluster_name!r} ({side})", details)
 

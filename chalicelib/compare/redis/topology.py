@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chalicelib.errors import ConnectionFailed, ValidationError, field_error, field_errors
+from chalicelib.errors import ConnectionFailed, ConnectionRejected, ValidationError, field_error, field_errors
 
 from .config import RedisSideConfig
 
@@ -383,7 +383,7 @@ def _raise_side_down(label: str, cfg: RedisSideConfig, probes: list[NodeStatus])
     if auth:
         who = f"user '{cfg.username}'" if cfg.username else "the default user"
         details.update(reason="auth_failed", suggestions=AUTH_SUGGESTIONS)
-        raise ConnectionFailed(
+        raise ConnectionRejected(
             f"Authentication failed for Redis {label} '{cfg.name}' ({who}): wrong password or username",
             details)
     details.update(reason="unreachable", suggestions=CONNECT_SUGGESTIONS)
