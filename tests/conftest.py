@@ -8,6 +8,7 @@ they are up (scripts/services.py).
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import sys
 import uuid
@@ -22,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from chalicelib import secrets as secret_store  # noqa: E402
 from chalicelib.db import Database, quote_ident, set_db  # noqa: E402
-from chalicelib.db.database import parse_database_url  # noqa: E402
 from chalicelib.db.migrate import migrate  # noqa: E402
 from chalicelib.settings import Settings, reset_settings  # noqa: E402
 from tests import error_shape  # noqa: E402
@@ -205,21 +205,31 @@ def anon(client) -> Api:
     return Api(client.http, None)
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """The real server of `make run` over HTTP (tests/live.py), own port and database."""
+@contextmanager
+def own_live_server(suffix: str, extra_env: dict | None = None):
+    """A real server of `make run` (tests/live.py) on a new database of its own,
+    `<test database>_<suffix>`, dropped after it stops. `extra_env`: its settings."""
     from tests.live import start_live_server, stop_live_server
-    name = TEST_DB_NAME + "_live"
+    name = f"{TEST_DB_NAME}_{suffix}"
     admin = _admin()
     admin.execute(f"CREATE DATABASE {quote_ident(name)}")
     admin.close()
-    server = start_live_server(_db_url(name), SECRET_KEY)
     try:
-        yield server
+        server = start_live_server(_db_url(name), SECRET_KEY, extra_env)
+        try:
+            yield server
+        finally:
+            stop_live_server(server.process)
     finally:
-        stop_live_server(server.process)
         admin = _admin()
         try:
             admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
         finally:
             admin.close()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The real server of `make run` over HTTP (tests/live.py), own port and database."""
+    with own_live_server("live") as server:
+        yield server

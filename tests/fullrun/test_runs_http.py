@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import ROOT, SECRET_KEY, _admin, _db_url
+from tests.conftest import ROOT, SECRET_KEY
 from tests.fullrun.helpers import all_differences, found, run_body, wait_state
 
 
@@ -42,34 +42,22 @@ def sqs_live_server(moto_endpoint):
     import boto3
 
     from tests.jobs.conftest import create_queues
-    from tests.live import start_live_server, stop_live_server
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
     urls, _ = create_queues(sqs, f"live{uuid.uuid4().hex[:8]}-jobs")
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "JOB_RETRY_DELAY_S": "0", "QUEUE_URL_CRITICAL": urls["critical"],
            "QUEUE_URL_DEFAULT": urls["default"], "QUEUE_URL_LOW": urls["low"]}
-    from chalicelib.db import quote_ident as qi
-    from tests.conftest import TEST_DB_NAME
-    name = f"{TEST_DB_NAME}_fullsqs"
-    admin = _admin()
-    admin.execute(f"CREATE DATABASE {qi(name)}")
-    admin.close()
-    server = start_live_server(_db_url(name), SECRET_KEY, extra_env=env)
-    worker = subprocess.Popen([sys.executable, "-m", "chalicelib.compare.fullrun.workers", "1"], cwd=str(ROOT),
-                              env=dict(os.environ, DATABASE_URL=_db_url(name), SECRET_KEYS=SECRET_KEY,
-                                       PYTHONPATH=str(ROOT), **env),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert worker.stdout.readline().strip() == "worker ready"
-        yield server
-    finally:
-        worker.terminate()
-        worker.wait(10)
-        stop_live_server(server.process)
-        admin = _admin()
+    from tests.conftest import own_live_server
+    with own_live_server("fullsqs", env) as server:
+        worker = subprocess.Popen([sys.executable, "-m", "chalicelib.compare.fullrun.workers", "1"], cwd=str(ROOT),
+                                  env=dict(os.environ, DATABASE_URL=server.database_url, SECRET_KEYS=SECRET_KEY,
+                                           PYTHONPATH=str(ROOT), **env),
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
-            admin.execute(f"DROP DATABASE IF EXISTS {qi(name)} WITH (FORCE)")
+            assert worker.stdout.readline().strip() == "worker ready"
+            yield server
         finally:
-            admin.close()
+            worker.terminate()
+            worker.wait(10)
 
 
 def test_through_the_real_server_segment_jobs_on_sqs_run_on_its_worker_and_a_worker_process(sqs_live_server, cfg1,

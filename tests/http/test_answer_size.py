@@ -7,29 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.db import quote_ident
 
 LIMIT = 40_000
 
 
 @pytest.fixture(scope="module")
 def small_server():
-    from tests.conftest import SECRET_KEY, TEST_DB_NAME, _admin, _db_url
-    from tests.live import start_live_server, stop_live_server
-    name = TEST_DB_NAME + "_answers"
-    admin = _admin()
-    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
-    admin.close()
-    server = start_live_server(_db_url(name), SECRET_KEY, {"MAX_SYNC_RESPONSE_BYTES": str(LIMIT)})
-    try:
+    from tests.conftest import own_live_server
+    with own_live_server("answers", {"MAX_SYNC_RESPONSE_BYTES": str(LIMIT)}) as server:
         yield server
-    finally:
-        stop_live_server(server.process)
-        admin = _admin()
-        try:
-            admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        finally:
-            admin.close()
 
 
 @pytest.fixture(scope="module")

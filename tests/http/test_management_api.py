@@ -191,22 +191,9 @@ def test_route_metrics_equal_the_requests_made(live_server):
 @pytest.fixture(scope="module")
 def default_quota_server(live_server):
     """A second real server with the role-default quotas, on its own database."""
-    from tests.conftest import SECRET_KEY, TEST_DB_NAME, _admin, _db_url
-    from tests.live import start_live_server, stop_live_server
-    from chalicelib.db import quote_ident
-    name = TEST_DB_NAME + "_quota"
-    admin = _admin()
-    admin.execute(f"CREATE DATABASE {quote_ident(name)}")
-    admin.close()
-    server = start_live_server(_db_url(name), SECRET_KEY,
-                               extra_env={"KEY_DEFAULT_RATE_PER_MINUTE": "", "KEY_DEFAULT_MAX_CONCURRENT": ""})
-    try:
+    from tests.conftest import own_live_server
+    with own_live_server("quota", {"KEY_DEFAULT_RATE_PER_MINUTE": "", "KEY_DEFAULT_MAX_CONCURRENT": ""}) as server:
         yield server
-    finally:
-        stop_live_server(server.process)
-        admin = _admin()
-        admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        admin.close()
 
 
 def test_viewer_keys_default_to_100_a_minute_and_admin_keys_are_unlimited(default_quota_server):
