@@ -9,9 +9,10 @@
   C) sees it. Only then is the document loaded with the C-accelerated safe
   loader (pure-Python SafeLoader when libyaml is missing). The pass is
   skipped, with the same outcome, when the text cannot break a limit
-  (`scan_needed`): no `&` or `*` (no anchors, no aliases) and fewer
-  collection indicators `[ { - ? :` than `max_depth` (every nested
-  collection opens with one of its own), which small specs usually meet;
+  (`scan_needed`): no `&` (no anchor, so an alias can only be undefined,
+  which the loader refuses before expanding anything) and fewer collection
+  indicators `[ { - ? :` than `max_depth` (every nested collection opens
+  with one of its own), which small specs usually meet;
 - JSON: the standard parser; its C decoder refuses nesting deeper than the
   interpreter's recursion limit (~1000) by itself, which we turn into a 400
   (a 10,000-deep document fails in microseconds). `max_depth` is applied to
@@ -228,11 +229,12 @@ def scan_yaml(text: str, max_depth: int = DEFAULT_MAX_DEPTH, max_aliases: int = 
 
 
 def scan_needed(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> bool:
-    """False when `scan_yaml` cannot refuse `text` for a limit: it has no anchor or
-    alias (`&`, `*`) and fewer collection indicators than `max_depth` levels (each
-    sequence opens with `-` or `[`, each mapping with `{` or its first key's `:` or
-    `?`). A syntax error is then reported by the loader, as the scan would."""
-    if "&" in text or "*" in text:
+    """False when skipping `scan_yaml` cannot let a limit be broken: `text` has no
+    anchor (`&`; an alias `*x` can then only be undefined, refused by the loader
+    before any expansion) and fewer collection indicators than `max_depth` levels
+    (each sequence opens with `-` or `[`, each mapping with `{` or its first key's
+    `:` or `?`). Syntax errors are then reported by the loader, as the scan would."""
+    if "&" in text:
         return True
     count = text.count
     return count("-") + count(":") + count("[") + count("{") + count("?") >= max_depth

@@ -177,9 +177,16 @@ def test_a_small_document_too_deep_is_refused_whatever_its_nesting_style(style):
         loader.load("r:\n" + "\n".join("  " + line for line in doc.splitlines()), max_depth=20)
 
 
-@pytest.mark.parametrize("text", ["a: &x 1\nb: 2\n", "a: 1\nb: *x\n", "a: {b: [1, 2]}\n"])
-def test_a_small_document_with_an_anchor_an_alias_or_many_indicators_is_still_scanned(text):
+@pytest.mark.parametrize("text", ["a: &x 1\nb: 2\n", "a: {b: [1, 2]}\n"])
+def test_a_small_document_with_an_anchor_or_many_indicators_is_still_scanned(text):
     assert loader.scan_needed(text, max_depth=3)
+
+
+def test_an_alias_without_any_anchor_is_refused_by_the_loader_when_the_scan_is_skipped():
+    doc = "a: 1\nb: [" + ", ".join(["*x"] * 20) + "]\n"
+    assert not loader.scan_needed(doc)
+    with pytest.raises(ValidationError, match="undefined alias"):
+        loader.load(doc, max_aliases=5)
 
 
 def test_an_alias_in_a_small_document_still_counts_against_the_alias_limit():
