@@ -4,7 +4,9 @@ template, document or endpoint, in the same transaction as the write.
 What a row keeps: the changed fields (secrets masked), never spec bodies
 (they are megabytes and kept in the row itself). Endpoint writes done as one
 set-based statement write their audit rows in the same statement with
-`endpoint_audit_sql` (the fields an audit row keeps of an endpoint).
+`endpoint_audit_sql` (the fields an audit row keeps of an endpoint); a
+document inserted by such a statement uses `document_audit_sql` (the same
+fields as `document_audit`, its auth_config masked by the caller).
 """
 from __future__ import annotations
 
@@ -28,6 +30,22 @@ def endpoint_audit_sql(alias: str = "") -> str:
 
 
 ENDPOINT_AUDIT_SQL = endpoint_audit_sql()
+
+
+def document_audit_sql(alias: str, auth_param: str) -> str:
+    """The jsonb an audit row keeps of an api_documents row (`alias.` prefixed),
+    as `document_audit` does: its auth_config is the bound `:auth_param` (the
+    caller's `document_audit_auth`), never the stored ciphertext."""
+    return "jsonb_build_object(" + ", ".join(
+        f"'{c}', CAST(:{auth_param} AS jsonb)" if c == "auth_config" else f"'{c}', {alias}.{c}"
+        for c in _DOC_AUDIT_KEYS) + ")"
+
+
+def document_audit_auth(stored: Any) -> str | None:
+    """JSON of the masked auth_config an audit row keeps (`stored`: the sealed value, or None)."""
+    from chalicelib.catalog.auth_config import masked
+    value = masked(stored)
+    return None if value is None else dumps(value)
 
 
 def audit(db, table: str, record_id: str, operation: str, old: Any = None, new: Any = None,

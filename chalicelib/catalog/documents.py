@@ -11,12 +11,14 @@ at rest and masked in every answer (`chalicelib.catalog.auth_config`).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
+from uuid import UUID
 
 from chalicelib.catalog import servers
-from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit
+from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, document_audit_auth, document_audit_sql
 from chalicelib.catalog.auth_config import check_origin_binding, masked, seal, unseal
-from chalicelib.catalog.endpoints import insert_endpoints
+from chalicelib.catalog.endpoints import endpoint_rows, insert_endpoints_sql
 from chalicelib.catalog.reimport import reimport_document  # noqa: F401 - part of this module's API
 from chalicelib.catalog.spec import ParsedSpec
 from chalicelib.catalog.sql import database, dumps, like
@@ -118,27 +120,37 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
                 field_errors(field_error(["body", "base_url"], "base_url is required for this spec", "missing")))
     active = sum(1 for e in parsed.endpoints if e["status"] == "active")
     spec_sql, spec_extra = spec_params(parsed)
+    sealed = seal(auth_config)
     with db.transaction():
+        # One statement: the document, its endpoints and every audit row (one round trip).
         doc = db.one(
-            "INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
+            "WITH doc AS (INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
             " parsed_spec, original_content, content_type, auth_config, rate_limit_config, timeout_config,"
             " total_endpoints, active_endpoints, created_by, warnings, warning_count, spec_version, source_url,"
             " skipped_operations, server_index) VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
             f" :server_url, {spec_sql}, CAST(:content AS text), :ctype, CAST(:auth AS jsonb),"
             " CAST(:rl AS jsonb), CAST(:to AS jsonb), :total, :active, CAST(:by AS uuid),"
             " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index)"
-            f" RETURNING {DOC_COLUMNS}",
+            f" RETURNING {DOC_COLUMNS}), "
+            + insert_endpoints_sql("doc.id", "doc, ") +
+            ", doc_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
+            f"  SELECT 'api_documents', doc.id, 'INSERT', {document_audit_sql('doc', 'audit_auth')}, CAST(:by AS uuid)"
+            "  FROM doc)"
+            " SELECT doc.*, (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id, 'method', method, 'path', path,"
+            " 'operation_id', operation_id, 'status', status)), '[]') FROM ins)::text AS _endpoints FROM doc",
             tpl=template_id, name=name,
             description=description if description is not None else parsed.description,
             version=version, base_url=base_url, server_url=(parsed.server_url or None) and parsed.server_url[:500],
-            content=parsed.text, ctype=parsed.content_type, auth=seal(auth_config),
+            content=parsed.text, ctype=parsed.content_type, auth=sealed,
             rl=None if rate_limit_config is None else dumps(rate_limit_config),
             to=None if timeout_config is None else dumps(timeout_config),
             total=len(parsed.endpoints), active=active, by=created_by, warnings=dumps(parsed.warnings),
             wc=parsed.warning_count, sv=parsed.spec_version, src=source_url, skipped=dumps(parsed.skipped),
-            server_index=server_index, **spec_extra)
-        endpoints = insert_endpoints(db, doc["id"], parsed.endpoints, created_by)
-        audit(db, "api_documents", doc["id"], "INSERT", None, document_audit(doc), created_by)
+            server_index=server_index, rows=endpoint_rows(parsed.endpoints),
+            audit_auth=document_audit_auth(None if sealed is None else json.loads(sealed)), **spec_extra)
+    endpoints = json.loads(doc.pop("_endpoints"))
+    for e in endpoints:
+        e["id"] = UUID(e["id"])
     return {"document": document_out(doc), "endpoints": endpoints, "warnings": parsed.warnings,
             "warning_count": parsed.warning_count, "skipped_operations": parsed.skipped}
 

@@ -35,8 +35,9 @@ ENDPOINT_COUNTS_SQL = (
 
 # ---- writes with the document -------------------------------------------------------------------
 
-def _endpoint_rows(endpoints: list[dict]) -> str:
-    """Endpoints as the JSON array `jsonb_to_recordset` reads (None omitted)."""
+def endpoint_rows(endpoints: list[dict]) -> str:
+    """Endpoints as the JSON array `jsonb_to_recordset` reads (None omitted): the `:rows` of
+    `insert_endpoints_sql`."""
     keep = ("path", "method", "status") + ENDPOINT_FIELDS
     return dumps([{k: e[k] for k in keep if e.get(k) is not None} for e in endpoints])
 
@@ -47,25 +48,33 @@ _RECORDSET = ("jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(path text, method t
               "is_deprecated boolean, security_schemes jsonb, servers jsonb)")
 
 
+def insert_endpoints_sql(document_sql: str, source: str = "") -> str:
+    """The CTEs `ins` (the endpoints of `:rows` inserted for the document id
+    `document_sql`, from `source` joined before the recordset, e.g. "doc, ") and
+    `ep_aud` (their audit rows, `:by` the author): one set-based statement."""
+    return (
+        "ins AS ("
+        " INSERT INTO api_endpoints (api_document_id, path, method, operation_id, summary, description, tags,"
+        "  parameters, request_body_schema, response_schemas, auth_required, security, status, is_deprecated,"
+        "  security_schemes, servers)"
+        f" SELECT {document_sql}, r.path, r.method, r.operation_id, r.summary, r.description,"
+        "  COALESCE(r.tags, '{}'), r.parameters, r.request_body_schema, r.response_schemas,"
+        "  COALESCE(r.auth_required, false), r.security, r.status, COALESCE(r.is_deprecated, false),"
+        "  r.security_schemes, r.servers"
+        f" FROM {source}{_RECORDSET}"
+        " RETURNING id, api_document_id, path, method, operation_id, status, timeout_ms, rate_limit_enabled,"
+        "  is_deprecated),"
+        " ep_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
+        f"  SELECT 'api_endpoints', id, 'INSERT', {ENDPOINT_AUDIT_SQL}, CAST(:by AS uuid) FROM ins)")
+
+
 def insert_endpoints(db, document_id: str, endpoints: list[dict], changed_by: str | None) -> list[dict]:
     if not endpoints:
         return []
     return db.query(
-        "WITH ins AS ("
-        " INSERT INTO api_endpoints (api_document_id, path, method, operation_id, summary, description, tags,"
-        "  parameters, request_body_schema, response_schemas, auth_required, security, status, is_deprecated,"
-        "  security_schemes, servers)"
-        " SELECT CAST(:doc AS uuid), r.path, r.method, r.operation_id, r.summary, r.description,"
-        "  COALESCE(r.tags, '{}'), r.parameters, r.request_body_schema, r.response_schemas,"
-        "  COALESCE(r.auth_required, false), r.security, r.status, COALESCE(r.is_deprecated, false),"
-        "  r.security_schemes, r.servers"
-        f" FROM {_RECORDSET}"
-        " RETURNING id, api_document_id, path, method, operation_id, status, timeout_ms, rate_limit_enabled,"
-        "  is_deprecated),"
-        " aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
-        f"  SELECT 'api_endpoints', id, 'INSERT', {ENDPOINT_AUDIT_SQL}, CAST(:by AS uuid) FROM ins)"
-        " SELECT id, method, path, operation_id, status FROM ins",
-        doc=document_id, rows=_endpoint_rows(endpoints), by=changed_by)
+        "WITH " + insert_endpoints_sql("CAST(:doc AS uuid)")
+        + " SELECT id, method, path, operation_id, status FROM ins",
+        doc=document_id, rows=endpoint_rows(endpoints), by=changed_by)
 
 
 def endpoint_changes(old: dict, new: dict) -> list[str]:

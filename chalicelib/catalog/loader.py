@@ -7,7 +7,12 @@
   to, so a billion-laughs document or a 100,000-deep one is refused in
   milliseconds with bounded memory *before* the composer (which recurses in
   C) sees it. Only then is the document loaded with the C-accelerated safe
-  loader (pure-Python SafeLoader when libyaml is missing);
+  loader (pure-Python SafeLoader when libyaml is missing). The pass is
+  skipped, with the same outcome, when the text cannot break a limit
+  (`scan_needed`): no `&` (no anchor, so an alias can only be undefined,
+  which the loader refuses before expanding anything) and fewer collection
+  indicators `[ { - ? :` than `max_depth` (every nested collection opens
+  with one of its own), which small specs usually meet;
 - JSON: the standard parser; its C decoder refuses nesting deeper than the
   interpreter's recursion limit (~1000) by itself, which we turn into a 400
   (a 10,000-deep document fails in microseconds). `max_depth` is applied to
@@ -223,6 +228,18 @@ def scan_yaml(text: str, max_depth: int = DEFAULT_MAX_DEPTH, max_aliases: int = 
         loader.dispose()
 
 
+def scan_needed(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> bool:
+    """False when skipping `scan_yaml` cannot let a limit be broken: `text` has no
+    anchor (`&`; an alias `*x` can then only be undefined, refused by the loader
+    before any expansion) and fewer collection indicators than `max_depth` levels
+    (each sequence opens with `-` or `[`, each mapping with `{` or its first key's
+    `:` or `?`). Syntax errors are then reported by the loader, as the scan would."""
+    if "&" in text:
+        return True
+    count = text.count
+    return count("-") + count(":") + count("[") + count("{") + count("?") >= max_depth
+
+
 def _load_yaml(text: str):
     loader = _SpecLoader(text)
     try:
@@ -264,13 +281,15 @@ def load(content: bytes | str, content_type: str | None = None, *, max_bytes: in
             if declared == "json":
                 raise
             try:  # `{a: 1}` is YAML flow style, not JSON
-                scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+                if scan_needed(text, max_depth):
+                    scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
                 data = _load_yaml(text)
             except ValidationError:
                 raise json_error from None
             kind = "yaml"
     else:
-        scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+        if scan_needed(text, max_depth):
+            scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
         data = _load_yaml(text)
     return _checked(data, text, kind, size)
 

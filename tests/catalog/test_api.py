@@ -414,6 +414,34 @@ def test_every_catalog_write_is_audited(api, doc):
     assert api.get(f"/api/audit-logs?record_id={ep}&operation=delete").data["total"] == 1
 
 
+def test_an_import_writes_the_document_its_endpoints_and_one_audit_row_each(api, doc):
+    d, eps = doc["document"], doc["endpoints"]
+    logs = api.get(f"/api/audit-logs?table_name=api_documents&record_id={d['id']}").data["items"]
+    assert len(logs) == 1 and logs[0]["operation"] == "INSERT" and logs[0]["old_data"] is None
+    kept = logs[0]["new_data"]
+    assert {k: kept[k] for k in ("name", "version", "base_url", "status", "total_endpoints", "active_endpoints",
+                                 "spec_version", "server_index", "template_id", "rate_limit_config")} == {
+        k: d[k] for k in ("name", "version", "base_url", "status", "total_endpoints", "active_endpoints",
+                          "spec_version", "server_index", "template_id", "rate_limit_config")}
+    assert kept["auth_config"] == {"type": "http", "scheme": "bearer", "token": "********"}
+    assert "parsed_spec" not in kept and "original_content" not in kept
+    assert sorted((e["method"], e["path"]) for e in eps) == [("GET", "/pets"), ("GET", "/pets/{id}"),
+                                                             ("POST", "/pets")]
+    for e in eps:
+        assert api.get(f"/api/endpoints/{e['id']}").data["operation_id"] == e["operation_id"]
+        rows = api.get(f"/api/audit-logs?table_name=api_endpoints&record_id={e['id']}").data["items"]
+        assert [(r["operation"], r["new_data"]["path"], r["new_data"]["api_document_id"]) for r in rows] == [
+            ("INSERT", e["path"], d["id"])]
+
+
+def test_a_refused_import_leaves_no_document_endpoint_or_audit_row(api, db, doc):
+    before = counts(db)
+    audits = db.scalar("SELECT COUNT(*) FROM api_audit_logs")
+    again = api.post("/api/documents", {"content": mini_spec(doc["document"]["name"])})
+    assert again.status == 409, again.json
+    assert counts(db) == before and db.scalar("SELECT COUNT(*) FROM api_audit_logs") == audits
+
+
 def test_viewers_read_and_cannot_write(api, keys):
     viewer = api.as_key(keys["viewer"])
     assert viewer.get("/api/endpoints").status == 200

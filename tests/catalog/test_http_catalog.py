@@ -81,3 +81,29 @@ def test_an_async_import_runs_as_a_job_a_viewer_finds_by_type_but_may_not_cancel
                          params={"type": "catalog.import_document", "status": "succeeded", "limit": 100})
     assert job_id in [j["id"] for j in r.json()["data"]["items"]]
     assert live_server.call("POST", f"/api/jobs/{job_id}/cancel", key=roles["viewer"]).status_code == 403
+
+
+def test_concurrent_imports_each_write_their_endpoints_and_audit_rows_and_a_viewer_may_not_import(live_server,
+                                                                                                    roles):
+    from concurrent.futures import ThreadPoolExecutor
+    titles = [f"conc-{uuid.uuid4().hex[:8]}" for _ in range(6)]
+
+    def post(title: str):
+        return live_server.call("POST", "/api/documents", {"content": spec(title)}, key=roles["operator"])
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, titles + titles[:2]))   # the last two repeat a name and version
+    created = [r for r in answers if r.status_code == 201]
+    assert len(created) == 6 and sum(r.status_code == 409 for r in answers) == 2
+    for r in created:
+        doc = r.json()["data"]
+        trail = live_server.call("GET", "/api/audit-logs", key=roles["operator"],
+                                 params={"record_id": doc["document"]["id"]}).json()["data"]
+        assert [row["operation"] for row in trail["items"]] == ["INSERT"]
+        assert trail["items"][0]["new_data"]["total_endpoints"] == len(doc["endpoints"]) == 3
+        listed = live_server.call("GET", "/api/endpoints", key=roles["viewer"],
+                                  params={"document_id": doc["document"]["id"]}).json()["data"]
+        assert sorted(e["endpoint_id"] for e in listed["items"]) == sorted(e["id"] for e in doc["endpoints"])
+    refused = live_server.call("POST", "/api/documents", {"content": spec(f"v-{uuid.uuid4().hex[:8]}")},
+                               key=roles["viewer"])
+    assert refused.status_code == 403

@@ -149,6 +149,57 @@ def test_yaml_depth_limit_is_a_parameter():
         loader.load(doc, max_depth=30)
 
 
+def _nested(style: str, depth: int) -> str:
+    """A YAML document `depth` collections deep, each opened in `style`, with as few indicators as it takes."""
+    if style == "block sequence":
+        return "- " * depth + "x"
+    if style == "flow sequence":
+        return "[" * depth + "]" * depth
+    if style == "flow mapping":
+        return "{a: " * depth + "x" + "}" * depth
+    if style == "block mapping":
+        return "".join("  " * i + f"k{i}:\n" for i in range(depth - 1)) + "  " * (depth - 1) + "k: x"
+    if style == "complex keys":
+        return "? " * depth + "x"
+    return "- " * (depth // 2) + "{a: " * (depth - depth // 2) + "x" + "}" * (depth - depth // 2)
+
+
+STYLES = ["block sequence", "flow sequence", "flow mapping", "block mapping", "complex keys", "mixed"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_small_document_too_deep_is_refused_whatever_its_nesting_style(style):
+    doc = _nested(style, 21)
+    assert not loader.scan_needed(doc, max_depth=100)   # deep but small: the scan may be skipped for 100
+    loader.scan_yaml(doc, max_depth=100)
+    assert loader.scan_needed(doc, max_depth=20)
+    with pytest.raises(ValidationError, match="nesting deeper than 20"):
+        loader.load("r:\n" + "\n".join("  " + line for line in doc.splitlines()), max_depth=20)
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\nb: 2\n", "a: {b: [1, 2]}\n"])
+def test_a_small_document_with_an_anchor_or_many_indicators_is_still_scanned(text):
+    assert loader.scan_needed(text, max_depth=3)
+
+
+def test_an_alias_without_any_anchor_is_refused_by_the_loader_when_the_scan_is_skipped():
+    doc = "a: 1\nb: [" + ", ".join(["*x"] * 20) + "]\n"
+    assert not loader.scan_needed(doc)
+    with pytest.raises(ValidationError, match="undefined alias"):
+        loader.load(doc, max_aliases=5)
+
+
+def test_an_alias_in_a_small_document_still_counts_against_the_alias_limit():
+    with pytest.raises(ValidationError, match="more than 0 YAML aliases"):
+        loader.load("a: &a 1\nb: *a\n", max_aliases=0)
+
+
+def test_a_syntax_error_in_a_document_the_scan_skips_names_its_line():
+    assert not loader.scan_needed("a: 1\nb: 'open\n")
+    with pytest.raises(ValidationError, match=r"line \d+"):
+        loader.load("a: 1\nb: 'open\n")
+
+
 def test_deep_json_nesting_is_refused():
     with pytest.raises(ValidationError, match="nesting"):
         loader.load('{"a": ' + "[" * 10_000 + "]" * 10_000 + "}")
