@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlparse
 
 from chalicelib.db.errors import translate
-from chalicelib.db.wire import drain, run_bound, run_prepared, send_prepared
+from chalicelib.db.wire import drain, no_delay, run_bound, run_prepared, send_prepared
 from chalicelib.errors import StorageUnavailable, invalid_input
 
 log = logging.getLogger("stepflow.db")
@@ -155,10 +154,7 @@ class Database:
             # The socket timeout above bounds connect; queries are bounded by
             # statement_timeout on the server (plus a generous socket timeout).
             conn._usock.settimeout(max(self.statement_timeout_ms / 1000 + 5, self.connect_timeout_s))
-            if conn._usock.family in (socket.AF_INET, socket.AF_INET6):
-                # as libpq does: a statement above pg8000's 8 KiB write buffer goes out in several
-                # sends, and Nagle held the last one for the server's delayed ACK (~40 ms)
-                conn._usock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            no_delay(conn)
             conn.run(f"SET statement_timeout = {int(self.statement_timeout_ms)}")
             conn.run("SET TIME ZONE 'UTC'")
         except (InterfaceError, DatabaseError, OSError) as exc:

@@ -146,3 +146,13 @@ def run_bound(conn: Any, sql: str, vals: Sequence[Any] = (), max_rows: int = 0, 
     except AttributeError as exc:   # pg8000 sets _sock to None on close
         raise _closed(exc) from exc
     return _execute(conn, sql, NULL_BYTE, vals, max_rows, then)
+
+
+def no_delay(conn: Any) -> None:
+    """TCP_NODELAY on a pg8000 connection's TCP socket, as libpq does: a statement above
+    pg8000's 8 KiB write buffer goes out in several sends, and Nagle held the last one for
+    the server's delayed ACK (~40 ms). Unix sockets need nothing."""
+    import socket
+    sock = conn._usock
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.db.wire import run_bound
+from chalicelib.db.wire import no_delay, run_bound
 from chalicelib.errors import (
     ConnectionFailed,
     ConnectionRejected,
@@ -246,6 +246,7 @@ class _Pg:
         # Socket timeout only guards the connect; `begin` sets one per invocation.
         try:
             raw._usock.settimeout(None)
+            no_delay(raw)   # a statement over 8 KiB would wait ~40 ms for the server's delayed ACK
         except Exception as exc:
             raw.close()
             raise _conn_failed(params, exc) from exc

@@ -144,3 +144,27 @@ def test_a_transaction_whose_connection_died_before_its_first_statement_runs_on_
             fresh_db.execute(f"INSERT INTO {table} VALUES (2)")
         assert fresh_db.in_transaction
     assert fresh_db.scalar(f"SELECT count(*) FROM {table}") == 2
+
+
+def _nodelay(sock) -> bool:
+    import socket
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_the_projects_connections_send_statements_without_waiting_for_an_ack(fresh_db):
+    # a statement over pg8000's 8 KiB buffer goes out in several sends; with Nagle the last
+    # one waited for the server's delayed ACK (~40 ms): TCP_NODELAY, as libpq sets it
+    with fresh_db.session():
+        assert _nodelay(fresh_db._local.conn._usock)   # the connection pinned for the block
+        big = "x" * 20_000
+        assert fresh_db.scalar("SELECT length(CAST(:t AS text))", t=big) == 20_000
+
+
+def test_a_dynamic_api_pools_postgresql_connection_sets_no_delay_too():
+    from chalicelib.dynamic_api.drivers import ConnectParams, connect
+    p = parse_database_url(TEST_DATABASE_URL)
+    conn = connect(ConnectParams("postgresql", p["host"], p["port"], p["user"], p.get("password"), p["database"]))
+    try:
+        assert _nodelay(conn.raw._usock)
+    finally:
+        conn.close()
