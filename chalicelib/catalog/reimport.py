@@ -28,7 +28,13 @@ from __future__ import annotations
 
 from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
 from chalicelib.catalog.auth_config import check_new_endpoint_origins, check_origin_binding, unseal
-from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
+from chalicelib.catalog.endpoints import (
+    ENDPOINT_COUNTS_SQL,
+    ENDPOINT_FIELDS,
+    deprecated_at_sql,
+    endpoint_changes,
+    insert_endpoints,
+)
 from chalicelib.catalog.sql import database, dumps
 from chalicelib.errors import NotFound
 from chalicelib.gateway import targets  # the gateway's cached call targets
@@ -48,6 +54,8 @@ _UPDATE_SQL = (
     " auth_required = COALESCE(r.auth_required, false), security = r.security,"
     " security_schemes = r.security_schemes, servers = r.servers,"
     " is_deprecated = COALESCE(r.is_deprecated, false), status = r.status, removed_at = NULL,"
+    " deprecated_at = " + deprecated_at_sql("r.status = 'deprecated' OR COALESCE(r.is_deprecated, false)",
+                                            "e.deprecated_at") + ","
     " updated_at = NOW()"
     " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, status text, operation_id text,"
     "  summary text, description text, tags text[], parameters jsonb, request_body_schema jsonb,"
@@ -62,7 +70,8 @@ _UPDATE_SQL = (
 _REMOVE_SQL = (
     "WITH old AS (SELECT id, " + ENDPOINT_AUDIT_SQL + " AS data FROM api_endpoints"
     "  WHERE id = ANY(CAST(:ids AS uuid[]))),"
-    " upd AS (UPDATE api_endpoints SET status = 'inactive', removed_at = NOW(), updated_at = NOW()"
+    " upd AS (UPDATE api_endpoints SET status = 'inactive', removed_at = NOW(), updated_at = NOW(),"
+    " deprecated_at = " + deprecated_at_sql("is_deprecated", "deprecated_at") +
     f" WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, {ENDPOINT_AUDIT_SQL} AS data)"
     " INSERT INTO api_audit_logs (table_name, record_id, operation, old_data, new_data, changed_by)"
     " SELECT 'api_endpoints', upd.id, 'UPDATE', old.data, upd.data || '{\"removed_from_spec\": true}',"

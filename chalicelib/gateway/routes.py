@@ -39,8 +39,9 @@ def invoke(ctx: Ctx, endpoint_id: str):
 
 
 def deprecation_headers(result: dict) -> dict:
-    """`Deprecation: true` on the answer of a call to a deprecated endpoint."""
-    return {"Deprecation": "true"} if result.get("deprecated") else {}
+    """RFC 9745 `Deprecation` (and `Link`) on the answer of a call to a deprecated endpoint."""
+    from chalicelib.gateway import deprecation
+    return deprecation.headers(result)
 
 
 @bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=models.StatsQuery,

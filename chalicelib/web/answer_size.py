@@ -63,7 +63,7 @@ def check(response: Any, request: Any, meta: Any) -> PayloadTooLarge | None:
         items = _items(response.body)
         if items:
             # each item as it would be escaped into the proxy response; the rest of the answer is fixed
-            from chalicelib.jsontext import dumps   # the body's own encoder, so the parts add up to the whole
+            from chalicelib.jsontext import dumps  # the body's own encoder, so the parts add up to the whole
             sizes = [len(json.dumps(dumps(i))) - 1 for i in items]
             fits = max(1, (limit - (size - sum(sizes))) // max(sizes))   # a page of the largest items seen fits
         else:
