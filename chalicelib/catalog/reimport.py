@@ -96,7 +96,7 @@ _FLAG_REFS_SQL = (
     "   'reason', CAST(:reason AS text)), CAST(:by AS uuid) FROM upd JOIN old ON old.id = upd.id")
 
 
-def _origins(bases: list[str], rows: list[dict]) -> set:
+def origins_called(bases: list[str], rows: list[dict]) -> set:
     """The origins a document calls: its base URLs and its endpoints' absolute servers."""
     from chalicelib.net.policy import origin_of
 
@@ -175,7 +175,7 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
         old_auth = unseal(old_doc["auth_config"])
         check_origin_binding(old_doc, old_auth, moved, None, None, may_retarget)
         existing = db.query(_EXISTING_SQL, id=document_id)
-        check_new_endpoint_origins(old_auth, _origins([old_doc["base_url"], new_base], existing),
+        check_new_endpoint_origins(old_auth, origins_called([old_doc["base_url"], new_base], existing),
                                    [e.get("servers") for e in parsed.endpoints], may_retarget)
         p = plan(existing, parsed.endpoints, mode)
         removed_ids = [str(r["id"]) for r in p["removed"]]
