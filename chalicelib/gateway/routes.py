@@ -44,6 +44,14 @@ def deprecation_headers(result: dict) -> dict:
     return deprecation.headers(result)
 
 
+@bp.api("/api/endpoints/{endpoint_id}/cache", "DELETE", role="operator",
+        summary="Empty an endpoint's response cache (answers how many entries were removed)")
+def purge_cache(ctx: Ctx, endpoint_id: str):
+    from chalicelib.gateway import response_cache
+    result = response_cache.purge(uuid_param(endpoint_id, "endpoint_id"))
+    return Reply(result, f"{result['removed']} cached answer(s) removed")
+
+
 @bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=models.StatsQuery,
         summary="Call statistics of an endpoint over a window")
 def endpoint_stats(ctx: Ctx, endpoint_id: str):
