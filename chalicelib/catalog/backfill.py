@@ -66,13 +66,14 @@ def _document(db, doc_id: str, report: dict) -> None:
     from chalicelib.catalog.templates import parse
 
     with db.transaction():
-        doc = db.one("SELECT id, original_content, content_type, source_url, base_url, auth_config"
+        doc = db.one("SELECT id, original_content, content_type, source_url, base_url, auth_config, server_variables"
                      " FROM api_documents WHERE id = CAST(:id AS uuid) FOR UPDATE", id=doc_id)
         rows = db.query("SELECT id, path, method FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)"
                         " AND security_schemes IS NULL FOR UPDATE", id=doc_id)
         if doc is None or not rows or not doc["original_content"]:
             return
-        parsed = parse(doc["original_content"], doc["content_type"], doc["source_url"], True)
+        parsed = parse(doc["original_content"], doc["content_type"], doc["source_url"], True,
+                       doc["server_variables"], ())
         by_key = {(e["path"], e["method"]): e for e in parsed.endpoints}
         found = [(r, by_key[(r["path"], r["method"])]) for r in rows if (r["path"], r["method"]) in by_key]
         report["not_in_spec"] += len(rows) - len(found)

@@ -162,7 +162,8 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
                          + ("" if dry_run else " FOR UPDATE"), id=document_id)
         if old_doc is None:
             raise NotFound(f"document {document_id} not found")
-        parsed = parse(text, content_type, src or old_doc.get("source_url"), asynchronous)
+        parsed = parse(text, content_type, src or old_doc.get("source_url"), asynchronous,
+                       old_doc.get("server_variables"), ())   # the document's values stay
         new_version = version or (parsed.api_version or "").strip()[:50] or old_doc["version"]
         server_index = old_doc["server_index"]
         if base_url:

@@ -7,3 +7,8 @@ ALTER TABLE api_endpoints ADD COLUMN IF NOT EXISTS deprecated_at TIMESTAMPTZ;
 -- earliest moment known to have them deprecated.
 UPDATE api_endpoints SET deprecated_at = updated_at
  WHERE deprecated_at IS NULL AND (is_deprecated OR status = 'deprecated');
+
+-- A document's values for the spec's server variables (name -> value; NULL:
+-- the spec's defaults), checked by chalicelib.catalog.servers.check_variables
+-- and used to resolve its servers (document, path and operation level).
+ALTER TABLE api_documents ADD COLUMN IF NOT EXISTS server_variables JSONB;
