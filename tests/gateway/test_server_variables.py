@@ -118,3 +118,18 @@ def test_over_http_an_operator_sets_variables_that_concurrent_callers_then_follo
         with ThreadPoolExecutor(6) as pool:
             assert set(pool.map(call, range(12))) == {200}
         assert sorted({q.path for q in up.requests}) == ["/op/eu/y", "/v2/x"]   # region back to its default
+
+
+def test_variables_that_move_stored_secrets_to_another_origin_need_an_admin(api, keys, loopback):
+    with LoopbackServer(lambda req: (200, {}, {"other": True})) as other:
+        cfg = {"type": "apiKey", "in": "header", "name": "token", "value": "bound-secret-1"}
+        r, eps = create(api, spec(port_of(loopback)), auth_config=cfg)
+        doc_id = r.data["document"]["id"]
+        operator = api.as_key(keys["operator"])
+        moved = operator.put(f"/api/documents/{doc_id}", {"server_variables": {"port": port_of(other)}})
+        assert moved.status == 409 and moved.error["code"] == "CONFLICT", moved.json
+        assert "bound-secret-1" not in json.dumps(moved.json)
+        assert paths_reached(api, loopback, eps) == ["/v1/x", "/op/eu/y"] and other.requests == []
+        assert api.put(f"/api/documents/{doc_id}", {"server_variables": {"port": port_of(other)}}).status == 200
+        assert paths_reached(api, other, eps) == ["/v1/x", "/op/eu/y"]
+        assert other.requests[-1].headers.get("token") == "bound-secret-1"
