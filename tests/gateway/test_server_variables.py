@@ -133,3 +133,19 @@ def test_variables_that_move_stored_secrets_to_another_origin_need_an_admin(api,
         assert api.put(f"/api/documents/{doc_id}", {"server_variables": {"port": port_of(other)}}).status == 200
         assert paths_reached(api, other, eps) == ["/v1/x", "/op/eu/y"]
         assert other.requests[-1].headers.get("token") == "bound-secret-1"
+
+
+def test_an_import_queued_as_a_job_keeps_its_server_variables(api, loopback):
+    import time
+
+    r = api.post("/api/documents", {"content": spec(port_of(loopback)), "name": f"vars-{uuid.uuid4().hex[:8]}",
+                                    "async": True, "server_variables": {"version": "v2"}})
+    assert r.status == 202, r.json
+    job = r.data
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = api.get(f"/api/jobs/{job['id']}").data
+    assert job["status"] == "succeeded", job
+    doc = api.get(f"/api/documents/{job['result']['document_id']}").data
+    assert doc["server_variables"] == {"version": "v2"} and doc["base_url"] == loopback.url("/v2")
