@@ -136,16 +136,12 @@ def test_variables_that_move_stored_secrets_to_another_origin_need_an_admin(api,
 
 
 def test_an_import_queued_as_a_job_keeps_its_server_variables(api, loopback):
-    import time
+    from tests.test_masking_api import wait_for_job
 
     r = api.post("/api/documents", {"content": spec(port_of(loopback)), "name": f"vars-{uuid.uuid4().hex[:8]}",
                                     "async": True, "server_variables": {"version": "v2"}})
     assert r.status == 202, r.json
-    job = r.data
-    deadline = time.monotonic() + 60
-    while job["status"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job = api.get(f"/api/jobs/{job['id']}").data
+    job = wait_for_job(api, r.data["id"])
     assert job["status"] == "succeeded", job
     doc = api.get(f"/api/documents/{job['result']['document_id']}").data
     assert doc["server_variables"] == {"version": "v2"} and doc["base_url"] == loopback.url("/v2")
