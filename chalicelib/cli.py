@@ -1,5 +1,6 @@
 """Shell commands: `python -m chalicelib.cli create-key --role admin`,
-`python -m chalicelib.cli migrate`, `python -m chalicelib.cli gen-secret-key`,
+`python -m chalicelib.cli migrate` (then the endpoint-security backfill),
+`python -m chalicelib.cli backfill-endpoint-security`, `python -m chalicelib.cli gen-secret-key`,
 `python -m chalicelib.cli redrive-dlq --priority default [--dry-run] [--limit N]`."""
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     ck.add_argument("--name", default=None)
     ck.add_argument("--permission", action="append", default=[], help="repeatable")
     ck.add_argument("--json", action="store_true", help="print the whole record as JSON")
-    sub.add_parser("migrate", help="apply pending migrations")
+    sub.add_parser("migrate", help="apply pending migrations, then backfill-endpoint-security")
+    sub.add_parser("backfill-endpoint-security",
+                   help="record the spec security/servers of endpoints imported before migration 070 (JSON report)")
     sub.add_parser("gen-secret-key", help="print a new Fernet key for SECRET_KEYS")
     rd = sub.add_parser("redrive-dlq", help="move a dead-letter queue's jobs back to their queue (JSON report)")
     rd.add_argument("--priority", required=True, choices=["critical", "default", "low"])
@@ -39,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.db import get_db
     from chalicelib.db.migrate import migrate
     result = migrate(get_db())
-    if args.command == "migrate":
-        print(json.dumps(result))
+    if args.command in ("migrate", "backfill-endpoint-security"):
+        from chalicelib.catalog.backfill import backfill_endpoint_security
+        report = backfill_endpoint_security(get_db())
+        print(json.dumps(report if args.command != "migrate" else {**result, "endpoint_security_backfill": report}))
         return 0
     from chalicelib.keys.service import create_key
     row = create_key(args.role, args.permission, args.name)

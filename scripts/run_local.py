@@ -96,6 +96,11 @@ def main() -> int:
     from chalicelib.keys.service import create_key, lookup_key
     result = migrate(get_db())
     print(f"migrations applied: {result['applied'] or 'none (up to date)'}")
+    from chalicelib.catalog.backfill import backfill_endpoint_security
+    filled = backfill_endpoint_security(get_db())
+    if filled["endpoints"] or filled["failed"]:
+        print(f"endpoint security backfilled: {filled['endpoints']} endpoint(s), "
+              f"{len(filled['failed'])} document(s) failed")
 
     key_file = LOCAL / "admin_key"
     key = key_file.read_text().strip() if key_file.exists() else ""

@@ -50,6 +50,7 @@ DOMAIN_EDGES = {
     ("catalog", "gateway"): "documents validate their upstream configs with the gateway's config models on save",
     ("catalog", "schedules"): "a document's health-check config is validated by the health checker",
     ("dynamic_api", "schedules"): "invocation logs use the shared partition rollover",
+    ("system", "catalog"): "init-db runs the catalog's endpoint-security backfill after the migrations",
 }
 
 # Crossings that exist today and are being removed; the list only shrinks.

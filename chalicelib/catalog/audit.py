@@ -20,7 +20,7 @@ _DOC_AUDIT_KEYS = ("name", "description", "version", "base_url", "template_id", 
                    "rate_limit_config", "timeout_config", "total_endpoints", "active_endpoints", "spec_version",
                    "server_index")
 _ENDPOINT_AUDIT_KEYS = ("api_document_id", "path", "method", "operation_id", "status", "timeout_ms",
-                        "rate_limit_enabled", "is_deprecated")
+                        "rate_limit_enabled", "is_deprecated", "deprecated_at")
 
 
 def endpoint_audit_sql(alias: str = "") -> str:

@@ -31,7 +31,7 @@ DOC_COLUMNS = (
     "id, template_id, name, description, version, base_url, server_url, content_type, spec_version, "
     "source_url, auth_config, rate_limit_config, timeout_config, status, health_status, last_health_check, "
     "total_endpoints, active_endpoints, warnings, warning_count, skipped_operations, created_by, "
-    "created_at, updated_at, server_index")
+    "created_at, updated_at, server_index, server_variables")
 
 
 def _override_and_server() -> ValidationError:
@@ -86,7 +86,7 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
                     content_type: str | None = None, source_url: str | None = None,
                     created_by: str | None = None, asynchronous: bool = False,
                     parsed: ParsedSpec | None = None, server_index: int | None = None,
-                    server_url: str | None = None) -> dict:
+                    server_url: str | None = None, server_variables: dict | None = None) -> dict:
     """Parse a spec (content, or a stored template) and create the document
     with all its endpoints in one transaction.
 
@@ -99,7 +99,7 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
     if parsed is None:
         text, content_type, template_url = spec_source(db, content, template_id, content_type)
         source_url = source_url or template_url
-        parsed = parse(text, content_type, source_url, asynchronous)
+        parsed = parse(text, content_type, source_url, asynchronous, server_variables)
     name, version = name_version(parsed, name, version)
     chosen = server_index is not None or server_url is not None
     if base_url and chosen:
@@ -127,10 +127,12 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
             "WITH doc AS (INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
             " parsed_spec, original_content, content_type, auth_config, rate_limit_config, timeout_config,"
             " total_endpoints, active_endpoints, created_by, warnings, warning_count, spec_version, source_url,"
-            " skipped_operations, server_index) VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
+            " skipped_operations, server_index, server_variables)"
+            " VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
             f" :server_url, {spec_sql}, CAST(:content AS text), :ctype, CAST(:auth AS jsonb),"
             " CAST(:rl AS jsonb), CAST(:to AS jsonb), :total, :active, CAST(:by AS uuid),"
-            " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index)"
+            " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index,"
+            " CAST(:server_vars AS jsonb))"
             f" RETURNING {DOC_COLUMNS}), "
             + insert_endpoints_sql("doc.id", "doc, ") +
             ", doc_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
@@ -146,7 +148,8 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
             to=None if timeout_config is None else dumps(timeout_config),
             total=len(parsed.endpoints), active=active, by=created_by, warnings=dumps(parsed.warnings),
             wc=parsed.warning_count, sv=parsed.spec_version, src=source_url, skipped=dumps(parsed.skipped),
-            server_index=server_index, rows=endpoint_rows(parsed.endpoints),
+            server_index=server_index, server_vars=dumps(server_variables) if server_variables else None,
+            rows=endpoint_rows(parsed.endpoints),
             audit_auth=document_audit_auth(None if sealed is None else json.loads(sealed)), **spec_extra)
     endpoints = json.loads(doc.pop("_endpoints"))
     for e in endpoints:
@@ -206,16 +209,29 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
         if changes.get("base_url") is not None and (changes.get("server_index") is not None
                                                     or changes.get("server_url") is not None):
             raise _override_and_server()
+        reparsed = None
+        if "server_variables" in changes:   # the spec's servers resolved again with the new values
+            reparsed = _with_variables(db, document_id, old, changes["server_variables"] or None)
+            sets.append("server_variables = CAST(:server_vars AS jsonb)")
+            params["server_vars"] = dumps(changes["server_variables"]) if changes["server_variables"] else None
         if changes.get("base_url") is not None:
             sets.append("base_url = :base_url, server_index = NULL")
             params["base_url"] = check_base_url(changes["base_url"])
         elif changes.get("server_index") is not None or changes.get("server_url") is not None:
-            spec = db.one("SELECT parsed_spec -> 'servers' AS servers FROM api_documents"
-                          " WHERE id = CAST(:id AS uuid)", id=document_id)
-            listed = servers.document_servers({"servers": spec["servers"]}, old.get("source_url"))
+            if reparsed is not None:
+                listed = reparsed.servers
+            else:
+                spec = db.one("SELECT parsed_spec -> 'servers' AS servers FROM api_documents"
+                              " WHERE id = CAST(:id AS uuid)", id=document_id)
+                listed = servers.document_servers({"servers": spec["servers"]}, old.get("source_url"),
+                                                  values=old.get("server_variables"))
             index, params["base_url"] = servers.choose(listed, changes.get("server_index"), changes.get("server_url"))
             sets.append("base_url = :base_url, server_index = :server_index")
             params["server_index"] = index
+        elif reparsed is not None and old["server_index"] is not None and old["server_index"] < len(reparsed.servers) \
+                and reparsed.servers[old["server_index"]]["url"]:
+            params["base_url"] = reparsed.servers[old["server_index"]]["url"]   # the chosen server follows
+            sets.append("base_url = :base_url")
         old_auth = unseal(old["auth_config"])
         new_auth: Any = None
         kept: list | None = None
@@ -226,6 +242,10 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
             sets.append("auth_config = CAST(:auth AS jsonb)")
             params["auth"] = seal(new_auth)
         check_origin_binding(old, old_auth, params.get("base_url"), new_auth, kept, may_retarget)
+        if reparsed is not None:   # stored secrets follow unless every one was sent again (kept == [])
+            _resolve_endpoint_servers(db, document_id, reparsed, old_auth,
+                                      [old["base_url"], params.get("base_url") or old["base_url"]],
+                                      may_retarget or kept == [])
         for field, key in (("rate_limit_config", "rl"), ("timeout_config", "to")):
             if field in changes:
                 sets.append(f"{field} = CAST(:{key} AS jsonb)")
@@ -237,6 +257,34 @@ def update_document(db, document_id: str, changes: dict, changed_by: str | None 
         audit(db, "api_documents", document_id, "UPDATE", document_audit(old), document_audit(row), changed_by)
     targets.forget_all()
     return document_out(row)
+
+
+def _with_variables(db, document_id: str, old: dict, values: dict | None):
+    """The stored spec parsed again with `values` for its server variables (a 400 naming a bad one)."""
+    from chalicelib.catalog.templates import parse
+
+    content, ctype = get_document_content(db, document_id)
+    return parse(content, ctype, old.get("source_url"), True, values)
+
+
+def _resolve_endpoint_servers(db, document_id: str, parsed: ParsedSpec, auth: Any, bases: list,
+                              may_retarget: bool) -> None:
+    """Each endpoint's servers as `parsed` resolves them (matched by path and
+    method); a new origin for stored secrets is checked as on re-import."""
+    from chalicelib.catalog.auth_config import check_new_endpoint_origins
+    from chalicelib.catalog.reimport import origins_called
+
+    rows = db.query("SELECT id, path, method, servers FROM api_endpoints WHERE api_document_id = CAST(:id AS uuid)",
+                    id=document_id)
+    by_key = {(e["path"], e["method"]): e.get("servers") for e in parsed.endpoints}
+    moved = [{"id": str(r["id"]), "servers": by_key[(r["path"], r["method"])]} for r in rows
+             if (r["path"], r["method"]) in by_key and by_key[(r["path"], r["method"])] != r["servers"]]
+    if not moved:
+        return
+    check_new_endpoint_origins(auth, origins_called(bases, rows), [m["servers"] for m in moved], may_retarget)
+    db.execute("UPDATE api_endpoints e SET servers = r.servers, updated_at = NOW()"
+               " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, servers jsonb) WHERE e.id = r.id",
+               rows=dumps(moved))
 
 
 def delete_document(db, document_id: str, changed_by: str | None = None) -> dict:

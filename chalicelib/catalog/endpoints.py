@@ -25,6 +25,12 @@ ENDPOINT_FIELDS = ("operation_id", "summary", "description", "tags", "parameters
                    "response_schemas", "auth_required", "security", "is_deprecated", "security_schemes", "servers")
 
 
+def deprecated_at_sql(deprecated: str, previous: str | None = None) -> str:
+    """The one rule for `deprecated_at`: kept (or set now) while `deprecated`
+    (an SQL condition) holds, NULL otherwise."""
+    return f"CASE WHEN {deprecated} THEN {f'COALESCE({previous}, NOW())' if previous else 'NOW()'} END"
+
+
 # A document's endpoint counters, recounted in the statement that changes them
 # (the document's id bound as :id).
 ENDPOINT_COUNTS_SQL = (
@@ -48,6 +54,9 @@ _RECORDSET = ("jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(path text, method t
               "is_deprecated boolean, security_schemes jsonb, servers jsonb)")
 
 
+_INSERT_DEPRECATED_AT = deprecated_at_sql("r.status = 'deprecated' OR COALESCE(r.is_deprecated, false)")
+
+
 def insert_endpoints_sql(document_sql: str, source: str = "") -> str:
     """The CTEs `ins` (the endpoints of `:rows` inserted for the document id
     `document_sql`, from `source` joined before the recordset, e.g. "doc, ") and
@@ -56,14 +65,15 @@ def insert_endpoints_sql(document_sql: str, source: str = "") -> str:
         "ins AS ("
         " INSERT INTO api_endpoints (api_document_id, path, method, operation_id, summary, description, tags,"
         "  parameters, request_body_schema, response_schemas, auth_required, security, status, is_deprecated,"
-        "  security_schemes, servers)"
+        "  security_schemes, servers, deprecated_at)"
         f" SELECT {document_sql}, r.path, r.method, r.operation_id, r.summary, r.description,"
         "  COALESCE(r.tags, '{}'), r.parameters, r.request_body_schema, r.response_schemas,"
         "  COALESCE(r.auth_required, false), r.security, r.status, COALESCE(r.is_deprecated, false),"
-        "  r.security_schemes, r.servers"
+        "  r.security_schemes, r.servers,"
+        f" {_INSERT_DEPRECATED_AT}"
         f" FROM {source}{_RECORDSET}"
         " RETURNING id, api_document_id, path, method, operation_id, status, timeout_ms, rate_limit_enabled,"
-        "  is_deprecated),"
+        "  is_deprecated, deprecated_at),"
         " ep_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
         f"  SELECT 'api_endpoints', id, 'INSERT', {ENDPOINT_AUDIT_SQL}, CAST(:by AS uuid) FROM ins)")
 
@@ -216,6 +226,9 @@ def patch_endpoint(db, endpoint_id: str, changes: dict, changed_by: str | None =
         if changes.get(field) is not None:
             sets.append(f"{field} = :{field}")
             params[field] = changes[field]
+    if "status" in params:
+        sets.append("deprecated_at = " + deprecated_at_sql("CAST(:status AS varchar) = 'deprecated' OR is_deprecated",
+                                                           "deprecated_at"))
     cache_changes = {k: changes[k] for k in configs.CACHE_FIELDS if changes.get(k) is not None}
     with db.transaction():
         old = db.one(f"SELECT id, {', '.join(AUDITED)}, method, api_document_id FROM api_endpoints "

@@ -34,8 +34,10 @@ def requires_auth(security) -> bool:
 
 
 class Extractor:
-    def __init__(self, spec: dict, problems: Problems, max_depth: int = 500, import_url: str | None = None):
+    def __init__(self, spec: dict, problems: Problems, max_depth: int = 500, import_url: str | None = None,
+                 server_variables: dict | None = None):
         self.spec = spec
+        self.server_variables = server_variables
         self.problems = problems
         self.import_url = import_url
         self.once = _Once(problems)  # warnings about shared parts (document security, path servers): once each
@@ -105,7 +107,8 @@ class Extractor:
                     continue
                 ep = self._endpoint(path, method, op, op_ptr, shared, global_security)
                 if ep is not None:
-                    ep["servers"] = endpoint_servers(op, item, self.import_url, self.once, op_ptr, item_src)
+                    ep["servers"] = endpoint_servers(op, item, self.import_url, self.once, op_ptr, item_src,
+                                                    self.server_variables)
                 if ep is None:
                     continue
                 oid = ep["operation_id"]
@@ -260,14 +263,15 @@ def _kind(value) -> str:
 
 
 def extract_endpoints(spec: dict, problems: Problems, max_depth: int = 500,
-                      json_text: str | None = None, import_url: str | None = None) -> tuple[list[dict], list[dict]]:
+                      json_text: str | None = None, import_url: str | None = None,
+                      server_variables: dict | None = None) -> tuple[list[dict], list[dict]]:
     """-> (endpoints, skipped operations). Problems/warnings go to `problems`.
 
     `json_text`: the JSON the spec was parsed from (unconverted), enabling
     the fast reference check."""
     from chalicelib.catalog.schema_lint import lint
 
-    ex = Extractor(spec, problems, max_depth=max_depth, import_url=import_url)
+    ex = Extractor(spec, problems, max_depth=max_depth, import_url=import_url, server_variables=server_variables)
     if json_text is not None:
         ex.refs.prevalidated = json_refs_all_resolve(json_text, ex.refs)
     endpoints = ex.run()

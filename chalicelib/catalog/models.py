@@ -3,7 +3,7 @@ that needs them (routes name them as "chalicelib.catalog.models:CreateTemplate";
 Lambda cold start)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -56,6 +56,9 @@ class UpdateTemplate(StrictModel):
     content_type: ContentType | None = None
 
 
+ServerVariable = Annotated[str, Field(max_length=500, pattern=r"^[^{}\s?#]*$")]
+
+
 class CreateDocument(AsyncOptions):
     template_id: str | None = None
     content: str | None = Field(None, min_length=1)
@@ -66,6 +69,8 @@ class CreateDocument(AsyncOptions):
     base_url: str | None = Field(None, max_length=500)
     server_index: int | None = Field(None, ge=0, le=49, description="which of the spec's servers to call")
     server_url: str | None = Field(None, max_length=2000, description="one of the spec's server URLs")
+    server_variables: dict[str, ServerVariable] | None = Field(
+        None, max_length=50, description="values for the spec's server variables (name -> value, in its enum)")
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None
@@ -92,6 +97,9 @@ class UpdateDocument(StrictModel):
     status: Literal["active", "inactive", "error"] | None = None
     server_index: int | None = Field(None, ge=0, le=49, description="follow this server of the spec")
     server_url: str | None = Field(None, max_length=2000, description="follow this server URL of the spec")
+    server_variables: dict[str, ServerVariable] | None = Field(
+        None, max_length=50, description="values for the spec's server variables (name -> value, in its enum); "
+                                         "null: the spec's defaults")
     auth_config: dict | None = None
     rate_limit_config: dict | None = None
     timeout_config: dict | None = None

@@ -28,7 +28,13 @@ from __future__ import annotations
 
 from chalicelib.catalog.audit import ENDPOINT_AUDIT_SQL, audit, document_audit, endpoint_audit_sql
 from chalicelib.catalog.auth_config import check_new_endpoint_origins, check_origin_binding, unseal
-from chalicelib.catalog.endpoints import ENDPOINT_COUNTS_SQL, ENDPOINT_FIELDS, endpoint_changes, insert_endpoints
+from chalicelib.catalog.endpoints import (
+    ENDPOINT_COUNTS_SQL,
+    ENDPOINT_FIELDS,
+    deprecated_at_sql,
+    endpoint_changes,
+    insert_endpoints,
+)
 from chalicelib.catalog.sql import database, dumps
 from chalicelib.errors import NotFound
 from chalicelib.gateway import targets  # the gateway's cached call targets
@@ -48,6 +54,8 @@ _UPDATE_SQL = (
     " auth_required = COALESCE(r.auth_required, false), security = r.security,"
     " security_schemes = r.security_schemes, servers = r.servers,"
     " is_deprecated = COALESCE(r.is_deprecated, false), status = r.status, removed_at = NULL,"
+    " deprecated_at = " + deprecated_at_sql("r.status = 'deprecated' OR COALESCE(r.is_deprecated, false)",
+                                            "e.deprecated_at") + ","
     " updated_at = NOW()"
     " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, status text, operation_id text,"
     "  summary text, description text, tags text[], parameters jsonb, request_body_schema jsonb,"
@@ -62,7 +70,8 @@ _UPDATE_SQL = (
 _REMOVE_SQL = (
     "WITH old AS (SELECT id, " + ENDPOINT_AUDIT_SQL + " AS data FROM api_endpoints"
     "  WHERE id = ANY(CAST(:ids AS uuid[]))),"
-    " upd AS (UPDATE api_endpoints SET status = 'inactive', removed_at = NOW(), updated_at = NOW()"
+    " upd AS (UPDATE api_endpoints SET status = 'inactive', removed_at = NOW(), updated_at = NOW(),"
+    " deprecated_at = " + deprecated_at_sql("is_deprecated", "deprecated_at") +
     f" WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING id, {ENDPOINT_AUDIT_SQL} AS data)"
     " INSERT INTO api_audit_logs (table_name, record_id, operation, old_data, new_data, changed_by)"
     " SELECT 'api_endpoints', upd.id, 'UPDATE', old.data, upd.data || '{\"removed_from_spec\": true}',"
@@ -87,7 +96,7 @@ _FLAG_REFS_SQL = (
     "   'reason', CAST(:reason AS text)), CAST(:by AS uuid) FROM upd JOIN old ON old.id = upd.id")
 
 
-def _origins(bases: list[str], rows: list[dict]) -> set:
+def origins_called(bases: list[str], rows: list[dict]) -> set:
     """The origins a document calls: its base URLs and its endpoints' absolute servers."""
     from chalicelib.net.policy import origin_of
 
@@ -153,7 +162,8 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
                          + ("" if dry_run else " FOR UPDATE"), id=document_id)
         if old_doc is None:
             raise NotFound(f"document {document_id} not found")
-        parsed = parse(text, content_type, src or old_doc.get("source_url"), asynchronous)
+        parsed = parse(text, content_type, src or old_doc.get("source_url"), asynchronous,
+                       old_doc.get("server_variables"), ())   # the document's values stay
         new_version = version or (parsed.api_version or "").strip()[:50] or old_doc["version"]
         server_index = old_doc["server_index"]
         if base_url:
@@ -166,7 +176,7 @@ def reimport_document(db, document_id: str, *, content: bytes | str | None = Non
         old_auth = unseal(old_doc["auth_config"])
         check_origin_binding(old_doc, old_auth, moved, None, None, may_retarget)
         existing = db.query(_EXISTING_SQL, id=document_id)
-        check_new_endpoint_origins(old_auth, _origins([old_doc["base_url"], new_base], existing),
+        check_new_endpoint_origins(old_auth, origins_called([old_doc["base_url"], new_base], existing),
                                    [e.get("servers") for e in parsed.endpoints], may_retarget)
         p = plan(existing, parsed.endpoints, mode)
         removed_ids = [str(r["id"]) for r in p["removed"]]

@@ -219,6 +219,7 @@ def create_document(ctx: Ctx):
                    "content_type": b.content_type, "name": b.name, "version": b.version,
                    "description": b.description, "base_url": b.base_url,
                    "server_index": b.server_index, "server_url": b.server_url,
+                   "server_variables": b.server_variables,
                    "sealed_auth_config": get_box().seal(cfg["auth_config"]),
                    "rate_limit_config": cfg["rate_limit_config"], "timeout_config": cfg["timeout_config"],
                    "created_by": _by(ctx)}
@@ -227,7 +228,8 @@ def create_document(ctx: Ctx):
     out = documents.import_document(
         None, content=content, template_id=uuid_param(b.template_id, "template_id") if b.template_id else None,
         content_type=b.content_type, name=b.name, version=b.version, description=b.description,
-        base_url=b.base_url, server_index=b.server_index, server_url=b.server_url, created_by=_by(ctx), **cfg)
+        base_url=b.base_url, server_index=b.server_index, server_url=b.server_url,
+        server_variables=b.server_variables, created_by=_by(ctx), **cfg)
     out["auth_check"] = _auth_check(cfg["auth_config"], out["document"]["id"])
     n = len(out["endpoints"])
     return Reply(out, f"document imported with {n} endpoints"

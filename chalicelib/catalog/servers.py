@@ -1,14 +1,18 @@
 """The spec's servers as OpenAPI defines them: operation `servers` over
 path-item `servers` over document `servers`.
 
-    resolve_server(server, import_url, problems, ptr) -> absolute http(s) URL | relative path | None
-    document_servers(spec, import_url, problems) -> [{"url", "raw", "description"?}, ...]
-    endpoint_servers(op, item, import_url, problems, ptr) -> [{"url", "description"?}] | None
+    resolve_server(server, import_url, problems, ptr, values=None) -> absolute http(s) URL | relative | None
+    document_servers(spec, import_url, problems, values=None) -> [{"url", "raw", "description"?}, ...]
+    endpoint_servers(op, item, import_url, problems, ptr, values=None) -> [{"url", "description"?}] | None
+    check_variables(spec, values) -> values, or a 400 naming the variable
     choose(servers, index=None, url=None) -> (index, url), or a 400 naming the field
     effective_base(endpoint_servers, document_base_url) -> the URL a call is sent to
 
-Server variables take their `default`; a default outside the variable's
-`enum` is a warning (the default is still used, as the spec says). A
+Server variables take the document's `server_variables` value (`values`,
+name -> value, checked by `check_variables`: a name some server of the spec
+defines, a value in every enum that server gives), else their `default`; a
+default outside the variable's `enum` is a warning (the default is still
+used, as the spec says). A
 relative server URL is resolved against the import URL; without one, an
 endpoint's relative server is kept relative and resolved against the
 document's base URL when called, a document's gives no default base URL.
@@ -28,7 +32,7 @@ _VAR = re.compile(r"\{([^{}]*)\}")
 MAX_SERVERS = 50
 
 
-def _substitute(server: dict, problems: Any, ptr: str) -> str | None:
+def _substitute(server: dict, problems: Any, ptr: str, values: dict | None = None) -> str | None:
     raw = server.get("url")
     if not isinstance(raw, str) or not raw.strip():
         return None
@@ -37,6 +41,8 @@ def _substitute(server: dict, problems: Any, ptr: str) -> str | None:
 
     def sub(m: re.Match) -> str:
         var = variables.get(m.group(1))
+        if values and m.group(1) in values and isinstance(var, dict):
+            return str(values[m.group(1)])
         if isinstance(var, dict) and var.get("default") is not None:
             value = str(var["default"])
             enum = var.get("enum")
@@ -52,13 +58,13 @@ def _substitute(server: dict, problems: Any, ptr: str) -> str | None:
 
 
 def resolve_server(server: Any, import_url: str | None, problems: Any, ptr: str,
-                   keep_relative: bool = False) -> str | None:
+                   keep_relative: bool = False, values: dict | None = None) -> str | None:
     """The URL of one server object: variables substituted, a relative URL
     resolved against `import_url` (or kept relative with `keep_relative`),
     without its trailing slash; None when it cannot be used."""
     if not isinstance(server, dict):
         return None
-    url = _substitute(server, problems, ptr)
+    url = _substitute(server, problems, ptr, values)
     if url is None or "{" in url:
         return None
     if not urlparse(url).scheme:
@@ -77,7 +83,8 @@ def resolve_server(server: Any, import_url: str | None, problems: Any, ptr: str,
     return url.rstrip("/")
 
 
-def document_servers(spec: dict, import_url: str | None, problems: Any = None) -> list[dict]:
+def document_servers(spec: dict, import_url: str | None, problems: Any = None,
+                     values: dict | None = None) -> list[dict]:
     """The document-level servers, in order: {"url" (None: not usable), "raw", "description"?}."""
     servers = spec.get("servers")
     out: list[dict] = []
@@ -86,7 +93,7 @@ def document_servers(spec: dict, import_url: str | None, problems: Any = None) -
     for i, s in enumerate(servers[:MAX_SERVERS]):
         if not isinstance(s, dict):
             continue
-        entry = {"url": resolve_server(s, import_url, problems, f"/servers/{i}"), "raw": s.get("url")}
+        entry = {"url": resolve_server(s, import_url, problems, f"/servers/{i}", values=values), "raw": s.get("url")}
         if isinstance(s.get("description"), str):
             entry["description"] = s["description"]
         out.append(entry)
@@ -94,7 +101,7 @@ def document_servers(spec: dict, import_url: str | None, problems: Any = None) -
 
 
 def endpoint_servers(op: dict, item: dict, import_url: str | None, problems: Any,
-                     op_ptr: str, item_ptr: str) -> list[dict] | None:
+                     op_ptr: str, item_ptr: str, values: dict | None = None) -> list[dict] | None:
     """The operation's servers, else the path item's; None when neither has
     any (the document's server applies)."""
     for node, ptr in ((op, op_ptr), (item, item_ptr)):
@@ -102,7 +109,8 @@ def endpoint_servers(op: dict, item: dict, import_url: str | None, problems: Any
         if isinstance(servers, list) and servers:
             out = []
             for i, s in enumerate(servers[:MAX_SERVERS]):
-                url = resolve_server(s, import_url, problems, f"{ptr}/servers/{i}", keep_relative=True)
+                url = resolve_server(s, import_url, problems, f"{ptr}/servers/{i}", keep_relative=True,
+                                     values=values)
                 if url is not None:
                     entry = {"url": url}
                     if isinstance(s, dict) and isinstance(s.get("description"), str):
@@ -113,6 +121,51 @@ def endpoint_servers(op: dict, item: dict, import_url: str | None, problems: Any
             if problems is not None:
                 problems.warn(f"{ptr}/servers", "no usable server: the document's server applies")
     return None
+
+
+def _server_objects(spec: dict):
+    """Every server object of the spec: the document's, each path item's and operation's."""
+    def listed(node):
+        found = node.get("servers") if isinstance(node, dict) else None
+        return [s for s in found[:MAX_SERVERS] if isinstance(s, dict)] if isinstance(found, list) else []
+
+    yield from listed(spec)
+    paths = spec.get("paths")
+    for item in (paths.values() if isinstance(paths, dict) else ()):
+        yield from listed(item)
+        for op in (item.values() if isinstance(item, dict) else ()):
+            yield from listed(op)
+
+
+def check_variables(spec: dict, values: dict | None, where: tuple = ("body",)) -> dict | None:
+    """The document's server variables, checked against the spec: each name is
+    a variable some server defines, each value in the `enum` of every server
+    that gives one; a 400 naming the variable otherwise (all problems at once)."""
+    if not values:
+        return None
+    defined: dict[str, list] = {}
+    for server in _server_objects(spec):
+        variables = server.get("variables")
+        for name, var in (variables.items() if isinstance(variables, dict) else ()):
+            enum = var.get("enum") if isinstance(var, dict) else None
+            defined.setdefault(str(name), []).append([str(e) for e in enum] if isinstance(enum, list) and enum
+                                                     else None)
+    problems, allowed = [], {}
+    for name, value in values.items():
+        loc = [*where, "server_variables", name]
+        if name not in defined:
+            problems.append(field_error(loc, "no server of the spec defines this variable", "unknown_variable"))
+            continue
+        for enum in defined[name]:
+            if enum is not None and str(value) not in enum:
+                allowed[name] = enum
+                problems.append(field_error(loc, f"must be one of {', '.join(enum)}", "enum"))
+                break
+    if problems:
+        names = ", ".join(repr(p["loc"][-1]) for p in problems)
+        raise ValidationError(f"server_variables: {names} not usable with the spec's servers",
+                              field_errors(problems, defined=sorted(defined), allowed=allowed))
+    return values
 
 
 def choose(servers: list[dict], index: int | None = None, url: str | None = None,

@@ -81,14 +81,14 @@ def _version(doc: dict) -> tuple[str, str]:
     raise invalid("", "not an OpenAPI or Swagger document: no 'openapi' or 'swagger' key")
 
 
-def server_base_url(spec: dict, import_url: str | None,
-                    problems: Problems | None = None) -> tuple[str | None, str | None]:
+def server_base_url(spec: dict, import_url: str | None, problems: Problems | None = None,
+                    values: dict | None = None) -> tuple[str | None, str | None]:
     """-> (first server URL as written, default base URL).
 
     Variables take their defaults; a relative URL is resolved against the
     import URL, or gives None (the caller asks for base_url); no servers at
     all is the server "/" (OpenAPI's default)."""
-    found = servers.document_servers(spec, import_url, problems)
+    found = servers.document_servers(spec, import_url, problems, values)
     if not found:
         return None, servers.resolve_server({"url": "/"}, import_url, None, "/servers")
     first = found[0]
@@ -97,7 +97,10 @@ def server_base_url(spec: dict, import_url: str | None,
 
 
 def parse_spec(content: bytes | str, content_type: str | None = None, *, import_url: str | None = None,
-               limits: Limits | None = None) -> ParsedSpec:
+               limits: Limits | None = None, server_variables: dict | None = None,
+               variables_at: tuple = ("body",)) -> ParsedSpec:
+    """`server_variables`: the document's values for the spec's server
+    variables (catalog.servers.check_variables; a 400 at `variables_at`)."""
     limits = limits or Limits()
     loaded = loader.load(content, content_type, max_bytes=limits.max_bytes, max_depth=limits.max_depth,
                          max_aliases=limits.max_aliases, max_alias_nodes=limits.max_alias_nodes)
@@ -115,16 +118,17 @@ def parse_spec(content: bytes | str, content_type: str | None = None, *, import_
             problems.warn("/openapi", f"OpenAPI {version} is newer than 3.1: imported as 3.1")
         if not isinstance(doc["openapi"], str):
             problems.warn("/openapi", "the version should be a string (quote it in YAML)")
+    server_variables = servers.check_variables(spec, server_variables, variables_at)
     json_text = loaded.text if (loaded.content_type == "json" and not converted) else None
     endpoints, skipped = extract_endpoints(spec, problems, max_depth=limits.max_depth, json_text=json_text,
-                                           import_url=import_url)
+                                           import_url=import_url, server_variables=server_variables)
     problems.raise_if_any()
     info = spec.get("info")
     if not isinstance(info, dict):
         info = {}
     if not info:
         problems.warn("/info", "the spec has no info object")
-    server_url, base_url = server_base_url(spec, import_url, problems)
+    server_url, base_url = server_base_url(spec, import_url, problems, server_variables)
     title = info.get("title")
     api_version = info.get("version")
     return ParsedSpec(
@@ -134,6 +138,7 @@ def parse_spec(content: bytes | str, content_type: str | None = None, *, import_
         description=info.get("description") if isinstance(info.get("description"), str) else None,
         api_version=str(api_version) if api_version is not None else None,
         server_url=server_url, base_url=base_url,
-        endpoints=endpoints, skipped=skipped, servers=servers.document_servers(spec, import_url),
+        endpoints=endpoints, skipped=skipped,
+        servers=servers.document_servers(spec, import_url, values=server_variables),
         warnings=problems.warnings, warning_count=problems.warning_count,
     )

@@ -29,11 +29,13 @@ FETCH_ACCEPT = "application/yaml, application/json;q=0.9, */*;q=0.5"
 # ---- parsing ------------------------------------------------------------------------------------
 
 def parse(content: bytes | str, content_type: str | None = None, import_url: str | None = None,
-          asynchronous: bool = False) -> ParsedSpec:
+          asynchronous: bool = False, server_variables: dict | None = None,
+          variables_at: tuple = ("body",)) -> ParsedSpec:
     """A full parse with the limits of the sync path (or, `asynchronous`, the job path)."""
     from chalicelib.settings import get_settings
     limits = Limits.from_settings(get_settings(), asynchronous=asynchronous)
-    return parse_spec(content, content_type, import_url=import_url, limits=limits)
+    return parse_spec(content, content_type, import_url=import_url, limits=limits,
+                      server_variables=server_variables, variables_at=variables_at)
 
 
 def name_version(parsed: ParsedSpec, name: str | None, version: str | None) -> tuple[str, str]:

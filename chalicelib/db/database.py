@@ -16,8 +16,9 @@ connection; `execute_nowait` sends one without waiting for its answer. A thread 
 than `pool_wait_s` gets StorageUnavailable (503 with Retry-After).
 
 Idle connections are closed after `idle_s` (DB_POOL_IDLE_S) and by
-`close()` (process shutdown). A broken connection is discarded; outside a
-transaction the statement is retried once on a fresh one. Opening a
+`close()` (process shutdown). A broken connection is discarded together
+with the idle ones (lost with it, as after a restart or terminated
+backends); outside a transaction the statement is retried once on a fresh one. Opening a
 connection includes the session settings after it (statement_timeout, UTC):
 a network failure anywhere in that set-up is retried once, then answered as
 StorageUnavailable, never as a 500.
@@ -300,6 +301,10 @@ class Database:
                     if not (retry and begin):   # a transaction whose START had not run yet goes on
                         self._local.depth = 0
                 self._give_back(conn, broken=True)
+                if retry:
+                    # its idle siblings were most likely lost with it (a restart, a failover,
+                    # terminated backends): the retry must not take another dead one
+                    self.close_idle()
                 log.warning("lost a database connection: %s", exc)
                 if not retry:
                     raise StorageUnavailable("lost the database connection") from exc

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import masking as shared_masking
 from chalicelib.db import get_db
 from chalicelib.errors import AppError
-from chalicelib.gateway import calllogs, masking
+from chalicelib.gateway import calllogs, deprecation, masking
 from chalicelib.gateway.request_builder import BuiltRequest, InvokeInput
 from chalicelib.gateway.upstream_auth import Sensitive
 
@@ -194,7 +194,7 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
         if outcome.cache_status:
             result["cache"] = outcome.cache_status
         if t.deprecated:
-            result["deprecated"] = True
+            result.update(deprecation.fields(t.deprecated_epoch, t.deprecation_docs))
     else:
         failure = _failure_of(outcome)
         entry.error_type = getattr(failure, "error_type", None) or "auth"

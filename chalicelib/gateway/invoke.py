@@ -15,8 +15,10 @@ An endpoint with a cache_config answers GET/HEAD from the response cache
 (chalicelib.gateway.response_cache) after the rate limit; a hit calls no upstream.
 An upstream 4xx/5xx is data; a timeout is 408, a connection failure 502, both logged.
 A deprecated endpoint (spec `deprecated: true` or status) answers
-`"deprecated": true` (the route adds a `Deprecation` header) and its log row
-is flagged.
+`"deprecated": true` and `"deprecated_at"` (the route adds RFC 9745's
+`Deprecation: @<unix seconds>` and, when the spec links documentation,
+`Link: <url>; rel="deprecation"`: gateway.deprecation) and its log row is
+flagged.
 
 `timeout_config` (document): {"connect_ms", "read_ms", "retries",
 "retry_backoff_ms", "retry_max_backoff_ms", "retry_on": [502, 503, 504]}.
@@ -54,6 +56,10 @@ _LOAD_SQL = """
 SELECT e.id, e.api_document_id, e.path, e.method, e.parameters, e.request_body_schema, e.timeout_ms,
        e.rate_limit_enabled, e.status, e.updated_at::text AS e_updated, e.cache_config,
        e.security, e.security_schemes, e.servers, e.is_deprecated,
+       FLOOR(EXTRACT(EPOCH FROM COALESCE(e.deprecated_at, e.updated_at)))::bigint AS deprecated_epoch,
+       CASE WHEN e.is_deprecated OR e.status = 'deprecated' THEN
+         COALESCE(d.parsed_spec #>> ARRAY['paths', e.path, lower(e.method), 'externalDocs', 'url'],
+                  d.parsed_spec #>> '{externalDocs,url}') END AS deprecation_docs,
        d.status AS document_status, d.base_url, d.auth_config, d.rate_limit_config, d.timeout_config,
        d.updated_at::text AS d_updated
 FROM api_endpoints e JOIN api_documents d ON d.id = e.api_document_id
@@ -87,6 +93,8 @@ class Target:
     security_schemes: Any = None
     servers: Any = None             # the endpoint's own servers (catalog.servers)
     is_deprecated: bool = False
+    deprecated_epoch: int | None = None   # when it became deprecated (unix seconds; RFC 9745)
+    deprecation_docs: str | None = None   # the operation's (else the document's) externalDocs URL
 
     @property
     def deprecated(self) -> bool:

@@ -3,6 +3,7 @@
     plan = response_cache.plan_for(target, built, auth_config, caller_key)
     plan.lookup(db) -> OutboundResponse | None     # a hit: the upstream is not called
     plan.store(resp, db)                            # after a call (never fails the call)
+    purge(endpoint_id) -> {"endpoint_id", "removed"}  # DELETE /api/endpoints/{id}/cache (operator)
 
 An endpoint is cached when its `cache_config` (PATCH /api/endpoints/{id}:
 `cache_ttl_seconds` > 0, `cache_max_entries`, `cache_max_body_bytes`; checked
@@ -198,3 +199,23 @@ def plan_for(t: "Target", built: "BuiltRequest", auth_config: dict | None,
 def clear(endpoint_id: str, db) -> int:
     """Remove an endpoint's cached answers (its cache settings changed)."""
     return db.execute("DELETE FROM api_endpoint_cache WHERE endpoint_id = CAST(:e AS uuid)", e=endpoint_id)
+
+
+_PURGE_SQL = (
+    "WITH ep AS (SELECT id FROM api_endpoints WHERE id = CAST(:e AS uuid)),"
+    " del AS (DELETE FROM api_endpoint_cache WHERE endpoint_id IN (SELECT id FROM ep) RETURNING 1)"
+    " SELECT (SELECT COUNT(*) FROM ep) AS found, (SELECT COUNT(*) FROM del) AS removed")
+
+
+def purge(endpoint_id: str, db=None) -> dict:
+    """DELETE /api/endpoints/{id}/cache: every cached answer of the endpoint
+    (expired or not) removed in one statement -> {"endpoint_id", "removed"};
+    404 for an unknown endpoint. A call already under way may store its
+    answer afterwards (a fresh entry of the current version)."""
+    from chalicelib.db import get_db
+    from chalicelib.errors import NotFound
+
+    row = (db or get_db()).one(_PURGE_SQL, e=endpoint_id)
+    if not row or not row["found"]:
+        raise NotFound(f"endpoint {endpoint_id} not found")
+    return {"endpoint_id": endpoint_id, "removed": int(row["removed"])}

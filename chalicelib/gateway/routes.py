@@ -39,8 +39,17 @@ def invoke(ctx: Ctx, endpoint_id: str):
 
 
 def deprecation_headers(result: dict) -> dict:
-    """`Deprecation: true` on the answer of a call to a deprecated endpoint."""
-    return {"Deprecation": "true"} if result.get("deprecated") else {}
+    """RFC 9745 `Deprecation` (and `Link`) on the answer of a call to a deprecated endpoint."""
+    from chalicelib.gateway import deprecation
+    return deprecation.headers(result)
+
+
+@bp.api("/api/endpoints/{endpoint_id}/cache", "DELETE", role="operator",
+        summary="Empty an endpoint's response cache (answers how many entries were removed)")
+def purge_cache(ctx: Ctx, endpoint_id: str):
+    from chalicelib.gateway import response_cache
+    result = response_cache.purge(uuid_param(endpoint_id, "endpoint_id"))
+    return Reply(result, f"{result['removed']} cached answer(s) removed")
 
 
 @bp.api("/api/endpoints/{endpoint_id}/stats", "GET", role="viewer", query=models.StatsQuery,

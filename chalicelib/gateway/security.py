@@ -24,7 +24,7 @@ whose entries the call sends (the first alternative satisfied, in spec
 order), or a 400 naming the schemes when no alternative is;
 `document_check` is the save-time report (warnings, never a refusal).
 Endpoints stored before schemes were recorded (security_schemes NULL) are
-not checked.
+not checked until the migrator's backfill records them (catalog.backfill).
 """
 from __future__ import annotations
 

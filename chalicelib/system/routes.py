@@ -31,11 +31,14 @@ def get_health(ctx: Ctx):
 
 @bp.api("/api/init-db", "POST", role="admin", summary="Apply pending database migrations")
 def init_db(ctx: Ctx):
+    from chalicelib.catalog.backfill import backfill_endpoint_security
     from chalicelib.db import get_db
     from chalicelib.db.migrate import migrate
     result = migrate(get_db())
+    backfill = backfill_endpoint_security(get_db())
     msg = f"database initialised: {len(result['applied'])} migration(s) applied"
-    return Reply({"tables_created": result["tables_created"], "migrations_applied": result["applied"]}, msg)
+    return Reply({"tables_created": result["tables_created"], "migrations_applied": result["applied"],
+                  "endpoint_security_backfill": backfill}, msg)
 
 
 @bp.api("/api/openapi.json", "GET", role=None, summary="This API's OpenAPI 3.1 description", raw_response=True)

@@ -216,3 +216,27 @@ def test_a_viewer_cannot_change_cache_settings(api, keys, doc):
     r = set_cache(api.as_key(keys["viewer"]), eid(doc), cache_ttl_seconds=60)
     assert r.status == 403
     assert api.get(f"/api/endpoints/{eid(doc)}?resolve=false").data["cache_config"] is None
+
+
+def test_an_operator_purges_an_endpoint_s_cache_and_is_told_how_many_entries_went(api, keys, db, doc, cached,
+                                                                                   upstream):
+    other = eid(doc, "POST")   # another endpoint of the document: its rows are not touched
+    for q in ("a", "b", "c"):
+        assert call(api, cached, query={"q": q})["cache"] == "miss"
+    assert call(api, cached, query={"q": "a"})["cache"] == "hit"
+    operator, viewer = api.as_key(keys["operator"]), api.as_key(keys["viewer"])
+    denied = viewer.delete(f"/api/endpoints/{cached}/cache")
+    assert denied.status == 403 and denied.error["code"] == "PERMISSION_DENIED"
+    count = "SELECT COUNT(*) FROM api_endpoint_cache WHERE endpoint_id = CAST(:e AS uuid)"
+    assert db.scalar(count, e=cached) == 3
+    r = operator.delete(f"/api/endpoints/{cached}/cache")
+    assert r.status == 200 and r.data == {"endpoint_id": cached, "removed": 3}
+    assert db.scalar(count, e=cached) == 0
+    again = call(api, cached, query={"q": "a"})
+    assert again["cache"] == "miss" and again["body"]["n"] == 4 and len(upstream.requests) == 4
+    assert operator.delete(f"/api/endpoints/{other}/cache").data["removed"] == 0
+    assert operator.delete(f"/api/endpoints/{cached}/cache").data["removed"] == 1
+    missing = operator.delete(f"/api/endpoints/{uuid.uuid4()}/cache")
+    assert missing.status == 404 and missing.error["code"] == "NOT_FOUND"
+    bad = operator.delete("/api/endpoints/not-a-uuid/cache")
+    assert bad.status == 400 and bad.error["details"]["errors"][0]["loc"][-1] == "endpoint_id"

@@ -160,3 +160,30 @@ def test_concurrent_callers_with_two_keys_are_each_served_only_their_own_answers
     rows = live_server.psql("SELECT count(*) AS n FROM api_endpoint_cache WHERE endpoint_id = CAST(:e AS uuid)",
                             e=eid)
     assert rows == [{"n": 2}]  # one entry per key
+
+
+def test_over_http_an_operator_purges_a_cache_while_callers_hit_it_and_a_viewer_may_not(live_server, operator, doc,
+                                                                                        upstream):
+    eid = doc[("GET", "/counted")]
+    assert operator.patch(f"/api/endpoints/{eid}", {"cache_ttl_seconds": 300}).status == 200
+    assert invoke(operator, eid).status == 200
+    viewer = live_server.api(live_server.key("viewer"))
+    assert viewer.delete(f"/api/endpoints/{eid}/cache").status == 403
+    count = "SELECT count(*) AS n FROM api_endpoint_cache WHERE endpoint_id = CAST(:e AS uuid)"
+    assert live_server.psql(count, e=eid)[0]["n"] >= 1   # the viewer removed nothing
+
+    def call(_):
+        return invoke(operator, eid)
+
+    with ThreadPoolExecutor(6) as pool:
+        calls = [pool.submit(call, i) for i in range(18)]
+        purges = [operator.delete(f"/api/endpoints/{eid}/cache") for _ in range(3)]
+        answers = [c.result() for c in calls]
+    assert all(a.status == 200 and a.data["status_code"] == 200 for a in answers)
+    assert all(p.status == 200 and p.data["endpoint_id"] == eid for p in purges)
+    # after the callers are done, a purge removes exactly what is there and leaves nothing
+    there = live_server.psql(count, e=eid)[0]["n"]
+    last = operator.delete(f"/api/endpoints/{eid}/cache")
+    assert last.status == 200 and last.data["removed"] == there and there >= 1
+    assert live_server.psql(count, e=eid)[0]["n"] == 0
+    assert invoke(operator, eid).data["cache"] == "miss"
