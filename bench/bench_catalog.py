@@ -14,7 +14,7 @@ Memory (OpenAI): peak traced Python memory (tracemalloc) and peak RSS growth
 `parse` (bytes -> dict) and for `import` (service.import_document with the DB
 writes). Goal import/parse <= 4x.
 
-Floor ratio, every spec in STEPFLOW_SPECS (/work/shared/specs):
+Floor ratio, every spec in STEPFLOW_SPECS (../shared/specs):
 service.import_document divided by its floor = bare parse + ONE transaction
 that inserts the same text (and the parsed document as jsonb) into a copy of
 api_documents and the same endpoint rows (read back from a real import, as
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SPECS = Path(os.environ.get("STEPFLOW_SPECS", "/work/shared/specs"))
+SPECS = Path(os.environ.get("STEPFLOW_SPECS", ROOT.parent / "shared" / "specs"))
 CASES = [  # file, runs, base_url (when the spec has none)
     ("openai.yaml", 3, None),
     ("twilio_api_v2010.yaml", 4, None),

@@ -1,5 +1,5 @@
 """The import pipeline without a database: versions, extraction, $refs,
-servers, problems with pointers, and every real spec in /work/shared/specs."""
+servers, problems with pointers, and every real spec in ../shared/specs."""
 import json
 
 import pytest
