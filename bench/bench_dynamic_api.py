@@ -79,8 +79,8 @@ def _run(app_url: str, target_url: str) -> None:
     from bench.timing import breakdown, discarding_sink, interleave, line, p50
     from chalicelib import observability
     from chalicelib.db import Database, set_db
-    from chalicelib.db.database import parse_database_url
     from chalicelib.db.migrate import migrate
+    from chalicelib.db.urls import parse_database_url
     from chalicelib.secrets import generate_key, set_box
     from chalicelib.settings import Settings, reset_settings
     from tests.live import start_live_server, stop_live_server

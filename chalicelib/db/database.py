@@ -35,9 +35,9 @@ import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
-from urllib.parse import unquote, urlparse
 
 from chalicelib.db.errors import translate
+from chalicelib.db.urls import parse_database_url
 from chalicelib.db.wire import drain, no_delay, run_bound, run_prepared, send_prepared
 from chalicelib.errors import StorageUnavailable, invalid_input
 
@@ -49,26 +49,6 @@ def quote_ident(name: str) -> str:
     if not isinstance(name, str) or not name or "\x00" in name:
         raise invalid_input([], f"invalid identifier: {name!r}", "identifier")
     return '"' + name.replace('"', '""') + '"'
-
-
-def parse_database_url(url: str) -> dict:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise RuntimeError(f"DATABASE_URL must start with postgresql://, got {parsed.scheme!r}")
-    params = {
-        "user": unquote(parsed.username or "postgres"),
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "database": unquote(parsed.path.lstrip("/")) or "postgres",
-    }
-    if parsed.password:
-        params["password"] = unquote(parsed.password)
-    # Unix socket directory (pgserver) as ?host=/path
-    for part in parsed.query.split("&"):
-        if part.startswith("host="):
-            params["unix_sock"] = unquote(part[5:]).rstrip("/") + f"/.s.PGSQL.{params['port']}"
-            params.pop("host")
-    return params
 
 
 _PREPARED: set[str] = set()

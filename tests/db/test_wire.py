@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from chalicelib.db.database import parse_database_url
+from chalicelib.db.urls import parse_database_url
 from chalicelib.db.wire import run_bound
 from tests.conftest import TEST_DATABASE_URL
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.db.database import parse_database_url
+from chalicelib.db.urls import parse_database_url
 from tests.dynamic_api.helpers import create_api, pool_body, unique
 
 

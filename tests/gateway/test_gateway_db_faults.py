@@ -121,7 +121,7 @@ def test_a_log_write_that_fails_once_is_retried_and_kept(api, db, loopback, monk
 
 def test_through_the_real_server_killed_backends_lose_no_log_row_and_answer_no_500(live_server, loopback):
     """The same burst over HTTP against the server `make run` starts (its own database)."""
-    from chalicelib.db.database import parse_database_url
+    from chalicelib.db.urls import parse_database_url
 
     hits = []
     loopback.handler = lambda req: (hits.append(1), (200, {}, {"ok": True}))[1]
