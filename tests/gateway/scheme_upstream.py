@@ -11,7 +11,7 @@ import base64
 import json
 from http.cookies import SimpleCookie
 
-from tests.net.loopback_http import LoopbackServer, Request
+from tests.net.loopback_http import LoopbackServer, LoopbackUpstream, Request
 
 SECRETS = {"HeaderKey": "k-header-1", "QueryKey": "k-query-1", "CookieKey": "k-cookie-1",
            "Basic": ("svc", "p-basic-1"), "Bearer": "tok-bearer-1", "OAuth": "tok-issued-1",
@@ -91,16 +91,9 @@ def presented(req: Request) -> set[str]:
     return found
 
 
-class SchemeUpstream:
+class SchemeUpstream(LoopbackUpstream):
     def __init__(self):
         self.server = LoopbackServer(self.handle)
-
-    def __enter__(self):
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.stop()
 
     def url(self, path: str = "") -> str:
         return self.server.url(path)

@@ -10,7 +10,7 @@ import re
 import threading
 import uuid
 
-from tests.net.loopback_http import LoopbackServer, Request
+from tests.net.loopback_http import LoopbackServer, LoopbackUpstream, Request
 
 BASE = "/api/v1"
 STATUSES = ("active", "inactive", "suspended")
@@ -32,7 +32,7 @@ def _err(status: int, code: int, msg: str):
     return status, {}, {"code": code, "msg": msg, "data": None, "timestamp": _now()}
 
 
-class Seed001Upstream:
+class Seed001Upstream(LoopbackUpstream):
     def __init__(self, token: str = "seed-token-1"):
         self.token = token
         self.users: dict[int, dict] = {}
@@ -42,12 +42,6 @@ class Seed001Upstream:
         self.server = LoopbackServer(self.handle)
 
     # ------------------------------------------------------------- plumbing
-    def __enter__(self):
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.stop()
 
     @property
     def base_url(self) -> str:

@@ -145,3 +145,20 @@ class LoopbackServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LoopbackUpstream:
+    """Base of a test upstream with its own routes: `handle(request)` answers, `self.server`
+    is its LoopbackServer, and the upstream is a context manager that starts and stops it."""
+
+    server: LoopbackServer
+
+    def handle(self, request: Request):   # overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop()
