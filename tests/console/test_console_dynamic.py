@@ -201,7 +201,7 @@ def test_the_pool_form_keeps_its_values_after_a_create_and_a_pool_can_be_edited(
 def test_a_failed_pool_test_shows_a_readable_message(browser, keys, api):
     pool = _pool_via_api(api, database="nosuchdb")
     b = browser
-    b.allow_console(r"connection-pools/.*/test .*503")
+    b.allow_console(r"connection-pools/.*/test .*422")
     b.sign_in(keys["admin"])
     b.go("#/pools")
     row = b.wait(lambda: b.find(f'#pool-list tbody tr[data-pool-id="{pool["id"]}"]'), what="the pool row")

@@ -39,7 +39,8 @@ def test_a_failed_pool_test_answers_a_readable_message(api):
                                            "username": "postgres"})
     assert r.status == 201, r.body
     t = api.post(f"/api/connection-pools/{r.data['id']}/test", {})
-    assert t.status == 503 and t.error["code"] == "CONNECTION_ERROR"
+    # the server answered and refused the configured database: the caller's to fix (422, no retry)
+    assert t.status == 422 and t.error["code"] == "CONNECTION_ERROR" and t.error["details"]["reason"] == "database"
     text = t.error["message"] + str(t.error.get("details"))
     assert 'database "nosuchdb" does not exist' in t.error["message"]
     assert "{'S'" not in text and "3D000" not in text
