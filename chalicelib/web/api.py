@@ -126,7 +126,7 @@ class RouteMeta:
     status: int
     content_types: list[str]
     raw_response: bool = False
-    deprecated: str | None = None     # the sunset date (YYYY-MM-DD) of a deprecated route
+    deprecated: str | None = None     # "since/sunset" (YYYY-MM-DD/YYYY-MM-DD) of a deprecated route
     path_types: dict = field(default_factory=dict)   # path parameter -> "uuid" | "int" | "string"
     errors: tuple = ()     # error statuses beyond those every route of its kind can answer (OpenAPI)
     export: str | None = None   # where an answer too large to send whole can be downloaded instead
@@ -160,6 +160,7 @@ class RouteMeta:
 
 
 ROUTES: list[RouteMeta] = []
+_DEPRECATED = re.compile(r"\d{4}-\d{2}-\d{2}/\d{4}-\d{2}-\d{2}")   # since/sunset
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 PATH_TYPES = ("uuid", "int", "string")
 
@@ -281,8 +282,10 @@ class ApiBlueprint(Blueprint):
             errors: tuple[int, ...] = (), export: str | None = None,
             document: ModelRef | None = None) -> Callable:
         """Declare a route. `role` None means public. `body`/`query`: a model class or
-        "package.module:ClassName" (imported on the first request). `deprecated`: the
-        sunset date (YYYY-MM-DD); answers then carry Deprecation and Sunset headers.
+        "package.module:ClassName" (imported on the first request). `deprecated`:
+        "since/sunset" (YYYY-MM-DD/YYYY-MM-DD, an ISO 8601 interval: the day the route was
+        deprecated and the day it goes); answers then carry RFC 9745 `Deprecation: @<epoch>`
+        and RFC 8594 `Sunset` headers. A malformed interval fails at declaration.
         `path`: the type of a path parameter when not the default (`uuid` for `*_id`,
         else `string`); a parameter not of its type is a 400 naming it before the view
         runs (and the OpenAPI description says so). `errors`: statuses the route answers
@@ -300,6 +303,8 @@ class ApiBlueprint(Blueprint):
         for name, kind in (path or {}).items():
             if kind not in PATH_TYPES or name not in _PATH_PARAM.findall(route_path):
                 raise ValueError(f"path parameter {name!r} of {route_path}: type {kind!r} of {PATH_TYPES}")
+        if deprecated is not None and not _DEPRECATED.fullmatch(deprecated):
+            raise ValueError(f"deprecated of {route_path}: {deprecated!r} is not YYYY-MM-DD/YYYY-MM-DD (since/sunset)")
         if content_types:
             ctypes = content_types
         else:

@@ -81,10 +81,16 @@ def _route_meta(resource_path: str | None, method: str):
     return _ROUTE_INDEX[1].get((resource_path, method))
 
 
-def _deprecation_headers(sunset: str) -> dict:
+def _deprecation_headers(interval: str) -> dict:
+    """`since/sunset` (YYYY-MM-DD/YYYY-MM-DD) as RFC 9745's `Deprecation: @<epoch>` (the day the
+    route was deprecated) and RFC 8594's `Sunset` (the day it goes)."""
     import datetime as dt
-    day = dt.datetime.strptime(sunset, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
-    return {"Deprecation": "true", "Sunset": format_datetime(day, usegmt=True)}
+
+    def day(text: str) -> dt.datetime:
+        return dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+
+    since, sunset = interval.split("/")
+    return {"Deprecation": f"@{int(day(since).timestamp())}", "Sunset": format_datetime(day(sunset), usegmt=True)}
 
 
 def http_middleware(event, get_response):

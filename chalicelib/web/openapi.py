@@ -222,7 +222,7 @@ def _operation(meta: RouteMeta, components: dict) -> dict:
         op["x-required-role"] = meta.role
     if meta.deprecated:
         op["deprecated"] = True
-        op["x-sunset"] = meta.deprecated
+        op["x-deprecated-since"], op["x-sunset"] = meta.deprecated.split("/")
     aliases = versions.versioned_paths(meta.path)
     if aliases:
         op["x-also-at"] = aliases

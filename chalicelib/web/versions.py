@@ -5,9 +5,9 @@ unversioned path is v1). A client may also ask for a version with
 `Accept: application/vnd.stepflow.v1+json` (or seed 003's
 `application/vnd.datatools.v1+json`); a version this server does not serve
 is a 406 NOT_ACCEPTABLE listing the supported ones. Every answer carries
-`API-Version: v1`. A route declared `deprecated="YYYY-MM-DD"` answers with
-`Deprecation` (RFC 9745, the date it was deprecated: now) and `Sunset`
-(RFC 8594, the given date) headers.
+`API-Version: v1`. A route declared `deprecated="SINCE/SUNSET"` (two YYYY-MM-DD
+dates) answers with `Deprecation: @<epoch of SINCE>` (RFC 9745) and `Sunset`
+(RFC 8594, the SUNSET day) headers.
 
 Policy (README "Versioning"): within a version, changes are additive only
 (new routes, new optional fields, new answer fields); a breaking change

@@ -17,7 +17,7 @@ def _toy_app() -> Chalice:
     toy.register_middleware(http_middleware, "http")
     bp = ApiBlueprint(__name__ + ".toy", tag="toy")
 
-    @bp.api("/api/old-thing", "GET", role=None, deprecated="2027-06-30")
+    @bp.api("/api/old-thing", "GET", role=None, deprecated="2026-12-01/2027-06-30")
     def old(ctx: Ctx):
         return {"old": True}
 
@@ -66,8 +66,14 @@ def test_a_deprecated_route_answers_deprecation_and_sunset(toy):
     for path in ("/api/old-thing", "/api/v1/old-thing"):
         r = toy.get(path)
         assert r.status == 200
-        assert r.headers["deprecation"] == "true"
+        assert r.headers["deprecation"] == "@1796083200"   # RFC 9745: 2026-12-01T00:00:00Z
         assert r.headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+
+
+def test_a_deprecation_that_is_not_since_slash_sunset_fails_when_the_route_is_declared():
+    bp = ApiBlueprint(__name__ + ".bad", tag="toy")
+    with pytest.raises(ValueError, match="since/sunset"):
+        bp.api("/api/older-thing", "GET", role=None, deprecated="2027-06-30")
 
 
 def test_a_current_route_has_no_deprecation_headers(api):
