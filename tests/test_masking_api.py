@@ -5,7 +5,6 @@ call logs, job errors."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ from chalicelib.masking import MASK
 from chalicelib.net import outbound
 from chalicelib.settings import reset_settings
 from tests.conftest import base_settings
+from tests.jobwait import wait_for_job
 from tests.net.loopback_http import LoopbackServer
 
 OPEN = {"responses": {"200": {"description": "ok"}}}
@@ -211,16 +211,6 @@ def test_a_callers_own_secrets_are_masked_in_the_call_log(api, operator, viewer,
 
 
 # ------------------------------------------------------- job errors
-
-def wait_for_job(api, job_id: str) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/jobs/{job_id}").data
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
-
 
 def test_a_failed_job_shows_a_summary_not_a_traceback(api, operator, viewer):
     # an async import of a spec URL the guard refuses fails for good

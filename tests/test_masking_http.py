@@ -5,12 +5,12 @@ failed job's internals."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
 
 from chalicelib.masking import MASK
+from tests.jobwait import wait_for_job
 from tests.net.loopback_http import LoopbackServer
 
 OPEN = {"responses": {"200": {"description": "ok"}}}
@@ -101,12 +101,7 @@ def test_a_failed_job_over_http_shows_a_summary_without_internals(live_server, r
                          key=roles["operator"])
     assert r.status_code == 202, r.text
     job_id = r.json()["data"]["id"]
-    deadline = time.monotonic() + 30
-    while True:
-        job = live_server.call("GET", f"/api/jobs/{job_id}", key=roles["viewer"]).json()["data"]
-        if job["status"] in ("failed", "succeeded") or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    job = wait_for_job(live_server.api(roles["viewer"]), job_id)   # read as the viewer
     assert job["status"] == "failed"
     assert set(job["error"]) == {"code", "message", "hint"} and job["error"]["code"] == "VALIDATION_ERROR"
     text = json.dumps(job)

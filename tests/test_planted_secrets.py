@@ -19,7 +19,6 @@ import json
 import logging
 import re
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -28,6 +27,7 @@ from chalicelib.net import outbound
 from chalicelib.settings import reset_settings
 from tests.compare import redis_servers as rs
 from tests.conftest import TEST_DATABASE_URL, Api, base_settings
+from tests.jobwait import wait_for_job
 from tests.net.loopback_http import LoopbackServer
 
 RUN = uuid.uuid4().hex[:8]
@@ -84,16 +84,6 @@ def auth_configs(upstream) -> dict[str, dict]:
             "key": {"type": "apiKey", "in": "header", "name": "X-Svc-Key", "value": S["scheme-apikey"]},
             "jwt": {"type": "http", "scheme": "bearer", "token": S["scheme-bearer"]}}},
     }
-
-
-def wait_job(api: Api, job_id: str) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job = api.get(f"/api/jobs/{job_id}").data
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def fill(path: str, ids: dict[str, list[str]]) -> list[str]:
@@ -178,11 +168,11 @@ def _collect(tier: Tier, chalice_app, capture: Capture | None):
                                              "auth_config": {"type": "http", "scheme": "bearer",
                                                              "token": S["job-auth"]}})
         assert r.status == 202, r.json
-        ids["job_id"].append(wait_job(admin, r.data["id"])["id"])
+        ids["job_id"].append(wait_for_job(admin, r.data["id"])["id"])
         r = operator.post("/api/templates/import-url",
                           {"url": f"http://10.1.2.3/spec.yaml?token={S['job-url-token']}", "async": True})
         assert r.status == 202, r.json
-        ids["job_id"].append(wait_job(admin, r.data["id"])["id"])
+        ids["job_id"].append(wait_for_job(admin, r.data["id"])["id"])
 
         # a connection pool (admin only)
         r = admin.post("/api/connection-pools", {
@@ -246,7 +236,6 @@ def _collect(tier: Tier, chalice_app, capture: Capture | None):
             root.setLevel(old_level)
     places["server log"] = tier.log_text()
     yield places
-
 
 
 

@@ -3,10 +3,11 @@ weakest role that may make it, and that role refused one step further."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
+
+from tests.jobwait import wait_for_job
 
 PATHS = {f"/p{i}": {"get": {"operationId": f"op{i}", "responses": {"200": {"description": "ok"}}}}
          for i in range(3)}
@@ -69,12 +70,7 @@ def test_an_async_import_runs_as_a_job_a_viewer_finds_by_type_but_may_not_cancel
                          key=roles["operator"])
     assert r.status_code == 202, r.text
     job_id = r.json()["data"]["id"]
-    deadline = time.monotonic() + 30
-    while True:
-        job = live_server.call("GET", f"/api/jobs/{job_id}", key=roles["viewer"]).json()["data"]
-        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    job = wait_for_job(live_server.api(roles["viewer"]), job_id)   # read as the viewer
     assert job["status"] == "succeeded", job
     assert job["result"]["endpoints"] == 3
     r = live_server.call("GET", "/api/jobs", key=roles["viewer"],
