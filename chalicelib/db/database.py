@@ -37,8 +37,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from chalicelib.db.errors import translate
+from chalicelib.db.pipeline import Pipeline
 from chalicelib.db.urls import parse_database_url
-from chalicelib.db.wire import drain, no_delay, run_bound, run_prepared, send_prepared
+from chalicelib.db.wire import no_delay, run_bound, run_prepared
 from chalicelib.errors import StorageUnavailable, invalid_input
 
 log = logging.getLogger("stepflow.db")
@@ -70,7 +71,7 @@ def _statement(sql: str):
     return to_statement(sql)
 
 
-class Database:
+class Database(Pipeline):
     def __init__(self, url: str, statement_timeout_ms: int = 25_000, connect_timeout_s: float = 5.0,
                  application_name: str = "stepflow", credentials: "Callable[[bool], dict] | None" = None,
                  max_connections: int = 8, idle_s: float = 60.0, pool_wait_s: float = 5.0):
@@ -90,6 +91,7 @@ class Database:
         self._cond = threading.Condition()
         self._idle: list[tuple[Any, float]] = []   # (connection, returned at), newest last
         self._open = 0                          # idle + borrowed + being opened
+        self._init_pipeline()                   # statements sent without waiting (chalicelib.db.pipeline)
 
     # -- connection lifecycle -------------------------------------------------
     def connect(self, timeout: float | None = None):
@@ -144,9 +146,22 @@ class Database:
             raise StorageUnavailable("lost the database connection while opening it") from exc
         return conn
 
-    def _acquire(self):
-        """A connection for the calling thread: its pinned one, an idle one,
-        a new one while under the bound, or wait for one to come back."""
+    def _acquire(self, drain: bool = True):
+        """A connection for the calling thread: an idle one (its unread answers read
+        first unless `drain` is false), a new one while under the bound, or wait for
+        one to come back."""
+        from pg8000.exceptions import InterfaceError
+        while True:
+            conn = self._borrow()
+            if not drain:
+                return conn
+            try:
+                self._drain(conn)
+                return conn
+            except (InterfaceError, OSError):
+                self._give_back(conn, broken=True)   # its lost statements are re-run; take another
+
+    def _borrow(self):
         deadline = time.monotonic() + self.pool_wait_s
         with self._cond:
             while True:
@@ -166,16 +181,18 @@ class Database:
         except BaseException:
             with self._cond:
                 self._open -= 1
-                self._cond.notify()
+                self._cond.notify_all()
             raise
 
     def _give_back(self, conn, broken: bool = False) -> None:
+        if broken:
+            self._abandon(conn)
         with self._cond:
             if broken:
                 self._open -= 1
             else:
                 self._idle.append((conn, time.monotonic()))
-            self._cond.notify()
+            self._cond.notify_all()
         if broken:
             _close_quietly(conn)
 
@@ -187,6 +204,7 @@ class Database:
         while self._idle and self._idle[0][1] < limit:
             conn, _ = self._idle.pop(0)
             self._open -= 1
+            self._abandon(conn)
             _close_quietly(conn)
 
     def close_idle(self) -> int:
@@ -196,6 +214,7 @@ class Database:
             self._open -= len(idle)
             self._cond.notify_all()
         for conn, _ in idle:
+            self._abandon(conn)
             _close_quietly(conn)
         return len(idle)
 
@@ -206,6 +225,11 @@ class Database:
             self._local.conn = None
             self._local.depth = 0
             self._give_back(conn, broken=True)
+        try:   # what was sent without waiting: read (and re-run what was lost) before closing
+            self.settle()
+            self._retry_lost()
+        except Exception as exc:  # noqa: BLE001 - closing goes on
+            log.warning("answers left unread at close: %s", type(exc).__name__)
         self.close_idle()
 
     @property
@@ -239,10 +263,12 @@ class Database:
         from pg8000.exceptions import DatabaseError, InterfaceError
         for attempt in (0, 1):
             pinned = getattr(self._local, "conn", None)
-            conn = pinned if pinned is not None else self._acquire()
             begin = pinned is not None and getattr(self._local, "begin", False)   # transaction() deferred it
+            if attempt == 0 and (pinned is None or begin):
+                self.settle()   # it sees what this process sent without waiting (chalicelib.db.pipeline)
+                self._retry_lost()
+            conn = pinned if pinned is not None else self._acquire()
             try:
-                self._drain(conn)
                 if params:
                     # pg8000.native re-parses `:name` SQL on every run; the
                     # parse is cached per SQL text (~0.5 ms a call saved), and
@@ -293,30 +319,27 @@ class Database:
                 continue
             if pinned is None:
                 self._give_back(conn)
+                self._retry_lost()
             else:
                 self._local.fresh = False
             return ctx.rows or [], ctx
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _drain(conn) -> None:
-        for exc in drain(conn):
-            info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-            log.warning("a statement sent without waiting failed: %s %s", info.get("C"), info.get("M", exc))
-
-    def execute_nowait(self, sql: str, **params: Any) -> None:
-        """Send `sql` (a `prepared()` statement) without waiting for its answer, which is
-        read, and logged if it failed, before the connection's next statement. Inside a
-        transaction or session it runs as `execute` does."""
+    def execute_nowait(self, sql: str, _on_lost: Callable[["Database"], Any] | None = None,
+                       **params: Any) -> None:
+        """Send `sql` (a `prepared()` statement) without waiting for its answer
+        (chalicelib.db.pipeline): read, and logged if it failed, before the connection's
+        next statement that waits; `_on_lost(db)` (idempotent) is called once later if it
+        failed or its outcome became unknown. Inside a transaction or session it runs as
+        `execute` does."""
         from pg8000.exceptions import DatabaseError, InterfaceError
         if sql not in _PREPARED or getattr(self._local, "conn", None) is not None:
             self._run(sql, params)
             return
-        conn = self._acquire()
+        conn = self._acquire(drain=False)
         try:
-            self._drain(conn)
             statement, make_vals = _statement(sql)
-            send_prepared(conn, statement, make_vals(params))
+            self._send_nowait(conn, statement, make_vals(params), _on_lost)
         except DatabaseError as exc:   # the statement could not be prepared
             conn.__dict__.pop("_stepflow_prepared", None)
             self._give_back(conn)
@@ -325,6 +348,7 @@ class Database:
             self._give_back(conn, broken=True)
             raise StorageUnavailable("lost the database connection") from exc
         self._give_back(conn)
+        self._retry_lost()
 
     def query(self, sql: str, **params: Any) -> list[dict]:
         rows, ctx = self._run(sql, params)
@@ -404,44 +428,3 @@ def _close_quietly(conn) -> None:
         conn.close()
     except Exception:
         pass
-
-
-_db: Database | None = None
-_db_lock = threading.Lock()
-
-
-def get_db() -> Database:
-    """The container's Database (created on first use, not at import)."""
-    global _db
-    if _db is None:
-        with _db_lock:
-            if _db is None:
-                from chalicelib.settings import get_settings
-                s = get_settings()
-                creds = _secret_credentials(s.database_secret_arn) if s.database_secret_arn else None
-                _db = Database(s.database_url, s.db_statement_timeout_ms, s.db_connect_timeout_s,
-                               credentials=creds, max_connections=s.db_pool_max, idle_s=s.db_pool_idle_s,
-                               pool_wait_s=s.db_pool_wait_s)
-    return _db
-
-
-def _secret_credentials(arn: str) -> Callable[[bool], dict]:
-    """In AWS the password lives in an RDS-managed Secrets Manager secret."""
-    cache: dict = {}
-
-    def credentials(refresh: bool) -> dict:
-        if refresh or not cache:
-            import json
-
-            from chalicelib.aws import client
-            value = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-            cache.update(username=value["username"], password=value["password"])
-        return dict(cache)
-
-    return credentials
-
-
-def set_db(db: Database | None) -> None:
-    """Install a Database (tests, CLI); None drops the cached one."""
-    global _db
-    _db = db

@@ -32,10 +32,14 @@ call-log, access-log and invocation-log rows), whose plans do not depend on
 the values; never for SQL with optional filters (a generic plan would ignore
 them). A statement the server refuses to prepare is not kept.
 
-`send_prepared(conn, sql, values)` sends a prepared statement's Bind, Execute
-and Sync and returns at once; `drain(conn)` reads the answers later (before
-the connection's next statement). The server runs and commits it on
-arrival: for rows whose failure is only ever logged (the access log).
+`send_prepared(conn, sql, values, on_lost)` sends a prepared statement's
+Bind, Execute and Sync and returns at once; several may be sent one after
+the other (pipelined: the server answers them in order). `drain(conn)`
+reads the answers later (before the connection's next statement that
+waits) and answers the failed ones with their `on_lost`; a connection that
+breaks while its answers are read raises `DrainBroken`, carrying the
+`on_lost` of every statement whose outcome is now unknown. The server runs
+and commits each on arrival.
 """
 from __future__ import annotations
 
@@ -94,26 +98,53 @@ def run_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> Any:
     return _execute(conn, sql, _prepared_name(conn, sql), vals, 0)
 
 
-def send_prepared(conn: Any, sql: str, vals: Sequence[Any] = ()) -> None:
+def send_prepared(conn: Any, sql: str, vals: Sequence[Any] = (), on_lost: Any = None) -> None:
     """Send a prepared statement without waiting for its answer: `drain(conn)` reads it
-    before the connection's next statement. The server runs it on arrival either way."""
+    before the connection's next statement. The server runs it on arrival either way.
+    `sql` must be prepared on `conn` already when answers are unread (`is_prepared`):
+    preparing waits for an answer of its own."""
     _send(conn, _prepared_name(conn, sql), vals, 0)
-    conn.__dict__.setdefault("_stepflow_unread", []).append(sql)
+    conn.__dict__.setdefault("_stepflow_unread", []).append((sql, on_lost))
 
 
-def drain(conn: Any) -> list[Exception]:
-    """Read the answers of the statements `send_prepared` sent; answers their errors."""
+def unread(conn: Any) -> int:
+    """How many statements sent on `conn` have answers not read yet."""
+    return len(conn.__dict__.get("_stepflow_unread") or ())
+
+
+def is_prepared(conn: Any, sql: str) -> bool:
+    return sql in conn.__dict__.get("_stepflow_prepared", {})
+
+
+class DrainBroken(Exception):
+    """The connection broke while unread answers were read: `lost` holds the
+    `on_lost` of each statement whose outcome is unknown, `failed` the
+    (error, on_lost) of those read before it broke."""
+
+    def __init__(self, cause: Exception, lost: list, failed: list):
+        super().__init__(str(cause))
+        self.cause, self.lost, self.failed = cause, lost, failed
+
+
+def drain(conn: Any) -> list[tuple[Exception, Any]]:
+    """Read the answers of the statements `send_prepared` sent, in order; answers
+    (error, on_lost) for each that failed."""
     from pg8000.core import Context
-    from pg8000.exceptions import DatabaseError
-    errors: list[Exception] = []
+    from pg8000.exceptions import DatabaseError, InterfaceError
+    failed: list[tuple[Exception, Any]] = []
     unread = conn.__dict__.get("_stepflow_unread")
     while unread:
-        sql = unread.pop(0)
+        sql, on_lost = unread[0]
         try:
             conn.handle_messages(Context(sql))
         except DatabaseError as exc:
-            errors.append(exc)
-    return errors
+            failed.append((exc, on_lost))
+        except (InterfaceError, OSError, AttributeError) as exc:   # AttributeError: pg8000 closed it
+            lost = [cb for _, cb in unread]
+            unread.clear()
+            raise DrainBroken(exc, lost, failed) from exc
+        unread.pop(0)
+    return failed
 
 
 def _prepared_name(conn: Any, sql: str) -> bytes:

@@ -1,7 +1,7 @@
 """The answer of one gateway call and its log row.
 
 `finish(Outcome, Caller, db)` writes the call's log row and counters
-(`record_log`: retried once, never failing the call that already happened)
+(`record_log`: sent without waiting, retried once, never failing the call that already happened)
 and answers `{"status_code", "headers", "body", "body_encoding",
 "content_type", "response_time_ms", "log_id"}` (+ "cache": "hit"|"miss" for a
 cached endpoint); a header the upstream sent several times is a list; a failure is raised as its typed error with
@@ -99,12 +99,14 @@ LOG_FAILED_WARNING = ("the call was made but its call log and statistics could n
 
 
 def record_log(entry, db=None) -> str | None:
-    """Write the call's log row and counters once the upstream was called:
-    retried once (on a fresh connection: a broken one is discarded); None
-    when both attempts fail, so the answer says plainly that logging failed."""
+    """Write the call's log row and counters once the upstream was called: sent
+    without waiting (a failure found later is written again: gateway.calllogs); a
+    send that fails is retried at once, waiting, on a fresh connection (a broken
+    one is discarded); None when both attempts fail, so the answer says plainly
+    that logging failed."""
     for attempt in (1, 2):
         try:
-            return calllogs.record(entry, db or get_db())
+            return calllogs.record(entry, db or get_db(), rewrite=attempt == 2)
         except Exception as exc:  # noqa: BLE001 - whatever the database did, the call already happened
             log.warning("call log write for endpoint %s failed (attempt %s): %s", entry.endpoint_id, attempt,
                         type(exc).__name__)

@@ -3,7 +3,12 @@
 `record()` writes the log row, updates the endpoint's counters (call,
 success = 2xx, error = 4xx/5xx/network failure, exact mean response time
 from a running sum) and, for a resource reference, its usage - in ONE
-statement, hence one transaction.
+statement, hence one transaction. It is sent without waiting for the answer
+(chalicelib.db.pipeline: the server runs it on arrival, before the call's
+answer leaves; reads through the same server see it); if it fails, or its
+connection breaks before the answer is read, it is written again once with
+`rewrite`, which inserts the row (and counts it) only when that id is not
+there yet. `record(..., rewrite=True)` waits and is that idempotent form.
 
 Listing always bounds `created_at` (default: the last 24 hours) so PostgreSQL
 prunes the monthly partitions to the ones the range touches.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,6 +28,8 @@ from chalicelib import spans
 from chalicelib.db import get_db, prepared
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
+
+log = logging.getLogger("stepflow")
 
 
 @dataclass
@@ -45,6 +53,8 @@ class LogEntry:
     reference_id: str | None = None
     cache_status: str | None = None  # "hit" / "miss" (response cache), None: not a cached endpoint
     deprecated: bool = False  # the endpoint called is deprecated
+    log_id: str | None = None  # made by the first write; a re-write keeps it
+    created_at: dt.datetime | None = None  # the moment the call ended (the app's clock), kept by a re-write
 
 
 # The row travels as one JSON parameter that jsonb_populate_record spreads
@@ -55,7 +65,7 @@ _INSERT = """
 WITH log AS (
     INSERT INTO api_call_logs
     SELECT r.* FROM jsonb_populate_record(NULL::api_call_logs,
-            CAST(:row AS jsonb) || jsonb_build_object('created_at', clock_timestamp())) AS r
+            CAST(:row AS jsonb)) AS r
     RETURNING id
 ), s AS (
     UPDATE api_endpoints SET call_count = call_count + 1, success_count = success_count + :ok,
@@ -72,6 +82,15 @@ WITH log AS (
 SELECT log.id, set_config('synchronous_commit', :sc, true) AS _commit_mode FROM log
 """
 prepared(_INSERT)   # parsed and planned once per connection (chalicelib.db.wire.run_prepared)
+# The same, written only when the row is not there yet (a re-write after a failure
+# whose outcome is unknown must not count a call twice).
+_ONLY_NEW = ("AS r\n    WHERE NOT EXISTS (SELECT 1 FROM api_call_logs WHERE id = CAST(:id AS uuid)"
+             " AND created_at = CAST(:at AS timestamptz))\n    RETURNING id")
+_REWRITE = _INSERT.replace("AS r\n    RETURNING id", _ONLY_NEW)
+for _target in ("WHERE id = CAST(:e AS uuid)", "WHERE id = CAST(:r AS uuid)"):   # counted only with its row
+    _REWRITE = _REWRITE.replace(f"{_target} RETURNING id", f"{_target} AND EXISTS (SELECT 1 FROM log) RETURNING id")
+if _REWRITE.count("EXISTS") != 3:
+    raise RuntimeError("the call log's re-write lost its guards")
 # Log rows and their statistics commit together in one statement; by default
 # without waiting for the WAL flush (a PostgreSQL crash may lose the last
 # fraction of a second of logs and their counts - together, never one
@@ -88,14 +107,21 @@ def _ip(value: str | None) -> str | None:
         return None
 
 
-def record(entry: LogEntry, db=None) -> str:
-    """Write the row and the statistics atomically; returns the log id."""
+def record(entry: LogEntry, db=None, rewrite: bool = False) -> str:
+    """Send the row and the statistics (one statement); returns the log id. With
+    `rewrite`, wait for the answer and write them only if the id is not there yet."""
     db = db or get_db()
     status = entry.status_code
     is_success = 1 if status is not None and 200 <= status < 300 else 0
     is_error = 1 if (status is not None and status >= 400) or (status is None and entry.error_type) else 0
     timed = 1 if status is not None and entry.response_time_ms is not None else 0
-    log_id = str(uuid.uuid4())
+    log_id = entry.log_id or str(uuid.uuid4())
+    entry.log_id = log_id
+    # The moment the call ended, by the app's clock (as the access log's rows, and the
+    # windows a read computes): the row is sent without waiting, and the server may run
+    # it after the caller's next request began.
+    entry.created_at = entry.created_at or utcnow()
+    created_at = entry.created_at.isoformat()
     row = {
         "id": log_id, "api_endpoint_id": entry.endpoint_id, "resource_reference_id": entry.reference_id,
         "request_method": entry.method, "request_url": entry.url, "request_headers": entry.request_headers,
@@ -105,13 +131,27 @@ def record(entry: LogEntry, db=None) -> str:
         "request_size_bytes": entry.request_size, "response_size_bytes": entry.response_size,
         "error_message": entry.error_message, "error_type": entry.error_type, "client_ip": _ip(entry.client_ip),
         "user_agent": entry.user_agent[:1000] if entry.user_agent else None, "cache_status": entry.cache_status,
-        "deprecated": entry.deprecated,
+        "deprecated": entry.deprecated, "created_at": created_at,
     }
+    values = dict(row=json.dumps(row, ensure_ascii=False, default=str),
+                  ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
+                  e=entry.endpoint_id, r=entry.reference_id, sc=LOG_SYNCHRONOUS_COMMIT)
     with spans.span("log write"):
-        db.one(_INSERT, row=json.dumps(row, ensure_ascii=False, default=str),
-               ok=is_success, err=is_error, ms=int(entry.response_time_ms or 0) if timed else 0, t=timed,
-               e=entry.endpoint_id, r=entry.reference_id, sc=LOG_SYNCHRONOUS_COMMIT)
+        if rewrite:
+            db.one(_REWRITE, id=log_id, at=created_at, **values)
+        else:
+            db.execute_nowait(_INSERT, _on_lost=lambda d: _written_again(d, log_id, created_at, values), **values)
     return log_id
+
+
+def _written_again(db, log_id: str, created_at: str, values: dict) -> None:
+    """The re-write of a row whose first write failed or has an unknown outcome."""
+    try:
+        db.one(_REWRITE, id=log_id, at=created_at, **values)
+    except Exception:
+        log.error("call log %s lost: its write failed and so did the re-write", log_id)
+        raise
+    log.warning("call log %s written again after its first write was lost", log_id)
 
 
 # ------------------------------------------------------------------ reading

@@ -90,7 +90,7 @@ def test_a_log_write_that_fails_twice_is_reported_in_the_answer(api, db, loopbac
     eid = doc["endpoints"][("GET", "/ping")]
     attempts = []
 
-    def failing_record(entry: LogEntry, db=None):
+    def failing_record(entry: LogEntry, db=None, rewrite=False):
         attempts.append(entry.endpoint_id)
         raise OSError("connection reset")
 
@@ -108,10 +108,10 @@ def test_a_log_write_that_fails_once_is_retried_and_kept(api, db, loopback, monk
     real = calllogs.record
     failures = [OSError("connection reset")]
 
-    def flaky_record(entry: LogEntry, db=None):
+    def flaky_record(entry: LogEntry, db=None, rewrite=False):
         if failures:
             raise failures.pop()
-        return real(entry, db)
+        return real(entry, db, rewrite=rewrite)
 
     monkeypatch.setattr(calllogs, "record", flaky_record)
     r = api.post(f"/api/endpoints/{eid}/invoke", {})
@@ -156,3 +156,18 @@ def test_through_the_real_server_killed_backends_lose_no_log_row_and_answer_no_5
     assert statuses.count(500) == 0 and set(statuses) <= {200, 503}
     assert rows + unlogged == len(hits) == statuses.count(200)
     assert unlogged == 0
+
+
+def test_a_call_log_written_again_after_an_unknown_outcome_is_kept_and_counted_once(db, loopback):
+    """The re-write of a lost write (gateway.calllogs) inserts only a row that is not there yet."""
+    doc = import_spec(db, spec_text({"/ping": {"get": {"responses": {"200": {"description": "ok"}}}}}),
+                      base_url=loopback.url(""))
+    eid = doc["endpoints"][("GET", "/ping")]
+    entry = LogEntry(endpoint_id=eid, method="GET", url=loopback.url("/ping"), status_code=200, response_time_ms=4)
+    log_id = calllogs.record(entry, db)          # sent without waiting, as a call does
+    assert calllogs.record(entry, db, rewrite=True) == log_id    # its outcome unknown: written again
+    calllogs.record(entry, db, rewrite=True)
+    assert db.scalar("SELECT count(*) FROM api_call_logs WHERE id = CAST(:id AS uuid)", id=log_id) == 1
+    row = db.one("SELECT call_count, success_count, avg_response_time_ms FROM api_endpoints "
+                 "WHERE id = CAST(:e AS uuid)", e=eid)
+    assert (row["call_count"], row["success_count"], row["avg_response_time_ms"]) == (1, 1, 4)
