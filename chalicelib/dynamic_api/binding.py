@@ -6,6 +6,12 @@ becomes `(MARK, MARK, …)` for IN. `CompiledTemplate` renders a template's
 text, checks the SQL shape of its literal text once per shape (`sqltext`) and
 answers a `RenderedSql`. `TemplateEngine` is what each engine implements
 (`engine_jinja2`, `engine_liquid`); `engines` registers them by name.
+
+A plain template (literal text and outputs of bare variable names, no tags,
+filters or attributes: `... WHERE id = {{ id }}`) renders without its engine:
+the engine finds the literal pieces and names once (`plain_pieces`), each
+render binds the names' values through the same `emit` (`plain_renderer`);
+the text, values and errors are the engine's own.
 """
 from __future__ import annotations
 
@@ -100,13 +106,36 @@ class RenderedSql:
         return self.dialect.bind(self.marked, self.values)
 
 
-class CompiledTemplate:
-    """A checked, compiled template. `render` is safe to call concurrently."""
+def plain_renderer(pieces: tuple[str, ...]) -> Callable[[dict], str]:
+    """The render of a plain template: `pieces` is literal text and variable names in
+    turn (text, name, text, …, text). A name missing from the values is None, as an
+    undefined variable is for either engine."""
+    texts, names = pieces[0::2], pieces[1::2]
+    first, rest = texts[0], tuple(zip(names, texts[1:], strict=True))
 
-    def __init__(self, engine: str, source: str, render_marked: Callable[[dict], str], skeleton: str):
+    def render(values: dict) -> str:
+        out = [first]
+        get = values.get
+        for name, text in rest:
+            out.append(emit(get(name)))
+            out.append(text)
+        return "".join(out)
+
+    return render
+
+
+class CompiledTemplate:
+    """A checked, compiled template. `render` is safe to call concurrently.
+    `plain`: the template's `plain_renderer` pieces when it is plain (the engine is
+    then not run per render; `engine_render` is what it would run)."""
+
+    def __init__(self, engine: str, source: str, render_marked: Callable[[dict], str], skeleton: str,
+                 plain: tuple[str, ...] | None = None):
         self.engine = engine
         self.source = source
-        self._render_marked = render_marked
+        self.engine_render = render_marked
+        self.plain = plain
+        self._render_marked = plain_renderer(plain) if plain is not None else render_marked
         self.skeleton = skeleton          # literal text of every branch, loop bodies twice, MARKs for outputs
         self._shapes: dict[tuple[str, str], sqltext.SqlShape] = {}
 

@@ -50,6 +50,7 @@ from chalicelib.errors import (
 )
 
 from .dialects import BoundStatement, normalize_db_type
+from .pg_answers import read_status_answer
 
 CONNECT_TIMEOUT_S = 5
 COM_RESET_CONNECTION = 0x1F
@@ -178,8 +179,7 @@ class DbConnection:
             return not self.broken
         sql, self.unread = self.unread, None
         try:
-            from pg8000.core import Context
-            self.raw.handle_messages(Context(sql))
+            read_status_answer(self.raw, sql)   # pg_answers: pg8000's reader without the rows
         except Exception:
             log.warning("session reset failed; closing the connection", exc_info=True)
             self.broken = True

@@ -2,6 +2,8 @@
 every `{{ }}` value (`binding.emit`); only the filters in `_JINJA_FILTERS`
 exist, `~` and `for` are size-bounded and counted (`bounds`), and the AST is
 checked (no calls, macros, includes, block set, `_` names) before anything runs.
+A plain template (text and `{{ name }}` only) renders through
+`binding.plain_renderer`.
 """
 from __future__ import annotations
 
@@ -152,6 +154,25 @@ class Jinja2Engine(TemplateEngine):
         walk(ast)
         return "".join(out)
 
+    @staticmethod
+    def _plain(ast) -> tuple[str, ...] | None:
+        """(text, name, text, …, text) when the template is only literal text and outputs
+        of bare variable names; None otherwise."""
+        from jinja2 import nodes
+        pieces, text = [], ""
+        for node in ast.body:
+            if type(node) is not nodes.Output:
+                return None
+            for child in node.nodes:
+                if type(child) is nodes.TemplateData:
+                    text += child.data
+                elif type(child) is nodes.Name and child.ctx == "load":
+                    pieces += [text, child.name]
+                    text = ""
+                else:
+                    return None
+        return (*pieces, text)
+
     def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
         from jinja2 import TemplateSyntaxError
         problems = common_source_checks(source)
@@ -164,7 +185,7 @@ class Jinja2Engine(TemplateEngine):
         problems = self._check(ast, set(declared))
         if problems:
             raise TemplateError(problems, self.name)
-        skeleton = self._skeleton(ast)
+        skeleton, plain = self._skeleton(ast), self._plain(ast)
         try:
             code = self.env.compile(self._bound(ast))
             template = self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
@@ -178,4 +199,4 @@ class Jinja2Engine(TemplateEngine):
             finally:
                 bounds.reset_loop_budget(token)
 
-        return CompiledTemplate(self.name, source, render, skeleton)
+        return CompiledTemplate(self.name, source, render, skeleton, plain)

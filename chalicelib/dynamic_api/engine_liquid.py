@@ -1,6 +1,7 @@
 """The liquid engine (python-liquid) of `engines`: every `{{ }}` and `{% echo %}`
 is a bound value (`binding.emit`); only the tags in `_LIQUID_TAGS` exist;
-filters are size-bounded and loops counted (`bounds`).
+filters are size-bounded and loops counted (`bounds`). A plain template
+(text and `{{ name }}` only) renders through `binding.plain_renderer`.
 """
 from __future__ import annotations
 
@@ -139,6 +140,26 @@ class LiquidEngine(TemplateEngine):
             walk(n)
         return "".join(out)
 
+    def _plain(self, template) -> tuple[str, ...] | None:
+        """(text, name, text, …, text) when every node is literal text or an output of a bare
+        variable name (no filters, attributes or items); None otherwise."""
+        from liquid.builtin.content import ContentNode
+        from liquid.builtin.expressions.filtered import FilteredExpression
+        from liquid.builtin.expressions.path import Path
+        pieces, text = [], ""
+        for node in template.nodes:
+            if type(node) is ContentNode:
+                text += node.text
+                continue
+            expr = getattr(node, "expression", None)
+            if not (type(node) in self._output_nodes and type(expr) is FilteredExpression and not expr.filters
+                    and type(expr.left) is Path and len(expr.left.path) == 1
+                    and isinstance(expr.left.path[0], str)):
+                return None
+            pieces += [text, expr.left.path[0]]
+            text = ""
+        return (*pieces, text)
+
     def compile(self, source: str, declared: Iterable[str] = ()) -> CompiledTemplate:
         from liquid.exceptions import LiquidError
         problems = common_source_checks(source)
@@ -165,6 +186,6 @@ class LiquidEngine(TemplateEngine):
             except OutputStreamLimitError:
                 raise bounds.too_much_sql(bounds.MAX_STRING + 1) from None
 
-        return CompiledTemplate(self.name, source, render, self._skeleton(template))
+        return CompiledTemplate(self.name, source, render, self._skeleton(template), self._plain(template))
 
 

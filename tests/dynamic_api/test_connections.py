@@ -211,3 +211,27 @@ def test_a_postgresql_connection_whose_reset_the_server_refused_is_closed_not_re
         assert backend_id(c3) != first
     assert mgr.opened_count("p-reset") == 2
     mgr.close_all()
+
+
+def test_a_status_answer_is_read_as_pg8000_reads_it_errors_after_ready_notices_kept(pg_target_params):
+    from pg8000.core import _flush
+    from pg8000.exceptions import DatabaseError
+
+    from chalicelib.dynamic_api.pg_answers import read_status_answer
+    conn = connect(pg_target_params)
+    raw = conn.raw
+    try:
+        sql = "SELECT 1; DO $$ BEGIN RAISE NOTICE 'kept'; END $$; SET application_name = 'answer-test'"
+        raw.send_QUERY(sql)
+        _flush(raw._sock)
+        read_status_answer(raw, sql)
+        assert any(n.get(b"M") == b"kept" for n in raw.notices)
+        assert raw.parameter_statuses["application_name"] == "answer-test"   # ParameterStatus kept
+        raw.send_QUERY("SELECT 1 / 0; SELECT 2")
+        _flush(raw._sock)
+        with pytest.raises(DatabaseError) as err:
+            read_status_answer(raw, "SELECT 1 / 0; SELECT 2")
+        assert err.value.args[0]["C"] == "22012"
+        assert raw.run("SELECT 3") == [[3]]                   # read up to ReadyForQuery: still in step
+    finally:
+        conn.close()

@@ -274,3 +274,44 @@ def test_filters_with_value_arguments_still_produce_one_bound_value(engine, expr
     stmt = render(engine, f"SELECT {{{{ {expr} }}}} AS x", {"v": PAYLOAD})
     assert stmt.sql == "SELECT $1 AS x"
     assert len(stmt.params) == 1
+
+
+PLAIN = ["SELECT * FROM t WHERE id = {{ id }}",
+         "SELECT * FROM t WHERE id = {{id}} AND b = {{ b }}{{ b }}\n",
+         "SELECT * FROM t WHERE id = {{- id -}} \n AND x IN {{ xs }}\r\n",
+         "SELECT 1 {# note #} WHERE a = {{ id }}\n",
+         "SELECT {{ id }}, {{ skipCount }} FROM t;",
+         "SELECT 'a {{ id }}'"]
+NOT_PLAIN = {"jinja2": ["SELECT {{ id | int }}", "SELECT {{ b.x }}", "SELECT {{ xs[0] }}", "SELECT {{ 'lit' }}",
+                        "SELECT 1{% if id %} WHERE a = {{ id }}{% endif %}", "SELECT {{ id ~ b }}"],
+             "liquid": ["SELECT {{ id | plus: 1 }}", "SELECT {{ b.x }}", "SELECT {{ xs[0] }}", "SELECT {{ 'lit' }}",
+                        "SELECT 1{% if id %} WHERE a = {{ id }}{% endif %}", "SELECT {% echo id | upcase %}"]}
+PLAIN_VALUES = [{"id": 5, "b": "x", "xs": [1, 2], "skipCount": None},
+                {"id": None, "b": dt.date(2020, 1, 1), "xs": [], "skipCount": 3},
+                {"id": {"no": "dict"}, "b": "x" * 10, "xs": ("a",), "skipCount": None},
+                {"b": "missing id", "xs": [[1]]}]
+
+
+def _outcome(compiled, values):
+    try:
+        r = compiled.render(values, PG)
+    except Exception as exc:  # the same error, class and message
+        return type(exc), str(exc)
+    return r.marked, r.values, r.first_keyword
+
+
+@pytest.mark.parametrize("engine", ["jinja2", "liquid"])
+@pytest.mark.parametrize("source", PLAIN)
+def test_a_plain_template_renders_without_its_engine_to_the_engines_answer(engine, source):
+    from chalicelib.dynamic_api.binding import CompiledTemplate
+    compiled = engines.get_engine(engine).compile(source, ["id", "b", "xs"])
+    assert compiled.plain is not None
+    through_engine = CompiledTemplate(engine, source, compiled.engine_render, compiled.skeleton)
+    for values in PLAIN_VALUES:
+        assert _outcome(compiled, values) == _outcome(through_engine, values)
+
+
+@pytest.mark.parametrize("engine", ["jinja2", "liquid"])
+def test_filters_attributes_literals_and_tags_are_rendered_by_the_engine(engine):
+    for source in NOT_PLAIN[engine]:
+        assert engines.get_engine(engine).compile(source, ["id", "b", "xs"]).plain is None, source
