@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.db.wire import no_delay, run_bound
+from chalicelib.db.wire import no_delay, read_status_answer, run_bound
 from chalicelib.errors import (
     ConnectionFailed,
     ConnectionRejected,
@@ -50,7 +50,6 @@ from chalicelib.errors import (
 )
 
 from .dialects import BoundStatement, normalize_db_type
-from .pg_answers import read_status_answer
 
 CONNECT_TIMEOUT_S = 5
 COM_RESET_CONNECTION = 0x1F
@@ -179,7 +178,7 @@ class DbConnection:
             return not self.broken
         sql, self.unread = self.unread, None
         try:
-            read_status_answer(self.raw, sql)   # pg_answers: pg8000's reader without the rows
+            read_status_answer(self.raw, sql)   # db.wire: pg8000's reader without the rows
         except Exception:
             log.warning("session reset failed; closing the connection", exc_info=True)
             self.broken = True

@@ -217,7 +217,7 @@ def test_a_status_answer_is_read_as_pg8000_reads_it_errors_after_ready_notices_k
     from pg8000.core import _flush
     from pg8000.exceptions import DatabaseError
 
-    from chalicelib.dynamic_api.pg_answers import read_status_answer
+    from chalicelib.db.wire import read_status_answer
     conn = connect(pg_target_params)
     raw = conn.raw
     try:
