@@ -18,6 +18,7 @@ is allowed.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -115,8 +116,13 @@ _ORDERED = {4: sorted((r for r in ROWS if r.network.version == 4), key=lambda r:
 
 
 def row_for(address: str | IPAddress) -> Row | None:
-    """The most specific registry row containing `address` (None: ordinary unicast)."""
-    ip = _address(address)
+    """The most specific registry row containing `address` (None: ordinary unicast).
+    The registry is fixed: an address's row is looked up once (a bounded memo)."""
+    return _row_of(_address(address))
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_of(ip: IPAddress) -> Row | None:
     for row in _ORDERED[ip.version]:
         if ip in row.network:
             return row

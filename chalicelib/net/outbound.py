@@ -219,6 +219,46 @@ def _undecoded(resp) -> str | None:
     return value
 
 
+_AUTHORITY_END = re.compile(r"[\\/?#]")
+_AUTHORITIES_MAX = 1024
+_valid_authorities: dict[str, bool] = {}   # "scheme://authority" requests' URL check accepted
+
+
+def _authority(url: str) -> str | None:
+    """`scheme://authority` of an http(s) URL as urllib3 splits it (the authority ends at the
+    first of \\ / ? #), or None for any other form."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    end = _AUTHORITY_END.search(url, len(scheme) + 3)
+    return url[: end.start()] if end else url
+
+
+def _prepare(requests: Any, method: str, url: str, headers: dict, params: Any, body: Any) -> Any:
+    """What `requests.Request(method, url, headers=, params=, data=body).prepare()` answers,
+    without the steps that cannot change anything here: the cookie jar (none is ever
+    given: a Cookie header comes in `headers`), credentials from the URL (check_url refuses
+    them) and hooks (none). Without `params` the URL is sent exactly as given (requests
+    would decode %2E etc., turning an encoded "%2E%2E" segment back into ".."), so requests'
+    URL preparation only checks it; what it refuses depends on the scheme and authority
+    alone (the path, query and fragment are only re-encoded), so an authority it accepted
+    once is not checked again (a bounded memo)."""
+    p = requests.PreparedRequest()
+    p.prepare_method(method)
+    authority = None if params else _authority(url)
+    if authority is None or authority not in _valid_authorities:
+        p.prepare_url(url, params if params is not None else {})   # raises what requests refuses
+        if authority is not None:
+            if len(_valid_authorities) >= _AUTHORITIES_MAX:
+                _valid_authorities.clear()
+            _valid_authorities[authority] = True
+    if not params:
+        p.url = url
+    p.prepare_headers(headers)
+    p.prepare_body(body if body is not None else [], [], None)
+    return p
+
+
 def fetch(
     url: str,
     *,
@@ -268,13 +308,9 @@ def fetch(
         hdrs = {k: v for k, v in send_headers.items() if k.lower() != "host"}
         hdrs["Host"] = target.host_header
         try:
-            prepared = requests.Request(method, hop_url, headers=hdrs, params=hop_params, data=hop_body).prepare()
+            prepared = _prepare(requests, method, hop_url, hdrs, hop_params, hop_body)
         except (requests.exceptions.RequestException, ValueError) as exc:
             raise OutboundRefused(f"invalid request: {_short(exc)}", {"url": hop_url}) from None
-        if not hop_params:
-            # keep the caller's exact encoding: requests would decode %2E etc.
-            # (turning an encoded "%2E%2E" segment back into "..")
-            prepared.url = hop_url
         # The PinnedAdapter reads it back: requests has no field for the address to connect to.
         prepared.pinned_target = target  # type: ignore[attr-defined]
         read_t = min(r_timeout, remaining)
