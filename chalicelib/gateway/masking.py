@@ -18,6 +18,7 @@ from chalicelib import masking
 from chalicelib.gateway.upstream_auth import Sensitive
 
 MASK = masking.MASK
+_LOG_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))   # stateless: one for every body
 
 
 def scrub(text: str | None, values: Iterable[str]) -> str | None:
@@ -41,8 +42,7 @@ def body_for_log(data: bytes | None, content_type: str | None, limit: int, sensi
     text: str
     if "json" in ctype and len(data) <= 4 * limit:
         try:
-            text = json.dumps(masking.mask(json.loads(data), sensitive.query), ensure_ascii=False,
-                              separators=(",", ":"))
+            text = _LOG_JSON.encode(masking.mask(json.loads(data), sensitive.query))
         except ValueError:
             text = masking.mask_text(data.decode("utf-8", errors="replace"))
     else:
