@@ -134,7 +134,12 @@ def _row_of(ip: IPAddress) -> Row | None:
 def classify_address(address: str | IPAddress) -> tuple[str, str] | None:
     """``(class name, range)`` when `address` may not be reached without the
     allowlist, else None."""
-    row = row_for(address)
+    return _classified(_address(address))
+
+
+@functools.lru_cache(maxsize=4096)
+def _classified(ip: IPAddress) -> tuple[str, str] | None:
+    row = _row_of(ip)
     if row is None or row.reachable:
         return None
     return row.name, ("outside 2000::/3" if row is _OUTSIDE_V6 else str(row.network))

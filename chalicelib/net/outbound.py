@@ -130,6 +130,10 @@ def _get_adapter():
         with _adapter_lock:
             if _adapter is None:
                 from requests.adapters import HTTPAdapter
+                from requests.exceptions import InvalidURL
+                from requests.models import Response
+                from requests.structures import CaseInsensitiveDict
+                from requests.utils import get_encoding_from_headers
 
                 class PinnedAdapter(HTTPAdapter):
                     """Connects to `request.pinned_address` while Host, SNI and
@@ -146,6 +150,34 @@ def _get_adapter():
                             pool_kwargs["server_hostname"] = target.host
                             pool_kwargs["assert_hostname"] = target.host
                         return host_params, pool_kwargs
+
+                    # This module never sends through a proxy (`proxies={}`) and never reads
+                    # `response.cookies` (every Set-Cookie line is in header_items): the three
+                    # below skip requests' proxy lookups and its cookie-jar copy, nothing else.
+                    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+                        if proxies:
+                            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+                        try:
+                            host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+                                request, verify, cert)
+                        except ValueError as e:
+                            raise InvalidURL(e, request=request) from None
+                        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+                    def request_url(self, request, proxies):
+                        return super().request_url(request, proxies) if proxies else request.path_url
+
+                    def build_response(self, req, resp):
+                        response = Response()
+                        response.status_code = getattr(resp, "status", None)
+                        response.headers = CaseInsensitiveDict(getattr(resp, "headers", {}))
+                        response.encoding = get_encoding_from_headers(response.headers)
+                        response.raw = resp
+                        response.reason = resp.reason
+                        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else req.url
+                        response.request = req
+                        response.connection = self
+                        return response
 
                 _adapter = PinnedAdapter(pool_connections=64, pool_maxsize=32, max_retries=0)
     return _adapter

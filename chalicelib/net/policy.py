@@ -192,7 +192,19 @@ def _normalise_host(host: str, for_setting: bool = False) -> str:
 def literal_address(host: str) -> IPAddress | None:
     """The IP address a host string denotes without DNS, in any numeric form
     the C resolver accepts (``127.1``, ``2130706433``, ``0x7f000001``,
-    ``0177.0.0.1``), or None for a name."""
+    ``0177.0.0.1``), or None for a name. Pure: a host name's answer is kept
+    (a bounded memo; a refused form is refused every time)."""
+    if type(host) is str and len(host) <= 255:
+        return _literal_once(host)
+    return _literal(host)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_once(host: str) -> IPAddress | None:
+    return _literal(host)
+
+
+def _literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
