@@ -344,7 +344,7 @@ def fetch(
         except (requests.exceptions.RequestException, ValueError) as exc:
             raise OutboundRefused(f"invalid request: {_short(exc)}", {"url": hop_url}) from None
         # The PinnedAdapter reads it back: requests has no field for the address to connect to.
-        prepared.pinned_target = target  # type: ignore[attr-defined]
+        prepared.pinned_target = target
         read_t = min(r_timeout, remaining)
         try:
             resp = adapter.send(

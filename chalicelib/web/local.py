@@ -56,7 +56,7 @@ class SegmentRouteMatcher(RouteMatcher):
         parts = path.split("/")
         captured: dict[str, str] = {}   # shared across the routes tried, as in Chalice
         for route_url, segments in self._by_length.get(len(parts), ()):
-            for value, (capture, literal) in zip(parts, segments):
+            for value, (capture, literal) in zip(parts, segments, strict=True):   # same length
                 if capture is not None:
                     captured[capture] = value
                     continue
@@ -108,16 +108,16 @@ class EnvelopeTestHTTPClient(TestHTTPClient):
         self._local_gateway = EnvelopeGateway(app, self._config)
 
     @contextlib.contextmanager
-    def _patched_env_vars(self, environment_variables):  # type: ignore[no-untyped-def]
+    def _patched_env_vars(self, environment_variables):
         # Chalice's BaseClient._patched_env_vars: os.environ is a patched copy for the request.
         original = os.environ
         patched = _environ_copy()
         patched.update(environment_variables)
-        os.environ = patched  # type: ignore[assignment]
+        os.environ = patched  # noqa: B003 - a copy for the request, as Chalice does
         try:
             yield
         finally:
-            os.environ = original
+            os.environ = original  # noqa: B003 - the process environment back
 
 
 class ApiTestClient(Client):
