@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -91,11 +92,15 @@ class EnvelopeGateway(LocalGateway):
 
 
 def _environ_copy() -> dict[str, str]:
-    """`os.environ.copy()`, reading the process environment's entries once each."""
+    """`os.environ.copy()`, reading the process environment's entries once each (on POSIX,
+    decoded as os.environ decodes them: the file-system encoding, surrogateescape)."""
     env: Any = os.environ
     data = getattr(env, "_data", None)
     if type(env) is not os._Environ or not isinstance(data, dict):
         return dict(env)
+    if os.name == "posix":
+        enc = sys.getfilesystemencoding()
+        return {k.decode(enc, "surrogateescape"): v.decode(enc, "surrogateescape") for k, v in data.items()}
     key, value = env.decodekey, env.decodevalue
     return {key(k): value(v) for k, v in data.items()}
 
