@@ -44,7 +44,8 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"))   # stateless: shared
+# One encoder (json.dumps with these options would build a new one per call; it keeps no state).
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def dumps(value: Any) -> str:

@@ -25,6 +25,7 @@ nested values included.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
@@ -49,13 +50,33 @@ _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^/\s:@?#]*:)([^@\s/?#]+)(@)", 
 _QUERY_PAIR = re.compile(r"(^|[?&;])([^=&;#\s?]+)=([^&;#\s]*)")
 
 
+_MEMO_NAME_CHARS = 64   # names up to this long are normalised once (a bounded memo): headers, fields
+
+
 def normalise_name(name: Any) -> str:
+    if type(name) is str and len(name) <= _MEMO_NAME_CHARS:
+        return _normalised(name)
     return _NON_ALNUM.sub("", str(name).lower())
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(name: str) -> str:
+    return _NON_ALNUM.sub("", name.lower())
 
 
 def is_secret_name(name: Any) -> bool:
     """The one rule deciding whether a field / header / parameter name holds a secret."""
-    n = normalise_name(name)
+    if type(name) is str and len(name) <= _MEMO_NAME_CHARS:
+        return _secret_name(name)
+    return _secret_normalised(normalise_name(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:
+    return _secret_normalised(_normalised(name))
+
+
+def _secret_normalised(n: str) -> bool:
     return bool(n) and (n in SECRET_NAMES or n.endswith(SECRET_SUFFIXES))
 
 
@@ -180,7 +201,16 @@ def scrub(text: str | None, values: Iterable[str] = ()) -> str | None:
     """`text` with every clear secret value (4 characters or more) replaced."""
     if not text:
         return text
-    for v in sorted({v for v in values if isinstance(v, str) and len(v) >= 4}, key=len, reverse=True):
+    return _scrub_in_order(text, _scrub_order(values))
+
+
+def _scrub_order(values: Iterable[str]) -> list[str]:
+    """The values `scrub` replaces, longest first."""
+    return sorted({v for v in values if isinstance(v, str) and len(v) >= 4}, key=len, reverse=True)
+
+
+def _scrub_in_order(text: str, ordered: list[str]) -> str:
+    for v in ordered:
         if v in text:
             text = text.replace(v, MASK)
     return text
@@ -240,9 +270,12 @@ def mask_headers(headers: Mapping[str, Any] | None, names: Iterable[str] = (),
     """Headers as they may be logged: secret-named ones (Authorization,
     Cookie, X-Api-Key ...) and `names` masked, clear `values` scrubbed."""
     extra = frozenset(normalise_name(n) for n in names)
-    values = list(values)
+    ordered = _scrub_order(values)   # once for every header (what scrub(..., values) does)
 
     def shown(v: Any) -> Any:  # a header sent several times is a list of its values
-        return [shown(i) for i in v] if isinstance(v, list) else scrub(mask_text(str(v)), values)
+        if isinstance(v, list):
+            return [shown(i) for i in v]
+        text = mask_text(str(v))
+        return _scrub_in_order(text, ordered) if text else text
     return {k: (MASK if is_secret_name(k) or normalise_name(k) in extra else shown(v))
             for k, v in (headers or {}).items()}

@@ -75,13 +75,22 @@ def set_sink(sink: Callable[[str], None] | None) -> None:
     _sink = sink
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)   # stateless: one for every line
+_second: tuple[int, str] = (-1, "")   # the last second formatted, and its text
+
+
 def _emit(obj: dict) -> None:
-    (_sink or _write_stderr)(json.dumps(obj, separators=(",", ":"), default=str))
+    (_sink or _write_stderr)(_ENCODER.encode(obj))
 
 
 def _timestamp(now: float) -> str:
+    global _second
     ms = int(now * 1000) % 1000
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{ms:03d}+0000"
+    sec, text = _second
+    if sec != int(now):
+        sec, text = int(now), time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+        _second = (sec, text)
+    return text + f",{ms:03d}+0000"
 
 
 def _namespace() -> str:

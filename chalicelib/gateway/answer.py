@@ -180,7 +180,8 @@ def finish(outcome: Outcome, caller: Caller, db=None) -> dict:
         out_headers = response_headers(resp)
         entry.status_code = resp.status_code
         entry.response_headers = masking.mask_headers(out_headers, sensitive)
-        entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive)
+        entry.response_body = masking.body_for_log(resp.content, ctype, limit, sensitive,
+                                                   **({"parsed": body} if encoding == "json" else {}))
         entry.response_size = len(resp.content)
         if resp.status_code >= 400:
             entry.error_type = "upstream_status"

@@ -126,6 +126,7 @@ def ensure_callable(t: Target) -> None:
 
 _LRU_MAX = 256
 _auth_cache: dict[str, dict] = {}
+_sensitive_cache: dict[str, upstream_auth.Sensitive] = {}   # by the same ciphertext as _auth_cache
 _components_cache: dict[tuple, dict] = {}
 _needs_components: dict[tuple, bool] = {}
 _cache_lock = threading.Lock()
@@ -156,6 +157,19 @@ def auth_config_of(t: Target) -> dict | None:
             cfg = _remember(_auth_cache, token, _checked(cfg, t))
         return cfg
     return _checked(stored, t)  # unsealed (written before encryption was configured)
+
+
+def sensitive_of(t: Target, cfg: dict | None) -> upstream_auth.Sensitive:
+    """`upstream_auth.sensitive_for(cfg)` for this call (its own copy): worked out once per
+    sealed auth_config (cached by ciphertext, like the config itself)."""
+    stored = t.auth_config
+    token = stored.get("_enc") if isinstance(stored, dict) else None
+    if not isinstance(token, str):
+        return upstream_auth.sensitive_for(cfg)
+    known = _sensitive_cache.get(token)
+    if known is None:
+        known = _remember(_sensitive_cache, token, upstream_auth.sensitive_for(cfg))
+    return known.copy()
 
 
 def _checked(cfg, t: Target):
@@ -296,7 +310,7 @@ def invoke_endpoint(endpoint_id: str, inp: InvokeInput, *, timeout_ms: int | Non
             ratelimit.check(bucket, limit)
 
     with spans.span("prepare"):
-        sensitive = upstream_auth.sensitive_for(cfg)
+        sensitive = sensitive_of(t, cfg)
         plan = call_plan(t, timeout_ms)
         policy = outbound.policy_from_settings(max_bytes=response_limit())
     caller = Caller(client_ip, user_agent, reference_id)

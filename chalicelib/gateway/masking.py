@@ -18,6 +18,7 @@ from chalicelib import masking
 from chalicelib.gateway.upstream_auth import Sensitive
 
 MASK = masking.MASK
+_LOG_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))   # stateless: one for every body
 
 
 def scrub(text: str | None, values: Iterable[str]) -> str | None:
@@ -32,17 +33,22 @@ def mask_url(url: str, sensitive: Sensitive) -> str:
     return masking.scrub(masking.mask_url(url, sensitive.query), sensitive.values) or url
 
 
-def body_for_log(data: bytes | None, content_type: str | None, limit: int, sensitive: Sensitive) -> str | None:
+_UNPARSED: Any = object()
+
+
+def body_for_log(data: bytes | None, content_type: str | None, limit: int, sensitive: Sensitive,
+                 parsed: Any = _UNPARSED) -> str | None:
     """The body as log text: secret JSON / form fields masked, clear secrets
-    scrubbed, cut at `limit` bytes with a marker."""
+    scrubbed, cut at `limit` bytes with a marker. `parsed`: `json.loads(data)`
+    when the caller already has it (not parsed twice)."""
     if data is None or data == b"":
         return None
     ctype = (content_type or "").lower()
     text: str
     if "json" in ctype and len(data) <= 4 * limit:
         try:
-            text = json.dumps(masking.mask(json.loads(data), sensitive.query), ensure_ascii=False,
-                              separators=(",", ":"))
+            value = json.loads(data) if parsed is _UNPARSED else parsed
+            text = _LOG_JSON.encode(masking.mask(value, sensitive.query))
         except ValueError:
             text = masking.mask_text(data.decode("utf-8", errors="replace"))
     else:

@@ -43,6 +43,10 @@ class Sensitive:
     cookies: set[str] = field(default_factory=set)
     values: set[str] = field(default_factory=set)
 
+    def copy(self) -> "Sensitive":
+        """An independent copy (a call adds to its own: an OAuth2 token it fetched)."""
+        return Sensitive(set(self.headers), set(self.query), set(self.cookies), set(self.values))
+
 
 def sensitive_for(cfg: dict | None) -> Sensitive:
     """What `cfg` makes secret in one call: its apiKey and extra-header names, and its clear

@@ -18,6 +18,7 @@ is allowed.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -115,8 +116,13 @@ _ORDERED = {4: sorted((r for r in ROWS if r.network.version == 4), key=lambda r:
 
 
 def row_for(address: str | IPAddress) -> Row | None:
-    """The most specific registry row containing `address` (None: ordinary unicast)."""
-    ip = _address(address)
+    """The most specific registry row containing `address` (None: ordinary unicast).
+    The registry is fixed: an address's row is looked up once (a bounded memo)."""
+    return _row_of(_address(address))
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_of(ip: IPAddress) -> Row | None:
     for row in _ORDERED[ip.version]:
         if ip in row.network:
             return row
@@ -128,7 +134,12 @@ def row_for(address: str | IPAddress) -> Row | None:
 def classify_address(address: str | IPAddress) -> tuple[str, str] | None:
     """``(class name, range)`` when `address` may not be reached without the
     allowlist, else None."""
-    row = row_for(address)
+    return _classified(_address(address))
+
+
+@functools.lru_cache(maxsize=4096)
+def _classified(ip: IPAddress) -> tuple[str, str] | None:
+    row = _row_of(ip)
     if row is None or row.reachable:
         return None
     return row.name, ("outside 2000::/3" if row is _OUTSIDE_V6 else str(row.network))

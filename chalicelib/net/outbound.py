@@ -130,6 +130,10 @@ def _get_adapter():
         with _adapter_lock:
             if _adapter is None:
                 from requests.adapters import HTTPAdapter
+                from requests.exceptions import InvalidURL
+                from requests.models import Response
+                from requests.structures import CaseInsensitiveDict
+                from requests.utils import get_encoding_from_headers
 
                 class PinnedAdapter(HTTPAdapter):
                     """Connects to `request.pinned_address` while Host, SNI and
@@ -146,6 +150,34 @@ def _get_adapter():
                             pool_kwargs["server_hostname"] = target.host
                             pool_kwargs["assert_hostname"] = target.host
                         return host_params, pool_kwargs
+
+                    # This module never sends through a proxy (`proxies={}`) and never reads
+                    # `response.cookies` (every Set-Cookie line is in header_items): the three
+                    # below skip requests' proxy lookups and its cookie-jar copy, nothing else.
+                    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+                        if proxies:
+                            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+                        try:
+                            host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+                                request, verify, cert)
+                        except ValueError as e:
+                            raise InvalidURL(e, request=request) from None
+                        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+                    def request_url(self, request, proxies):
+                        return super().request_url(request, proxies) if proxies else request.path_url
+
+                    def build_response(self, req, resp):
+                        response = Response()
+                        response.status_code = getattr(resp, "status", None)
+                        response.headers = CaseInsensitiveDict(getattr(resp, "headers", {}))
+                        response.encoding = get_encoding_from_headers(response.headers)
+                        response.raw = resp
+                        response.reason = resp.reason
+                        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else req.url
+                        response.request = req
+                        response.connection = self
+                        return response
 
                 _adapter = PinnedAdapter(pool_connections=64, pool_maxsize=32, max_retries=0)
     return _adapter
@@ -219,6 +251,46 @@ def _undecoded(resp) -> str | None:
     return value
 
 
+_AUTHORITY_END = re.compile(r"[\\/?#]")
+_AUTHORITIES_MAX = 1024
+_valid_authorities: dict[str, bool] = {}   # "scheme://authority" requests' URL check accepted
+
+
+def _authority(url: str) -> str | None:
+    """`scheme://authority` of an http(s) URL as urllib3 splits it (the authority ends at the
+    first of \\ / ? #), or None for any other form."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    end = _AUTHORITY_END.search(url, len(scheme) + 3)
+    return url[: end.start()] if end else url
+
+
+def _prepare(requests: Any, method: str, url: str, headers: dict, params: Any, body: Any) -> Any:
+    """What `requests.Request(method, url, headers=, params=, data=body).prepare()` answers,
+    without the steps that cannot change anything here: the cookie jar (none is ever
+    given: a Cookie header comes in `headers`), credentials from the URL (check_url refuses
+    them) and hooks (none). Without `params` the URL is sent exactly as given (requests
+    would decode %2E etc., turning an encoded "%2E%2E" segment back into ".."), so requests'
+    URL preparation only checks it; what it refuses depends on the scheme and authority
+    alone (the path, query and fragment are only re-encoded), so an authority it accepted
+    once is not checked again (a bounded memo)."""
+    p = requests.PreparedRequest()
+    p.prepare_method(method)
+    authority = None if params else _authority(url)
+    if authority is None or authority not in _valid_authorities:
+        p.prepare_url(url, params if params is not None else {})   # raises what requests refuses
+        if authority is not None:
+            if len(_valid_authorities) >= _AUTHORITIES_MAX:
+                _valid_authorities.clear()
+            _valid_authorities[authority] = True
+    if not params:
+        p.url = url
+    p.prepare_headers(headers)
+    p.prepare_body(body if body is not None else [], [], None)
+    return p
+
+
 def fetch(
     url: str,
     *,
@@ -268,15 +340,11 @@ def fetch(
         hdrs = {k: v for k, v in send_headers.items() if k.lower() != "host"}
         hdrs["Host"] = target.host_header
         try:
-            prepared = requests.Request(method, hop_url, headers=hdrs, params=hop_params, data=hop_body).prepare()
+            prepared = _prepare(requests, method, hop_url, hdrs, hop_params, hop_body)
         except (requests.exceptions.RequestException, ValueError) as exc:
             raise OutboundRefused(f"invalid request: {_short(exc)}", {"url": hop_url}) from None
-        if not hop_params:
-            # keep the caller's exact encoding: requests would decode %2E etc.
-            # (turning an encoded "%2E%2E" segment back into "..")
-            prepared.url = hop_url
         # The PinnedAdapter reads it back: requests has no field for the address to connect to.
-        prepared.pinned_target = target  # type: ignore[attr-defined]
+        prepared.pinned_target = target
         read_t = min(r_timeout, remaining)
         try:
             resp = adapter.send(

@@ -12,6 +12,7 @@ IP literals in any numeric form (``127.1``, ``2130706433``, ``0x7f000001``,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 import socket
@@ -116,11 +117,23 @@ class Allowlist:
 def parse_allowlist(spec: str | Iterable[str] | Allowlist | None) -> Allowlist:
     """Build an Allowlist from a comma/space separated string or an iterable of
     entries: CIDRs or addresses (``127.0.0.0/8``, ``::1``) and ``host[:port]``
-    strings (``localhost:8080``, ``[::1]:9000``, ``*.corp.example``)."""
+    strings (``localhost:8080``, ``[::1]:9000``, ``*.corp.example``). A string or a
+    tuple of strings (the setting's form) is parsed once (the Allowlist is immutable)."""
     if spec is None:
         return Allowlist()
     if isinstance(spec, Allowlist):
         return spec
+    if type(spec) is str or (type(spec) is tuple and all(type(e) is str for e in spec)):
+        return _parse_allowlist_once(spec)
+    return _parse_allowlist(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_allowlist_once(spec: str | tuple[str, ...]) -> Allowlist:
+    return _parse_allowlist(spec)
+
+
+def _parse_allowlist(spec: str | Iterable[str]) -> Allowlist:
     entries = re.split(r"[,\s]+", spec) if isinstance(spec, str) else list(spec)
     networks, hosts = [], []
     for raw in entries:
@@ -179,7 +192,19 @@ def _normalise_host(host: str, for_setting: bool = False) -> str:
 def literal_address(host: str) -> IPAddress | None:
     """The IP address a host string denotes without DNS, in any numeric form
     the C resolver accepts (``127.1``, ``2130706433``, ``0x7f000001``,
-    ``0177.0.0.1``), or None for a name."""
+    ``0177.0.0.1``), or None for a name. Pure: a host name's answer is kept
+    (a bounded memo; a refused form is refused every time)."""
+    if type(host) is str and len(host) <= 255:
+        return _literal_once(host)
+    return _literal(host)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_once(host: str) -> IPAddress | None:
+    return _literal(host)
+
+
+def _literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -322,7 +347,7 @@ class OutboundPolicy:
         """A copy with the given limits replaced (None leaves one as it is);
         `allowlist` may be given in any form `parse_allowlist` reads."""
         given = {k: v for k, v in limits.items() if v is not None}
-        unknown = set(given) - {f.name for f in dataclasses.fields(self)}
+        unknown = given.keys() - _POLICY_FIELDS
         if unknown:
             raise TypeError(f"unknown outbound limit(s): {', '.join(sorted(unknown))}")
         if "allowlist" in given:
@@ -332,6 +357,9 @@ class OutboundPolicy:
     def check(self, url: str, *, redirect_from: str | None = None) -> "Target":
         """`check_url` under this policy's allowlist and resolver."""
         return check_url(url, self.allowlist, self.resolver, _redirect_from=redirect_from)
+
+
+_POLICY_FIELDS = frozenset(f.name for f in dataclasses.fields(OutboundPolicy))
 
 
 def origin_of(url: str) -> tuple[str, str, int] | None:

@@ -82,6 +82,10 @@ def refuse_nul(value: Any, where: str) -> None:
                               field_errors(field_error(at, "NUL characters are not allowed", "string_nul")))
 
 
+# One decoder (json.loads with these hooks would build a new one per call; it keeps no state between calls).
+_DECODER = json.JSONDecoder(parse_constant=_not_json_number, parse_float=_finite_float, parse_int=_bounded_int)
+
+
 def parse_json(raw: bytes | str, where: str = "body", max_depth: int = MAX_JSON_DEPTH) -> Any:
     """The one JSON reader for request bodies: UTF-8 only, nesting bounded
     (deeper than `max_depth` is a 400), NaN / Infinity / 1e999 refused, no
@@ -101,8 +105,9 @@ def parse_json(raw: bytes | str, where: str = "body", max_depth: int = MAX_JSON_
         raise ValidationError(f"the {where} nests {depth} levels deep; the limit is {max_depth}",
                               field_errors(field_error([where], f"more than {max_depth} levels", "too_deep")))
     try:
-        data = json.loads(text, parse_constant=_not_json_number, parse_float=_finite_float,
-                          parse_int=_bounded_int)
+        if text.startswith("\ufeff"):   # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        data = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"malformed JSON {where}: {exc.msg} at line {exc.lineno} column {exc.colno}",

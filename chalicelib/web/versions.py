@@ -24,6 +24,7 @@ VERSIONED_PREFIXES = ("/api/",)
 # Not management routes: published dynamic APIs keep their own paths.
 UNVERSIONED = ("/api/dynamic-api/invoke/",)
 
+_PATH_VERSION = re.compile(r"^/api/(v\d+)/")
 _MEDIA = re.compile(r"application/vnd\.(stepflow|datatools)\.(v\d+)\+json", re.IGNORECASE)
 
 
@@ -34,7 +35,7 @@ def versioned_paths(path: str) -> list[str]:
 
 
 def path_version(path: str) -> str | None:
-    m = re.match(r"^/api/(v\d+)/", path or "")
+    m = _PATH_VERSION.match(path or "")
     return m.group(1) if m else None
 
 
