@@ -25,6 +25,7 @@ _SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "propertyName
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _NUMERIC = ("minimum", "maximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
             "minProperties", "maxProperties")
+_NUMERIC_KEYS = frozenset(_NUMERIC)
 UNCHECKED = "; values here are not checked on invoke"
 
 
@@ -40,7 +41,8 @@ def _type_problem(value: Any) -> str | None:
 def _node_problems(node: dict) -> list[tuple[str, str]]:
     found = []
     if "type" in node:
-        msg = _type_problem(node["type"])
+        kind = node["type"]
+        msg = None if kind.__class__ is str and kind in TYPES else _type_problem(kind)
         if msg:
             found.append(("type", msg))
     if "required" in node and not isinstance(node["required"], (list, bool)):
@@ -53,6 +55,8 @@ def _node_problems(node: dict) -> list[tuple[str, str]]:
         except (re.error, RecursionError, OverflowError):
             found.append(("pattern", f"pattern {str(node['pattern'])[:80]!r} is not a valid regular expression"
                                      f"{UNCHECKED}"))
+    if _NUMERIC_KEYS.isdisjoint(node):
+        return found
     for key in _NUMERIC:
         v = node.get(key)
         if key in node and (isinstance(v, bool) or not isinstance(v, (int, float))):
