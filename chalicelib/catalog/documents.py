@@ -11,6 +11,7 @@ at rest and masked in every answer (`chalicelib.catalog.auth_config`).
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from chalicelib.catalog.reimport import reimport_document  # noqa: F401 - part o
 from chalicelib.catalog.spec import ParsedSpec
 from chalicelib.catalog.sql import database, dumps, like
 from chalicelib.catalog.templates import get_template, name_version, parse
+from chalicelib.db import prepared
 from chalicelib.db.where import Where
 from chalicelib.errors import NotFound, ValidationError, field_error, field_errors, invalid_input
 from chalicelib.gateway import targets  # the gateway's cached call targets
@@ -79,6 +81,30 @@ def document_out(row: dict) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _insert_document_sql(spec_sql: str) -> str:
+    """One statement: the document, its endpoints and every audit row (one round
+    trip), for each way of sending parsed_spec (`spec_params`); prepared once per
+    connection (a fixed write whose plan does not depend on its values)."""
+    return prepared(
+        "WITH doc AS (INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
+        " parsed_spec, original_content, content_type, auth_config, rate_limit_config, timeout_config,"
+        " total_endpoints, active_endpoints, created_by, warnings, warning_count, spec_version, source_url,"
+        " skipped_operations, server_index, server_variables)"
+        " VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
+        f" :server_url, {spec_sql}, CAST(:content AS text), :ctype, CAST(:auth AS jsonb),"
+        " CAST(:rl AS jsonb), CAST(:to AS jsonb), :total, :active, CAST(:by AS uuid),"
+        " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index,"
+        " CAST(:server_vars AS jsonb))"
+        f" RETURNING {DOC_COLUMNS}), "
+        + insert_endpoints_sql("doc.id", "doc, ") +
+        ", doc_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
+        f"  SELECT 'api_documents', doc.id, 'INSERT', {document_audit_sql('doc', 'audit_auth')}, CAST(:by AS uuid)"
+        "  FROM doc)"
+        " SELECT doc.*, (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id, 'method', method, 'path', path,"
+        " 'operation_id', operation_id, 'status', status)), '[]') FROM ins)::text AS _endpoints FROM doc")
+
+
 def import_document(db=None, *, content: bytes | str | None = None, template_id: str | None = None,
                     name: str | None = None, version: str | None = None, description: str | None = None,
                     base_url: str | None = None, auth_config: dict | None = None,
@@ -122,24 +148,8 @@ def import_document(db=None, *, content: bytes | str | None = None, template_id:
     spec_sql, spec_extra = spec_params(parsed)
     sealed = seal(auth_config)
     with db.transaction():
-        # One statement: the document, its endpoints and every audit row (one round trip).
         doc = db.one(
-            "WITH doc AS (INSERT INTO api_documents (template_id, name, description, version, base_url, server_url,"
-            " parsed_spec, original_content, content_type, auth_config, rate_limit_config, timeout_config,"
-            " total_endpoints, active_endpoints, created_by, warnings, warning_count, spec_version, source_url,"
-            " skipped_operations, server_index, server_variables)"
-            " VALUES (CAST(:tpl AS uuid), :name, :description, :version, :base_url,"
-            f" :server_url, {spec_sql}, CAST(:content AS text), :ctype, CAST(:auth AS jsonb),"
-            " CAST(:rl AS jsonb), CAST(:to AS jsonb), :total, :active, CAST(:by AS uuid),"
-            " CAST(:warnings AS jsonb), :wc, :sv, :src, CAST(:skipped AS jsonb), :server_index,"
-            " CAST(:server_vars AS jsonb))"
-            f" RETURNING {DOC_COLUMNS}), "
-            + insert_endpoints_sql("doc.id", "doc, ") +
-            ", doc_aud AS (INSERT INTO api_audit_logs (table_name, record_id, operation, new_data, changed_by)"
-            f"  SELECT 'api_documents', doc.id, 'INSERT', {document_audit_sql('doc', 'audit_auth')}, CAST(:by AS uuid)"
-            "  FROM doc)"
-            " SELECT doc.*, (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id, 'method', method, 'path', path,"
-            " 'operation_id', operation_id, 'status', status)), '[]') FROM ins)::text AS _endpoints FROM doc",
+            _insert_document_sql(spec_sql),
             tpl=template_id, name=name,
             description=description if description is not None else parsed.description,
             version=version, base_url=base_url, server_url=(parsed.server_url or None) and parsed.server_url[:500],

@@ -12,7 +12,14 @@
   (`scan_needed`): no `&` (no anchor, so an alias can only be undefined,
   which the loader refuses before expanding anything) and fewer collection
   indicators `[ { - ? :` than `max_depth` (every nested collection opens
-  with one of its own), which small specs usually meet;
+  with one of its own), which small specs usually meet. A larger text that
+  cannot hold an anchor (no `&` after anything but a letter or digit) and
+  whose nesting `nesting_within` bounds by COMPOSE_DEPTH levels (the
+  composer's C stack stays small) is composed first and its node tree's
+  depth checked instead: without anchors every alias is undefined (the
+  composer refuses it), so only depth is left to check, and any doubt (a
+  load error, too deep) runs the streaming pass, whose error comes first as
+  before;
 - JSON: the standard parser; its C decoder refuses nesting deeper than the
   interpreter's recursion limit (~1000) by itself, which we turn into a 400
   (a 10,000-deep document fails in microseconds). `max_depth` is applied to
@@ -240,10 +247,73 @@ def scan_needed(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> bool:
     return count("-") + count(":") + count("[") + count("{") + count("?") >= max_depth
 
 
-def _load_yaml(text: str):
+COMPOSE_DEPTH = 2000  # nesting the C composer may meet before the depth check (a few hundred KiB of stack)
+
+
+def nesting_within(text: str, limit: int) -> bool:
+    """True when the YAML nesting depth of `text` (of any prefix libyaml parses) cannot exceed `limit`.
+
+    Block collections open at strictly increasing columns, each at most
+    where a line's leading run of spaces, tabs and `- ? :` indicators ends (C),
+    with at most one indentless sequence per level: 2 * (C + 1) levels. Flow
+    collections open with a `[` or `{`, with at most one implicit single-pair
+    mapping per flow sequence: 2 per such character."""
+    flow = text.count("[") + text.count("{")
+    widest = (limit - 1 - 2 * flow) // 2 - 1   # the largest C that keeps the bound within `limit`
+    if widest < 0:
+        return False
+    breaks = r"[\n\r\x85\u2028\u2029]" if any(c in text for c in "\r\x85\u2028\u2029") else r"\n"
+    return re.search(breaks + r"[ \t\ufeff?:-]{%d}" % (widest + 1), "\n" + text) is None
+
+
+def _may_anchor(text: str) -> bool:
+    """False when `text` cannot hold an anchor token: every `&` follows a letter
+    or digit (inside a scalar, a tag, a comment, never where a node starts)."""
+    at = text.find("&")
+    while at >= 0:
+        before = text[at - 1] if at else " "
+        if not (before.isascii() and before.isalnum()):
+            return True
+        at = text.find("&", at + 1)
+    return False
+
+
+def _node_depth(root) -> int:
+    """Collection nesting of a composed node tree (what scan_yaml counts; keys included)."""
+    if root is None or root.__class__ is ScalarNode:
+        return 0
+    deepest = 0
+    stack = [(root, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if depth > deepest:
+            deepest = depth
+        depth += 1
+        if node.__class__ is MappingNode:
+            for key, value in node.value:
+                if key.__class__ is not ScalarNode:
+                    push((key, depth))
+                if value.__class__ is not ScalarNode:
+                    push((value, depth))
+        else:
+            for value in node.value:
+                if value.__class__ is not ScalarNode:
+                    push((value, depth))
+    return deepest
+
+
+def _load_yaml(text: str, max_depth: int | None = None):
+    """The document; with `max_depth`, (document, True) or (None, False) when
+    its node tree nests deeper (checked before anything is constructed)."""
     loader = _SpecLoader(text)
     try:
-        return loader.get_single_data()
+        if max_depth is None:
+            return loader.get_single_data()
+        node = loader.get_single_node()
+        if _node_depth(node) > max_depth:
+            return None, False
+        return (loader.construct_document(node) if node is not None else None), True
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise _parse_error("YAML", str(exc.problem or exc.context),
@@ -252,6 +322,29 @@ def _load_yaml(text: str):
         raise _parse_error("YAML", str(exc)) from None
     finally:
         loader.dispose()
+
+
+def load_yaml(text: str, max_depth: int = DEFAULT_MAX_DEPTH, max_aliases: int = DEFAULT_MAX_ALIASES,
+              max_alias_nodes: int = DEFAULT_MAX_ALIAS_NODES):
+    """YAML text -> data with the limits (module doc): the same answer, and the
+    same first error, as `scan_yaml` followed by loading."""
+    if not scan_needed(text, max_depth):
+        return _load_yaml(text)
+    if _may_anchor(text) or not nesting_within(text, max(COMPOSE_DEPTH, max_depth)):
+        scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+        return _load_yaml(text)
+    try:
+        data, within = _load_yaml(text, max_depth)
+    except Exception:
+        try:  # a limit (or the same syntax error) met earlier by the streaming pass comes first
+            scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
+        except ValidationError as first:
+            raise first from None
+        raise
+    if not within:
+        scan_yaml(text, max_depth, max_aliases, max_alias_nodes)  # refuses it, with the line
+        data = _load_yaml(text)
+    return data
 
 
 def _load_json(text: str):
@@ -281,16 +374,12 @@ def load(content: bytes | str, content_type: str | None = None, *, max_bytes: in
             if declared == "json":
                 raise
             try:  # `{a: 1}` is YAML flow style, not JSON
-                if scan_needed(text, max_depth):
-                    scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
-                data = _load_yaml(text)
+                data = load_yaml(text, max_depth, max_aliases, max_alias_nodes)
             except ValidationError:
                 raise json_error from None
             kind = "yaml"
     else:
-        if scan_needed(text, max_depth):
-            scan_yaml(text, max_depth, max_aliases, max_alias_nodes)
-        data = _load_yaml(text)
+        data = load_yaml(text, max_depth, max_aliases, max_alias_nodes)
     return _checked(data, text, kind, size)
 
 

@@ -25,6 +25,7 @@ _SUBSCHEMAS = ("items", "additionalProperties", "not", "contains", "propertyName
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _NUMERIC = ("minimum", "maximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
             "minProperties", "maxProperties")
+_NUMERIC_KEYS = frozenset(_NUMERIC)
 UNCHECKED = "; values here are not checked on invoke"
 
 
@@ -40,7 +41,8 @@ def _type_problem(value: Any) -> str | None:
 def _node_problems(node: dict) -> list[tuple[str, str]]:
     found = []
     if "type" in node:
-        msg = _type_problem(node["type"])
+        kind = node["type"]
+        msg = None if kind.__class__ is str and kind in TYPES else _type_problem(kind)
         if msg:
             found.append(("type", msg))
     if "required" in node and not isinstance(node["required"], (list, bool)):
@@ -53,6 +55,8 @@ def _node_problems(node: dict) -> list[tuple[str, str]]:
         except (re.error, RecursionError, OverflowError):
             found.append(("pattern", f"pattern {str(node['pattern'])[:80]!r} is not a valid regular expression"
                                      f"{UNCHECKED}"))
+    if _NUMERIC_KEYS.isdisjoint(node):
+        return found
     for key in _NUMERIC:
         v = node.get(key)
         if key in node and (isinstance(v, bool) or not isinstance(v, (int, float))):
@@ -60,28 +64,50 @@ def _node_problems(node: dict) -> list[tuple[str, str]]:
     return found
 
 
+_PROBLEM_KEYS = frozenset(("type", "required", "enum", "pattern") + _NUMERIC)  # what _node_problems reads
+_SUB_KEYS = frozenset(_SUBSCHEMA_MAPS + _SUBSCHEMAS + _SUBSCHEMA_LISTS)
+
+
+def _entry_pointer(entry) -> str:
+    """The pointer of a stack entry (node, parent entry, key, name): built only for a warning."""
+    parts = []
+    while entry[1] is not None:
+        _, parent, key, name = entry
+        parts.append(key if name is None else f"{key}/{escape_token(name)}")
+        entry = parent
+    return entry[2] + "".join("/" + p for p in reversed(parts))
+
+
 def lint_schema(schema: Any, ptr: str, problems: Problems, seen: set[int]) -> None:
-    stack = [(schema, ptr)]
+    # entries: (node, parent entry, key, name or index); pointers are built only on a warning
+    stack: list[tuple] = [(schema, None, ptr, None)]
     while stack:
-        node, at = stack.pop()
+        entry = stack.pop()
+        node = entry[0]
         if not isinstance(node, dict) or id(node) in seen:
             continue
         seen.add(id(node))
         if "$ref" in node:
             continue
-        for key, msg in _node_problems(node):
-            problems.warn(f"{at}/{escape_token(key)}", msg)
+        if not _PROBLEM_KEYS.isdisjoint(node):
+            found = _node_problems(node)
+            if found:
+                at = _entry_pointer(entry)
+                for key, msg in found:
+                    problems.warn(f"{at}/{escape_token(key)}", msg)
+        if _SUB_KEYS.isdisjoint(node):
+            continue
         for key in _SUBSCHEMA_MAPS:
             sub = node.get(key)
             if isinstance(sub, dict):
-                stack.extend((v, f"{at}/{key}/{escape_token(k)}") for k, v in sub.items())
+                stack.extend((v, entry, key, k) for k, v in sub.items())
         for key in _SUBSCHEMAS:
             if isinstance(node.get(key), dict):
-                stack.append((node[key], f"{at}/{key}"))
+                stack.append((node[key], entry, key, None))
         for key in _SUBSCHEMA_LISTS:
             sub = node.get(key)
             if isinstance(sub, list):
-                stack.extend((v, f"{at}/{key}/{i}") for i, v in enumerate(sub))
+                stack.extend((v, entry, key, i) for i, v in enumerate(sub))
 
 
 def lint(spec: dict, endpoints: list[dict], problems: Problems) -> None:
