@@ -208,3 +208,20 @@ def test_deep_json_nesting_is_refused():
 def test_nul_characters_are_refused():
     with pytest.raises(ValidationError, match="NUL"):
         loader.load(b"openapi: 3.0.0\x00\n")
+
+
+def test_many_aliases_without_an_anchor_still_meet_the_alias_limit_first():
+    """No `&`: the document is composed first (the streaming pass skipped), yet its error is the scan's."""
+    doc = "a:\n" + "- *x\n" * 10_050
+    assert loader.scan_needed(doc) and not loader._may_anchor(doc)
+    with pytest.raises(ValidationError, match="more than 10000 YAML aliases"):
+        loader.load(doc)
+
+
+def test_a_document_one_level_too_deep_for_the_composed_check_is_refused_with_its_line():
+    """Within the composer's bound, no anchor: composed first, its depth checked, then refused as the scan words it."""
+    doc = "r:\n  a: 1\n  b: " + "[" * 501 + "]" * 501 + "\n  c: [" + ", ".join(["1"] * 600) + "]\n"
+    assert loader.scan_needed(doc) and not loader._may_anchor(doc) and loader.nesting_within(doc, loader.COMPOSE_DEPTH)
+    with pytest.raises(ValidationError) as exc:
+        loader.load(doc)
+    assert exc.value.message.endswith("nesting deeper than 500 levels (line 3)")
