@@ -86,6 +86,7 @@ _ADMIT_SQL = ("SELECT n_hits, seconds_left, slot_taken FROM stepflow_quota_admit
 _GIVE_SQL = ("WITH d AS (DELETE FROM concurrency_slots WHERE bucket = CAST(:b AS varchar) "
              "AND token = CAST(:t AS varchar) RETURNING 1) SELECT set_config('synchronous_commit', 'off', true)")
 _prepared: list[str] = []
+_UNDEFINED_FUNCTION = "42883"   # SQLSTATE
 
 
 def _prepare_statements() -> None:
@@ -144,8 +145,17 @@ class PostgresCounter:
                      token: str, ttl_s: float) -> tuple[int, float, bool]:
         _prepare_statements()
         db = self.db
-        row = db.one(_ADMIT_SQL, wb=bucket, per=float(per_seconds), rate=int(rate), sb=slot_bucket,
-                     lim=int(limit), tok=token, ttl=float(ttl_s))
+        try:
+            row = db.one(_ADMIT_SQL, wb=bucket, per=float(per_seconds), rate=int(rate), sb=slot_bucket,
+                         lim=int(limit), tok=token, ttl=float(ttl_s))
+        except Exception as exc:
+            cause = exc.__cause__
+            info = cause.args[0] if cause is not None and cause.args and isinstance(cause.args[0], dict) else {}
+            if info.get("C") != _UNDEFINED_FUNCTION:
+                raise
+            # code newer than the schema (migration 074 not applied yet): the two statements
+            hits, left = self.hit(bucket, per_seconds)
+            return hits, left, hits <= rate and self.take_slot(slot_bucket, limit, token, ttl_s)
         if random.random() < 0.01:
             db.execute("DELETE FROM gateway_rate_limit_counters WHERE expires_at < now() - interval '1 minute'")
             db.execute("DELETE FROM concurrency_slots WHERE expires_at < clock_timestamp() - interval '1 minute'")

@@ -187,3 +187,20 @@ def test_a_key_with_both_limits_is_admitted_in_one_call_to_the_store(store):
     quotas.release(t, counting)
     assert counting.calls == ["hit_and_take", "give_slot"]
     assert slots_held(counter, p.key_id) == 0
+
+
+def test_before_the_migration_the_postgresql_store_admits_in_two_statements(db, monkeypatch):
+    """Code deployed ahead of init-db (no stepflow_quota_admit yet) still counts exactly."""
+    reset_settings(base_settings())
+    missing = limits._ADMIT_SQL.replace("stepflow_quota_admit(", "stepflow_quota_admit_not_there(")
+    monkeypatch.setattr(limits, "_ADMIT_SQL", missing)
+    p = principal(2, 1)
+    t = quotas.admit(p)
+    with pytest.raises(RateLimited) as busy:
+        quotas.admit(p)
+    assert busy.value.details["scope"] == "api_key_concurrency"
+    quotas.release(t)
+    with pytest.raises(RateLimited) as over:
+        quotas.admit(p)
+    assert over.value.details["scope"] == "api_key"
+    assert slots_held(limits.PostgresCounter(), p.key_id) == 0
