@@ -14,8 +14,9 @@ the management API.
 - `hit_and_take(bucket, per_seconds, rate, slot_bucket, limit, token,
   ttl_s)` is `hit` then, unless the window is over `rate` (then no slot is
   taken), `take_slot`, in ONE round trip: one Lua script, or one call of the
-  SQL function `stepflow_quota_admit` (migration 074). Answers (hits,
-  seconds left, got a slot).
+  SQL function `stepflow_quota_admit` (migration 074: it runs the same
+  upsert and guarded insert as `hit` and `take_slot`; change them together).
+  Answers (hits, seconds left, got a slot).
 
 Counts are exact under concurrency: Redis runs each script atomically; in
 PostgreSQL the window counter is one upsert and a slot is taken under a
@@ -37,49 +38,38 @@ log = logging.getLogger("stepflow.limits")
 KEY_PREFIX = "stepflow:rl:"
 SLOT_PREFIX = "stepflow:slots:"
 
-# KEYS[1] = bucket key (hash-tagged); ARGV[1] = window length in ms.
-_WINDOW_LUA = """
+# One owner per counting rule: the window's and the slot's Lua, used alone
+# (`hit`, `take_slot`) and together (`hit_and_take`). `now_ms` = the server's clock.
+_NOW = """
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local per_ms = tonumber(ARGV[1])
-local win = math.floor(now_ms / per_ms)
-local key = KEYS[1] .. ':' .. win
-local n = redis.call('INCR', key)
-if n == 1 then redis.call('PEXPIRE', key, per_ms + 1000) end
-return {n, (win + 1) * per_ms - now_ms}
 """
-
-# KEYS[1] = slot set; ARGV = limit, token, ttl ms. Members scored by expiry.
-_SLOT_LUA = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now_ms + tonumber(ARGV[3]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)
-return 1
-"""
-
-
-# KEYS[1] = window key, KEYS[2] = slot set; ARGV = window ms, rate, limit, token, ttl ms.
-# _WINDOW_LUA then, unless over the rate, _SLOT_LUA; answers {hits, ms left, got a slot}.
-_ADMIT_LUA = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local per_ms = tonumber(ARGV[1])
+# -> n (events in this window), left (ms to its end). KEYS[key] = bucket key (hash-tagged); ARGV[per] = window ms.
+_WINDOW_PART = """
+local per_ms = tonumber(ARGV[{per}])
 local win = math.floor(now_ms / per_ms)
-local key = KEYS[1] .. ':' .. win
+local key = KEYS[{key}] .. ':' .. win
 local n = redis.call('INCR', key)
 if n == 1 then redis.call('PEXPIRE', key, per_ms + 1000) end
 local left = (win + 1) * per_ms - now_ms
-if n > tonumber(ARGV[2]) then return {n, left, 0} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return {n, left, 0} end
-redis.call('ZADD', KEYS[2], now_ms + tonumber(ARGV[5]), ARGV[4])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) + 1000)
-return {n, left, 1}
 """
+# -> got (1: a slot taken). KEYS[key] = slot set, members scored by expiry; ARGV = limit, token, ttl ms.
+_SLOT_PART = """
+redis.call('ZREMRANGEBYSCORE', KEYS[{key}], '-inf', now_ms)
+local got = 0
+if redis.call('ZCARD', KEYS[{key}]) < tonumber(ARGV[{limit}]) then
+  redis.call('ZADD', KEYS[{key}], now_ms + tonumber(ARGV[{ttl}]), ARGV[{token}])
+  redis.call('PEXPIRE', KEYS[{key}], tonumber(ARGV[{ttl}]) + 1000)
+  got = 1
+end
+"""
+_WINDOW_LUA = _NOW + _WINDOW_PART.format(key=1, per=1) + "return {n, left}\n"
+_SLOT_LUA = _NOW + _SLOT_PART.format(key=1, limit=1, token=2, ttl=3) + "return got\n"
+# KEYS = window key, slot set; ARGV = window ms, rate, limit, token, ttl ms. Over the rate: no slot.
+_ADMIT_LUA = (_NOW + _WINDOW_PART.format(key=1, per=1) + "if n > tonumber(ARGV[2]) then return {n, left, 0} end\n"
+              + _SLOT_PART.format(key=2, limit=3, token=4, ttl=5) + "return {n, left, got}\n")
 
+# The window's upsert and the slot's insert under the advisory lock, as `hit` and `take_slot` run them.
 _ADMIT_SQL = ("SELECT n_hits, seconds_left, slot_taken FROM stepflow_quota_admit("
               "CAST(:wb AS varchar), CAST(:per AS double precision), CAST(:rate AS integer), "
               "CAST(:sb AS varchar), CAST(:lim AS integer), CAST(:tok AS varchar), CAST(:ttl AS double precision))")
