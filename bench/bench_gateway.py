@@ -18,6 +18,11 @@ load, validate/build, prepare, upstream, log write, access log; the rest is
 the framework) and calls per second with 8 threads. The key is an operator key
 without a quota (the live server's default for benches and tests): a key
 with a quota adds its counters' round trips (shown as `quota` when present).
+An extra line gives the in-process p50 overhead with a quota of the operator
+default's shape (a rate and 10 in flight; the rate set high enough that the
+bench is never refused: the counting is the same) on PostgreSQL counters,
+and on Redis counters when TEST_REDIS_URL or REDIS_URL is set (`make bench`
+sets TEST_REDIS_URL), interleaved with the unlimited key and direct again.
 
 Own database (bench/scratch.py); the upstream is seed 001's loopback server;
 nothing leaves 127.0.0.1.
@@ -41,6 +46,8 @@ WARMUP = 100
 THREADS = 8
 THROUGHPUT_SECONDS = 3.0
 BREAKDOWN_CALLS = 400
+QUOTA_SAMPLES = 600
+QUOTA_RATE = 1_000_000   # a minute: the operator default's counters, never refusing the bench
 TOKEN = "bench-token"
 PARTS = [("auth", None), ("quota", None), ("load", None), ("build", None), ("prepare", None),
          ("upstream", None), ("finish", None), ("log write", "finish"), ("access log", None)]
@@ -148,6 +155,7 @@ def _run(db_url: str) -> None:
         print(f"p50 HTTP overhead over direct       : {p50(htp) - p50(dr):6.3f} ms")
         print(f"p50 Lambda handler over direct      : {p50(lam) - p50(dr):6.3f} ms (without chalice's "
               "local API Gateway emulation)")
+        _quota_line(in_process, direct, db, path, body, make_client)
         for text in breakdown(in_process, BREAKDOWN_CALLS, PARTS, direct_ms=p50(dr)):
             print(text)
 
@@ -188,6 +196,50 @@ def _run(db_url: str) -> None:
         set_db(None)
         if db is not None:
             db.close()
+
+
+def _quota_line(unlimited, direct, db, path: str, body: bytes, make_client) -> None:
+    """In-process p50 overhead with a limited operator key (PostgreSQL counters, and
+    Redis counters when a Redis URL is in the environment), interleaved with the
+    unlimited key and direct."""
+    import dataclasses
+    import os
+
+    from bench.timing import interleave, p50
+    from chalicelib.keys.service import create_key
+    from chalicelib.settings import Settings, get_settings, reset_settings
+
+    key = create_key("operator", name="bench-quota", db=db, rate_per_minute=QUOTA_RATE,
+                     max_concurrent=Settings.key_default_max_concurrent)["key"]
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    client = make_client()
+    pg = get_settings()
+    redis_url = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL")
+    on_redis = dataclasses.replace(pg, redis_url=redis_url) if redis_url else None
+
+    def limited_pg():
+        r = client.request("POST", path, headers=headers, body=body)
+        assert r.status_code == 200, r.body[:300]
+
+    def limited_redis():
+        reset_settings(on_redis)
+        try:
+            limited_pg()
+        finally:
+            reset_settings(pg)
+
+    calls = {"unlimited": unlimited, "postgresql": limited_pg, "direct": direct}
+    if on_redis is not None:
+        calls["redis"] = limited_redis
+    for _ in range(20):
+        for fn in calls.values():
+            fn()
+    got = interleave(calls, QUOTA_SAMPLES)
+    dr, free = p50(got["direct"]), p50(got["unlimited"])
+    figures = "  ".join(f"{store} counters {p50(got[store]) - dr:6.3f} ms (+{p50(got[store]) - free:5.3f})"
+                        for store in ("postgresql", "redis") if store in got)
+    print(f"p50 overhead, operator key with quota : {figures}  [n={QUOTA_SAMPLES}, +x over the unlimited "
+          f"key {free - dr:.3f} ms{'' if on_redis else '; no Redis URL: PostgreSQL only'}]")
 
 
 if __name__ == "__main__":

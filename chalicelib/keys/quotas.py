@@ -14,6 +14,11 @@ window). Over the concurrency: 429 with Retry-After 1. Answers to a limited
 key carry the IETF RateLimit header fields: `RateLimit-Limit`,
 `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
 (`100;w=60`). Published dynamic APIs keep their own limits and do not count.
+
+A key with both limits is admitted in one round trip to the limiter's store
+(chalicelib.limits.hit_and_take: the window count, then the slot unless the
+rate refused); its slot is returned by `release` (in PostgreSQL without
+waiting for the answer).
 """
 from __future__ import annotations
 
@@ -67,24 +72,34 @@ def admit(principal: Principal, counter=None) -> Ticket | None:
     if not principal.limited:
         return None
     ticket = Ticket(principal, uuid.uuid4().hex)
-    rate = principal.rate_per_minute
-    if rate:
-        hits, left = limits.hit(f"key:{principal.key_id}:min", WINDOW_S, counter)
-        ticket.remaining, ticket.reset_s = rate - hits, max(1, math.ceil(left))
-        if hits > rate:
-            raise RateLimited(
-                f"this key may make {rate} requests a minute; retry in {ticket.reset_s} s",
-                ticket.reset_s, {"limit": rate, "per_seconds": WINDOW_S, "retry_after_seconds": ticket.reset_s,
-                                 "scope": "api_key"}).with_headers(ticket.headers())
-    conc = principal.max_concurrent
+    rate, conc = principal.rate_per_minute, principal.max_concurrent
+    bucket = f"key:{principal.key_id}"
+    if rate and conc:   # both in one round trip; over the rate, no slot is taken
+        hits, left, got = limits.hit_and_take(bucket + ":min", WINDOW_S, rate, bucket, conc, ticket.token,
+                                              SLOT_TTL_S, counter)
+        _count(ticket, rate, hits, left)
+    else:
+        if rate:
+            hits, left = limits.hit(bucket + ":min", WINDOW_S, counter)
+            _count(ticket, rate, hits, left)
+        got = limits.take_slot(bucket, conc, ticket.token, SLOT_TTL_S, counter) if conc else False
     if conc:
-        bucket = f"key:{principal.key_id}"
-        if not limits.take_slot(bucket, conc, ticket.token, SLOT_TTL_S, counter):
+        if not got:
             raise RateLimited(f"this key may have {conc} requests in flight at once; retry when one finishes",
                               1, {"limit": conc, "scope": "api_key_concurrency"}).with_headers(ticket.headers())
         ticket.slot = bucket
     _ticket.set(ticket)
     return ticket
+
+
+def _count(ticket: Ticket, rate: int, hits: int, left: float) -> None:
+    """Note the window's count on the ticket; RateLimited when over the rate."""
+    ticket.remaining, ticket.reset_s = rate - hits, max(1, math.ceil(left))
+    if hits > rate:
+        raise RateLimited(
+            f"this key may make {rate} requests a minute; retry in {ticket.reset_s} s",
+            ticket.reset_s, {"limit": rate, "per_seconds": WINDOW_S, "retry_after_seconds": ticket.reset_s,
+                             "scope": "api_key"}).with_headers(ticket.headers())
 
 
 def status(principal: Principal) -> dict:

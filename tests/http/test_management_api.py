@@ -155,6 +155,35 @@ def test_a_key_s_concurrency_limit_holds_across_clients(live_server, slow_endpoi
     assert live_server.call("GET", "/api/jobs?limit=1", key=key).status_code == 200
 
 
+def test_a_key_with_both_limits_counts_every_call_and_refuses_by_either(live_server, slow_endpoint):
+    """Admission in one round trip: a call refused for the concurrency still counts
+    in the window; one refused by the rate takes no slot."""
+    r = live_server.call("POST", "/api/keys", {"role": "operator", "name": "seven-two", "max_concurrent": 2,
+                                               "rate_per_minute": 7})
+    key = r.json()["data"]["key"]
+    _wait_for_a_fresh_minute(15)
+    barrier = threading.Barrier(6)
+
+    def call(_):
+        barrier.wait()
+        return requests.post(f"{live_server.url}/api/endpoints/{slow_endpoint}/invoke", json={},
+                             headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(call, range(6)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 429, 429, 429, 429]
+    assert {a.json()["error"]["details"]["scope"] for a in answers if a.status_code == 429} == {
+        "api_key_concurrency"}
+    assert sorted(int(a.headers["RateLimit-Remaining"]) for a in answers) == [1, 2, 3, 4, 5, 6]
+    # the slots came back: the 7th call of the minute passes, the 8th and 9th are over the rate
+    codes = [live_server.call("GET", "/api/jobs?limit=1", key=key) for _ in range(3)]
+    assert [c.status_code for c in codes] == [200, 429, 429]
+    over = codes[1].json()["error"]
+    assert over["code"] == "RATE_LIMITED" and over["details"]["scope"] == "api_key"
+    assert int(codes[1].headers["Retry-After"]) == over["details"]["retry_after_seconds"]
+    assert codes[2].headers["RateLimit-Policy"] == "7;w=60" and codes[2].headers["RateLimit-Remaining"] == "0"
+
+
 def test_whoami_shows_the_key_s_limits_and_what_is_left(live_server):
     r = live_server.call("POST", "/api/keys", {"role": "viewer", "rate_per_minute": 500, "max_concurrent": 4})
     key = r.json()["data"]["key"]
@@ -203,3 +232,23 @@ def test_viewer_keys_default_to_100_a_minute_and_admin_keys_are_unlimited(defaul
     assert codes.count(200) == 100 and codes[100:] == [429] * 5
     admin_codes = {default_quota_server.call("GET", "/api/jobs?limit=1").status_code for _ in range(120)}
     assert admin_codes == {200}
+
+
+def test_an_operator_key_s_default_quota_holds_under_concurrent_clients(default_quota_server):
+    """100 a minute and 10 at once, one round trip each: 8 clients never exceed the
+    concurrency, so exactly 100 calls of the 120 pass and the rest are over the rate."""
+    operator = default_quota_server.key("operator")
+    _wait_for_a_fresh_minute(15)
+
+    def client(_):
+        s = requests.Session()
+        return [s.get(default_quota_server.url + "/api/jobs?limit=1", timeout=30,
+                      headers={"Authorization": f"Bearer {operator}"}) for _ in range(15)]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [a for batch in pool.map(client, range(8)) for a in batch]
+    codes = [a.status_code for a in answers]
+    assert codes.count(200) == 100 and codes.count(429) == 20
+    assert {a.json()["error"]["details"]["scope"] for a in answers if a.status_code == 429} == {"api_key"}
+    assert sorted(int(a.headers["RateLimit-Remaining"]) for a in answers if a.status_code == 200) == list(
+        range(100))
