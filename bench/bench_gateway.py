@@ -11,6 +11,12 @@
   direct      a `requests.Session` GET to the same loopback upstream (the
               gateway's own client library).
 
+Two interleaved passes: in-process, Lambda and direct (the overheads), then
+in-process and HTTP (HTTP over in-process): the local server's work after
+each answer (its log writes, run by PostgreSQL once the answer has left)
+must not land on the in-process calls it is compared with on this 2-core
+machine.
+
 Prints p50/p95 of each, the p50 overhead in-process over direct (goal <= 1.0
 ms, log write included) and HTTP over in-process (goal <= 1 ms), then where
 an in-process call's time goes (chalicelib.spans: auth/key lookup, target
@@ -139,20 +145,23 @@ def _run(db_url: str) -> None:
             in_lambda()
             over_http()
             direct()
-        got = interleave({"in-process": in_process, "lambda": in_lambda, "http": over_http, "direct": direct},
-                         SAMPLES)
-        inp, lam, htp, dr = got["in-process"], got["lambda"], got["http"], got["direct"]
+        # Two passes (see the module doc): in-process and Lambda against direct, then in-process against HTTP.
+        got = interleave({"in-process": in_process, "lambda": in_lambda, "direct": direct}, SAMPLES)
+        beside = interleave({"in-process": in_process, "http": over_http}, SAMPLES)
+        inp, lam, dr = got["in-process"], got["lambda"], got["direct"]
+        htp, inp2 = beside["http"], beside["in-process"]
         print(f"POST {path.replace(endpoint_id, '{id}')} -> GET /health upstream, n={SAMPLES} each, interleaved")
         print(line("invoke in-process (app)", inp))
         print(line("invoke via the Lambda handler", lam))
         print(line("invoke through the HTTP server", htp))
+        print(line("in-process, beside the HTTP calls", inp2))
         print(line("direct requests.Session GET", dr))
-        over, over_http_ms = p50(inp) - p50(dr), p50(htp) - p50(inp)
+        over, over_http_ms = p50(inp) - p50(dr), p50(htp) - p50(inp2)
         print(f"p50 overhead in-process over direct : {over:6.3f} ms (goal <= 1.0 ms) "
               f"-> {'OK' if over <= 1.0 else 'OVER'}   ratio {p50(inp) / p50(dr):.2f}x")
         print(f"p50 HTTP server over in-process     : {over_http_ms:6.3f} ms (goal <= 1 ms) "
               f"-> {'OK' if over_http_ms <= 1.0 else 'OVER'}")
-        print(f"p50 HTTP overhead over direct       : {p50(htp) - p50(dr):6.3f} ms")
+        print(f"p50 HTTP overhead over direct       : {over + over_http_ms:6.3f} ms (the two added)")
         print(f"p50 Lambda handler over direct      : {p50(lam) - p50(dr):6.3f} ms (without chalice's "
               "local API Gateway emulation)")
         _quota_line(in_process, direct, db, path, body, make_client)
