@@ -204,7 +204,7 @@ class Database(Pipeline):
         while self._idle and self._idle[0][1] < limit:
             conn, _ = self._idle.pop(0)
             self._open -= 1
-            self._abandon(conn)
+            self._abandon(conn, idle=True)
             _close_quietly(conn)
 
     def close_idle(self) -> int:

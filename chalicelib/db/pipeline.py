@@ -71,14 +71,15 @@ class Pipeline:
             with self._cond:
                 self._lost.append(on_lost)
 
-    def _abandon(self, conn) -> None:
-        """`conn` is being closed or is broken: its unread statements' outcome is unknown."""
+    def _abandon(self, conn, idle: bool = False) -> None:
+        """`conn` is being closed or is broken: its unread statements' outcome is unknown
+        (`idle`: closed after idle_s, their answers long in: said at debug level only)."""
         pending = conn.__dict__.pop("_stepflow_unread", None) or []
         self._forget(conn)
         due = [cb for _, cb in pending if cb is not None]
         if pending:
-            log.warning("%d statement(s) sent without waiting have an unknown outcome (%d to re-run)",
-                        len(pending), len(due))
+            (log.debug if idle else log.warning)(
+                "%d statement(s) sent without waiting have an unknown outcome (%d to re-run)", len(pending), len(due))
         if due:
             with self._cond:
                 self._lost.extend(due)

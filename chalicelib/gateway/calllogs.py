@@ -147,11 +147,12 @@ def record(entry: LogEntry, db=None, rewrite: bool = False) -> str:
 def _written_again(db, log_id: str, created_at: str, values: dict) -> None:
     """The re-write of a row whose first write failed or has an unknown outcome."""
     try:
-        db.one(_REWRITE, id=log_id, at=created_at, **values)
+        written = db.one(_REWRITE, id=log_id, at=created_at, **values)
     except Exception:
         log.error("call log %s lost: its write failed and so did the re-write", log_id)
         raise
-    log.warning("call log %s written again after its first write was lost", log_id)
+    if written is not None:   # else the first write had run: nothing was lost
+        log.warning("call log %s written again after its first write was lost", log_id)
 
 
 # ------------------------------------------------------------------ reading
