@@ -133,19 +133,24 @@ def slow_endpoint(live_server):
     server.server_close()
 
 
-def test_a_key_s_concurrency_limit_holds_across_clients(live_server, slow_endpoint):
-    r = live_server.call("POST", "/api/keys", {"role": "operator", "name": "two-at-once", "max_concurrent": 2,
-                                               "rate_per_minute": 0})
-    key = r.json()["data"]["key"]
+def six_at_once(live_server, endpoint: str, key: str) -> list:
+    """Six invokes of `endpoint` with `key`, released together from six threads."""
     barrier = threading.Barrier(6)
 
     def call(_):
         barrier.wait()
-        return requests.post(f"{live_server.url}/api/endpoints/{slow_endpoint}/invoke", json={},
+        return requests.post(f"{live_server.url}/api/endpoints/{endpoint}/invoke", json={},
                              headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
     with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(call, range(6)))
+        return list(pool.map(call, range(6)))
+
+
+def test_a_key_s_concurrency_limit_holds_across_clients(live_server, slow_endpoint):
+    r = live_server.call("POST", "/api/keys", {"role": "operator", "name": "two-at-once", "max_concurrent": 2,
+                                               "rate_per_minute": 0})
+    key = r.json()["data"]["key"]
+    answers = six_at_once(live_server, slow_endpoint, key)
     codes = sorted(a.status_code for a in answers)
     assert codes == [200, 200, 429, 429, 429, 429]
     refused = [a for a in answers if a.status_code == 429][0]
@@ -162,15 +167,7 @@ def test_a_key_with_both_limits_counts_every_call_and_refuses_by_either(live_ser
                                                "rate_per_minute": 7})
     key = r.json()["data"]["key"]
     _wait_for_a_fresh_minute(15)
-    barrier = threading.Barrier(6)
-
-    def call(_):
-        barrier.wait()
-        return requests.post(f"{live_server.url}/api/endpoints/{slow_endpoint}/invoke", json={},
-                             headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(call, range(6)))
+    answers = six_at_once(live_server, slow_endpoint, key)
     assert sorted(a.status_code for a in answers) == [200, 200, 429, 429, 429, 429]
     assert {a.json()["error"]["details"]["scope"] for a in answers if a.status_code == 429} == {
         "api_key_concurrency"}

@@ -151,9 +151,8 @@ def test_a_key_with_one_limit_still_counts_it(store, rate, conc):
         quotas.release(t)
 
 
-def test_unreachable_redis_admits_through_postgresql(db):
-    reset_settings(base_settings(redis_url="redis://127.0.0.1:1/0"))
-    p = principal(2, 1)
+def busy_then_over(p) -> None:
+    """A (rate 2, 1 in flight) key: the second call is refused for the slot, the third (slot free) by the rate."""
     t = quotas.admit(p)
     with pytest.raises(RateLimited) as busy:
         quotas.admit(p)
@@ -163,6 +162,12 @@ def test_unreachable_redis_admits_through_postgresql(db):
         quotas.admit(p)
     assert over.value.details["scope"] == "api_key"
     assert slots_held(limits.PostgresCounter(), p.key_id) == 0
+
+
+def test_unreachable_redis_admits_through_postgresql(db):
+    reset_settings(base_settings(redis_url="redis://127.0.0.1:1/0"))
+    p = principal(2, 1)
+    busy_then_over(p)
 
 
 class _Counting:
@@ -195,12 +200,4 @@ def test_before_the_migration_the_postgresql_store_admits_in_two_statements(db, 
     missing = limits._ADMIT_SQL.replace("stepflow_quota_admit(", "stepflow_quota_admit_not_there(")
     monkeypatch.setattr(limits, "_ADMIT_SQL", missing)
     p = principal(2, 1)
-    t = quotas.admit(p)
-    with pytest.raises(RateLimited) as busy:
-        quotas.admit(p)
-    assert busy.value.details["scope"] == "api_key_concurrency"
-    quotas.release(t)
-    with pytest.raises(RateLimited) as over:
-        quotas.admit(p)
-    assert over.value.details["scope"] == "api_key"
-    assert slots_held(limits.PostgresCounter(), p.key_id) == 0
+    busy_then_over(p)
