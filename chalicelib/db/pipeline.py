@@ -64,6 +64,15 @@ class Pipeline:
             if self._unread.pop(id(conn), None) is not None:
                 self._cond.notify_all()
 
+    def _due(self, callbacks, what: str, count: int, quiet: bool = False) -> None:
+        """Queue the `on_lost` callbacks of `count` statements (`what` happened to them)."""
+        due = [cb for cb in callbacks if cb is not None]
+        (log.debug if quiet else log.warning)("%d statement(s) sent without waiting %s (%d to re-run)",
+                                              count, what, len(due))
+        if due:
+            with self._cond:
+                self._lost.extend(due)
+
     def _failed(self, exc: Exception, on_lost) -> None:
         info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
         log.warning("a statement sent without waiting failed: %s %s", info.get("C"), info.get("M", exc))
@@ -76,33 +85,25 @@ class Pipeline:
         (`idle`: closed after idle_s, their answers long in: said at debug level only)."""
         pending = conn.__dict__.pop("_stepflow_unread", None) or []
         self._forget(conn)
-        due = [cb for _, cb in pending if cb is not None]
         if pending:
-            (log.debug if idle else log.warning)(
-                "%d statement(s) sent without waiting have an unknown outcome (%d to re-run)", len(pending), len(due))
-        if due:
-            with self._cond:
-                self._lost.extend(due)
+            self._due([cb for _, cb in pending], "have an unknown outcome", len(pending), quiet=idle)
 
     def _drain(self, conn) -> None:
         """Read `conn`'s unread answers; a connection that breaks doing so raises InterfaceError."""
         if not unread(conn):
             return
+        broken = None
         try:
             failed = drain(conn)
         except DrainBroken as exc:
-            from pg8000.exceptions import InterfaceError
-            self._forget(conn)
-            for err, cb in exc.failed:
-                self._failed(err, cb)
-            due = [cb for cb in exc.lost if cb is not None]
-            log.warning("a connection broke before %d answer(s) were read (%d to re-run)", len(exc.lost), len(due))
-            with self._cond:
-                self._lost.extend(due)
-            raise InterfaceError("connection is closed") from exc.cause
+            failed, broken = exc.failed, exc
         self._forget(conn)
         for err, cb in failed:
             self._failed(err, cb)
+        if broken is not None:
+            from pg8000.exceptions import InterfaceError
+            self._due(broken.lost, "lost their connection before their answers were read", len(broken.lost))
+            raise InterfaceError("connection is closed") from broken.cause
 
     # -- sending -----------------------------------------------------------------
     def _send_nowait(self, conn, statement: str, vals, on_lost) -> None:
@@ -110,11 +111,8 @@ class Pipeline:
         n = unread(conn)
         if n and (n >= MAX_UNREAD or not is_prepared(conn, statement)):
             self._drain(conn)   # preparing waits for an answer of its own; the queue stays bounded
-        try:
-            send_prepared(conn, statement, vals, on_lost)
-        finally:
-            if unread(conn):
-                self._note_sent(conn)
+        send_prepared(conn, statement, vals, on_lost)
+        self._note_sent(conn)
 
     # -- reading what was sent ------------------------------------------------------
     def settle(self) -> None:
